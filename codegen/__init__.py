@@ -1,0 +1,1 @@
+"""tapegrad.codegen: IR -> LLVM IR (llvmlite) -> native code."""

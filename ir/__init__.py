@@ -1,0 +1,16 @@
+"""tapegrad.ir: the SSA tape IR (types, primitives, builder, text form, passes)."""
+from . import dtypes, primitives
+from .builder import Builder
+from .core import Function, Instr, Param, SourceLoc, TensorType, Value, tensor_type, topo_sort
+from .dtypes import DType, bool_, f32, f64, i64
+from .parser import ParseError, parse
+from .primitives import PRIMITIVES, Primitive, ShapeError
+from .printer import print_function, structural_hash
+from .verifier import VerifyError, verify
+
+__all__ = [
+    "dtypes", "primitives", "Builder", "Function", "Instr", "Param", "SourceLoc",
+    "TensorType", "Value", "tensor_type", "topo_sort", "DType", "bool_", "f32", "f64",
+    "i64", "ParseError", "parse", "PRIMITIVES", "Primitive", "ShapeError",
+    "print_function", "structural_hash", "VerifyError", "verify",
+]

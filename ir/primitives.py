@@ -1,0 +1,287 @@
+"""The primitive set and each primitive's shape/dtype rule.
+
+A primitive is a name plus a few flags (like `jax.lax`); its rules live in one
+table per concern, keyed by the primitive object:
+
+    ir.primitives.SHAPE_RULES   result type from operand types and attributes
+    ir.vjp_rules.VJP_RULES      reverse-mode rule, written in IR
+    runtime.interpreter.IMPLS   numpy implementation
+    codegen.lowering.LOWERINGS  LLVM lowering
+
+The rich tensor API (mean, softmax, losses, ...) is built from these by the
+tracer, so the differentiation and fusion passes see only this small set.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import dtypes
+from .core import TensorType
+from .dtypes import DType, bool_, i64
+
+
+class ShapeError(RuntimeError):
+    """Operand types do not fit a primitive (shapes that do not broadcast, ...)."""
+
+
+class Primitive:
+    """A named operation.  Identity is the object; `name` is its IR spelling."""
+
+    __slots__ = ("name", "kind", "nullary_typed")
+
+    def __init__(self, name: str, kind: str, nullary_typed: bool = False):
+        self.name = name
+        #: 'unary' | 'binary' | 'compare' | 'select' | 'structural' | 'reduce'
+        #: | 'matmul' | 'source': what fusion and codegen group them by.
+        self.kind = kind
+        #: True for sources (full, constant, iota) whose type is given, not inferred.
+        self.nullary_typed = nullary_typed
+
+    def __repr__(self) -> str:
+        return f"<Primitive {self.name}>"
+
+    @property
+    def is_elementwise(self) -> bool:
+        return self.kind in ("unary", "binary", "compare", "select")
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+SHAPE_RULES: dict[Primitive, Callable[..., TensorType]] = {}
+
+
+def _register(name: str, kind: str, rule: Callable[..., TensorType],
+              nullary_typed: bool = False) -> Primitive:
+    prim = Primitive(name, kind, nullary_typed)
+    PRIMITIVES[name] = prim
+    SHAPE_RULES[prim] = rule
+    return prim
+
+
+def by_name(name: str) -> Primitive:
+    try:
+        return PRIMITIVES[name]
+    except KeyError:
+        raise ValueError(f"unknown primitive {name!r}") from None
+
+
+def infer_type(prim: Primitive, operand_types: tuple[TensorType, ...],
+               attrs: dict[str, Any], declared: TensorType | None = None) -> TensorType:
+    """Apply `prim`'s shape rule; raises ShapeError with the op and the shapes."""
+    rule = SHAPE_RULES[prim]
+    if prim.nullary_typed:
+        if operand_types:
+            raise ShapeError(f"{prim.name}: takes no operands, got {len(operand_types)}")
+        if declared is None:
+            raise ShapeError(f"{prim.name}: needs its result type")
+        return rule(declared, **attrs)
+    return rule(*operand_types, **attrs)
+
+
+def _fmt(*types: TensorType) -> str:
+    return ", ".join(str(t) for t in types)
+
+
+def _check_axes(name: str, t: TensorType, axes) -> tuple[int, ...]:
+    axes = tuple(int(a) for a in axes)
+    if len(set(axes)) != len(axes) or any(not 0 <= a < t.ndim for a in axes):
+        raise ShapeError(f"{name}: invalid axes {axes} for an operand of type {t}")
+    return axes
+
+
+# ---------------------------------------------------------------- elementwise
+
+def _unary_rule(name: str, float_only: bool):
+    def rule(x: TensorType) -> TensorType:
+        if float_only and not x.dtype.is_float:
+            raise ShapeError(f"{name}: needs a floating point operand, got {x}")
+        if not float_only and x.dtype is bool_:
+            raise ShapeError(f"{name}: not defined for bool operands ({x})")
+        return x
+    return rule
+
+
+def _binary_rule(name: str, result_bool: bool = False):
+    def rule(x: TensorType, y: TensorType) -> TensorType:
+        if x.shape != y.shape or x.dtype is not y.dtype:
+            raise ShapeError(f"{name}: operands must have equal types, got {_fmt(x, y)}")
+        if not result_bool and x.dtype is bool_:
+            raise ShapeError(f"{name}: not defined for bool operands ({_fmt(x, y)})")
+        return x.with_dtype(bool_) if result_bool else x
+    return rule
+
+
+UNARY_FLOAT = ("exp", "log", "log1p", "sin", "cos", "tanh", "sqrt", "logistic")
+UNARY_ANY = ("neg", "abs", "sign")
+BINARY = ("add", "sub", "mul", "div", "pow", "max", "min")
+COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
+
+neg, abs_, sign = (_register(n, "unary", _unary_rule(n, False)) for n in UNARY_ANY)
+exp, log, log1p, sin, cos, tanh, sqrt, logistic = (
+    _register(n, "unary", _unary_rule(n, True)) for n in UNARY_FLOAT)
+add, sub, mul, div, pow_, max_, min_ = (_register(n, "binary", _binary_rule(n)) for n in BINARY)
+eq, ne, lt, le, gt, ge = (_register(n, "compare", _binary_rule(n, True)) for n in COMPARE)
+
+
+def _select_rule(cond: TensorType, x: TensorType, y: TensorType) -> TensorType:
+    if cond.dtype is not bool_ or cond.shape != x.shape or x != y:
+        raise ShapeError(f"select: needs bool condition and equal shapes, got {_fmt(cond, x, y)}")
+    return x
+
+
+select = _register("select", "select", _select_rule)
+
+
+def _convert_rule(x: TensorType, *, dtype: DType) -> TensorType:
+    if not isinstance(dtype, DType):
+        raise ShapeError(f"convert: dtype attribute must be a dtype, got {dtype!r}")
+    return x.with_dtype(dtype)
+
+
+convert = _register("convert", "unary", _convert_rule)
+
+
+def _identity_rule(x: TensorType) -> TensorType:
+    return x
+
+
+#: Identity whose gradient is zero (`detach` inside traced functions).
+stop_gradient = _register("stop_gradient", "unary", _identity_rule)
+
+# ---------------------------------------------------------------- structural
+
+
+def _broadcast_rule(x: TensorType, *, shape) -> TensorType:
+    shape = tuple(int(d) for d in shape)
+    lead = len(shape) - x.ndim
+    ok = lead >= 0 and all(d == 1 or d == s for d, s in zip(x.shape, shape[lead:]))
+    if not ok:
+        raise ShapeError(f"broadcast: cannot broadcast {x} to shape {list(shape)}")
+    return x.with_shape(shape)
+
+
+def _reshape_rule(x: TensorType, *, shape) -> TensorType:
+    shape = tuple(int(d) for d in shape)
+    out = x.with_shape(shape)
+    if out.size != x.size:
+        raise ShapeError(f"reshape: cannot reshape {x} ({x.size} elements) to {list(shape)}")
+    return out
+
+
+def _transpose_rule(x: TensorType, *, perm) -> TensorType:
+    perm = tuple(int(p) for p in perm)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ShapeError(f"transpose: {perm} is not a permutation of the axes of {x}")
+    return x.with_shape(x.shape[p] for p in perm)
+
+
+def _slice_rule(x: TensorType, *, start, stop, step) -> TensorType:
+    start, stop, step = (tuple(int(v) for v in a) for a in (start, stop, step))
+    if not len(start) == len(stop) == len(step) == x.ndim:
+        raise ShapeError(f"slice: start/stop/step need {x.ndim} entries for {x}")
+    out = []
+    for d, a, b, s in zip(x.shape, start, stop, step):
+        if s < 1 or not 0 <= a <= b <= d:
+            raise ShapeError(f"slice: bad bounds {start}:{stop}:{step} for {x}")
+        out.append(0 if b == a else (b - a + s - 1) // s)
+    return x.with_shape(out)
+
+
+def _pad_rule(x: TensorType, *, low, high, interior) -> TensorType:
+    low, high, interior = (tuple(int(v) for v in a) for a in (low, high, interior))
+    if not len(low) == len(high) == len(interior) == x.ndim or \
+            min(low + high + interior, default=0) < 0:
+        raise ShapeError(f"pad: bad padding low={low} high={high} interior={interior} for {x}")
+    return x.with_shape(lo + hi + d + max(d - 1, 0) * it
+                        for d, lo, hi, it in zip(x.shape, low, high, interior))
+
+
+def _concatenate_rule(*xs: TensorType, axis) -> TensorType:
+    if not xs:
+        raise ShapeError("concatenate: needs at least one operand")
+    first = xs[0]
+    axis = int(axis)
+    if not 0 <= axis < first.ndim:
+        raise ShapeError(f"concatenate: axis {axis} out of range for {first}")
+    for t in xs[1:]:
+        if t.dtype is not first.dtype or t.ndim != first.ndim or any(
+                a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
+            raise ShapeError(f"concatenate: operands do not fit along axis {axis}: {_fmt(*xs)}")
+    shape = list(first.shape)
+    shape[axis] = sum(t.shape[axis] for t in xs)
+    return first.with_shape(shape)
+
+
+broadcast = _register("broadcast", "structural", _broadcast_rule)
+reshape = _register("reshape", "structural", _reshape_rule)
+transpose = _register("transpose", "structural", _transpose_rule)
+slice_ = _register("slice", "structural", _slice_rule)
+pad = _register("pad", "structural", _pad_rule)
+concatenate = _register("concatenate", "structural", _concatenate_rule)
+
+# ---------------------------------------------------------------- reductions
+
+
+def _reduce_rule(name: str):
+    def rule(x: TensorType, *, axes) -> TensorType:
+        if x.dtype is bool_:
+            raise ShapeError(f"{name}: not defined for bool operands ({x})")
+        axes = _check_axes(name, x, axes)
+        return x.with_shape(d for i, d in enumerate(x.shape) if i not in axes)
+    return rule
+
+
+def _argmax_rule(x: TensorType, *, axis) -> TensorType:
+    (axis,) = _check_axes("argmax", x, (axis,))
+    if x.shape[axis] == 0:
+        raise ShapeError(f"argmax: axis {axis} of {x} is empty")
+    return TensorType(i64, tuple(d for i, d in enumerate(x.shape) if i != axis))
+
+
+reduce_sum = _register("reduce_sum", "reduce", _reduce_rule("reduce_sum"))
+reduce_max = _register("reduce_max", "reduce", _reduce_rule("reduce_max"))
+argmax = _register("argmax", "reduce", _argmax_rule)
+
+# ---------------------------------------------------------------- matmul
+
+
+def _matmul_rule(a: TensorType, b: TensorType) -> TensorType:
+    ok = (a.dtype is b.dtype and a.dtype.is_float and a.ndim >= 2 and a.ndim == b.ndim
+          and a.shape[:-2] == b.shape[:-2] and a.shape[-1] == b.shape[-2])
+    if not ok:
+        raise ShapeError(f"matmul: shapes cannot be multiplied ({_fmt(a, b)})")
+    return a.with_shape(a.shape[:-1] + b.shape[-1:])
+
+
+matmul = _register("matmul", "matmul", _matmul_rule)
+
+# ---------------------------------------------------------------- sources
+
+
+def _full_rule(t: TensorType, *, value) -> TensorType:
+    if not isinstance(value, (int, float, bool, np.integer, np.floating, np.bool_)):
+        raise ShapeError(f"full: value must be a number, got {value!r}")
+    return t
+
+
+def _constant_rule(t: TensorType, *, value) -> TensorType:
+    if not isinstance(value, np.ndarray) or value.shape != t.shape or \
+            dtypes.from_numpy(value.dtype) is not t.dtype:
+        raise ShapeError(f"constant: value does not match the type {t}")
+    return t
+
+
+def _iota_rule(t: TensorType, *, axis) -> TensorType:
+    if t.dtype is not i64 or not 0 <= int(axis) < t.ndim:
+        raise ShapeError(f"iota: needs an i64 type with axis {axis} in range, got {t}")
+    return t
+
+
+full = _register("full", "source", _full_rule, nullary_typed=True)
+constant = _register("constant", "source", _constant_rule, nullary_typed=True)
+iota = _register("iota", "source", _iota_rule, nullary_typed=True)
+
+
+def all_primitives() -> list[Primitive]:
+    return list(PRIMITIVES.values())

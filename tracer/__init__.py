@@ -1,0 +1,1 @@
+"""tapegrad.tracer: Tensor, the eager tape, grad mode and tracing of functions."""
