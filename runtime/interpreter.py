@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..ir import primitives as P
-from ..ir.core import Function, Instr, Param
+from ..ir.core import Function, Instr, Param, TensorType
 from ..ir.primitives import Primitive
 
 IMPLS: dict[Primitive, Callable[..., np.ndarray]] = {}
@@ -162,18 +162,23 @@ def _iota(*, axis, type):
                            type.shape).copy()
 
 
-def eval_instr(instr: Instr, args: Sequence[np.ndarray]) -> np.ndarray:
-    """One instruction on concrete operands; the result has exactly the IR type."""
-    fn = IMPLS[instr.prim]
+def eval_prim(prim: Primitive, args: Sequence[np.ndarray], attrs: dict,
+              type: TensorType) -> np.ndarray:
+    """One primitive on concrete operands; the result has exactly the IR type."""
+    fn = IMPLS[prim]
     with np.errstate(all="ignore"):
-        if instr.prim.nullary_typed:
-            out = fn(type=instr.type, **instr.attrs)
+        if prim.nullary_typed:
+            out = fn(type=type, **attrs)
         else:
-            out = fn(*args, **instr.attrs)
+            out = fn(*args, **attrs)
     out = np.asarray(out)
-    if out.dtype != instr.type.dtype.np:
-        out = out.astype(instr.type.dtype.np)
+    if out.dtype != type.dtype.np:
+        out = out.astype(type.dtype.np)
     return out
+
+
+def eval_instr(instr: Instr, args: Sequence[np.ndarray]) -> np.ndarray:
+    return eval_prim(instr.prim, args, instr.attrs, instr.type)
 
 
 def interpret(fn: Function, args: Sequence) -> list[np.ndarray]:
