@@ -1,0 +1,215 @@
+"""The eager tape: every primitive an operation runs goes through `bind`.
+
+`bind` computes the value at once (numpy, through the interpreter's rules).
+When grad mode is on and an operand requires grad, it also records an SSA
+instruction whose operands are the operands' IR values.  The tape is therefore
+the IR graph itself: following operands from a tensor's value reaches every
+instruction that produced it, down to parameters (leaves and captured inputs).
+
+The instructions of one user-level operation (`mean` = reduce_sum, then div)
+are grouped under one `GradFn`, PyTorch's `grad_fn` node.  A GradFn keeps the
+arrays its instructions produced and read, with the version each had, so the
+backward engine can feed them to the adjoint and detect in-place changes.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..ir import primitives as P
+from ..ir.core import Instr, Param, SourceLoc, TensorType, Value
+from ..ir.primitives import Primitive, ShapeError, infer_type
+from ..runtime.interpreter import eval_prim
+from .errors import TracerError, at, user_loc
+from .grad_mode import is_grad_enabled
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class Saved:
+    """An array an instruction produced or read, and the version it had then."""
+
+    __slots__ = ("value", "array", "version_box", "version", "fn")
+
+    def __init__(self, value: Value, array: np.ndarray, version_box: list, fn: "GradFn"):
+        self.value = value
+        self.array = array
+        self.version_box = version_box
+        self.version = version_box[0]
+        self.fn = fn
+
+
+class AccumulateGrad:
+    """The node of a leaf that requires grad: backward adds into `variable.grad`."""
+
+    __slots__ = ("_variable", "param", "__weakref__")
+
+    def __init__(self, variable: "Tensor", param: Param):
+        self._variable = weakref.ref(variable)
+        self.param = param
+
+    @property
+    def variable(self):
+        return self._variable()
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class GradFn:
+    """One eager operation on the tape (PyTorch's `grad_fn`): a view of its instructions."""
+
+    __slots__ = ("_name", "inputs", "instrs", "saved", "freed", "loc", "hooks", "retained",
+                 "__weakref__")
+
+    def __init__(self, name: str, inputs: tuple, loc: SourceLoc | None):
+        self._name = name
+        #: the operation's tensor arguments (None for non-tensors), for next_functions
+        self.inputs = inputs
+        self.instrs: list[Instr] = []
+        #: id(value) -> Saved, for every value this operation produced or read
+        self.saved: dict[int, Saved] = {}
+        self.freed = False
+        self.loc = loc
+        #: id(value) -> hooks / retain_grad tensors registered on outputs of this node
+        self.hooks: dict[int, list] = {}
+        self.retained: dict[int, weakref.ref] = {}
+
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def next_functions(self) -> tuple:
+        out = []
+        for t in self.inputs:
+            if t is None or not t._requires_grad:
+                out.append((None, 0))
+            elif t._grad_fn is not None:
+                out.append((t._grad_fn, 0))
+            else:
+                out.append((t._accumulator(), 0))
+        return tuple(out)
+
+    def __repr__(self) -> str:
+        return f"<{self._name} object at {id(self):#x}>"
+
+
+_tls = threading.local()
+
+
+class grad_node:
+    """Groups the primitives bound inside it under one GradFn named `name`.
+
+    Nested operations (softmax calling exp and sum) join the outermost node,
+    so a user-level call is one grad_fn whatever it expands to.
+    """
+
+    __slots__ = ("name", "inputs", "outer", "fn")
+
+    def __init__(self, name: str, *inputs):
+        self.name = name
+        self.inputs = inputs
+        self.fn: GradFn | None = None
+
+    def __enter__(self):
+        self.outer = getattr(_tls, "node", None)
+        if self.outer is None:
+            _tls.node = self
+        return self
+
+    def __exit__(self, *exc):
+        if self.outer is None:
+            _tls.node = None
+        return False
+
+    def grad_fn(self, loc) -> GradFn:
+        if self.fn is None:
+            from .tensor import Tensor
+            inputs = tuple(t if isinstance(t, Tensor) else None for t in self.inputs)
+            self.fn = GradFn(self.name, inputs, loc)
+        return self.fn
+
+
+def _default_name(prim: Primitive) -> str:
+    return "".join(w.capitalize() for w in prim.name.split("_")) + "Backward0"
+
+
+def _shape_error(prim: Primitive, args, attrs, err: Exception) -> ShapeError:
+    shapes = ", ".join(str(list(a._type.shape)) for a in args)
+    return ShapeError(f"{err} [op {prim.name} on shapes {shapes}]{at(user_loc(3))}")
+
+
+def bind(prim: Primitive, *args: "Tensor", type: TensorType | None = None, **attrs) -> "Tensor":
+    """Apply a primitive to tensors: compute (or trace) it, and record it if needed."""
+    from .tensor import Tensor
+    try:
+        rtype = infer_type(prim, tuple(a._type for a in args), attrs, type)
+    except ShapeError as e:
+        raise _shape_error(prim, args, attrs, e) from None
+    if any(a._data is None for a in args) or (not args and _tracing()):
+        return _bind_abstract(prim, args, attrs, rtype)
+    data = eval_prim(prim, [a._data for a in args], attrs, rtype)
+    record = (rtype.dtype.is_float and prim is not P.stop_gradient and is_grad_enabled()
+              and any(a._requires_grad for a in args))
+    if not record:
+        return Tensor._make(data, rtype)
+    loc = user_loc(2)
+    node = getattr(_tls, "node", None)
+    fn = node.grad_fn(loc) if node is not None else GradFn(
+        _default_name(prim), tuple(args), loc)
+    operands = []
+    for a in args:
+        v = a._graph_value()
+        if id(v) not in fn.saved:
+            fn.saved[id(v)] = Saved(v, a._data, a._version, fn)
+        operands.append(v)
+    instr = Instr(prim, operands, attrs, rtype, loc)
+    fn.instrs.append(instr)
+    out = Tensor._make(data, rtype, requires_grad=True, grad_fn=fn, value=instr)
+    fn.saved[id(instr)] = Saved(instr, data, out._version, fn)
+    return out
+
+
+# ---------------------------------------------------------------- tracing
+
+
+def _tracing() -> bool:
+    return getattr(_tls, "trace_depth", 0) > 0
+
+
+class tracing:
+    """Marks that a function is being traced (sources such as `full` become abstract)."""
+
+    def __enter__(self):
+        _tls.trace_depth = getattr(_tls, "trace_depth", 0) + 1
+        return self
+
+    def __exit__(self, *exc):
+        _tls.trace_depth -= 1
+        return False
+
+
+def _bind_abstract(prim: Primitive, args, attrs, rtype: TensorType) -> "Tensor":
+    from .tensor import Tensor
+    operands = [a._trace_value() for a in args]
+    instr = Instr(prim, operands, attrs, rtype, user_loc(3))
+    return Tensor._abstract(instr)
+
+
+def concrete_error(what: str) -> TracerError:
+    loc = user_loc(3)
+    return TracerError(
+        f"{what} needs the value of a traced tensor, but a function being traced by "
+        f"tapegrad only has shapes and dtypes{at(loc)}. Use tg.where(cond, a, b) instead "
+        "of Python `if`, or mark the argument static with static_argnums.")
