@@ -70,13 +70,14 @@ class AccumulateGrad:
 class GradFn:
     """One eager operation on the tape (PyTorch's `grad_fn`): a view of its instructions."""
 
-    __slots__ = ("_name", "inputs", "instrs", "saved", "freed", "loc", "hooks", "retained",
+    __slots__ = ("_name", "next_fns", "instrs", "saved", "freed", "loc", "hooks", "retained",
                  "__weakref__")
 
     def __init__(self, name: str, inputs: tuple, loc: SourceLoc | None):
         self._name = name
-        #: the operation's tensor arguments (None for non-tensors), for next_functions
-        self.inputs = inputs
+        #: the nodes of the operation's arguments (None where no gradient flows); kept
+        #: instead of the tensors so the tape holds no tensor (and no reference cycle)
+        self.next_fns = tuple(_node_of(t) for t in inputs)
         self.instrs: list[Instr] = []
         #: id(value) -> Saved, for every value this operation produced or read
         self.saved: dict[int, Saved] = {}
@@ -91,18 +92,18 @@ class GradFn:
 
     @property
     def next_functions(self) -> tuple:
-        out = []
-        for t in self.inputs:
-            if t is None or not t._requires_grad:
-                out.append((None, 0))
-            elif t._grad_fn is not None:
-                out.append((t._grad_fn, 0))
-            else:
-                out.append((t._accumulator(), 0))
-        return tuple(out)
+        return tuple((f, 0) for f in self.next_fns)
 
     def __repr__(self) -> str:
         return f"<{self._name} object at {id(self):#x}>"
+
+
+def _node_of(t):
+    """The grad_fn (or AccumulateGrad) gradients flow into for argument `t`."""
+    from .tensor import Tensor
+    if not isinstance(t, Tensor) or not t._requires_grad:
+        return None
+    return t._grad_fn if t._grad_fn is not None else t._accumulator()
 
 
 _tls = threading.local()
@@ -135,9 +136,7 @@ class grad_node:
 
     def grad_fn(self, loc) -> GradFn:
         if self.fn is None:
-            from .tensor import Tensor
-            inputs = tuple(t if isinstance(t, Tensor) else None for t in self.inputs)
-            self.fn = GradFn(self.name, inputs, loc)
+            self.fn = GradFn(self.name, self.inputs, loc)
         return self.fn
 
 
