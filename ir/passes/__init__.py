@@ -1,1 +1,15 @@
-"""IR-to-IR passes: each a small function from Function to Function."""
+"""IR-to-IR passes: each a small function from Function to Function.
+
+    dce        drop instructions no result needs
+    cse        merge instructions that compute the same thing
+    simplify   exact algebra: x*1, neg(neg x), reshape of reshape, ...
+
+Passes that rewrite accept `keep=`: instructions to leave exactly as they are.
+The differentiation pass uses it for the forward part of an adjoint, which
+callers recognise by object identity.
+"""
+from .cse import cse
+from .dce import dce
+from .simplify import simplify
+
+__all__ = ["dce", "cse", "simplify"]
