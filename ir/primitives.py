@@ -13,11 +13,11 @@ tracer, so the differentiation and fusion passes see only this small set.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 import numpy as np
 
-from . import dtypes
 from .core import TensorType
 from .dtypes import DType, bool_, i64
 
@@ -75,7 +75,12 @@ def infer_type(prim: Primitive, operand_types: tuple[TensorType, ...],
             raise ShapeError(f"{prim.name}: takes no operands, got {len(operand_types)}")
         if declared is None:
             raise ShapeError(f"{prim.name}: needs its result type")
-        return rule(declared, **attrs)
+        operand_types = (declared,)
+    try:  # a wrong operand count or attribute name is the IR's fault, not the rule's
+        inspect.signature(rule).bind(*operand_types, **attrs)
+    except TypeError as e:
+        raise ShapeError(f"{prim.name}: bad operands or attributes for "
+                         f"({_fmt(*operand_types)}) {sorted(attrs)}: {e}") from None
     return rule(*operand_types, **attrs)
 
 
@@ -83,8 +88,26 @@ def _fmt(*types: TensorType) -> str:
     return ", ".join(str(t) for t in types)
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _ints(name: str, what: str, t: TensorType, v) -> tuple[int, ...]:
+    """An attribute that must be a sequence of integers (never floats or bools)."""
+    if not isinstance(v, (tuple, list)) or not all(_is_int(a) for a in v):
+        raise ShapeError(f"{name}: {what} must be a tuple of integers, got {v!r} (operand {t})")
+    return tuple(int(a) for a in v)
+
+
+def _shape_attr(name: str, t: TensorType, shape) -> tuple[int, ...]:
+    shape = _ints(name, "shape", t, shape)
+    if any(d < 0 for d in shape):
+        raise ShapeError(f"{name}: negative dimension in shape {list(shape)} (operand {t})")
+    return shape
+
+
 def _check_axes(name: str, t: TensorType, axes) -> tuple[int, ...]:
-    axes = tuple(int(a) for a in axes)
+    axes = _ints(name, "axes", t, axes)
     if len(set(axes)) != len(axes) or any(not 0 <= a < t.ndim for a in axes):
         raise ShapeError(f"{name}: invalid axes {axes} for an operand of type {t}")
     return axes
@@ -135,7 +158,7 @@ select = _register("select", "select", _select_rule)
 
 def _convert_rule(x: TensorType, *, dtype: DType) -> TensorType:
     if not isinstance(dtype, DType):
-        raise ShapeError(f"convert: dtype attribute must be a dtype, got {dtype!r}")
+        raise ShapeError(f"convert: dtype attribute must be a dtype, got {dtype!r} (operand {x})")
     return x.with_dtype(dtype)
 
 
@@ -153,7 +176,7 @@ stop_gradient = _register("stop_gradient", "unary", _identity_rule)
 
 
 def _broadcast_rule(x: TensorType, *, shape) -> TensorType:
-    shape = tuple(int(d) for d in shape)
+    shape = _shape_attr("broadcast", x, shape)
     lead = len(shape) - x.ndim
     ok = lead >= 0 and all(d == 1 or d == s for d, s in zip(x.shape, shape[lead:]))
     if not ok:
@@ -162,7 +185,7 @@ def _broadcast_rule(x: TensorType, *, shape) -> TensorType:
 
 
 def _reshape_rule(x: TensorType, *, shape) -> TensorType:
-    shape = tuple(int(d) for d in shape)
+    shape = _shape_attr("reshape", x, shape)
     out = x.with_shape(shape)
     if out.size != x.size:
         raise ShapeError(f"reshape: cannot reshape {x} ({x.size} elements) to {list(shape)}")
@@ -170,14 +193,14 @@ def _reshape_rule(x: TensorType, *, shape) -> TensorType:
 
 
 def _transpose_rule(x: TensorType, *, perm) -> TensorType:
-    perm = tuple(int(p) for p in perm)
+    perm = _ints("transpose", "perm", x, perm)
     if sorted(perm) != list(range(x.ndim)):
         raise ShapeError(f"transpose: {perm} is not a permutation of the axes of {x}")
     return x.with_shape(x.shape[p] for p in perm)
 
 
 def _slice_rule(x: TensorType, *, start, stop, step) -> TensorType:
-    start, stop, step = (tuple(int(v) for v in a) for a in (start, stop, step))
+    start, stop, step = (_ints("slice", "start/stop/step", x, a) for a in (start, stop, step))
     if not len(start) == len(stop) == len(step) == x.ndim:
         raise ShapeError(f"slice: start/stop/step need {x.ndim} entries for {x}")
     out = []
@@ -189,7 +212,7 @@ def _slice_rule(x: TensorType, *, start, stop, step) -> TensorType:
 
 
 def _pad_rule(x: TensorType, *, low, high, interior) -> TensorType:
-    low, high, interior = (tuple(int(v) for v in a) for a in (low, high, interior))
+    low, high, interior = (_ints("pad", "low/high/interior", x, a) for a in (low, high, interior))
     if not len(low) == len(high) == len(interior) == x.ndim or \
             min(low + high + interior, default=0) < 0:
         raise ShapeError(f"pad: bad padding low={low} high={high} interior={interior} for {x}")
@@ -201,8 +224,7 @@ def _concatenate_rule(*xs: TensorType, axis) -> TensorType:
     if not xs:
         raise ShapeError("concatenate: needs at least one operand")
     first = xs[0]
-    axis = int(axis)
-    if not 0 <= axis < first.ndim:
+    if not _is_int(axis) or not 0 <= axis < first.ndim:
         raise ShapeError(f"concatenate: axis {axis} out of range for {first}")
     for t in xs[1:]:
         if t.dtype is not first.dtype or t.ndim != first.ndim or any(
@@ -233,6 +255,8 @@ def _reduce_rule(name: str):
 
 
 def _argmax_rule(x: TensorType, *, axis) -> TensorType:
+    if x.dtype is bool_:
+        raise ShapeError(f"argmax: not defined for bool operands ({x})")
     (axis,) = _check_axes("argmax", x, (axis,))
     if x.shape[axis] == 0:
         raise ShapeError(f"argmax: axis {axis} of {x} is empty")
@@ -259,21 +283,33 @@ matmul = _register("matmul", "matmul", _matmul_rule)
 # ---------------------------------------------------------------- sources
 
 
+def _fits(value, dtype: DType) -> bool:
+    """Whether the scalar `value` is exactly representable in `dtype` (no silent rounding)."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if _is_int(value):
+        return dtype is not bool_ or value in (0, 1)
+    if isinstance(value, (float, np.floating)):
+        return dtype.is_float
+    return False
+
+
 def _full_rule(t: TensorType, *, value) -> TensorType:
-    if not isinstance(value, (int, float, bool, np.integer, np.floating, np.bool_)):
-        raise ShapeError(f"full: value must be a number, got {value!r}")
+    if not _fits(value, t.dtype):
+        raise ShapeError(f"full: value {value!r} is not a number of type {t}")
     return t
 
 
 def _constant_rule(t: TensorType, *, value) -> TensorType:
-    if not isinstance(value, np.ndarray) or value.shape != t.shape or \
-            dtypes.from_numpy(value.dtype) is not t.dtype:
-        raise ShapeError(f"constant: value does not match the type {t}")
+    if not isinstance(value, np.ndarray) or value.shape != t.shape or value.dtype != t.dtype.np:
+        got = f"{value.dtype}{list(value.shape)}" if isinstance(value, np.ndarray) \
+            else type(value).__name__
+        raise ShapeError(f"constant: value {got} does not match the type {t}")
     return t
 
 
 def _iota_rule(t: TensorType, *, axis) -> TensorType:
-    if t.dtype is not i64 or not 0 <= int(axis) < t.ndim:
+    if t.dtype is not i64 or not _is_int(axis) or not 0 <= axis < t.ndim:
         raise ShapeError(f"iota: needs an i64 type with axis {axis} in range, got {t}")
     return t
 

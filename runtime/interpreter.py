@@ -59,7 +59,11 @@ def _div(x, y):
 @impl(P.pow_)
 def _pow(x, y):
     if x.dtype.kind in "iu":
-        return np.power(x, np.maximum(y, 0))
+        # A negative exponent truncates 1/x**|y| toward zero, as integer division
+        # does: 1 for x == 1, +-1 for x == -1, else 0 (0 for x == 0 too).
+        pos = np.power(x, np.maximum(y, 0))
+        neg = np.where(x == 1, 1, np.where(x == -1, np.where(y % 2 == 0, 1, -1), 0))
+        return np.where(y >= 0, pos, neg)
     return np.power(x, y)
 
 
@@ -129,13 +133,10 @@ def _reduce_max(x, *, axes):
 
 @impl(P.argmax)
 def _argmax(x, *, axis):
-    if x.dtype.kind == "f":  # NaN counts as the maximum, as in PyTorch
+    if x.dtype.kind == "f":  # NaN counts as the maximum (its first occurrence), as in PyTorch
         nan = np.isnan(x)
-        x = np.where(nan, np.inf, x)
-        ties = np.where(nan, 1, 0)
-        best = np.argmax(ties, axis=axis)
-        plain = np.argmax(x, axis=axis)
-        return np.where(np.any(nan, axis=axis), best, plain).astype(np.int64)
+        first_nan = np.argmax(nan, axis=axis)
+        return np.where(np.any(nan, axis=axis), first_nan, np.argmax(x, axis=axis)).astype(np.int64)
     return np.argmax(x, axis=axis).astype(np.int64)
 
 
@@ -151,7 +152,9 @@ def _full(*, value, type):
 
 @impl(P.constant)
 def _constant(*, value, type):
-    return value
+    view = value.view()  # read-only, so no caller can change the IR's constant through it
+    view.flags.writeable = False
+    return view
 
 
 @impl(P.iota)
@@ -194,4 +197,20 @@ def interpret(fn: Function, args: Sequence) -> list[np.ndarray]:
         env[id(p)] = a
     for instr in fn.body:
         env[id(instr)] = eval_instr(instr, [env[id(o)] for o in instr.operands])
-    return [env[id(r)] for r in fn.results]
+    return _owned([env[id(r)] for r in fn.results], args)
+
+
+def _owned(results: list[np.ndarray], args: Sequence) -> list[np.ndarray]:
+    """Copy results that are views of an argument, of a constant, or of one another.
+
+    Rules may return views (reshape, broadcast, stop_gradient); the caller of
+    `interpret` gets arrays it may write without changing its inputs or the IR.
+    """
+    taken = [a for a in args if isinstance(a, np.ndarray)]
+    out = []
+    for r in results:
+        if not r.flags.writeable or any(np.may_share_memory(r, t) for t in taken):
+            r = r.copy()
+        taken.append(r)
+        out.append(r)
+    return out
