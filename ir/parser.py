@@ -20,7 +20,7 @@ class ParseError(ValueError):
 
 
 _TOKEN = re.compile(r"""
-    (?P<ws>[ \t]+)
+    (?P<ws>[ \t\r]+)
   | (?P<comment>\#[^\n]*)
   | (?P<nl>\n)
   | (?P<value>%[A-Za-z0-9_]+)
@@ -76,6 +76,18 @@ class _Tokens:
             raise self.error(f"expected {what}, found {t[1] or 'end of input'!r}", t)
         return t
 
+    def comma_list(self, close: str, item, trailing: bool = False) -> list:
+        """`item, item, ...` up to `close` (consumed); commas are required between items."""
+        items = []
+        while self.peek()[1] != close:
+            if items:
+                self.expect(",")
+                if trailing and self.peek()[1] == close:
+                    break
+            items.append(item())
+        self.next()
+        return items
+
     def skip_newlines(self):
         while self.peek()[0] in ("nl", "comment"):
             self.next()
@@ -88,73 +100,74 @@ def parse(text: str) -> Function:
     ts.expect("func")
     name = ts.expect_kind("fname", "a function name like @f")[1][1:]
     env: dict[str, Value] = {}
-    params: list[Param] = []
-    ts.expect("(")
-    while ts.peek()[1] != ")":
+
+    def param() -> Param:
         tok = ts.expect_kind("value", "a parameter like %x")
         ts.expect(":")
         p = Param(_parse_type(ts), tok[1][1:])
         if tok[1] in env:
             raise ts.error(f"{tok[1]} is defined twice", tok)
         env[tok[1]] = p
-        params.append(p)
-        if ts.peek()[1] == ",":
-            ts.next()
-    ts.expect(")")
+        return p
+
+    ts.expect("(")
+    params = ts.comma_list(")", param)
     ts.expect("->")
     ts.expect("(")
-    result_types = []
-    while ts.peek()[1] != ")":
-        result_types.append(_parse_type(ts))
-        if ts.peek()[1] == ",":
-            ts.next()
-    ts.expect(")")
+    result_types = ts.comma_list(")", lambda: _parse_type(ts))
     ts.expect("{")
     body: list[Instr] = []
     while True:
         ts.skip_newlines()
-        tok = ts.peek()
-        if tok[1] == "return":
+        ret = ts.peek()
+        if ret[1] == "return":
             ts.next()
-            results = []
-            while ts.peek()[0] == "value":
-                results.append(_lookup(ts, env))
-                if ts.peek()[1] == ",":
-                    ts.next()
+            results = _operands(ts, env)
             break
         body.append(_parse_instr(ts, env))
+    if ts.peek()[0] not in ("nl", "comment", "eof"):
+        raise ts.error(f"unexpected {ts.peek()[1] or 'end of input'!r} after the returned values")
     ts.skip_newlines()
     ts.expect("}")
     ts.skip_newlines()
     if ts.peek()[0] != "eof":
         raise ts.error(f"unexpected {ts.peek()[1]!r} after the function")
-    if [r.type for r in results] != result_types:
-        raise ts.error("returned values do not match the declared result types", tok)
+    got = [r.type for r in results]
+    if got != result_types:
+        raise ts.error(f"returned types ({', '.join(map(str, got))}) do not match the declared "
+                       f"result types ({', '.join(map(str, result_types))})", ret)
     return Function(name, params, body, results)
 
 
-def _lookup(ts: _Tokens, env: dict[str, Value]) -> Value:
-    tok = ts.expect_kind("value", "a value like %0")
-    if tok[1] not in env:
-        raise ts.error(f"{tok[1]} is not defined", tok)
-    return env[tok[1]]
+def _operands(ts: _Tokens, env: dict[str, Value]) -> list[Value]:
+    """`%a, %b, ...`: possibly none, commas between, no trailing comma."""
+    ops: list[Value] = []
+    while ts.peek()[0] == "value" or (ops and ts.peek()[1] == ","):
+        if ops:
+            ts.expect(",")
+        tok = ts.expect_kind("value", "a value like %0")
+        if tok[1] not in env:
+            raise ts.error(f"{tok[1]} is not defined", tok)
+        ops.append(env[tok[1]])
+    return ops
 
 
 def _parse_type(ts: _Tokens) -> TensorType:
     tok = ts.next()
     if tok[0] != "ident" or tok[1] not in ("f32", "f64", "i64", "bool"):
-        raise ts.error(f"expected a type like f32[2,3], found {tok[1]!r}", tok)
+        raise ts.error(f"expected a type like f32[2,3], found {tok[1] or 'end of input'!r}", tok)
     ts.expect("[")
-    shape = []
-    while ts.peek()[1] != "]":
+
+    def dim() -> int:
         d = ts.expect_kind("number", "a dimension")
         if not d[1].isdigit():
             raise ts.error(f"dimension {d[1]} is not a non-negative integer", d)
-        shape.append(int(d[1]))
-        if ts.peek()[1] == ",":
-            ts.next()
-    ts.expect("]")
-    return TensorType(dtypes.by_name(tok[1]), tuple(shape))
+        return int(d[1])
+
+    return TensorType(dtypes.by_name(tok[1]), tuple(ts.comma_list("]", dim)))
+
+
+_LOC = re.compile(r"#\s*(.*):(\d+)\s*$")
 
 
 def _parse_instr(ts: _Tokens, env: dict[str, Value]) -> Instr:
@@ -168,38 +181,63 @@ def _parse_instr(ts: _Tokens, env: dict[str, Value]) -> Instr:
     prim = PRIMITIVES.get(op[1])
     if prim is None:
         raise ts.error(f"unknown primitive {op[1]!r}", op)
-    operands = []
-    while ts.peek()[0] == "value":
-        operands.append(_lookup(ts, env))
-        if ts.peek()[1] == ",":
-            ts.next()
+    operands = _operands(ts, env)
     attrs = {}
     while ts.peek()[0] == "ident":
-        key = ts.next()[1]
+        key = ts.next()
+        if key[1] in attrs:
+            raise ts.error(f"attribute {key[1]!r} given twice", key)
         ts.expect("=")
-        attrs[key] = _parse_attr(ts)
+        attrs[key[1]] = _parse_attr(ts)
     loc = None
     if ts.peek()[0] == "comment":
-        m = re.match(r"#\s*(.+):(\d+)\s*$", ts.peek()[1])
+        m = _LOC.match(ts.peek()[1])
         if m:
             loc = SourceLoc(m.group(1), int(m.group(2)))
         ts.next()
     if ts.peek()[0] not in ("nl", "eof"):
         raise ts.error(f"unexpected {ts.peek()[1]!r} at the end of the instruction")
     if prim.name == "constant" and "value" in attrs:
-        try:
-            attrs["value"] = np.array(attrs["value"], dtype=declared.dtype.np).reshape(declared.shape)
-        except ValueError:
-            raise ts.error(f"constant value does not fit type {declared}", op) from None
+        attrs["value"] = _constant_value(ts, op, attrs["value"], declared)
     try:
         inferred = infer_type(prim, tuple(o.type for o in operands), attrs, declared)
-    except (ShapeError, TypeError) as e:
+    except ShapeError as e:
         raise ts.error(str(e), op) from None
     if inferred != declared:
         raise ts.error(f"{op[1]} gives {inferred}, not the declared {declared}", op)
     instr = Instr(prim, operands, attrs, declared, loc)
     env[tok[1]] = instr
     return instr
+
+
+def _constant_value(ts: _Tokens, op, literal, t: TensorType) -> np.ndarray:
+    """The array a constant's literal spells, which must have exactly the type `t`.
+
+    Size-0 arrays print only up to their first 0 dimension (`[]` for 0x3), so the
+    literal's nesting is compared with that prefix of the shape.
+    """
+    leaves, shape, todo = [], [], [(literal, 0)]
+    while todo:
+        v, depth = todo.pop()
+        if isinstance(v, list):
+            if depth == len(shape):
+                shape.append(len(v))
+            elif depth > len(shape) or shape[depth] != len(v):
+                raise ts.error(f"constant literal is ragged; expected type {t}", op)
+            todo.extend((x, depth + 1) for x in v)
+        else:
+            leaves.append((v, depth))
+    zero = next((i for i, d in enumerate(t.shape) if d == 0), None)
+    want = list(t.shape if zero is None else t.shape[:zero + 1])
+    if t.dtype is dtypes.bool_:
+        kinds = (bool,)
+    else:
+        kinds = (int, float) if t.dtype.is_float else (int,)
+    ok = all(isinstance(x, kinds) and (t.dtype is dtypes.bool_ or not isinstance(x, bool))
+             and d == len(want) for x, d in leaves)
+    if shape != want or not ok:
+        raise ts.error(f"constant literal does not spell a value of type {t}", op)
+    return np.array(literal, dtype=t.dtype.np).reshape(t.shape)
 
 
 def _parse_attr(ts: _Tokens):
@@ -216,16 +254,13 @@ def _parse_attr(ts: _Tokens):
             return dtypes.by_name(text)
         raise ts.error(f"unexpected attribute value {text!r}", tok)
     if kind == "string":
-        return bytes(text[1:-1], "utf-8").decode("unicode_escape")
+        return _UNESCAPE.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), text[1:-1])
     if text in ("(", "["):
         close = ")" if text == "(" else "]"
-        items = []
-        while ts.peek()[1] != close:
-            items.append(_parse_attr(ts))
-            if ts.peek()[1] == ",":
-                ts.next()
-            elif ts.peek()[1] != close:
-                raise ts.error(f"expected ',' or {close!r} in attribute")
-        ts.next()
+        items = ts.comma_list(close, lambda: _parse_attr(ts), trailing=close == ")")
         return tuple(items) if close == ")" else items
-    raise ts.error(f"unexpected {text!r} in an attribute", tok)
+    raise ts.error(f"unexpected {text or 'end of input'!r} in an attribute", tok)
+
+
+_UNESCAPE = re.compile(r"\\(.)", re.S)
+_UNESCAPES = {"n": "\n", "r": "\r", "t": "\t"}

@@ -20,6 +20,13 @@ from .core import Function, Instr, Param, Value
 from .dtypes import DType
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_FNAME_BAD = re.compile(r"[^A-Za-z0-9_.]")
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def function_name(name: str) -> str:
+    """`name` as the parser reads it: Python names like `<lambda>` become `_lambda_`."""
+    return _FNAME_BAD.sub("_", name) or "_"
 
 
 def format_scalar(v) -> str:
@@ -41,13 +48,13 @@ def format_scalar(v) -> str:
 def format_attr(v) -> str:
     if isinstance(v, DType):
         return v.name
-    if isinstance(v, tuple):
+    if isinstance(v, (tuple, list)):  # a list attribute prints (and parses back) as a tuple
         inner = ", ".join(format_attr(x) for x in v)
         return f"({inner},)" if len(v) == 1 else f"({inner})"
     if isinstance(v, np.ndarray):
         return _format_array(v)
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_ESCAPES.get(c, c) for c in v) + '"'
     return format_scalar(v)
 
 
@@ -85,7 +92,7 @@ def print_function(fn: Function, *, locs: bool = True, canonical: bool = False) 
 
     params = ", ".join(f"{names[id(p)]}: {p.type}" for p in fn.params)
     results = ", ".join(str(r.type) for r in fn.results)
-    fname = "f" if canonical else fn.name
+    fname = "f" if canonical else function_name(fn.name)
     lines = [f"func @{fname}({params}) -> ({results}) {{"]
     for instr in fn.body:
         text = f"  {names[id(instr)]}: {instr.type} = {instr.prim.name}"
