@@ -27,6 +27,7 @@ from ..runtime.execute import execute
 from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
 from .inline import apply_function
+from .custom_function import CustomGradFn, link_tensor
 from .tape import AccumulateGrad, GradFn, Saved
 from .tensor import Tensor
 
@@ -181,7 +182,54 @@ def _prepare(outputs, grad_outputs):
 
 def _gradients(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value],
                retain_graph: bool, create_graph: bool) -> list[Tensor | None]:
-    """Gradients of sum(outputs * grads) w.r.t. each value (None where unreachable)."""
+    """Gradients of sum(outputs * grads) w.r.t. each value (None where unreachable).
+
+    Custom Functions cut the IR graph: their outputs are opaque parameters.  One
+    pass reaches them; each custom node (latest first, so its output gradients
+    are complete) runs the user's backward and a further pass starts from its
+    inputs.  Gradients are linear, so the passes' results add up.
+    """
+    all_fns = _collect_fns(outputs)
+    customs = sorted((f for f in all_fns if isinstance(f, CustomGradFn)), key=lambda f: -f.order)
+    if not customs:
+        return _one_pass(outputs, grads, wrt_values, retain_graph, create_graph)
+    opaque = [p for f in customs for p in f.out_values]
+    targets = list(wrt_values) + opaque
+    total = _one_pass(outputs, grads, targets, True, create_graph)
+    for f in customs:
+        outs = [total[len(wrt_values) + _index_of(opaque, p)] for p in f.out_values]
+        if all(g is None for g in outs):
+            continue
+        in_grads = f.call_backward(outs, create_graph)
+        roots, cts = [], []
+        for link, g in zip(f.input_links, in_grads):
+            if link is not None and g is not None:
+                roots.append(link_tensor(link))
+                cts.append(_as_grad(g, roots[-1], len(cts)))
+        if roots:
+            more = _one_pass(roots, cts, targets, True, create_graph)
+            total = [a if b is None else b if a is None else a + b for a, b in zip(total, more)]
+    if not retain_graph:
+        _release(all_fns)
+    return total[:len(wrt_values)]
+
+
+def _index_of(values: list[Value], v: Value) -> int:
+    return next(i for i, x in enumerate(values) if x is v)
+
+
+def _release(fns: list[GradFn]) -> None:
+    """Free what backward needed: a later backward through these nodes raises."""
+    for f in fns:
+        f.saved.clear()
+        f.freed = True
+        if isinstance(f, CustomGradFn):
+            f.release()
+
+
+def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value],
+              retain_graph: bool, create_graph: bool) -> list[Tensor | None]:
+    """One adjoint run over the IR graph below `outputs`."""
     roots = [t._graph_value() for t in outputs]
     body = topo_sort(roots)
     params = free_params(roots)
@@ -210,9 +258,7 @@ def _gradients(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Valu
         it = iter(computed)
         result = [next(it) if ok else None for ok in reachable]
     if not retain_graph:
-        for f in fns:
-            f.saved.clear()
-            f.freed = True
+        _release(fns)
     return result
 
 
@@ -391,9 +437,7 @@ def _with_hooks(outputs, grads, values, targets, retain_graph, create_graph):
             elif d is not None and res[j] is None:
                 res[j] = d
     if not retain_graph:
-        for f in _collect_fns(outputs):
-            f.saved.clear()
-            f.freed = True
+        _release(_collect_fns(outputs))
     return res[:len(values)]
 
 

@@ -1,0 +1,134 @@
+"""`tg.autograd.Function`: operations whose backward is the user's Python code.
+
+The tape sees such an operation's outputs as opaque values (IR parameters):
+the IR adjoint stops there.  The engine asks for the gradients of those
+values, calls the user's `backward`, and continues from the operation's
+inputs in another pass (see engine._gradients).
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ..ir.core import Param
+from .errors import user_loc
+from .grad_mode import is_grad_enabled, no_grad
+from .tape import GradFn, _node_of
+from .tensor import Tensor
+
+_order = itertools.count()
+
+
+class FunctionCtx:
+    """The `ctx` of forward/backward: saved tensors and flags."""
+
+    def __init__(self):
+        self._saved: tuple | None = ()
+        self._saved_versions: tuple = ()
+        self.needs_input_grad: tuple = ()
+        self.materialize_grads = True
+        self._non_differentiable: set[int] = set()
+
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tensors
+        self._saved_versions = tuple(t._version[0] if isinstance(t, Tensor) else None
+                                     for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._saved is None:
+            from .engine import _SECOND_TIME
+            raise RuntimeError(_SECOND_TIME)
+        for t, v in zip(self._saved, self._saved_versions):
+            if isinstance(t, Tensor) and t._version[0] != v:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [{t._type}] is at version {t._version[0]}; "
+                    f"expected version {v} instead.")
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = bool(value)
+
+
+class CustomGradFn(GradFn):
+    """The grad_fn of a custom Function's outputs."""
+
+    __slots__ = ("ctx", "cls", "out_values", "input_links", "order")
+
+    def call_backward(self, grads: list, create_graph: bool) -> list:
+        """The user's backward on the output gradients; one gradient (or None) per input."""
+        if self.ctx.materialize_grads:
+            grads = [Tensor._from_array(np.zeros(v.type.shape, v.type.dtype.np)) if g is None
+                     else g for g, v in zip(grads, self.out_values)]
+        if create_graph:
+            result = self.cls.backward(self.ctx, *grads)
+        else:
+            with no_grad():
+                result = self.cls.backward(self.ctx, *grads)
+        result = result if isinstance(result, tuple) else (result,)
+        if len(result) < len(self.input_links):
+            raise RuntimeError(
+                f"function {self._name} returned an incorrect number of gradients "
+                f"(expected {len(self.input_links)}, got {len(result)})")
+        return list(result[:len(self.input_links)])
+
+    def release(self) -> None:
+        self.ctx._saved = None
+
+
+class _FunctionMeta(type):
+    pass
+
+
+class Function(metaclass=_FunctionMeta):
+    """Subclass with `forward(ctx, *args)` and `backward(ctx, *grads)` staticmethods."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("You must implement the backward function for custom "
+                                  "autograd.Function.")
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        with no_grad():
+            outputs = cls.forward(ctx, *args)
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        if not (is_grad_enabled() and any(ctx.needs_input_grad)):
+            return outputs
+        node = CustomGradFn(f"{cls.__name__}Backward", args, user_loc())
+        node.ctx, node.cls, node.order = ctx, cls, next(_order)
+        node.input_links = [
+            (a._graph_value(), a._grad_fn, a._type) if isinstance(a, Tensor) and a.requires_grad
+            else None for a in args]
+        node.out_values = []
+        wrapped = []
+        for o in outs:
+            if not isinstance(o, Tensor) or not o.dtype.is_float or \
+                    id(o) in ctx._non_differentiable:
+                wrapped.append(o)
+                continue
+            p = Param(o._type)
+            t = Tensor._make(o._data, o._type, requires_grad=True, grad_fn=node, value=p)
+            t._version = o._version
+            node.out_values.append(p)
+            wrapped.append(t)
+        return wrapped[0] if single else tuple(wrapped)
+
+
+def link_tensor(link) -> Tensor:
+    """A stand-in tensor for a custom Function input, as a root of the next backward pass."""
+    value, grad_fn, type_ = link
+    return Tensor._make(None, type_, requires_grad=True, grad_fn=grad_fn, value=value)
