@@ -229,13 +229,13 @@ def _constant_value(ts: _Tokens, op, literal, t: TensorType) -> np.ndarray:
             leaves.append((v, depth))
     zero = next((i for i, d in enumerate(t.shape) if d == 0), None)
     want = list(t.shape if zero is None else t.shape[:zero + 1])
-    if t.dtype is dtypes.bool_:
-        kinds = (bool,)
-    else:
-        kinds = (int, float) if t.dtype.is_float else (int,)
-    ok = all(isinstance(x, kinds) and (t.dtype is dtypes.bool_ or not isinstance(x, bool))
-             and d == len(want) for x, d in leaves)
-    if shape != want or not ok:
+
+    def fits(x) -> bool:  # no silent conversion: true is not 1, 1.5 is not an i64
+        if t.dtype is dtypes.bool_ or isinstance(x, bool):
+            return t.dtype is dtypes.bool_ and isinstance(x, bool)
+        return isinstance(x, int) or (t.dtype.is_float and isinstance(x, float))
+
+    if shape != want or not all(fits(x) and d == len(want) for x, d in leaves):
         raise ts.error(f"constant literal does not spell a value of type {t}", op)
     return np.array(literal, dtype=t.dtype.np).reshape(t.shape)
 
