@@ -156,8 +156,6 @@ def _transpose(instr):
     if isinstance(x, Instr) and x.prim is P.transpose:
         inner = tuple(x.attrs["perm"])
         composed = tuple(inner[p] for p in perm)
-        if composed == tuple(range(len(perm))):
-            return x.operands[0]
         return _same(instr, P.transpose, x.operands[0], perm=composed)
     return None
 
