@@ -176,6 +176,32 @@ def check_order(c: Case, order: int, seed: int):
         fn, args = check_dot_product(fn, args, rng)
 
 
+def random_broadcastable_shapes(rng) -> list[tuple]:
+    """Two shapes that broadcast together: 0-d, size-1 dims and missing leading dims."""
+    out = tuple(int(d) for d in rng.integers(1, 4, rng.integers(0, 4)))
+    shapes = []
+    for _ in range(2):
+        dropped = rng.integers(0, len(out) + 1) if rng.random() < 0.3 else 0
+        shape = out[dropped:]
+        shapes.append(tuple(1 if rng.random() < 0.4 else d for d in shape))
+    return shapes
+
+
+BINARY_SAMPLERS = {P.div: (sample_any, sample_away_from_zero),
+                   P.pow_: (sample_positive, sample_any)}
+
+
+@pytest.mark.parametrize("prim", [P.add, P.sub, P.mul, P.div, P.pow_, P.max_, P.min_],
+                         ids=lambda p: p.name)
+def test_binary_ops_on_random_broadcast_shapes_to_second_order(prim):
+    rng = np.random.default_rng(7)
+    for _ in range(6):
+        shapes = random_broadcastable_shapes(rng)
+        x_sampler, y_sampler = BINARY_SAMPLERS.get(prim, (sample_any, sample_any))
+        c = binary(prim, shapes, y_sampler=y_sampler, x_sampler=x_sampler)
+        check_order(c, 2, seed=int(rng.integers(1 << 30)))
+
+
 def test_every_primitive_has_a_rule_or_is_declared():
     assert missing_vjp_rules() == []
     assert not set(VJP_RULES) & NON_DIFFERENTIABLE
