@@ -125,20 +125,26 @@ def _backward(b: Builder, fn: Function, wrt: list[Value],
         ct = cts.get(instr)
         if ct is None or id(instr) not in active:
             continue
+        rule = _rule(instr)
+        if rule is None:  # non-differentiable: nothing flows to the operands
+            continue
         b.loc = instr.loc
-        for op, op_ct in zip(instr.operands, _rule(instr)(b, instr, ct)):
+        for op, op_ct in zip(instr.operands, rule(b, instr, ct)):
             if op_ct is not None and id(op) in active:
                 cts.add(op, op_ct)
     b.loc = None
-    return [cts.get(w) or b.full(w.type, 0) for w in wrt]
+    return [_or_zeros(b, cts.get(w), w) for w in wrt]
+
+
+def _or_zeros(b: Builder, ct: Value | None, like: Value) -> Value:
+    return b.full(like.type, 0) if ct is None else ct
 
 
 def _rule(instr: Instr):
+    """The instruction's VJP rule; None for a declared non-differentiable one."""
     rule = VJP_RULES.get(instr.prim)
-    if rule is not None:
+    if rule is not None or instr.prim in NON_DIFFERENTIABLE:
         return rule
-    if instr.prim in NON_DIFFERENTIABLE:
-        return lambda b, instr, ct: [None] * len(instr.operands)
     raise NotImplementedError(f"no VJP rule for primitive {instr.prim.name!r} "
                               f"(at {instr.loc or 'unknown location'})")
 
