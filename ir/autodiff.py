@@ -8,6 +8,12 @@ walks the forward body once in reverse, applying each instruction's rule from
 `vjp_rules` with the builder.  Cotangents are symbolic zeros until something
 flows in; fan-out adds them up.  Because the adjoint is ordinary IR made of the
 same primitives, differentiating it again needs nothing special.
+
+Clean-up: DCE before (it keeps objects); CSE of the forward part is left out
+on purpose, since merging forward duplicates rebuilds their users and would
+break the identity contract.  After: simplify, CSE and DCE on the adjoint
+part, with the forward instructions kept exactly (they may absorb duplicates
+the rules emit, e.g. a `cos x` the forward already computed).
 """
 from __future__ import annotations
 
