@@ -1,4 +1,36 @@
-"""tapegrad: a tape-based tracing compiler for automatic differentiation."""
+"""tapegrad: a tape-based tracing compiler for automatic differentiation.
+
+`import tapegrad as torch` runs PyTorch-style eager code; this file is the list
+of public names and where each one lives.
+"""
 __version__ = "0.1.0"
 
 from . import ir, runtime  # noqa: E402
+from .tracer import ops as _ops  # noqa: E402  (attaches the operations to Tensor)
+from .tracer.tensor import Tensor  # noqa: E402
+from .tracer.sizes import Size  # noqa: E402
+
+# dtypes: the IR's, under PyTorch's names
+from .ir.dtypes import f32 as float32, f64 as float64, i64 as int64, bool_ as bool  # noqa: E402
+float, double, long = float32, float64, int64
+
+# grad mode
+from .tracer.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+
+# creation, devices, the random generator
+from .tracer.creation import (  # noqa: E402
+    arange, as_tensor, device, empty, empty_like, eye, from_numpy, full, full_like, linspace,
+    manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
+    zeros_like)
+
+# operations (each also a Tensor method)
+from .tracer.ops import (  # noqa: E402
+    abs, add, amax, amin, argmax, argmin, bmm, broadcast_to, cat, clamp, clip, clone, concat,
+    cos, div, divide, dot, eq, exp, flatten, ge, gt, is_tensor, le, log, log1p, logical_not, lt,
+    matmul, max, maximum, mean, min, minimum, mm, mul, multiply, ne, neg, negative, norm,
+    permute, pow, reciprocal, relu, reshape, select, sigmoid, sign, sin, sqrt, squeeze, stack,
+    sub, subtract, sum, swapaxes, t, tanh, transpose, unsqueeze, where)
+
+# tracing and the namespaces
+from .tracer.trace import make_ir  # noqa: E402
+from . import autograd, cuda, nn  # noqa: E402

@@ -89,13 +89,14 @@ def operands(op: str, *args, dtype: dtypes.DType | None = None) -> list[Tensor]:
     dt = dtype or result_dtype(*args)
     shapes = [a.shape for a in args if isinstance(a, Tensor)]
     shape = broadcast_shapes(op, *shapes) if len(shapes) > 1 else (shapes[0] if shapes else ())
-    out = []
-    for a in args:
-        if isinstance(a, Tensor):
-            out.append(broadcast_to(convert(a, dt), shape))
-        else:
-            out.append(full(a, dt, shape))
-    return out
+    return [cast_to(a, dt, shape) for a in args]
+
+
+def cast_to(x, dtype: dtypes.DType, shape: tuple) -> Tensor:
+    """A tensor or Python scalar as a tensor of `dtype` broadcast to `shape`."""
+    if isinstance(x, Tensor):
+        return broadcast_to(convert(x, dtype), shape)
+    return full(x, dtype, shape)
 
 
 def sum_to_shape(x: Tensor, shape: tuple) -> Tensor:

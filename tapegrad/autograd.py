@@ -1,0 +1,32 @@
+"""`tg.autograd`: the autograd namespace.
+
+Here so far: `Variable` (a no-op kept for old tutorials) and `tape` (the IR of
+the eager tape behind a tensor).  The backward engine adds `backward`, `grad`,
+`Function`, `gradcheck` and `functional` below.
+"""
+from __future__ import annotations
+
+from .ir.core import Function, free_params, topo_sort
+from .tracer.tensor import Tensor
+
+
+def Variable(tensor, requires_grad=None):
+    """Deprecated in PyTorch since 0.4: returns the tensor itself."""
+    if requires_grad is not None:
+        tensor.requires_grad_(requires_grad)
+    return tensor
+
+
+def tape(t: Tensor) -> Function:
+    """The IR Function of the eager tape that produced `t` (parameters are its leaves
+    and the other tensors it read)."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"tape() expects a Tensor, got {type(t).__name__}")
+    if t._value is None:
+        raise RuntimeError("this tensor has no tape: it was not computed from a tensor that "
+                           "requires grad (or it was computed under no_grad)")
+    return Function("tape", free_params([t._value]), topo_sort([t._value]), [t._value])
+
+
+# ---------------------------------------------------------------- backward engine
+# (backward, grad, Function, gradcheck, functional: added by the engine)

@@ -1,0 +1,157 @@
+"""`tg.nn.functional`: activations and losses with PyTorch's defaults (reduction='mean').
+
+All are compositions of tensor operations, written to stay finite for large
+inputs: softmax and log_softmax subtract the (gradient-free) row maximum,
+and the logits form of binary cross entropy uses log1p(exp(-|x|)).
+"""
+from __future__ import annotations
+
+from ..ir import dtypes
+from ..ir import primitives as P
+from ..tracer import ops_elementwise as E
+from ..tracer import ops_reduce as R
+from ..tracer import ops_shape as S
+from ..tracer.ops_core import convert
+from ..tracer.tape import bind, grad_node
+from ..tracer.tensor import Tensor, _wrap_dim
+
+relu = E.relu
+sigmoid = E.sigmoid
+tanh = E.tanh
+
+
+def _softmax_dim(x: Tensor, dim) -> int:
+    """PyTorch's choice when `dim` is omitted (deprecated there, kept for old code)."""
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return _wrap_dim(dim, x.ndim)
+
+
+def _shifted(x: Tensor, dim: int) -> Tensor:
+    """x minus its maximum along dim, the maximum held constant (its gradient cancels)."""
+    m = bind(P.stop_gradient, R.amax(x, dim, keepdim=True))
+    return E.sub(x, m)
+
+
+def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
+    x = input if dtype is None else S.to_dtype(input, dtype)
+    d = _softmax_dim(x, dim)
+    with grad_node("SoftmaxBackward0", x):
+        e = E.exp(_shifted(E.to_float(x), d))
+        return E.div(e, R.sum(e, d, keepdim=True))
+
+
+def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
+    x = input if dtype is None else S.to_dtype(input, dtype)
+    d = _softmax_dim(x, dim)
+    with grad_node("LogSoftmaxBackward0", x):
+        z = _shifted(E.to_float(x), d)
+        return E.sub(z, E.log(R.sum(E.exp(z), d, keepdim=True)))
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight.T + bias (AddmmBackward0 for a 2-d input with a bias, as PyTorch)."""
+    wt = S.t(weight)
+    if bias is None:
+        return S.matmul(input, wt)
+    if input.ndim == 2:
+        with grad_node("AddmmBackward0", bias, input, wt):
+            return E.add(S.matmul(input, wt), bias)
+    return E.add(S.matmul(input, wt), bias)
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return R.mean(loss)
+    if reduction == "sum":
+        return R.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    with grad_node("MseLossBackward0", input, target):
+        d = E.sub(input, target)
+        return _reduce(E.mul(d, d), reduction)
+
+
+def _weighted(loss: Tensor, weight) -> Tensor:
+    return loss if weight is None else E.mul(loss, weight)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight=None,
+                         reduction: str = "mean") -> Tensor:
+    """-(t log x + (1 - t) log(1 - x)), each log clamped at -100 as PyTorch does."""
+    if input.shape != target.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         "size.")
+    with grad_node("BinaryCrossEntropyBackward0", input, target):
+        log_x = E.clamp(E.log(input), min=-100.0)
+        log_1mx = E.clamp(E.log(E.rsub(input, 1.0)), min=-100.0)
+        loss = E.neg(E.add(E.mul(target, log_x), E.mul(E.rsub(target, 1.0), log_1mx)))
+        return _reduce(_weighted(loss, weight), reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
+                                     reduction: str = "mean", pos_weight=None) -> Tensor:
+    """(1 - t) x + (1 + (pw - 1) t) (log1p(exp(-|x|)) + max(-x, 0)): finite for any x."""
+    if input.shape != target.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    with grad_node("BinaryCrossEntropyWithLogitsBackward0", input, target):
+        softplus_neg = E.add(E.log1p(E.exp(E.neg(E.abs(input)))), E.relu(E.neg(input)))
+        scale = 1.0 if pos_weight is None else E.add(E.mul(E.sub(pos_weight, 1.0), target), 1.0)
+        loss = E.add(E.mul(E.rsub(target, 1.0), input), E.mul(scale, softplus_neg))
+        return _reduce(_weighted(loss, weight), reduction)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight=None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """-input[n, target[n]] (class dim 1), picked with a one-hot mask built from iota."""
+    cdim = 1 if input.ndim >= 2 else 0
+    classes = input.shape[cdim]
+    _check_targets(target, classes, ignore_index)
+    with grad_node("NllLossBackward0", input):
+        t = S.unsqueeze(target, cdim)
+        iota = bind(P.iota, type=input._type.with_dtype(dtypes.i64), axis=cdim)
+        picked = R.sum(E.where(E.eq(iota, t), input, 0.0), cdim)
+        w = E.to_float(E.ne(target, ignore_index))
+        if weight is not None:
+            w = E.mul(w, R.sum(E.where(E.eq(iota, t), weight.reshape(
+                [classes if i == cdim else 1 for i in range(input.ndim)]), 0.0), cdim))
+        loss = E.neg(E.mul(picked, convert(w, input.dtype)))
+        if reduction == "mean":
+            return E.div(R.sum(loss), R.sum(convert(w, input.dtype)))
+        return _reduce(loss, reduction)
+
+
+def _check_targets(target: Tensor, classes: int, ignore_index: int) -> None:
+    if target.dtype is not dtypes.i64:
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype!r}")
+    if target._data is not None:
+        bad = (target._data != ignore_index) & ((target._data < 0) | (target._data >= classes))
+        if bad.any():
+            raise IndexError(f"Target {int(target._data[bad].reshape(-1)[0])} is out of bounds.")
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """log_softmax over the class dim, then nll_loss for class indices, or
+    -sum(p log q) for class probabilities (a float target of input's shape)."""
+    cdim = 1 if input.ndim >= 2 else 0
+    logp = log_softmax(input, cdim)
+    if target.dtype.is_float:
+        if label_smoothing:
+            target = E.add(E.mul(target, 1.0 - label_smoothing),
+                           label_smoothing / input.shape[cdim])
+        per = E.mul(logp, target) if weight is None else E.mul(E.mul(logp, target), weight.reshape(
+            [input.shape[cdim] if i == cdim else 1 for i in range(input.ndim)]))
+        loss = E.neg(R.sum(per, cdim))
+        if reduction == "mean":
+            return E.div(R.sum(loss), float(loss.numel() or 1) if loss.ndim else 1.0)
+        return _reduce(loss, reduction)
+    if label_smoothing:
+        raise NotImplementedError("label_smoothing with class-index targets")
+    return nll_loss(logp, target, weight, ignore_index, reduction)

@@ -1,0 +1,291 @@
+"""Creating tensors: from Python data and numpy arrays, constants, ranges, random numbers.
+
+Constant-valued tensors (ones, zeros, full) go through the `full` primitive, so
+inside a traced function they are IR instructions, not captured arrays.
+Random tensors come from tapegrad's own numpy Generator (`manual_seed`).
+"""
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from ..ir import dtypes
+from ..ir.core import TensorType
+from .ops_core import full as _full
+from .tensor import Tensor
+
+# ---------------------------------------------------------------- dtypes and devices
+
+_PY_TYPES = {builtins.float: dtypes.f64, builtins.int: dtypes.i64, builtins.bool: dtypes.bool_}
+
+
+def as_dtype(dtype, default: dtypes.DType | None = None) -> dtypes.DType | None:
+    """A tapegrad dtype from a dtype, a Python type (`float` means float64, as in PyTorch)
+    or anything numpy understands."""
+    if dtype is None:
+        return default
+    if isinstance(dtype, dtypes.DType):
+        return dtype
+    if dtype in _PY_TYPES:
+        return _PY_TYPES[dtype]
+    try:
+        return dtypes.from_numpy(np.dtype(dtype))
+    except TypeError as e:
+        raise TypeError(f"unsupported dtype {dtype!r}: {e}") from None
+
+
+class device:
+    """`tg.device('cpu')`: the only device tapegrad runs on."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type="cpu", index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        name = str(type)
+        if name.split(":")[0] != "cpu":
+            raise RuntimeError(f"tapegrad runs on the CPU only; device {name!r} is not "
+                               "available (use 'cpu')")
+        self.type, self.index = "cpu", index
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, (device, str)) and str(other).split(":")[0] == "cpu"
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+
+def check_device(dev) -> None:
+    if dev is not None:
+        device(dev)
+
+
+# ---------------------------------------------------------------- the generator
+
+_generator = np.random.default_rng()
+
+
+class Generator:
+    """What `manual_seed` returns (PyTorch returns its generator)."""
+
+    def __init__(self, seed: int):
+        self._seed = seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def __repr__(self) -> str:
+        return f"<tapegrad.Generator seed={self._seed}>"
+
+
+def manual_seed(seed: int) -> Generator:
+    global _generator
+    _generator = np.random.default_rng(int(seed))
+    return Generator(int(seed))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def size_of(size) -> tuple[int, ...]:
+    """`*ints` or one sequence, checked to be non-negative integers."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for d in size:
+        if isinstance(d, (builtins.bool, np.bool_)) or not isinstance(d, (builtins.int, np.integer)):
+            raise TypeError(f"size must be a sequence of ints, got {type(d).__name__} in "
+                            f"{tuple(size)}")
+        if d < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {d}: "
+                               f"{list(size)}")
+    return tuple(builtins.int(d) for d in size)
+
+
+def _finish(t: Tensor, requires_grad: bool, dev=None) -> Tensor:
+    check_device(dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _filled(value, size, dtype, requires_grad, dev) -> Tensor:
+    dt = as_dtype(dtype, dtypes.f32)
+    return _finish(_full(value, dt, size_of(size)), requires_grad, dev)
+
+
+# ---------------------------------------------------------------- from data
+
+
+def _has_typed_leaf(data) -> bool:
+    """Whether nested data holds numpy values or tensors (whose dtypes then count)."""
+    if isinstance(data, (Tensor, np.ndarray, np.generic)):
+        return True
+    if isinstance(data, (list, tuple)):
+        return any(_has_typed_leaf(d) for d in data)
+    return False
+
+
+def _to_numpy(data):
+    if isinstance(data, Tensor):
+        return data._check_concrete("tg.tensor(traced tensor)")
+    if isinstance(data, (list, tuple)):
+        return [_to_numpy(d) for d in data]
+    return data
+
+
+def _contains_abstract(data) -> bool:
+    if isinstance(data, Tensor):
+        return data._data is None
+    return isinstance(data, (list, tuple)) and any(_contains_abstract(d) for d in data)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """A new tensor holding a copy of `data` (Python floats become float32)."""
+    check_device(device)
+    if _contains_abstract(data):  # a list of traced tensors: stack them
+        from .ops_shape import stack
+        t = stack([d if isinstance(d, Tensor) else tensor(d) for d in data]) \
+            if isinstance(data, (list, tuple)) else data
+        t = t.detach()
+        return t if dtype is None else t.to(as_dtype(dtype))
+    arr = np.array(_to_numpy(data))
+    if arr.dtype.kind == "f" and not _has_typed_leaf(data):
+        arr = arr.astype(np.float32)
+    if arr.dtype == object or arr.dtype.kind not in "fiub":
+        raise TypeError(f"tg.tensor: cannot make a tensor from {type(data).__name__} data "
+                        f"(numpy infers {arr.dtype})")
+    dt = as_dtype(dtype, dtypes.from_numpy(arr.dtype))
+    arr = np.ascontiguousarray(arr, dtype=dt.np)
+    return _finish(Tensor._make(arr, TensorType(dt, arr.shape)), requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) is data.dtype):
+        return data
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing `array`'s memory (writes through either are seen by both)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dt = dtypes.from_numpy(array.dtype)
+    if array.dtype != dt.np:
+        raise TypeError(f"can't share memory with a numpy array of dtype {array.dtype}: "
+                        "tapegrad tensors are float32, float64, int64 or bool; convert with "
+                        "tg.tensor(array) (a copy)")
+    return Tensor._make(array, TensorType(dt, array.shape))
+
+
+# ---------------------------------------------------------------- constants
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(1, size, dtype, requires_grad, device)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(0, size, dtype, requires_grad, device)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Like PyTorch's empty, but the memory is zeroed (numpy has no cheaper safe choice)."""
+    return _filled(0, size, dtype, requires_grad, device)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """The dtype follows `fill_value` (bool, int64 or float32) unless given."""
+    if dtype is None:
+        from .ops_core import scalar_dtype
+        dtype = scalar_dtype(fill_value)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _filled(fill_value, (size,) if isinstance(size, builtins.int) else (tuple(size),),
+                   dtype, requires_grad, device)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dt = as_dtype(dtype, dtypes.f32)
+    a = np.eye(n, n if m is None else m, dtype=dt.np)
+    return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """int64 when start, end and step are all integers, else float32."""
+    if end is None:
+        start, end = 0, start
+    bounds = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    is_int = all(isinstance(v, (builtins.int, np.integer)) for v in bounds)
+    dt = as_dtype(dtype, dtypes.i64 if is_int else dtypes.f32)
+    start, end, step = bounds
+    n = math.ceil((end - start) / step)
+    if n < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    a = (start + np.arange(n, dtype=np.float64 if not is_int else np.int64) * step).astype(dt.np)
+    return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dt = as_dtype(dtype, dtypes.f32)
+    a = np.linspace(start, end, steps).astype(dt.np)
+    return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
+
+
+# ---------------------------------------------------------------- random
+
+
+def _random(draw, size, dtype, requires_grad, dev) -> Tensor:
+    dt = as_dtype(dtype, dtypes.f32)
+    if not dt.is_float:
+        raise RuntimeError(f"random floats need a floating point dtype, got {dt!r}")
+    a = np.ascontiguousarray(draw(size_of(size), dt.np))
+    return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, dev)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    return _random(lambda s, d: _generator.standard_normal(s, dtype=d),
+                   size, dtype, requires_grad, device)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    return _random(lambda s, d: _generator.random(s, dtype=d), size, dtype, requires_grad, device)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    dt = as_dtype(dtype, dtypes.i64)
+    a = _generator.integers(low, high, size=size_of((size,))).astype(dt.np)
+    return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
+
+
+# ---------------------------------------------------------------- *_like
+
+
+def _like(make):
+    def op(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return make(*input.shape, dtype=dtype or input.dtype, device=device,
+                    requires_grad=requires_grad)
+    return op
+
+
+ones_like = _like(ones)
+zeros_like = _like(zeros)
+empty_like = _like(empty)
+randn_like = _like(randn)
+rand_like = _like(rand)
+
+
+def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device,
+                requires_grad=requires_grad)

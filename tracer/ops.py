@@ -1,0 +1,178 @@
+"""The tensor operations, in one place: module functions (re-exported as `tg.*`) and
+their attachment to `Tensor` as methods and Python operators.
+
+The operations themselves live by job in ops_elementwise, ops_reduce,
+ops_shape, ops_index and ops_inplace; this file only wires them up.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import dtypes
+from . import creation
+from . import ops_elementwise as E
+from . import ops_index as I
+from . import ops_inplace as IP
+from . import ops_reduce as R
+from . import ops_shape as S
+from .ops_core import is_scalar
+from .printing import tensor_repr
+from .tensor import Tensor
+
+# ---------------------------------------------------------------- tg.* functions
+
+add, sub, mul, div, pow, neg, abs = E.add, E.sub, E.mul, E.div, E.pow, E.neg, E.abs
+subtract, multiply, divide, negative = E.sub, E.mul, E.div, E.neg
+exp, log, log1p, sqrt, sin, cos, tanh = E.exp, E.log, E.log1p, E.sqrt, E.sin, E.cos, E.tanh
+sigmoid, relu, sign, reciprocal = E.sigmoid, E.relu, E.sign, E.reciprocal
+clamp, clip, maximum, minimum, where = E.clamp, E.clip, E.maximum, E.minimum, E.where
+eq, ne, lt, le, gt, ge = E.eq, E.ne, E.lt, E.le, E.gt, E.ge
+sum, mean, max, min, norm = R.sum, R.mean, R.max, R.min, R.norm
+amax, amin, argmax, argmin = R.amax, R.amin, R.argmax, R.argmin
+matmul, mm, bmm, dot, t, transpose, permute = S.matmul, S.mm, S.bmm, S.dot, S.t, S.transpose, S.permute
+reshape, flatten, unsqueeze, squeeze = S.reshape, S.flatten, S.unsqueeze, S.squeeze
+cat, concat, stack, clone, select = S.cat, S.cat, S.stack, S.clone, I.select
+swapaxes, broadcast_to = S.swapaxes, S.broadcast_to
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return E.eq(input, False) if input.dtype is dtypes.bool_ else E.eq(input, 0)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+FUNCTIONS = [
+    "add", "sub", "mul", "div", "pow", "neg", "abs", "subtract", "multiply", "divide",
+    "negative", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "sign",
+    "reciprocal", "clamp", "clip", "maximum", "minimum", "where", "eq", "ne", "lt", "le", "gt",
+    "ge", "sum", "mean", "max", "min", "norm", "amax", "amin", "argmax", "argmin", "matmul",
+    "mm", "bmm", "dot", "t", "transpose", "permute", "reshape", "flatten", "unsqueeze",
+    "squeeze", "cat", "concat", "stack", "clone", "select", "swapaxes", "broadcast_to",
+    "logical_not", "is_tensor",
+]
+
+
+# ---------------------------------------------------------------- operators
+
+
+def _operand(x):
+    """The other operand of a Python operator, or None when the operator does not apply."""
+    if isinstance(x, Tensor) or is_scalar(x):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple)):
+        return creation.tensor(x)
+    return None
+
+
+def _operator(fn, reflected: bool = False):
+    def method(self, other):
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        return fn(other, self) if reflected else fn(self, other)
+    return method
+
+
+def _inplace_operator(fn):
+    def method(self, other):
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        return fn(self, other)
+    return method
+
+
+def _to(self, *args, **kwargs):
+    """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)`; keywords too."""
+    dtype = kwargs.get("dtype")
+    creation.check_device(kwargs.get("device"))
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, creation.device)):
+            creation.check_device(a)
+        else:
+            dtype = a
+    out = S.to_dtype(self, creation.as_dtype(dtype)) if dtype is not None else self
+    return S.clone(out) if kwargs.get("copy") and out is self else out
+
+
+def _cuda(self, *args, **kwargs):
+    creation.device("cuda")
+
+
+def _new(make):
+    def method(self, *size, dtype=None, device=None, requires_grad=False):
+        return make(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    return method
+
+
+def _format(self, spec: str) -> str:
+    if self.ndim == 0 and self._data is not None:
+        return format(self.item(), spec)
+    return format(repr(self), spec)
+
+
+def _dtype_method(dt):
+    return lambda self: S.to_dtype(self, dt)
+
+
+METHODS = {
+    # arithmetic operators
+    "__add__": _operator(E.add), "__radd__": _operator(E.add),
+    "__sub__": _operator(E.sub), "__rsub__": _operator(E.rsub),
+    "__mul__": _operator(E.mul), "__rmul__": _operator(E.mul),
+    "__truediv__": _operator(E.div), "__rtruediv__": _operator(E.rdiv),
+    "__pow__": _operator(E.pow), "__rpow__": _operator(E.pow, reflected=True),
+    "__matmul__": _operator(S.matmul), "__rmatmul__": _operator(S.matmul, reflected=True),
+    "__neg__": E.neg, "__abs__": E.abs, "__pos__": lambda self: self,
+    "__invert__": logical_not,
+    "__eq__": _operator(E.eq), "__ne__": _operator(E.ne), "__lt__": _operator(E.lt),
+    "__le__": _operator(E.le), "__gt__": _operator(E.gt), "__ge__": _operator(E.ge),
+    "__iadd__": _inplace_operator(IP.add_), "__isub__": _inplace_operator(IP.sub_),
+    "__imul__": _inplace_operator(IP.mul_), "__itruediv__": _inplace_operator(IP.div_),
+    "__getitem__": I.getitem, "__setitem__": IP.setitem,
+    "__repr__": tensor_repr, "__str__": tensor_repr, "__format__": _format,
+    # methods named as the functions
+    **{name: globals()[name] for name in (
+        "add", "sub", "mul", "div", "pow", "neg", "abs", "subtract", "multiply", "divide",
+        "negative", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+        "sign", "reciprocal", "clamp", "clip", "maximum", "minimum", "eq", "ne", "lt", "le",
+        "gt", "ge", "sum", "mean", "max", "min", "norm", "amax", "amin", "argmax", "argmin",
+        "matmul", "mm", "bmm", "dot", "t", "transpose", "permute", "reshape", "flatten",
+        "unsqueeze", "squeeze", "clone", "select", "swapaxes", "logical_not")},
+    "where": lambda self, condition, other: E.where(condition, self, other),
+    "view": S.view, "view_as": lambda self, other: S.view(self, other.shape),
+    "reshape_as": lambda self, other: S.reshape(self, other.shape),
+    "expand": S.expand, "expand_as": S.expand_as, "contiguous": S.contiguous,
+    "T": property(S.T),
+    # in place
+    "add_": IP.add_, "sub_": IP.sub_, "mul_": IP.mul_, "div_": IP.div_, "pow_": IP.pow_,
+    "zero_": IP.zero_, "fill_": IP.fill_, "copy_": IP.copy_, "clamp_": IP.clamp_,
+    "clip_": IP.clamp_, "relu_": IP.relu_,
+    # dtypes and devices
+    "float": _dtype_method(dtypes.f32), "double": _dtype_method(dtypes.f64),
+    "long": _dtype_method(dtypes.i64), "bool": _dtype_method(dtypes.bool_),
+    "to": _to, "type_as": lambda self, other: S.to_dtype(self, other.dtype),
+    "cpu": lambda self: self, "cuda": _cuda,
+    "new_ones": _new(creation.ones), "new_zeros": _new(creation.zeros),
+    "new_empty": _new(creation.empty),
+    "new_full": lambda self, size, fill_value, dtype=None, **kw: creation.full(
+        size, fill_value, dtype=dtype or self.dtype, **kw),
+    "new_tensor": lambda self, data, dtype=None, **kw: creation.tensor(
+        data, dtype=dtype or self.dtype, **kw),
+    "is_floating_point": lambda self: self.dtype.is_float,
+    "element_size": lambda self: self.dtype.itemsize,
+    # numpy hands binary operators with a Tensor operand to the Tensor's reflected method
+    "__array_ufunc__": None,
+}
+
+
+def attach() -> None:
+    for name, fn in METHODS.items():
+        setattr(Tensor, name, fn)
+
+
+attach()

@@ -1,0 +1,218 @@
+"""Elementwise operations: math functions, arithmetic, comparisons, where and clamp.
+
+Each public function is one PyTorch operation: it groups the primitives it
+binds under one `grad_node` carrying PyTorch's grad_fn name.  Binary operations
+promote dtypes and broadcast through `operands`, so the primitives always see
+equal types.  The `inputs` given to `grad_node` are the operation's
+differentiable arguments (PyTorch's `next_functions`).
+"""
+from __future__ import annotations
+
+from ..ir import dtypes
+from ..ir import primitives as P
+from .ops_core import (broadcast_shapes, cast_to, convert, full, is_scalar, operands,
+                       result_dtype, scalar_dtype)
+from .tape import bind, grad_node
+from .tensor import Tensor
+
+
+def as_tensor(x) -> Tensor:
+    """A Python scalar as a 0-d tensor of its natural dtype; tensors pass through."""
+    if isinstance(x, Tensor):
+        return x
+    if is_scalar(x):
+        return full(x, scalar_dtype(x))
+    raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
+
+
+def to_float(x: Tensor) -> Tensor:
+    """Integer and bool tensors become float32 for floating-point functions, as in PyTorch."""
+    return x if x.dtype.is_float else convert(x, dtypes.f32)
+
+
+# ---------------------------------------------------------------- unary
+
+
+def _float_unary(prim, grad_name: str):
+    """exp, log, ...: defined on floats; integer inputs are promoted to float32."""
+    def op(input):
+        x = as_tensor(input)
+        with grad_node(grad_name, x):
+            return bind(prim, to_float(x))
+    return op
+
+
+exp = _float_unary(P.exp, "ExpBackward0")
+log = _float_unary(P.log, "LogBackward0")
+log1p = _float_unary(P.log1p, "Log1PBackward0")
+sqrt = _float_unary(P.sqrt, "SqrtBackward0")
+sin = _float_unary(P.sin, "SinBackward0")
+cos = _float_unary(P.cos, "CosBackward0")
+tanh = _float_unary(P.tanh, "TanhBackward0")
+sigmoid = _float_unary(P.logistic, "SigmoidBackward0")
+
+
+def neg(input):
+    x = as_tensor(input)
+    if x.dtype is dtypes.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+    with grad_node("NegBackward0", x):
+        return bind(P.neg, x)
+
+
+def abs(input):
+    x = as_tensor(input)
+    if x.dtype is dtypes.bool_:
+        raise RuntimeError("abs: not implemented for 'Bool'")
+    with grad_node("AbsBackward0", x):
+        return bind(P.abs_, x)
+
+
+def sign(input):
+    x = as_tensor(input)
+    with grad_node("SignBackward0", x):
+        return bind(P.sign, x)
+
+
+def relu(input):
+    """max(x, 0): the max primitive propagates NaN, as PyTorch's relu does."""
+    x = as_tensor(input)
+    with grad_node("ReluBackward0", x):
+        return bind(P.max_, x, full(0, x.dtype, x.shape))
+
+
+def reciprocal(input):
+    x = as_tensor(input)
+    with grad_node("ReciprocalBackward0", x):
+        x = to_float(x)
+        return bind(P.div, full(1.0, x.dtype, x.shape), x)
+
+
+# ---------------------------------------------------------------- binary
+
+
+def _binary(prim, grad_name: str, op_name: str, true_division: bool = False):
+    def op(input, other):
+        with grad_node(grad_name, input, other):
+            dt = result_dtype(input, other)
+            if true_division and not dt.is_float:
+                dt = dtypes.f32
+            return bind(prim, *operands(op_name, input, other, dtype=dt))
+    return op
+
+
+_mul = _binary(P.mul, "MulBackward0", "mul")
+_add = _binary(P.add, "AddBackward0", "add")
+_sub = _binary(P.sub, "SubBackward0", "sub")
+div = _binary(P.div, "DivBackward0", "div", true_division=True)
+maximum = _binary(P.max_, "MaximumBackward0", "maximum")
+minimum = _binary(P.min_, "MinimumBackward0", "minimum")
+mul = _mul
+
+
+def _scaled(other, alpha):
+    """`alpha * other` for add/sub's `alpha=` keyword (no node of its own)."""
+    if alpha == 1:
+        return other
+    return _mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+
+
+def add(input, other, *, alpha=1):
+    if alpha == 1:
+        return _add(input, other)
+    with grad_node("AddBackward0", input, other):
+        return _add(input, _scaled(other, alpha))
+
+
+def sub(input, other, *, alpha=1):
+    bools = sum(isinstance(t, Tensor) and t.dtype is dtypes.bool_ for t in (input, other))
+    if bools:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+            "`^` or `logical_xor()` operator instead." if bools == 2 else
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    if alpha == 1:
+        return _sub(input, other)
+    with grad_node("SubBackward0", input, other):
+        return _sub(input, _scaled(other, alpha))
+
+
+def rsub(input, other):
+    """`other - input` for a scalar `other` (PyTorch's RsubBackward1)."""
+    with grad_node("RsubBackward1", input):
+        return _sub(other, input)
+
+
+def pow(input, exponent):
+    """PowBackward0 for a scalar exponent, PowBackward1 for a tensor, PowBackward2 for a scalar base."""
+    if not isinstance(exponent, Tensor):
+        name, inputs = "PowBackward0", (input,)
+    elif not isinstance(input, Tensor):
+        name, inputs = "PowBackward2", (exponent,)
+    else:
+        name, inputs = "PowBackward1", (input, exponent)
+    with grad_node(name, *inputs):
+        return bind(P.pow_, *operands("pow", input, exponent))
+
+
+def rdiv(input, other):
+    """`other / input` for a scalar `other`: PyTorch computes reciprocal(input) * other."""
+    return _mul(reciprocal(input), other)
+
+
+# ---------------------------------------------------------------- comparisons
+
+
+def _compare(prim, op_name: str):
+    """Comparisons promote like arithmetic and give bool tensors, never recorded."""
+    def op(input, other):
+        return bind(prim, *operands(op_name, input, other))
+    return op
+
+
+eq = _compare(P.eq, "eq")
+ne = _compare(P.ne, "ne")
+lt = _compare(P.lt, "lt")
+le = _compare(P.le, "le")
+gt = _compare(P.gt, "gt")
+ge = _compare(P.ge, "ge")
+
+
+# ---------------------------------------------------------------- select-based
+
+
+def where(condition, input, other):
+    """`input` where `condition` holds, else `other`; all three broadcast together."""
+    if not isinstance(condition, Tensor) or condition.dtype is not dtypes.bool_:
+        raise RuntimeError("where expected condition to be a boolean tensor")
+    with grad_node("WhereBackward0", input, other):
+        dt = result_dtype(input, other)
+        shape = broadcast_shapes("where", *(t.shape for t in (condition, input, other)
+                                            if isinstance(t, Tensor)))
+        return bind(P.select, cast_to(condition, dtypes.bool_, shape),
+                    cast_to(input, dt, shape), cast_to(other, dt, shape))
+
+
+def clamp(input, min=None, max=None):
+    """min(max(x, lo), hi) from the NaN-propagating primitives (ClampBackward1)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    x = as_tensor(input)
+    bounds = [b for b in (min, max) if b is not None]
+    inputs = (x, *(b for b in bounds if isinstance(b, Tensor)))
+    name = "ClampBackward0" if len(inputs) > 1 else "ClampBackward1"
+    with grad_node(name, *inputs):
+        dt = result_dtype(x, *bounds)
+        shape = broadcast_shapes("clamp", *(t.shape for t in (x, *bounds) if isinstance(t, Tensor)))
+        out = cast_to(x, dt, shape)
+        if min is not None:  # lower bound first: when min > max the result is max
+            out = bind(P.max_, out, cast_to(min, dt, shape))
+        if max is not None:
+            out = bind(P.min_, out, cast_to(max, dt, shape))
+        return out
+
+
+clip = clamp

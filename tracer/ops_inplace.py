@@ -1,0 +1,165 @@
+"""In-place operations (`add_`, `+=`, `zero_`, `x[i] = v`, ...).
+
+An in-place operation is the out-of-place one followed by `_commit`: the
+result is written into the tensor's own buffer (which `.data`, `detach()` and
+`from_numpy` share), the version counter goes up, and when the operation was
+recorded the tensor takes over the result's place on the tape.  The backward
+engine compares saved versions with the counter to catch stale values.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import dtypes
+from ..ir import primitives as P
+from . import ops_elementwise as E
+from .errors import TracerError, at, user_loc
+from .grad_mode import is_grad_enabled
+from .ops_core import broadcast_shapes, cast_to, full
+from .tape import Saved, bind, grad_node
+from .tensor import Tensor
+
+_LEAF_ERROR = ("a leaf Variable that requires grad is being used in an in-place operation.")
+_CATEGORY = {dtypes.bool_: 0, dtypes.i64: 1, dtypes.f32: 2, dtypes.f64: 2}
+_TYPE_NAME = {dtypes.bool_: "Bool", dtypes.i64: "Long", dtypes.f32: "Float", dtypes.f64: "Double"}
+
+
+def check_inplace(x: Tensor) -> None:
+    if x._grad_fn is None and x._requires_grad and is_grad_enabled():
+        raise RuntimeError(_LEAF_ERROR)
+
+
+def _records(x: Tensor) -> bool:
+    """Whether an in-place change to `x` must stay differentiable."""
+    return x._requires_grad and is_grad_enabled()
+
+
+def _commit(x: Tensor, result: Tensor) -> Tensor:
+    """Make `x` hold `result`: same buffer, new version, and result's node on the tape."""
+    if result.shape != x.shape:
+        raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast "
+                           f"shape {list(result.shape)}{at(user_loc())}")
+    if _CATEGORY[result.dtype] > _CATEGORY[x.dtype]:
+        raise RuntimeError(f"result type {_TYPE_NAME[result.dtype]} can't be cast to the "
+                           f"desired output type {_TYPE_NAME[x.dtype]}")
+    if x._data is None:  # tracing: an in-place update is a new SSA value for the same tensor
+        x._value = cast_to(result, x.dtype, x.shape)._value
+        return x
+    if result._data is None:
+        raise TracerError("a concrete tensor captured by a traced function cannot be updated "
+                          f"in place with a traced value{at(user_loc())}")
+    if not x._data.flags.writeable:
+        raise RuntimeError("unsupported operation: this tensor's memory is read-only (an "
+                           "expanded view or a constant); clone() it before writing to it")
+    np.copyto(x._data, result._data, casting="unsafe")
+    x._version[0] += 1
+    fn = result._grad_fn
+    if fn is not None:
+        x._grad_fn, x._value, x._requires_grad = fn, result._value, True
+        fn.saved[id(result._value)] = Saved(result._value, x._data, x._version, fn)
+    return x
+
+
+def _inplace(x: Tensor, name: str, inputs: tuple, compute) -> Tensor:
+    """Run `compute()` as the operation `name` and commit its result into `x`."""
+    check_inplace(x)
+    with grad_node(name, *inputs):
+        result = compute()
+        if result.dtype is not x.dtype and _CATEGORY[result.dtype] <= _CATEGORY[x.dtype]:
+            result = cast_to(result, x.dtype, result.shape)
+        return _commit(x, result)
+
+
+def add_(self, other, *, alpha=1):
+    return _inplace(self, "AddBackward0", (self, other), lambda: E.add(self, other, alpha=alpha))
+
+
+def sub_(self, other, *, alpha=1):
+    return _inplace(self, "SubBackward0", (self, other), lambda: E.sub(self, other, alpha=alpha))
+
+
+def mul_(self, other):
+    return _inplace(self, "MulBackward0", (self, other), lambda: E.mul(self, other))
+
+
+def div_(self, other):
+    return _inplace(self, "DivBackward0", (self, other), lambda: E.div(self, other))
+
+
+def pow_(self, exponent):
+    return _inplace(self, "PowBackward0", (self, exponent), lambda: E.pow(self, exponent))
+
+
+def clamp_(self, min=None, max=None):
+    return _inplace(self, "ClampBackward1", (self,), lambda: E.clamp(self, min, max))
+
+
+def relu_(self):
+    return _inplace(self, "ReluBackward0", (self,), lambda: E.relu(self))
+
+
+def _overwrite(x: Tensor, new: Tensor) -> Tensor:
+    """`new` in x's place; kept a function of x (with zero gradient) when x is on the tape,
+    so x stays a non-leaf that requires grad, as in PyTorch."""
+    if not _records(x):
+        return new
+    return bind(P.select, full(True, dtypes.bool_, x.shape), new, x)
+
+
+def fill_(self, value):
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{value.ndim} dimensions.")
+    return _inplace(self, "FillBackward0", (self,),
+                    lambda: _overwrite(self, cast_to(value, self.dtype, self.shape)))
+
+
+def zero_(self):
+    return _inplace(self, "ZeroBackward0", (self,),
+                    lambda: _overwrite(self, full(0, self.dtype, self.shape)))
+
+
+def copy_(self, src):
+    def compute():
+        shape = broadcast_shapes("copy_", self.shape, src.shape)
+        if shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(shape)}{at(user_loc())}")
+        return _overwrite(self, cast_to(src, self.dtype, self.shape))
+    return _inplace(self, "CopyBackwards", (self, src), compute)
+
+
+# ---------------------------------------------------------------- x[index] = value
+
+
+def setitem(x: Tensor, index, value) -> None:
+    """Write `value` into the region `index` selects: a numpy write when nothing records,
+    else select(mask, pad(value), x) so the update is differentiable (CopySlices)."""
+    from .ops_index import region
+    starts, counts, steps, view_shape = region(x, index)
+    val = value if isinstance(value, Tensor) else E.as_tensor(value)
+    shape = broadcast_shapes("setitem", val.shape, view_shape)
+    if shape != view_shape:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(val.shape)} cannot be "
+                           f"broadcast to indexing result of shape {list(view_shape)}"
+                           f"{at(user_loc())}")
+    if 0 in counts:
+        return
+    records = is_grad_enabled() and (x._requires_grad or val._requires_grad)
+    if not records and x._data is not None and val._data is not None:
+        check_inplace(x)
+        if not x._data.flags.writeable:
+            raise RuntimeError("unsupported operation: this tensor's memory is read-only")
+        np_index = tuple(slice(a, a + (n - 1) * s + 1, s) for a, n, s in zip(starts, counts, steps))
+        x._data[np_index] = np.broadcast_to(val._data, view_shape).reshape(counts)
+        x._version[0] += 1
+        return
+
+    def compute():
+        v = bind(P.reshape, cast_to(val, x.dtype, view_shape), shape=tuple(counts))
+        interior = tuple(s - 1 for s in steps)
+        high = tuple(d - (a + (n - 1) * s + 1) for d, a, n, s in zip(x.shape, starts, counts, steps))
+        pads = dict(low=tuple(starts), high=high, interior=interior)
+        mask = bind(P.pad, full(True, dtypes.bool_, counts), **pads)
+        return bind(P.select, mask, bind(P.pad, v, **pads), x)
+    _inplace(x, "CopySlices", (x, val), compute)

@@ -1,0 +1,208 @@
+"""Reductions: sum, mean, max/min (whole tensor or along a dim), norm, argmax/argmin.
+
+All are built from reduce_sum / reduce_max / argmax; `keepdim` is a reshape
+after the reduction.  min is max of the negation, which keeps NaN propagation.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ..ir import dtypes
+from ..ir import primitives as P
+from .ops_core import convert, full
+from .ops_elementwise import abs, as_tensor, pow, sqrt
+from .tape import bind, grad_node
+from .tensor import Tensor, _wrap_dim
+
+
+def wrap_dims(dim, ndim: int) -> tuple[int, ...]:
+    """`dim` (None, an int or a sequence) as sorted non-negative axes; None means all."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    axes = tuple(_wrap_dim(d, ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
+    return tuple(sorted(a for a in axes if ndim > 0))
+
+
+def _keep(x: Tensor, out: Tensor, axes: tuple, keepdim: bool) -> Tensor:
+    if not keepdim or x.ndim == 0:
+        return out
+    shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+    return bind(P.reshape, out, shape=shape)
+
+
+def _sum(x: Tensor, axes: tuple, keepdim: bool) -> Tensor:
+    if not x.dtype.is_float:  # integer and bool sums are int64, as in PyTorch
+        x = convert(x, dtypes.i64)
+    return _keep(x, bind(P.reduce_sum, x, axes=axes), axes, keepdim)
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    x = as_tensor(input)
+    if dtype is not None:
+        x = convert(x, dtype)
+    with grad_node("SumBackward0" if dim is None else "SumBackward1", x):
+        return _sum(x, wrap_dims(dim, x.ndim), keepdim)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    x = as_tensor(input)
+    if dtype is not None:
+        x = convert(x, dtype)
+    if not x.dtype.is_float:
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {_torch_type_name(x.dtype)}")
+    with grad_node("MeanBackward0" if dim is None else "MeanBackward1", x):
+        axes = wrap_dims(dim, x.ndim)
+        count = 1
+        for a in axes:
+            count *= x.shape[a]
+        total = _sum(x, axes, keepdim)
+        return bind(P.div, total, full(float(count), x.dtype, total.shape))
+
+
+def _torch_type_name(dt) -> str:
+    return {"i64": "Long", "bool": "Bool", "f32": "Float", "f64": "Double"}[dt.name]
+
+
+# ---------------------------------------------------------------- max / min
+
+
+class _ValuesIndices(tuple):
+    """PyTorch's `torch.return_types.max`: a pair with `.values` and `.indices`."""
+
+    _name = "max"
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+def _return_type(name: str):
+    return type(name, (_ValuesIndices,), {"_name": name, "__slots__": ()})
+
+
+MaxResult = _return_type("max")
+MinResult = _return_type("min")
+
+
+def _check_nonempty(x: Tensor, what: str, axis=None) -> None:
+    empty = x.numel() == 0 if axis is None else x.ndim > 0 and x.shape[axis] == 0
+    if empty:
+        raise IndexError(f"{what}(): Expected reduction dim to be specified for input.numel() "
+                         "== 0. Specify the reduction dim with the 'dim' argument."
+                         if axis is None else
+                         f"{what}(): Expected reduction dim {axis} to have non-zero size.")
+
+
+def _extreme(x: Tensor, largest: bool, axes: tuple) -> Tensor:
+    """reduce_max of x, or of -x negated for the minimum (bools go through int64)."""
+    src = convert(x, dtypes.i64) if x.dtype is dtypes.bool_ else x
+    if not largest:
+        src = bind(P.neg, src)
+    out = bind(P.reduce_max, src, axes=axes)
+    if not largest:
+        out = bind(P.neg, out)
+    return convert(out, x.dtype)
+
+
+def _arg_extreme(x: Tensor, largest: bool, axis: int) -> Tensor:
+    src = convert(x, dtypes.i64) if x.dtype is dtypes.bool_ else x
+    return bind(P.argmax, src if largest else bind(P.neg, src), axis=axis)
+
+
+def _max_or_min(largest: bool):
+    name = "max" if largest else "min"
+    whole_node, dim_node = ("MaxBackward1", "MaxBackward0") if largest else \
+        ("MinBackward1", "MinBackward0")
+    result = MaxResult if largest else MinResult
+    pairwise = "maximum" if largest else "minimum"
+
+    def op(input, dim=None, keepdim=False):
+        x = as_tensor(input)
+        if isinstance(dim, Tensor):  # max(a, b) is maximum(a, b)
+            from . import ops_elementwise
+            return getattr(ops_elementwise, pairwise)(x, dim)
+        if dim is None:
+            _check_nonempty(x, name)
+            with grad_node(whole_node, x):
+                return _extreme(x, largest, tuple(range(x.ndim)))
+        axis = _wrap_dim(dim, x.ndim)
+        if x.ndim == 0:
+            return result(x, full(0, dtypes.i64))
+        _check_nonempty(x, name, axis)
+        with grad_node(dim_node, x):
+            values = _keep(x, _extreme(x, largest, (axis,)), (axis,), keepdim)
+        indices = _keep(x, _arg_extreme(x, largest, axis), (axis,), keepdim)
+        return result(values, indices)
+
+    op.__name__ = name
+    op.__doc__ = (f"{name}() of all elements, or ({'values'}, indices) along `dim`. "
+                  "NaN wins, as in PyTorch.")
+    return op
+
+
+max = _max_or_min(True)
+min = _max_or_min(False)
+
+
+def amax(input, dim=(), keepdim=False):
+    x = as_tensor(input)
+    axes = wrap_dims(dim if dim != () else None, x.ndim)
+    with grad_node("AmaxBackward0", x):
+        return _keep(x, _extreme(x, True, axes), axes, keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    x = as_tensor(input)
+    axes = wrap_dims(dim if dim != () else None, x.ndim)
+    with grad_node("AminBackward0", x):
+        return _keep(x, _extreme(x, False, axes), axes, keepdim)
+
+
+def _argop(largest: bool):
+    def op(input, dim=None, keepdim=False):
+        x = as_tensor(input)
+        if dim is None:
+            flat = bind(P.reshape, x, shape=(x.numel(),))
+            _check_nonempty(x, "argmax" if largest else "argmin")
+            return _arg_extreme(flat, largest, 0)
+        axis = _wrap_dim(dim, x.ndim)
+        if x.ndim == 0:
+            return full(0, dtypes.i64)
+        return _keep(x, _arg_extreme(x, largest, axis), (axis,), keepdim)
+    return op
+
+
+argmax = _argop(True)
+argmin = _argop(False)
+
+
+# ---------------------------------------------------------------- norm
+
+
+def norm(input, p=2, dim=None, keepdim=False):
+    """The vector p-norm over `dim` (all elements by default): 2, 1, inf, -inf or any p."""
+    x = as_tensor(input)
+    if p == "fro":
+        p = 2
+    with grad_node("NormBackward1", x):
+        axes = wrap_dims(dim, x.ndim)
+        a = abs(x)
+        if p == float("inf"):
+            return _keep(x, _extreme(a, True, axes), axes, keepdim)
+        if p == float("-inf"):
+            return _keep(x, _extreme(a, False, axes), axes, keepdim)
+        if p == 1:
+            return _sum(a, axes, keepdim)
+        if p == 2:
+            return sqrt(_sum(bind(P.mul, x, x), axes, keepdim))
+        return pow(_sum(pow(a, p), axes, keepdim), 1.0 / p)
