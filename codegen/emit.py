@@ -1,0 +1,303 @@
+"""Emitting one LLVM module with one entry point for an IR function.
+
+    void @symbol(ptr %buffers)   ; buffers = [params..., results..., scratch]
+
+The body is one loop nest per root of the plan (plan.py), in order.  Inside a
+loop nest `elem(value, index)` produces a value's element: a load when the
+value sits in a buffer (or is a view of one), else the value's own rule applied
+to its operands' elements, so elementwise chains fuse into one loop.  Loop
+bounds and strides are compile-time constants, and every load or store is
+checked here, at compile time, to fall inside its buffer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from llvmlite import ir
+
+from ..ir import primitives as P
+from ..ir.core import Function, Instr, Value
+from ..ir.dtypes import DType, bool_
+from . import blas, target
+from .layout import I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
+from .lowering import LOWERINGS
+from .plan import Plan, Root, plan, view_of
+
+_LIBM = {"tanh", "log1p"}  # no LLVM intrinsic we trust: call the C library
+_INTRINSIC = {"exp", "log", "sin", "cos", "sqrt"}
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """The unoptimised LLVM IR of one function and what calling it needs."""
+
+    llvm_ir: str
+    symbol: str
+    scratch_bytes: int
+
+
+def lower(fn: Function, symbol: str, use_blas: bool = True) -> Lowered:
+    """`use_blas=False` forces the LLVM matmul loop even where BLAS was found."""
+    blas_dtypes = frozenset(blas.available() if use_blas else ())
+    p = plan(fn, blas_dtypes)
+    em = Emitter(fn, p, symbol, blas_dtypes)
+    for root in p.roots:
+        em.emit_root(root)
+    em.b.ret_void()
+    return Lowered(str(em.module), symbol, p.scratch_bytes)
+
+
+class Emitter:
+    """Builder state for one entry point; lowering rules call its helpers."""
+
+    def __init__(self, fn: Function, p: Plan, symbol: str, blas_dtypes=frozenset()):
+        self.fn, self.plan, self.blas_dtypes = fn, p, blas_dtypes
+        self.module = ir.Module(name=symbol)
+        target.prepare(self.module)
+        self.func = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR]), symbol)
+        self.func.attributes.add("nounwind")
+        self.entry = self.func.append_basic_block("entry")
+        body = self.func.append_basic_block("body")
+        self.b = ir.IRBuilder(self.entry)
+        self.b.branch(body)
+        self.b.position_at_end(body)
+        self._bases: dict[tuple, ir.Value] = {}
+        self._consts: dict[int, ir.Constant] = {}
+        self._memo: dict[tuple, ir.Value] = {}
+        self._constants = {id(i): i for i in fn.body if i.prim is P.constant}
+        self._ipow = None
+
+    # ------------------------------------------------------------ roots
+
+    def emit_root(self, root: Root) -> None:
+        v, dst = root.value, root.dst
+        if dst.size == 0:
+            return
+        low = LOWERINGS.get(v.prim) if isinstance(v, Instr) else None
+        if not root.copy and low.kind == "kernel":
+            low.rule(self, v, dst)
+        else:
+            get = self.elem if root.copy else self.compute
+            self.loop(dst.shape, lambda idx: self.store(dst, idx, get(v, idx)))
+
+    # ------------------------------------------------------------ elements
+
+    def elem(self, v: Value, idx: list) -> ir.Value:
+        """Element `idx` of `v`, from its buffer, a view, or its own rule."""
+        key = (id(v), tuple(map(id, idx)))
+        got = self._memo.get(key)
+        if got is None:
+            view = self.view(v)
+            got = self.load(view, idx) if view is not None else self.compute(v, idx)
+            self._memo[key] = got
+        return got
+
+    def compute(self, v: Instr, idx: list) -> ir.Value:
+        low = LOWERINGS[v.prim]
+        if low.kind == "scalar":
+            return low.rule(self, v, *(self.elem(o, idx) for o in v.operands))
+        if low.kind == "gather":
+            return low.rule(self, v, idx)
+        raise AssertionError(f"kernel {v.prim.name} was not materialised by the plan")
+
+    def view(self, v: Value) -> Strided | None:
+        return view_of(v, self.plan.views)
+
+    # ------------------------------------------------------------ memory
+
+    def _base(self, storage: tuple) -> ir.Value:
+        base = self._bases.get(storage)
+        if base is None:
+            with self.b.goto_block(self.entry):
+                kind, k = storage
+                if kind == "const":
+                    base = self._global(self._constants[k])
+                else:
+                    slot = {"param": k, "result": len(self.fn.params) + k,
+                            "scratch": len(self.fn.params) + len(self.fn.results)}[kind]
+                    ptr = self.b.gep(self.func.args[0], [self.i64(slot)], inbounds=True,
+                                     source_etype=PTR)
+                    base = self.b.load(ptr, typ=PTR, align=8)
+                    if kind == "scratch":
+                        base = self.b.gep(base, [self.i64(self.plan.scratch_offsets[k])],
+                                          inbounds=True, source_etype=I8)
+            self._bases[storage] = base
+        return base
+
+    def element_ptr(self, view: Strided, idx: list) -> ir.Value:
+        lo, hi = view.extent()
+        size = self.plan.sizes.get(view.storage, 0) if view.storage[0] != "const" \
+            else view.size
+        if view.size and not (0 <= lo and hi <= size):
+            raise AssertionError(f"view {view} reaches outside its buffer of {size} elements")
+        flat = self.i64(view.offset)
+        for i, d, s in zip(idx, view.shape, view.strides):
+            if d != 1 and s != 0:
+                flat = self.b.add(flat, self.b.mul(i, self.i64(s)))
+        return self.b.gep(self._base(view.storage), [flat], inbounds=True,
+                          source_etype=storage_type(view.dtype))
+
+    def load(self, view: Strided, idx: list) -> ir.Value:
+        ty = storage_type(view.dtype)
+        x = self.b.load(self.element_ptr(view, idx), typ=ty, align=view.dtype.itemsize)
+        return self.b.icmp_unsigned("!=", x, ir.Constant(I8, 0)) if view.dtype is bool_ else x
+
+    def store(self, view: Strided, idx: list, x: ir.Value) -> None:
+        if view.dtype is bool_:
+            x = self.b.zext(x, I8)
+        self.b.store(x, self.element_ptr(view, idx), align=view.dtype.itemsize)
+
+    def _global(self, instr: Instr) -> ir.GlobalVariable:
+        data = np.ascontiguousarray(instr.attrs["value"], instr.dtype.np).view(np.uint8)
+        ty = ir.ArrayType(I8, data.size)
+        g = ir.GlobalVariable(self.module, ty, f"const{len(self.module.global_values)}")
+        g.initializer = ir.Constant(ty, bytearray(data.tobytes()))
+        g.global_constant, g.linkage, g.align = True, "private", 64
+        return g
+
+    def alloca(self, ty: ir.Type) -> ir.Value:
+        """A stack slot in the entry block (mem2reg turns it into registers)."""
+        with self.b.goto_block(self.entry):
+            return self.b.alloca(ty)
+
+    # ------------------------------------------------------------ loops
+
+    def loop(self, shape, body) -> None:
+        """Call body(index) inside a nest of counted loops; nothing if any extent is 0."""
+        shape = tuple(shape)
+        if any(d == 0 for d in shape):
+            return
+        idx: list[ir.Value] = []
+
+        def nest(d: int) -> None:
+            if d == len(shape):
+                body(list(idx))
+                return
+            if shape[d] == 1:
+                idx.append(self.i64(0))
+            else:
+                idx.append(self._open_loop())
+            nest(d + 1)
+            i = idx.pop()
+            if shape[d] != 1:
+                self._close_loop(i, shape[d])
+
+        nest(0)
+
+    def _open_loop(self) -> ir.Value:
+        pre = self.b.block
+        head = self.func.append_basic_block("loop")
+        self.b.branch(head)
+        self.b.position_at_end(head)
+        i = self.b.phi(I64)
+        i.add_incoming(self.i64(0), pre)
+        self._memo.clear()
+        return i
+
+    def _close_loop(self, i: ir.PhiInstr, n: int) -> None:
+        nxt = self.b.add(i, self.i64(1), flags=("nuw", "nsw"))
+        i.add_incoming(nxt, self.b.block)
+        after = self.func.append_basic_block("next")
+        self.b.cbranch(self.b.icmp_unsigned("<", nxt, self.i64(n)), i.parent, after)
+        self.b.position_at_end(after)
+        self._memo.clear()
+
+    # ------------------------------------------------------------ scalars
+
+    def scalar_type(self, dtype: DType) -> ir.Type:
+        return scalar_type(dtype)
+
+    def i64(self, n: int) -> ir.Constant:
+        c = self._consts.get(n)
+        if c is None:
+            c = self._consts[n] = ir.Constant(I64, n)
+        return c
+
+    def const(self, dtype: DType, value) -> ir.Constant:
+        if dtype is bool_:
+            return ir.Constant(I1, int(bool(value)))
+        if dtype.is_float:
+            return ir.Constant(scalar_type(dtype), float(value))
+        return ir.Constant(I64, int(value))
+
+    def zero(self, dtype: DType) -> ir.Constant:
+        return self.const(dtype, 0)
+
+    def true(self) -> ir.Constant:
+        return ir.Constant(I1, 1)
+
+    def intrinsic(self, name: str, *args: ir.Value) -> ir.Value:
+        fn = self.module.declare_intrinsic(name, [args[0].type])
+        return self.b.call(fn, list(args))
+
+    def libm(self, name: str, x: ir.Value) -> ir.Value:
+        cname = name + ("f" if x.type == ir.FloatType() else "")
+        fn = self.module.globals.get(cname)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(x.type, [x.type]), cname)
+            fn.attributes.add("nounwind")
+            fn.attributes.add("readnone")
+        return self.b.call(fn, [x])
+
+    def math(self, name: str, x: ir.Value, dtype: DType) -> ir.Value:
+        """exp, log, tanh, ...: the one place a faster implementation plugs in."""
+        if name in _INTRINSIC:
+            return self.intrinsic("llvm." + name, x)
+        if name in _LIBM:
+            return self.libm(name, x)
+        if name == "logistic":  # exp(-|x|) never overflows; pick the branch by sign
+            b, one = self.b, self.const(dtype, 1.0)
+            e = self.intrinsic("llvm.exp", b.fneg(self.intrinsic("llvm.fabs", x)))
+            r = b.fdiv(one, b.fadd(one, e))
+            return b.select(b.fcmp_ordered(">=", x, self.zero(dtype)), r, b.fmul(e, r))
+        raise AssertionError(f"no math function {name}")
+
+    def nan_max(self, x, y, dtype: DType, minimum: bool = False) -> ir.Value:
+        """max(x, y) (or min) that returns NaN when either is NaN, like numpy."""
+        b, op = self.b, "<" if minimum else ">"
+        if not dtype.is_float:
+            return b.select(b.icmp_signed(op, x, y), x, y)
+        r = b.select(b.fcmp_ordered(op, x, y), x, y)  # y when y is NaN
+        return b.select(b.fcmp_unordered("uno", x, x), x, r)
+
+    def ipow(self) -> ir.Function:
+        """x ** y for i64 by squaring (wrapping like numpy); 1 when y <= 0."""
+        if self._ipow is None:
+            f = ir.Function(self.module, ir.FunctionType(I64, [I64, I64]), "tg_ipow")
+            f.linkage = "internal"
+            entry, loop, done = (f.append_basic_block(n) for n in ("entry", "loop", "done"))
+            b = ir.IRBuilder(entry)
+            x0, y0 = f.args
+            b.cbranch(b.icmp_signed(">", y0, ir.Constant(I64, 0)), loop, done)
+            b.position_at_end(loop)
+            r, x, y = (b.phi(I64) for _ in range(3))
+            for phi, init in ((r, ir.Constant(I64, 1)), (x, x0), (y, y0)):
+                phi.add_incoming(init, entry)
+            odd = b.trunc(y, I1)
+            r2 = b.select(odd, b.mul(r, x), r)
+            x2, y2 = b.mul(x, x), b.lshr(y, ir.Constant(I64, 1))
+            for phi, nxt in ((r, r2), (x, x2), (y, y2)):
+                phi.add_incoming(nxt, loop)
+            b.cbranch(b.icmp_signed(">", y2, ir.Constant(I64, 0)), loop, done)
+            b.position_at_end(done)
+            out = b.phi(I64)
+            out.add_incoming(ir.Constant(I64, 1), entry)
+            out.add_incoming(r2, loop)
+            b.ret(out)
+            self._ipow = f
+        return self._ipow
+
+    def blas(self, dtype: DType) -> ir.Function | None:
+        """The gemm declaration for `dtype`, or None to use the loop fallback."""
+        if dtype.name not in self.blas_dtypes:
+            return None
+        name = blas.INTERNAL_NAMES[dtype.name]
+        fn = self.module.globals.get(name)
+        if fn is None:
+            t = scalar_type(dtype)
+            fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [
+                I32, I32, I32, I64, I64, I64, t, PTR, I64, PTR, I64, t, PTR, I64]), name)
+            fn.attributes.add("nounwind")
+        return fn
+

@@ -1,0 +1,163 @@
+"""Kernel lowerings: primitives that need their own loop structure.
+
+Reductions and argmax read their operand through `em.elem`, so the producer's
+elementwise chain is fused into the reduction loop.  Matmul needs its operands
+as strided buffers (the planner guarantees it) and calls BLAS gemm when numpy's
+OpenBLAS was found, else a row-tiled loop the LLVM vectoriser handles well.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..ir.dtypes import i64
+from . import blas
+from .layout import I32, I64, Strided
+
+#: Fast-math flags that let LLVM reorder a sum (so it vectorises) and form FMAs.
+#: Never `nnan`/`ninf`: NaN must propagate exactly as in the interpreter.
+REASSOC = ("reassoc", "contract")
+
+
+def _reduce(em, instr, out: Strided, identity, combine) -> None:
+    """out[kept] = combine over the reduced axes, walking x in memory order.
+
+    The trailing run of reduced axes accumulates in a register; any reduced
+    axes before it accumulate into `out` (initialised to the identity).
+    """
+    b, (x,) = em.b, instr.operands
+    axes = set(instr.attrs["axes"])
+    t = x.type.ndim
+    while t > 0 and t - 1 in axes:
+        t -= 1
+    outer, inner = x.shape[:t], x.shape[t:]
+    kept = [i for i in range(x.type.ndim) if i not in axes]
+    direct = not any(i in axes for i in range(t))
+    if not direct:
+        em.loop(out.shape, lambda idx: em.store(out, idx, identity))
+
+    def outer_body(oidx):
+        if inner:
+            acc = em.alloca(em.scalar_type(instr.dtype))
+            b.store(identity, acc)
+            em.loop(inner, lambda iidx: b.store(
+                combine(b.load(acc), em.elem(x, oidx + iidx)), acc))
+            val = b.load(acc)
+        else:
+            val = em.elem(x, oidx)
+        kidx = [oidx[i] for i in kept]
+        em.store(out, kidx, val if direct else combine(em.load(out, kidx), val))
+
+    em.loop(outer, outer_body)
+
+
+def reduce_sum(em, instr, out: Strided) -> None:
+    b, dt = em.b, instr.dtype
+    add = (lambda acc, x: b.fadd(acc, x, flags=REASSOC)) if dt.is_float else b.add
+    _reduce(em, instr, out, em.zero(dt), add)
+
+
+def reduce_max(em, instr, out: Strided) -> None:
+    dt = instr.dtype  # an empty reduction gives -inf (or INT64_MIN), as the interpreter
+    lowest = em.const(dt, float("-inf")) if dt.is_float else em.const(i64, -2 ** 63)
+    _reduce(em, instr, out, lowest, lambda acc, x: em.nan_max(x, acc, dt))
+
+
+def argmax(em, instr, out: Strided) -> None:
+    """First index of the maximum along `axis`; a NaN counts as the maximum."""
+    b, (x,), axis = em.b, instr.operands, instr.attrs["axis"]
+    n, dt = x.shape[axis], x.dtype
+
+    def body(oidx):
+        at = lambda k: oidx[:axis] + [k] + oidx[axis:]  # noqa: E731
+        best, where = em.alloca(em.scalar_type(dt)), em.alloca(I64)
+        b.store(em.elem(x, at(em.i64(0))), best)
+        b.store(em.i64(0), where)
+
+        def step(idx):
+            k = b.add(idx[0], em.i64(1))
+            v, cur = em.elem(x, at(k)), b.load(best)
+            if dt.is_float:  # bigger, or the first NaN
+                take = b.or_(b.fcmp_ordered(">", v, cur),
+                             b.and_(b.fcmp_unordered("uno", v, v), b.fcmp_ordered("ord", cur, cur)))
+            else:
+                take = b.icmp_signed(">", v, cur)
+            b.store(b.select(take, v, cur), best)
+            b.store(b.select(take, k, b.load(where)), where)
+
+        em.loop((n - 1,), step)
+        em.store(out, oidx, b.load(where))
+
+    em.loop(out.shape, body)
+
+
+# ---------------------------------------------------------------- matmul
+
+def gemm_layout(view: Strided) -> tuple[int, int] | None:
+    """(CBLAS transpose flag, leading dimension) for the last two axes of a view,
+    or None when BLAS cannot read it in place (a broadcast row or column)."""
+    r, c = view.shape[-2:]
+    sr, sc = view.strides[-2:]
+    if r == 1:
+        sr = max(c, 1)
+    if c == 1:
+        sc = 1
+    if sc == 1 and sr >= max(1, c):
+        return blas.NO_TRANS, sr
+    if sr == 1 and sc >= max(1, r):
+        return blas.TRANS, sc
+    return None
+
+
+def _i32(v: int) -> ir.Constant:
+    return ir.Constant(I32, v)
+
+
+def matmul(em, instr, out: Strided) -> None:
+    a, bb = instr.operands
+    A, B = em.view(a), em.view(bb)
+    *batch, m, k = a.shape
+    n = bb.shape[-1]
+    if k == 0:  # an empty sum: zeros
+        em.loop(out.shape, lambda idx: em.store(out, idx, em.zero(instr.dtype)))
+        return
+    gemm = em.blas(instr.dtype)
+    zero = [em.i64(0), em.i64(0)]
+
+    def per_batch(bidx):
+        if gemm is None:
+            _gemm_loop(em, A, B, out, bidx, m, n, k)
+            return
+        (ta, lda), (tb, ldb) = gemm_layout(A), gemm_layout(B)
+        one, nil = em.const(instr.dtype, 1.0), em.const(instr.dtype, 0.0)
+        em.b.call(gemm, [_i32(blas.ROW_MAJOR), _i32(ta), _i32(tb), em.i64(m), em.i64(n), em.i64(k),
+                         one, em.element_ptr(A, bidx + zero), em.i64(lda),
+                         em.element_ptr(B, bidx + zero), em.i64(ldb),
+                         nil, em.element_ptr(out, bidx + zero), em.i64(n)])
+
+    em.loop(tuple(batch), per_batch)
+
+
+def _gemm_loop(em, A, B, C, bidx, m, n, k, tile=4):
+    """C = A @ B for one batch: `tile` rows of C share each row of B."""
+    b, dt = em.b, C.dtype
+    em.loop((m, n), lambda ij: em.store(C, bidx + ij, em.zero(dt)))
+
+    def rows(i0, count):
+        def over_p(p):
+            avals = [em.load(A, bidx + [b.add(i0, em.i64(r)), p[0]]) for r in range(count)]
+
+            def over_j(j):
+                bv = em.load(B, bidx + [p[0], j[0]])
+                for r, av in enumerate(avals):
+                    at = bidx + [b.add(i0, em.i64(r)), j[0]]
+                    prod = b.fmul(av, bv, flags=("contract",))
+                    em.store(C, at, b.fadd(em.load(C, at), prod, flags=("contract",)))
+
+            em.loop((n,), over_j)
+
+        em.loop((k,), over_p)
+
+    tiles = m // tile
+    em.loop((tiles,), lambda t: rows(b.mul(t[0], em.i64(tile)), tile))
+    for i in range(tiles * tile, m):
+        rows(em.i64(i), 1)

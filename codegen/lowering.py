@@ -1,0 +1,332 @@
+"""The lowering registry: one rule per primitive, keyed by the Primitive object.
+
+A rule is one of three kinds, which is what makes fusion free:
+
+    scalar  rule(em, instr, *xs) -> x     elementwise: operand scalars -> result scalar
+    gather  rule(em, instr, idx) -> x     the result element at index `idx`, reading
+                                          operands through `em.elem(operand, index)`
+    kernel  rule(em, instr, out)          writes the whole result into view `out`
+                                          (reductions, argmax, matmul: kernels.py)
+
+Scalar and gather rules are evaluated inside whatever loop nest needs the value,
+so a chain of them becomes one loop (the emitter decides what to materialise).
+Structural rules may also give a `view`: the result as new strides over the
+operand's buffer, so no code runs at all.  Math functions go through
+`em.math(name, x)` so a faster implementation can replace libm in one place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from llvmlite import ir
+
+from ..ir import primitives as P
+from ..ir.core import Instr
+from ..ir.dtypes import bool_, i64
+from ..ir.primitives import Primitive
+from . import kernels
+from .layout import I1, I64, Strided, contiguous_strides
+
+
+@dataclass(frozen=True)
+class Lowering:
+    kind: str  # 'scalar' | 'gather' | 'kernel'
+    rule: Callable
+    view: Callable[..., Strided | None] | None = None
+
+
+LOWERINGS: dict[Primitive, Lowering] = {}
+
+
+def _register(kind: str, *prims: Primitive):
+    def deco(rule):
+        for prim in prims:
+            LOWERINGS[prim] = Lowering(kind, rule)
+        return rule
+    return deco
+
+
+scalar = lambda *prims: _register("scalar", *prims)  # noqa: E731
+gather = lambda *prims: _register("gather", *prims)  # noqa: E731
+kernel = lambda *prims: _register("kernel", *prims)  # noqa: E731
+
+
+def view(prim: Primitive):
+    """Attach a view rule to an already registered primitive."""
+    def deco(rule):
+        low = LOWERINGS[prim]
+        LOWERINGS[prim] = Lowering(low.kind, low.rule, rule)
+        return rule
+    return deco
+
+
+def _is_float(instr: Instr, i: int = 0) -> bool:
+    return instr.operands[i].dtype.is_float
+
+
+# ---------------------------------------------------------------- unary
+
+@scalar(P.neg)
+def _neg(em, instr, x):
+    return em.b.fneg(x) if _is_float(instr) else em.b.sub(em.zero(instr.dtype), x)
+
+
+@scalar(P.abs_)
+def _abs(em, instr, x):
+    if _is_float(instr):
+        return em.intrinsic("llvm.fabs", x)
+    b = em.b  # wraps like numpy: abs(INT64_MIN) is INT64_MIN
+    return b.select(b.icmp_signed("<", x, em.zero(i64)), b.sub(em.zero(i64), x), x)
+
+
+@scalar(P.sign)
+def _sign(em, instr, x):
+    b, dt = em.b, instr.dtype
+    if not dt.is_float:
+        pos = b.zext(b.icmp_signed(">", x, em.zero(dt)), I64)
+        return b.sub(pos, b.zext(b.icmp_signed("<", x, em.zero(dt)), I64))
+    r = b.select(b.fcmp_ordered("<", x, em.zero(dt)), em.const(dt, -1.0), x)
+    return b.select(b.fcmp_ordered(">", x, em.zero(dt)), em.const(dt, 1.0), r)  # NaN, 0: x
+
+
+@scalar(P.exp, P.log, P.log1p, P.sin, P.cos, P.tanh, P.sqrt, P.logistic)
+def _math(em, instr, x):
+    return em.math(instr.prim.name, x, instr.dtype)
+
+
+@scalar(P.stop_gradient)
+def _identity(em, instr, x):
+    return x
+
+
+@view(P.stop_gradient)
+def _identity_view(instr, src):
+    return src
+
+
+@scalar(P.convert)
+def _convert(em, instr, x):
+    b, src, dst = em.b, instr.operands[0].dtype, instr.dtype
+    ty = em.scalar_type(dst)
+    if src is dst:
+        return x
+    if dst is bool_:
+        return b.fcmp_unordered("!=", x, em.zero(src)) if src.is_float \
+            else b.icmp_unsigned("!=", x, em.zero(src))
+    if src is bool_:
+        return b.uitofp(x, ty) if dst.is_float else b.zext(x, ty)
+    if src.is_float and dst.is_float:
+        return b.fpext(x, ty) if dst.itemsize > src.itemsize else b.fptrunc(x, ty)
+    if dst.is_float:
+        return b.sitofp(x, ty)
+    # float -> int: NaN and out-of-range give INT64_MIN, as x86 (and so numpy) does.
+    fits = b.fcmp_ordered("<", em.intrinsic("llvm.fabs", x), em.const(src, 2.0 ** 63))
+    return b.select(fits, b.fptosi(x, ty), em.const(i64, -2 ** 63))
+
+
+# ---------------------------------------------------------------- binary
+
+@scalar(P.add)
+def _add(em, instr, x, y):
+    return em.b.fadd(x, y) if _is_float(instr) else em.b.add(x, y)
+
+
+@scalar(P.sub)
+def _sub(em, instr, x, y):
+    return em.b.fsub(x, y) if _is_float(instr) else em.b.sub(x, y)
+
+
+@scalar(P.mul)
+def _mul(em, instr, x, y):
+    return em.b.fmul(x, y) if _is_float(instr) else em.b.mul(x, y)
+
+
+@scalar(P.div)
+def _div(em, instr, x, y):
+    b = em.b
+    if _is_float(instr):
+        return b.fdiv(x, y)
+    # Truncating division; x/0 is 0 and x/-1 wraps, so the hardware never traps.
+    zero, minus1 = b.icmp_signed("==", y, em.zero(i64)), b.icmp_signed("==", y, em.const(i64, -1))
+    q = b.sdiv(x, b.select(b.or_(zero, minus1), em.const(i64, 1), y))
+    q = b.select(minus1, b.sub(em.zero(i64), x), q)
+    return b.select(zero, em.zero(i64), q)
+
+
+@scalar(P.pow_)
+def _pow(em, instr, x, y):
+    if _is_float(instr):
+        return em.intrinsic("llvm.pow", x, y)
+    # A negative exponent truncates 1/x**|y| toward zero: 1, +-1 (x == -1) or 0.
+    b, one = em.b, em.const(i64, 1)
+    odd = b.trunc(y, I1)
+    neg = b.select(b.icmp_signed("==", x, one), one, b.select(
+        b.icmp_signed("==", x, em.const(i64, -1)), b.select(odd, em.const(i64, -1), one),
+        em.zero(i64)))
+    return b.select(b.icmp_signed("<", y, em.zero(i64)), neg, b.call(em.ipow(), [x, y]))
+
+
+@scalar(P.max_, P.min_)
+def _max_min(em, instr, x, y):
+    return em.nan_max(x, y, instr.dtype, instr.prim is P.min_)
+
+
+_ORDER = {P.eq: "==", P.ne: "!=", P.lt: "<", P.le: "<=", P.gt: ">", P.ge: ">="}
+
+
+@scalar(*_ORDER)
+def _compare(em, instr, x, y):
+    op, dt = _ORDER[instr.prim], instr.operands[0].dtype
+    if dt.is_float:  # every comparison with NaN is false, except !=
+        return em.b.fcmp_unordered(op, x, y) if op == "!=" else em.b.fcmp_ordered(op, x, y)
+    if dt is bool_:
+        return em.b.icmp_unsigned(op, x, y)
+    return em.b.icmp_signed(op, x, y)
+
+
+@scalar(P.select)
+def _select(em, instr, c, x, y):
+    return em.b.select(c, x, y)
+
+
+# ---------------------------------------------------------------- structural
+
+@gather(P.broadcast)
+def _broadcast(em, instr, idx):
+    (x,) = instr.operands
+    lead = instr.type.ndim - x.type.ndim
+    return em.elem(x, [em.i64(0) if d == 1 else idx[lead + i] for i, d in enumerate(x.shape)])
+
+
+@view(P.broadcast)
+def _broadcast_view(instr, src):
+    lead = instr.type.ndim - len(src.shape)
+    strides = (0,) * lead + tuple(0 if d == 1 else s for d, s in zip(src.shape, src.strides))
+    return Strided(src.storage, src.dtype, instr.shape, strides, src.offset)
+
+
+@gather(P.transpose)
+def _transpose(em, instr, idx):
+    perm = instr.attrs["perm"]
+    src_idx = [None] * len(perm)
+    for i, p in enumerate(perm):
+        src_idx[p] = idx[i]
+    return em.elem(instr.operands[0], src_idx)
+
+
+@view(P.transpose)
+def _transpose_view(instr, src):
+    perm = instr.attrs["perm"]
+    return Strided(src.storage, src.dtype, instr.shape,
+                   tuple(src.strides[p] for p in perm), src.offset)
+
+
+@gather(P.reshape)
+def _reshape(em, instr, idx):
+    b, (x,) = em.b, instr.operands
+    flat = em.i64(0)
+    for i, s in zip(idx, contiguous_strides(instr.shape)):
+        flat = b.add(flat, b.mul(i, em.i64(s)))
+    src_idx = []
+    for s in contiguous_strides(x.shape):  # delinearise: dividing by constants
+        src_idx.append(b.udiv(flat, em.i64(s)))
+        flat = b.urem(flat, em.i64(s))
+    return em.elem(x, src_idx)
+
+
+@view(P.reshape)
+def _reshape_view(instr, src):
+    if not src.is_contiguous():
+        return None
+    return Strided(src.storage, src.dtype, instr.shape, contiguous_strides(instr.shape),
+                   src.offset)
+
+
+@gather(P.slice_)
+def _slice(em, instr, idx):
+    b, a = em.b, instr.attrs
+    src_idx = [b.add(em.i64(lo), b.mul(i, em.i64(st)))
+               for i, lo, st in zip(idx, a["start"], a["step"])]
+    return em.elem(instr.operands[0], src_idx)
+
+
+@view(P.slice_)
+def _slice_view(instr, src):
+    a = instr.attrs
+    offset = src.offset + sum(lo * s for lo, s in zip(a["start"], src.strides))
+    return Strided(src.storage, src.dtype, instr.shape,
+                   tuple(s * st for s, st in zip(src.strides, a["step"])), offset)
+
+
+@gather(P.pad)
+def _pad(em, instr, idx):
+    b, (x,), a = em.b, instr.operands, instr.attrs
+    if x.type.size == 0:
+        return em.zero(instr.dtype)
+    inside, src_idx = em.true(), []
+    for i, d, lo, it in zip(idx, x.shape, a["low"], a["interior"]):
+        j = b.sub(i, em.i64(lo))
+        ok = b.icmp_signed(">=", j, em.i64(0))
+        if it:
+            ok = b.and_(ok, b.icmp_signed("==", b.srem(j, em.i64(it + 1)), em.i64(0)))
+            j = b.sdiv(j, em.i64(it + 1))
+        ok = b.and_(ok, b.icmp_signed("<", j, em.i64(d)))
+        inside = b.and_(inside, ok)
+        src_idx.append(j)
+    # Read at a clamped index (always inside x), then choose: no load ever strays.
+    src_idx = [b.select(inside, j, em.i64(0)) for j in src_idx]
+    return b.select(inside, em.elem(x, src_idx), em.zero(instr.dtype))
+
+
+@gather(P.concatenate)
+def _concatenate(em, instr, idx):
+    b, axis = em.b, instr.attrs["axis"]
+    parts, start = [], 0
+    for x in instr.operands:
+        if x.shape[axis]:
+            parts.append((x, start))
+        start += x.shape[axis]
+    i = idx[axis]
+    result = None
+    for x, start in reversed(parts):  # last part first: earlier parts select over it
+        n = x.shape[axis]
+        j = b.sub(i, em.i64(start))
+        j = b.select(b.icmp_signed("<", j, em.i64(0)), em.i64(0), j)
+        j = b.select(b.icmp_signed(">=", j, em.i64(n)), em.i64(n - 1), j)
+        v = em.elem(x, idx[:axis] + [j] + idx[axis + 1:])
+        result = v if result is None else \
+            b.select(b.icmp_signed("<", i, em.i64(start + n)), v, result)
+    return result
+
+
+# ---------------------------------------------------------------- sources
+
+@gather(P.full)
+def _full(em, instr, idx):
+    return em.const(instr.dtype, instr.attrs["value"])
+
+
+@gather(P.iota)
+def _iota(em, instr, idx):
+    return idx[instr.attrs["axis"]]
+
+
+@gather(P.constant)
+def _constant(em, instr, idx):
+    return em.load(_constant_view(instr), idx)  # (its global, even when materialised)
+
+
+@view(P.constant)
+def _constant_view(instr):
+    return Strided.contiguous(("const", id(instr)), instr.dtype, instr.shape)
+
+
+# ---------------------------------------------------------------- kernels
+
+kernel(P.reduce_sum)(kernels.reduce_sum)
+kernel(P.reduce_max)(kernels.reduce_max)
+kernel(P.argmax)(kernels.argmax)
+kernel(P.matmul)(kernels.matmul)
+
+__all__ = ["LOWERINGS", "Lowering"]

@@ -1,0 +1,78 @@
+"""The host target machine, the optimisation pipeline, and object/assembly emission.
+
+LLVM is initialised once per process (llvmlite 0.50: `llvm.initialize()` raises,
+so only the native target, asm printer and parser).  Vectorising needs the host
+CPU name and features; the generic target gives scalar code.  The new pass
+manager crashes when one manager runs twice, so every `optimize` call builds a
+fresh pass builder and manager.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import llvmlite
+import llvmlite.binding as llvm
+
+#: -O level of the pipeline: O2 vectorises loops at a fraction of O3's compile time.
+OPT_LEVEL = 2
+
+
+@functools.cache
+def _initialise() -> None:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    llvm.initialize_native_asmparser()
+
+
+@functools.cache
+def target_machine() -> llvm.TargetMachine:
+    """The host target machine (CPU name and features), shared by every compile."""
+    _initialise()
+    target = llvm.Target.from_triple(llvm.get_process_triple())
+    return target.create_target_machine(
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+        opt=3, reloc="default", codemodel="jitdefault")
+
+
+@functools.cache
+def identity() -> str:
+    """What object code depends on besides the IR: versions, triple, CPU and features."""
+    _initialise()
+    parts = [f"llvmlite={llvmlite.__version__}",
+             "llvm=" + ".".join(map(str, llvm.llvm_version_info)),
+             f"triple={llvm.get_process_triple()}", f"cpu={llvm.get_host_cpu_name()}",
+             f"features={llvm.get_host_cpu_features().flatten()}", f"opt={OPT_LEVEL}"]
+    return "\n".join(parts)
+
+
+def identity_hash() -> str:
+    return hashlib.sha256(identity().encode()).hexdigest()
+
+
+def prepare(module) -> None:
+    """Give an llvmlite.ir module the host triple and data layout before it is printed."""
+    tm = target_machine()
+    module.triple = llvm.get_process_triple()
+    module.data_layout = str(tm.target_data)
+
+
+def optimize(llvm_ir: str) -> llvm.ModuleRef:
+    """Parse, verify and optimise LLVM IR text; a fresh pass builder for each run."""
+    tm = target_machine()
+    mod = llvm.parse_assembly(llvm_ir)
+    mod.verify()
+    pto = llvm.create_pipeline_tuning_options(OPT_LEVEL)
+    pto.loop_vectorization = True
+    pto.slp_vectorization = True
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(mod, pb)
+    return mod
+
+
+def emit_object(mod: llvm.ModuleRef) -> bytes:
+    return target_machine().emit_object(mod)
+
+
+def emit_assembly(llvm_ir: str) -> str:
+    """Native assembly for (already optimised) LLVM IR text: computed on demand."""
+    return target_machine().emit_assembly(llvm.parse_assembly(llvm_ir))
