@@ -76,12 +76,17 @@ def infer_type(prim: Primitive, operand_types: tuple[TensorType, ...],
         if declared is None:
             raise ShapeError(f"{prim.name}: needs its result type")
         operand_types = (declared,)
-    try:  # a wrong operand count or attribute name is the IR's fault, not the rule's
-        inspect.signature(rule).bind(*operand_types, **attrs)
+    try:
+        return rule(*operand_types, **attrs)
     except TypeError as e:
-        raise ShapeError(f"{prim.name}: bad operands or attributes for "
-                         f"({_fmt(*operand_types)}) {sorted(attrs)}: {e}") from None
-    return rule(*operand_types, **attrs)
+        # a wrong operand count or attribute name is the IR's fault, not the rule's; the
+        # signature is consulted only on failure, so the common path stays cheap
+        try:
+            inspect.signature(rule).bind(*operand_types, **attrs)
+        except TypeError as bad_call:
+            raise ShapeError(f"{prim.name}: bad operands or attributes for "
+                             f"({_fmt(*operand_types)}) {sorted(attrs)}: {bad_call}") from None
+        raise e
 
 
 def _fmt(*types: TensorType) -> str:
