@@ -163,7 +163,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         raise TypeError(f"tg.tensor: cannot make a tensor from {type(data).__name__} data "
                         f"(numpy infers {arr.dtype})")
     dt = as_dtype(dtype, dtypes.from_numpy(arr.dtype))
-    arr = np.ascontiguousarray(arr, dtype=dt.np)
+    arr = np.array(arr, dtype=dt.np, order="C")
     return _finish(Tensor._make(arr, TensorType(dt, arr.shape)), requires_grad)
 
 
@@ -248,7 +248,7 @@ def _random(draw, size, dtype, requires_grad, dev) -> Tensor:
     dt = as_dtype(dtype, dtypes.f32)
     if not dt.is_float:
         raise RuntimeError(f"random floats need a floating point dtype, got {dt!r}")
-    a = np.ascontiguousarray(draw(size_of(size), dt.np))
+    a = np.array(draw(size_of(size), dt.np), dtype=dt.np, order="C")
     return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, dev)
 
 

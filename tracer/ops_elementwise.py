@@ -99,6 +99,9 @@ def _binary(prim, grad_name: str, op_name: str, true_division: bool = False):
             dt = result_dtype(input, other)
             if true_division and not dt.is_float:
                 dt = dtypes.f32
+            if dt is dtypes.bool_:  # bool + bool is `or`, bool * bool is `and`: via int64
+                out = bind(prim, *operands(op_name, input, other, dtype=dtypes.i64))
+                return convert(out, dtypes.bool_)
             return bind(prim, *operands(op_name, input, other, dtype=dt))
     return op
 

@@ -53,10 +53,11 @@ def _bounds(s: slice, size: int) -> tuple[int, int, int]:
     return start, max(stop, start), step
 
 
-def select(input: Tensor, dim: int, index: int) -> Tensor:
+def select(input: Tensor, dim: int, index: int, _real_dim: int | None = None) -> Tensor:
+    """input[..., index] along `dim` (errors name `_real_dim`, the dim of the indexed tensor)."""
     from .tensor import _wrap_dim
     d = _wrap_dim(dim, input.ndim)
-    i = _check_index(index, d, input.shape[d])
+    i = _check_index(index, d if _real_dim is None else _real_dim, input.shape[d])
     with grad_node("SelectBackward0", input):
         part = _slice_prim(input, d, i, i + 1, 1)
         return _shared_view(bind(P.reshape, part, shape=input.shape[:d] + input.shape[d + 1:]),
@@ -80,14 +81,14 @@ def narrow_slice(x: Tensor, d: int, s: slice) -> Tensor:
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    out, d = x, 0
+    out, d, real = x, 0, 0  # d: dim of `out`; real: dim of x the item applies to
     for it in _normalize(x, index):
         if it is None:
             out, d = unsqueeze(out, d), d + 1
         elif isinstance(it, slice):
-            out, d = narrow_slice(out, d, it), d + 1
+            out, d, real = narrow_slice(out, d, it), d + 1, real + 1
         else:
-            out = select(out, d, it)
+            out, real = select(out, d, it, real), real + 1
     if out is x:  # x[:] and x[...] are new views of the same data
         with grad_node("AliasBackward0", x):
             out = _shared_view(bind(P.reshape, x, shape=x.shape), x)

@@ -138,8 +138,11 @@ def setitem(x: Tensor, index, value) -> None:
     from .ops_index import region
     starts, counts, steps, view_shape = region(x, index)
     val = value if isinstance(value, Tensor) else E.as_tensor(value)
-    shape = broadcast_shapes("setitem", val.shape, view_shape)
-    if shape != view_shape:
+    try:
+        fits = broadcast_shapes("setitem", val.shape, view_shape) == view_shape
+    except RuntimeError:
+        fits = False
+    if not fits:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(val.shape)} cannot be "
                            f"broadcast to indexing result of shape {list(view_shape)}"
                            f"{at(user_loc())}")
