@@ -186,8 +186,10 @@ def _div(b, instr, ct):
 def _pow(b, instr, ct):
     x, y = instr.operands
     zero = _fill(b, x, 0)
-    dx = b.mul(ct, b.mul(y, b.pow(x, b.sub(y, _fill(b, y, 1)))))
-    dx = b.select(b.eq(y, zero), zero, dx)  # x**0 is constant, even at x = 0
+    # x**0 is constant, even at x = 0; the mask comes before the multiplication by the
+    # cotangent, as in PyTorch, so a create_graph gradient's grad_fn is a MulBackward0
+    slope = b.select(b.eq(y, zero), zero, b.mul(y, b.pow(x, b.sub(y, _fill(b, y, 1)))))
+    dx = b.mul(ct, slope)
     # At x == 0 with y >= 0, x**y * log(x) is 0 * -inf: PyTorch says 0.
     flat = b.select(b.eq(x, zero), b.ge(y, zero), _bool_fill(b, x, False))
     dy = b.mul(ct, b.select(flat, zero, b.mul(instr, b.log(x))))

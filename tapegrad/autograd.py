@@ -1,9 +1,4 @@
-"""`tg.autograd`: the autograd namespace.
-
-Here so far: `Variable` (a no-op kept for old tutorials) and `tape` (the IR of
-the eager tape behind a tensor).  The backward engine adds `backward`, `grad`,
-`Function`, `gradcheck` and `functional` below.
-"""
+"""`tg.autograd`: backward, grad, custom Functions, gradcheck, functional, and the tape."""
 from __future__ import annotations
 
 from .ir.core import Function, free_params, topo_sort
@@ -29,4 +24,10 @@ def tape(t: Tensor) -> Function:
 
 
 # ---------------------------------------------------------------- backward engine
-# (backward, grad, Function, gradcheck, functional: added by the engine)
+from .tracer import functional  # noqa: E402
+from .tracer.custom_function import Function, FunctionCtx  # noqa: E402
+from .tracer.engine import backward, grad  # noqa: E402
+from .tracer.functional import GradcheckError, gradcheck  # noqa: E402
+
+__all__ = ["Variable", "tape", "backward", "grad", "Function", "FunctionCtx", "gradcheck",
+           "GradcheckError", "functional"]

@@ -140,8 +140,19 @@ class grad_node:
         return self.fn
 
 
+#: PyTorch's grad_fn names for primitives bound on their own (as the replayed adjoint
+#: of create_graph=True does); other primitives are named after themselves.
+_TORCH_NAMES = {
+    "select": "Where", "logistic": "Sigmoid", "max": "Maximum", "min": "Minimum",
+    "reduce_sum": "Sum", "reduce_max": "Amax", "broadcast": "Expand", "reshape": "View",
+    "transpose": "Permute", "concatenate": "Cat", "pad": "ConstantPadNd", "matmul": "Mm",
+    "convert": "ToCopy",
+}
+
+
 def _default_name(prim: Primitive) -> str:
-    return "".join(w.capitalize() for w in prim.name.split("_")) + "Backward0"
+    name = _TORCH_NAMES.get(prim.name) or "".join(w.capitalize() for w in prim.name.split("_"))
+    return name + "Backward0"
 
 
 def _shape_error(prim: Primitive, args, attrs, err: Exception) -> ShapeError:
