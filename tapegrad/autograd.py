@@ -1,7 +1,7 @@
 """`tg.autograd`: backward, grad, custom Functions, gradcheck, functional, and the tape."""
 from __future__ import annotations
 
-from .ir.core import Function, free_params, topo_sort
+from .ir.core import Function as IRFunction, free_params, topo_sort
 from .tracer.tensor import Tensor
 
 
@@ -12,7 +12,7 @@ def Variable(tensor, requires_grad=None):
     return tensor
 
 
-def tape(t: Tensor) -> Function:
+def tape(t: Tensor) -> IRFunction:
     """The IR Function of the eager tape that produced `t` (parameters are its leaves
     and the other tensors it read)."""
     if not isinstance(t, Tensor):
@@ -20,7 +20,7 @@ def tape(t: Tensor) -> Function:
     if t._value is None:
         raise RuntimeError("this tensor has no tape: it was not computed from a tensor that "
                            "requires grad (or it was computed under no_grad)")
-    return Function("tape", free_params([t._value]), topo_sort([t._value]), [t._value])
+    return IRFunction("tape", free_params([t._value]), topo_sort([t._value]), [t._value])
 
 
 # ---------------------------------------------------------------- backward engine
