@@ -220,6 +220,26 @@ def test_in_place_of_a_non_grad_tensor_with_a_grad_operand_makes_a_non_leaf():
     assert not t.is_leaf and t.grad_fn.name() == "AddBackward0"
 
 
+def test_in_place_through_views():
+    w = leaf(3)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+        w[0].add_(1)
+    with pytest.raises(RuntimeError, match="in-place operations on a view"):
+        (w * 2)[1:].mul_(2)
+    with pytest.raises(RuntimeError, match="in-place operations on a view"):
+        tg.zeros(3)[:2].add_(w[:2])
+    with tg.no_grad():
+        w[0].add_(1)
+    assert w.tolist() == [2, 1, 1] and w._version[0] == 1
+    a = tg.zeros(2, 2)
+    row = a[1]
+    row += 1  # a plain write through a view, as in numpy
+    assert a.tolist() == [[0, 0], [1, 1]] and a._version is row._version
+    y = w * 2
+    y[1] = 5.0  # assigning through the base is recorded (CopySlices)
+    assert y.grad_fn.name() == "CopySlices" and y.tolist() == [4, 5, 2]
+
+
 def test_grad_mode_is_per_thread():
     seen = {}
 

@@ -24,9 +24,24 @@ _CATEGORY = {dtypes.bool_: 0, dtypes.i64: 1, dtypes.f32: 2, dtypes.f64: 2}
 _TYPE_NAME = {dtypes.bool_: "Bool", dtypes.i64: "Long", dtypes.f32: "Float", dtypes.f64: "Double"}
 
 
+_VIEW_ERROR = ("tapegrad does not record in-place operations on a view (the base's history "
+               "would not see them); assign through the base instead (base[index] = value) "
+               "or use the out-of-place operation")
+
+
 def check_inplace(x: Tensor) -> None:
-    if x._grad_fn is None and x._requires_grad and is_grad_enabled():
+    if not is_grad_enabled():
+        return
+    if x._grad_fn is None and x._requires_grad:
         raise RuntimeError(_LEAF_ERROR)
+    base = x._base
+    if base is not None and base._requires_grad:
+        # PyTorch rewrites the base's history here (CopySlices); tapegrad does not, and
+        # would silently drop the update from gradients through the base: refuse instead.
+        if base._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                               "in an in-place operation.")
+        raise RuntimeError(_VIEW_ERROR)
 
 
 def _records(x: Tensor) -> bool:
@@ -51,9 +66,11 @@ def _commit(x: Tensor, result: Tensor) -> Tensor:
     if not x._data.flags.writeable:
         raise RuntimeError("unsupported operation: this tensor's memory is read-only (an "
                            "expanded view or a constant); clone() it before writing to it")
+    fn = result._grad_fn
+    if fn is not None and x._base is not None:
+        raise RuntimeError(_VIEW_ERROR)
     np.copyto(x._data, result._data, casting="unsafe")
     x._version[0] += 1
-    fn = result._grad_fn
     if fn is not None:
         x._grad_fn, x._value, x._requires_grad = fn, result._value, True
         fn.saved[id(result._value)] = Saved(result._value, x._data, x._version, fn)

@@ -22,6 +22,7 @@ def _shared_view(out: Tensor, base: Tensor) -> Tensor:
     if out._data is not None and base._data is not None and out is not base and \
             np.shares_memory(out._data, base._data):
         out._version = base._version
+        out._base = base._base if base._base is not None else base
         if out._grad_fn is not None and id(out._value) in out._grad_fn.saved:
             saved = out._grad_fn.saved[id(out._value)]
             saved.version_box, saved.version = base._version, base._version[0]

@@ -18,7 +18,7 @@ from .tape import AccumulateGrad, GradFn, concrete_error
 
 class Tensor:
     __slots__ = ("_data", "_type", "_requires_grad", "_grad_fn", "_value", "_version",
-                 "_grad", "_accum", "_retains_grad", "_hooks", "__weakref__")
+                 "_grad", "_accum", "_retains_grad", "_hooks", "_base", "__weakref__")
 
     # ------------------------------------------------------------ construction
 
@@ -36,6 +36,7 @@ class Tensor:
         t._accum = None
         t._retains_grad = False
         t._hooks = None
+        t._base = None  # the tensor whose buffer this view shares (ops_shape._shared_view)
         return t
 
     @classmethod
