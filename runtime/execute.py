@@ -1,6 +1,17 @@
-"""Running an IR function on arrays: the one door the tracer uses to reach execution."""
+"""Running an IR function on arrays: the one door the eager engine uses.
+
+Tiered, as DESIGN says: a function seen for the first time runs on the
+interpreter (compiling would cost more than it saves); a function seen again
+(the adjoint of a training loop's tape, whose structure repeats) is compiled
+once and then runs as native code.  `TAPEGRAD_EAGER=interpret|compile|auto`
+(default auto) forces either way.
+"""
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -8,7 +19,64 @@ import numpy as np
 from ..ir.core import Function
 from .interpreter import interpret
 
+MODES = ("interpret", "compile", "auto")
+#: how many functions the eager tier remembers (each holds a reference to its IR)
+TIER_CACHE_SIZE = 512
+
+
+@dataclass
+class EagerStats:
+    """Counters of the eager tier, for tests, examples and the curious."""
+
+    interpreted: int = 0
+    native: int = 0
+    compiled: int = 0
+
+    def __str__(self) -> str:
+        return (f"eager adjoints: {self.native} native calls, {self.interpreted} interpreted, "
+                f"{self.compiled} compiled")
+
+
+stats = EagerStats()
+_seen: "OrderedDict[int, tuple[Function, object]]" = OrderedDict()
+_lock = threading.Lock()
+
+
+def eager_mode() -> str:
+    mode = os.environ.get("TAPEGRAD_EAGER", "auto") or "auto"
+    if mode not in MODES:
+        raise ValueError(f"TAPEGRAD_EAGER={mode!r}: expected one of {', '.join(MODES)}")
+    return mode
+
 
 def execute(fn: Function, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Run `fn` (the reference interpreter until the native tier is wired in)."""
-    return interpret(fn, arrays)
+    """Run `fn` on `arrays`: interpreted the first time, native from the second (auto).
+
+    `fn` must be a function object the caller keeps and passes again for the
+    same computation (the engine's cached adjoints are), since the tier counts
+    calls per object.
+    """
+    mode = eager_mode()
+    if mode == "interpret":
+        stats.interpreted += 1
+        return interpret(fn, arrays)
+    with _lock:
+        entry = _seen.get(id(fn))
+        if entry is not None and entry[0] is not fn:
+            entry = None  # the id was reused by another object
+        if entry is not None:
+            _seen.move_to_end(id(fn))
+    compiled = entry[1] if entry is not None else None
+    if compiled is None and (mode == "compile" or entry is not None):
+        from .native import compile_function
+        compiled = compile_function(fn)
+        stats.compiled += 1
+    with _lock:
+        _seen[id(fn)] = (fn, compiled)
+        while len(_seen) > TIER_CACHE_SIZE:
+            _seen.popitem(last=False)
+    if compiled is None:
+        stats.interpreted += 1
+        return interpret(fn, arrays)
+    stats.native += 1
+    return compiled(*arrays)
