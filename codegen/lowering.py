@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from llvmlite import ir
 
 from ..ir import primitives as P
 from ..ir.core import Instr
