@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-
 from ..ir import primitives as P
 from ..ir.core import Instr
 from ..ir.dtypes import bool_, i64
