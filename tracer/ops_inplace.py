@@ -49,8 +49,9 @@ def _records(x: Tensor) -> bool:
     return x._requires_grad and is_grad_enabled()
 
 
-def _commit(x: Tensor, result: Tensor) -> Tensor:
-    """Make `x` hold `result`: same buffer, new version, and result's node on the tape."""
+def _commit(x: Tensor, result: Tensor, old_value=None) -> Tensor:
+    """Make `x` hold `result`: same buffer, new version, and result's node on the tape.
+    `old_value` is x's IR value before the operation, whose array the node may need."""
     if result.shape != x.shape:
         raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast "
                            f"shape {list(result.shape)}{at(user_loc())}")
@@ -69,6 +70,8 @@ def _commit(x: Tensor, result: Tensor) -> Tensor:
     fn = result._grad_fn
     if fn is not None and x._base is not None:
         raise RuntimeError(_VIEW_ERROR)
+    if fn is not None:
+        _keep_old_value(fn, old_value, x)
     np.copyto(x._data, result._data, casting="unsafe")
     x._version[0] += 1
     if fn is not None:
@@ -77,14 +80,25 @@ def _commit(x: Tensor, result: Tensor) -> Tensor:
     return x
 
 
+def _keep_old_value(fn, old_value, x: Tensor) -> None:
+    """The node read x before overwriting it (mul_ needs the old x for the other operand's
+    gradient): its record gets a copy of that array, as PyTorch saves `original_self`.
+    Earlier records (the producer's, other readers') keep the buffer, so a backward that
+    needs them still reports the in-place change."""
+    saved = fn.saved.get(id(old_value))
+    if saved is not None and np.shares_memory(saved.array, x._data):
+        fn.saved[id(old_value)] = Saved(old_value, saved.array.copy(), [saved.version], fn)
+
+
 def _inplace(x: Tensor, name: str, inputs: tuple, compute) -> Tensor:
     """Run `compute()` as the operation `name` and commit its result into `x`."""
     check_inplace(x)
+    old_value = x._value
     with grad_node(name, *inputs):
         result = compute()
         if result.dtype is not x.dtype and _CATEGORY[result.dtype] <= _CATEGORY[x.dtype]:
             result = cast_to(result, x.dtype, result.shape)
-        return _commit(x, result)
+        return _commit(x, result, old_value)
 
 
 def add_(self, other, *, alpha=1):
