@@ -287,10 +287,3 @@ def test_recorded_in_place_backward():
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
-
-def test_mul_in_place_keeps_the_value_it_read():
-    b = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    y = b * 2
-    y.mul_(y)  # d(4 b^2)/db = 8 b: the old y is saved for the gradient, as in PyTorch
-    y.sum().backward()
-    assert b.grad.tolist() == [8.0, 16.0, 24.0]
