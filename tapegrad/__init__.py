@@ -31,6 +31,7 @@ from .tracer.ops import (  # noqa: E402
     permute, pow, reciprocal, relu, reshape, select, sigmoid, sign, sin, sqrt, squeeze, stack,
     sub, subtract, sum, swapaxes, t, tanh, transpose, unsqueeze, where)
 
-# tracing and the namespaces
+# tracing, the function transforms and the namespaces
 from .tracer.trace import make_ir  # noqa: E402
+from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
 from . import autograd, cuda, nn  # noqa: E402

@@ -1,0 +1,254 @@
+"""Function transforms: `grad`, `value_and_grad` and `compile` (also known as `jit`).
+
+    @tg.grad
+    def df(x):
+        return (x.sin() * x).sum()
+
+    df(np.ones(3, np.float32))   # first call: trace, differentiate, optimise, compile
+    df(np.zeros(3, np.float32))  # same signature: a dict lookup and the native call
+
+Each transformed function keeps an LRU cache from call signature (shapes and
+dtypes of array arguments, values of static ones; see transforms_signature) to
+the lowered pipeline (transforms_lower).  How a call runs depends on its
+arguments:
+
+- concrete arguments run the compiled native code;
+- if an argument is a tensor that requires grad and grad mode is on, the
+  optimised IR is bound on the eager tape instead (tracer.inline), so the
+  result has a grad_fn and `backward()` reaches the arguments.  That step runs
+  on the eager evaluator, not on the native code;
+- abstract arguments mean we are inside another transform's trace: the IR is
+  inlined into that trace.  This is all `grad(grad(f))` needs: the outer
+  transform differentiates the inner one's adjoint like any other IR.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+
+import numpy as np
+
+from ..ir import dtypes
+from .errors import at, user_loc
+from .inline import apply_function
+from .tape import grad_node
+from .tensor import Tensor
+from .trace import function_name, param_names, unflatten
+from .transforms_lower import Lowered, Spec, lower_call
+from .transforms_signature import NATIVE, BadArgument, CacheInfo, SignatureCache, signature
+
+DEFAULT_CACHE_SIZE = 64
+#: the grad_fn name of a transformed function's result on the eager tape (as torch.compile's)
+COMPILED_GRAD_FN = "CompiledFunctionBackward"
+_NATIVE_DTYPES = frozenset(d.np for d in dtypes.ALL)
+
+
+class Transformed:
+    """A function transformed by grad, value_and_grad or compile; call it like the original."""
+
+    def __init__(self, f, spec: Spec, static_argnums, cache_size: int | None):
+        if not callable(f):
+            raise TypeError(f"{spec.kind} expects a function, got {type(f).__name__}")
+        functools.update_wrapper(self, f)
+        self.fun = f
+        self.spec = spec
+        self.static_argnums = _int_tuple("static_argnums", static_argnums)
+        self._cache = SignatureCache(cache_size)
+        self._lock = threading.RLock()
+        self._statics: dict[int, frozenset[int]] = {}
+        self._signature, self._min_args, self._max_args = _arity(f)
+
+    # ---------------------------------------------------------------- calling
+
+    def __call__(self, *args, **kwargs):
+        if kwargs or not self._min_args <= len(args) <= self._max_args:
+            args = self._bind(args, kwargs)
+        static = self._static(len(args))
+        try:
+            key, mode = signature(args, static)
+        except BadArgument as e:
+            raise self._argument_error(e) from None
+        lowered = self._cache.get(key) or self._miss(key, args, static)
+        if mode is NATIVE:
+            outs = lowered.native()(*_arrays(args, static))
+            tensors = [Tensor._make(o, t) for o, t in zip(outs, lowered.result_types)]
+        else:
+            tensors = _bind_on_tape(lowered, _tensors(args, static))
+        return unflatten(lowered.tree, tensors)
+
+    def lower(self, *args, **kwargs) -> Lowered:
+        """Every stage for arguments like `args`: `.ir`, `.adjoint`, `.optimized`, `.llvm`,
+        `.asm`.  It shares the call cache: a later call with the same signature is a hit."""
+        if kwargs or not self._min_args <= len(args) <= self._max_args:
+            args = self._bind(args, kwargs)
+        static = self._static(len(args))
+        try:
+            key, _ = signature(args, static)
+        except BadArgument as e:
+            raise self._argument_error(e) from None
+        return self._cache.get(key) or self._miss(key, args, static)
+
+    def cache_info(self) -> CacheInfo:
+        return self._cache.info()
+
+    def cache_clear(self) -> None:
+        """Forget every specialisation (the counters stay)."""
+        with self._lock:
+            self._cache.clear()
+
+    def __repr__(self) -> str:
+        return f"<tapegrad.{self.spec.kind} of {function_name(self.fun)}>"
+
+    # ---------------------------------------------------------------- misses
+
+    def _miss(self, key: tuple, args: tuple, static: frozenset[int]) -> Lowered:
+        with self._lock:
+            lowered = self._cache.get(key)  # another thread may have built it meanwhile
+            if lowered is not None:
+                return lowered
+            self._cache.miss(key)
+            self._cache.traces += 1
+            lowered = lower_call(self.fun, args, static, self.spec)
+            self._cache.compile_seconds += lowered.lower_seconds
+            lowered.on_compile = self._count_compile
+            self._cache.put(key, lowered)
+            return lowered
+
+    def _count_compile(self, seconds: float) -> None:
+        self._cache.compile_seconds += seconds
+
+    def _static(self, n: int) -> frozenset[int]:
+        """static_argnums as indices into a call with n arguments."""
+        static = self._statics.get(n)
+        if static is None:
+            static = self._statics[n] = frozenset(k % n for k in self.static_argnums
+                                                  if -n <= k < n)
+        return static
+
+    # ---------------------------------------------------------------- argument errors
+
+    def _bind(self, args: tuple, kwargs: dict) -> tuple:
+        """Keyword arguments become positional ones; a wrong count names the function."""
+        name = function_name(self.fun)
+        if self._signature is None:
+            if kwargs:
+                raise TypeError(f"{name}(): keyword arguments are not supported for this "
+                                f"callable{at(user_loc())}")
+            return args
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{name}(): {e}{at(user_loc())}") from None
+        if bound.kwargs:
+            raise TypeError(f"{name}(): keyword-only arguments ({', '.join(bound.kwargs)}) "
+                            f"cannot be traced; make them positional{at(user_loc())}")
+        return bound.args
+
+    def _argument_error(self, e: BadArgument) -> TypeError:
+        hint = param_names(self.fun, e.index + 1)[e.index]
+        which = f"argument {e.index}" + (f" ({hint})" if hint else "")
+        return TypeError(f"{function_name(self.fun)}(): {which} {e.problem}{at(user_loc())}")
+
+
+def _arity(f) -> tuple[inspect.Signature | None, int, float]:
+    """f's signature and how many positional arguments it accepts (min, max)."""
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        return None, 0, float("inf")
+    positional = [p for p in sig.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = sum(p.default is p.empty for p in positional)
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in sig.parameters.values())
+    return sig, required, float("inf") if variadic else len(positional)
+
+
+def _arrays(args: tuple, static: frozenset[int]) -> list[np.ndarray]:
+    """The buffers the native code takes, one per non-static argument."""
+    out = []
+    for i, a in enumerate(args):
+        if i in static:
+            continue
+        if isinstance(a, Tensor):
+            out.append(a._data)
+        elif isinstance(a, np.ndarray):
+            out.append(a if a.dtype in _NATIVE_DTYPES else a.astype(dtypes.from_numpy(a.dtype).np))
+        else:
+            out.append(np.asarray(a, np.float32))
+    return out
+
+
+def _bind_on_tape(lowered: Lowered, tensors: list[Tensor]) -> list[Tensor]:
+    """Run the optimised IR by binding it: the whole call is one grad_fn on the eager tape
+    (inside another trace, the instructions land in that trace instead)."""
+    with grad_node(COMPILED_GRAD_FN, *tensors):
+        return apply_function(lowered.optimized, tensors)
+
+
+def _tensors(args: tuple, static: frozenset[int]) -> list[Tensor]:
+    """The arguments as tensors, to bind the IR on (abstract tensors stay abstract)."""
+    out = []
+    for i, a in enumerate(args):
+        if i in static:
+            continue
+        if isinstance(a, Tensor):
+            out.append(a)
+        elif isinstance(a, np.ndarray):
+            out.append(Tensor._from_array(a))
+        else:
+            out.append(Tensor._from_array(np.asarray(a, np.float32)))
+    return out
+
+
+def _int_tuple(what: str, value) -> tuple[int, ...]:
+    items = (value,) if isinstance(value, int) else tuple(value)
+    if not all(isinstance(k, int) and not isinstance(k, bool) for k in items):
+        raise TypeError(f"{what} must be an int or a tuple of ints, got {value!r}")
+    return items
+
+
+def _argnums(argnums) -> int | tuple[int, ...]:
+    return argnums if isinstance(argnums, int) and not isinstance(argnums, bool) \
+        else _int_tuple("argnums", argnums)
+
+
+# -------------------------------------------------------------------- the public transforms
+
+
+def grad(f=None, argnums=0, has_aux: bool = False, *, static_argnums=(),
+         cache_size: int | None = DEFAULT_CACHE_SIZE):
+    """The gradient of scalar-valued `f` with respect to argument(s) `argnums`.
+
+    A tuple `argnums` gives a tuple of gradients; with `has_aux=True`, `f` returns
+    `(value, aux)` and the result is `(grads, aux)`.  Without `f`, a decorator."""
+    if f is None:
+        return functools.partial(grad, argnums=argnums, has_aux=has_aux,
+                                 static_argnums=static_argnums, cache_size=cache_size)
+    return Transformed(f, Spec("grad", _argnums(argnums), bool(has_aux)), static_argnums,
+                       cache_size)
+
+
+def value_and_grad(f=None, argnums=0, has_aux: bool = False, *, static_argnums=(),
+                   cache_size: int | None = DEFAULT_CACHE_SIZE):
+    """Like `grad`, returning `(value, grads)` (or `((value, aux), grads)` with has_aux)."""
+    if f is None:
+        return functools.partial(value_and_grad, argnums=argnums, has_aux=has_aux,
+                                 static_argnums=static_argnums, cache_size=cache_size)
+    return Transformed(f, Spec("value_and_grad", _argnums(argnums), bool(has_aux)),
+                       static_argnums, cache_size)
+
+
+def compile(f=None, *, static_argnums=(), cache_size: int | None = DEFAULT_CACHE_SIZE):
+    """`f` compiled to native code, specialised per signature.
+
+    grad and value_and_grad compile by themselves, so compiling an already
+    transformed function (with no new static_argnums) returns it unchanged."""
+    if f is None:
+        return functools.partial(compile, static_argnums=static_argnums, cache_size=cache_size)
+    if isinstance(f, Transformed) and not _int_tuple("static_argnums", static_argnums):
+        return f
+    return Transformed(f, Spec("compile"), static_argnums, cache_size)
+
+
+jit = compile

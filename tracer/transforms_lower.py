@@ -1,0 +1,187 @@
+"""The pipeline behind every transform, for one signature: trace -> vjp -> passes -> native.
+
+    lowered = lower_call(f, args, static, Spec("grad", argnums=0, has_aux=False))
+    lowered.ir          # the traced forward Function
+    lowered.adjoint     # vjp's output (None for compile)
+    lowered.optimized   # after simplify/cse/dce: what runs, and what gets inlined
+    lowered.native()    # the compiled entry point, built on first use
+    lowered.llvm, lowered.asm
+
+Native code is built lazily, so a transform called inside another trace (which
+only needs `optimized`, to inline it) never compiles anything of its own.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from ..ir.autodiff import vjp
+from ..ir.core import Function, Instr, free_params
+from ..ir.passes import cse, dce, simplify
+from ..runtime.native import CompiledFunction, compile_function
+from . import dump
+from .errors import TracerError, at, user_loc
+from .trace import LEAF, function_name, trace
+
+KINDS = ("compile", "grad", "value_and_grad")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Which transform: `kind` is one of KINDS; argnums is an int or a tuple of ints."""
+
+    kind: str
+    argnums: int | tuple[int, ...] = 0
+    has_aux: bool = False
+
+
+class Lowered:
+    """Every stage of one specialisation of a transformed function."""
+
+    def __init__(self, ir: Function, adjoint: Function | None, optimized: Function, tree):
+        self.ir = ir
+        self.adjoint = adjoint
+        self.optimized = optimized
+        self.tree = tree  # the structure the flat results are rebuilt into
+        self.result_types = optimized.result_types
+        self._native: CompiledFunction | None = None
+        self.lower_seconds = 0.0  # trace, differentiate, optimise
+        self.native_seconds = 0.0  # code generation (or loading from the disk cache)
+        self.on_compile = None  # called with native_seconds once the code exists
+        self._lock = threading.Lock()
+
+    def native(self) -> CompiledFunction:
+        """The compiled code (built, and dumped if TAPEGRAD_DUMP asks, on first use)."""
+        if self._native is None:
+            with self._lock:
+                if self._native is None:
+                    t0 = time.perf_counter()
+                    native = compile_function(self.optimized)
+                    self.native_seconds = time.perf_counter() - t0
+                    self._native = native
+                    dump.dump_stages(self.optimized.name, self.stage,
+                                     self.optimized.structural_hash())
+                    if self.on_compile is not None:
+                        self.on_compile(self.native_seconds)
+        return self._native
+
+    @property
+    def llvm(self) -> str:
+        return self.native().llvm
+
+    @property
+    def asm(self) -> str:
+        return self.native().asm
+
+    def stage(self, name: str) -> str | None:
+        """One stage as text (None for the adjoint of `compile`); names are dump.STAGES."""
+        if name in ("ir", "adjoint", "optimized"):
+            fn = getattr(self, name)
+            return None if fn is None else str(fn)
+        if name in ("llvm", "asm"):
+            return getattr(self, name)
+        raise ValueError(f"unknown stage {name!r}; expected one of {', '.join(dump.STAGES)}")
+
+    def __repr__(self) -> str:
+        return f"<Lowered {self.optimized!r}>"
+
+
+def lower_call(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
+    """Trace `f(*args)` and build the IR of `spec`'s transform of it (no native code yet)."""
+    t0 = time.perf_counter()
+    lowered = _lower(f, args, static, spec)
+    lowered.lower_seconds = time.perf_counter() - t0
+    return lowered
+
+
+def _lower(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
+    fn, tree = trace(f, args, static_argnums=tuple(static))
+    _check_closed(f, fn)
+    if spec.kind == "compile":
+        return Lowered(fn, None, optimize(fn), tree)
+    wrt = _wrt_params(f, fn, args, static, spec.argnums)
+    value_tree, aux_tree = _split_aux(f, tree, spec.has_aux)
+    _check_scalar_loss(f, fn, value_tree)
+    n_aux = len(fn.results) - 1
+    name = f"{spec.kind}_{function_name(f)}"
+    adjoint = vjp(fn, wrt, cotangents=["ones"] + ["zero"] * n_aux,
+                  keep_results=spec.kind == "value_and_grad" or spec.has_aux, name=name)
+    grads = adjoint.results[-len(wrt):]
+    value, aux = adjoint.results[:1], adjoint.results[1:-len(wrt)]
+    grads_tree = LEAF if isinstance(spec.argnums, int) else tuple(LEAF for _ in wrt)
+    if spec.kind == "grad":
+        results, out_tree = grads + aux, (grads_tree, aux_tree) if spec.has_aux else grads_tree
+    else:
+        head = (value_tree, aux_tree) if spec.has_aux else value_tree
+        results, out_tree = value + aux + grads, (head, grads_tree)
+    program = Function(name, adjoint.params, adjoint.body, results)
+    return Lowered(fn, adjoint, optimize(program), out_tree)
+
+
+def optimize(fn: Function) -> Function:
+    """The passes every transform runs before code generation."""
+    return dce(cse(dce(simplify(dce(fn)))))
+
+
+def _check_closed(f, fn: Function) -> None:
+    """A function traced inside another trace may not capture the outer trace's tensors."""
+    own = {id(p) for p in fn.params}
+    if any(id(p) not in own for p in free_params(fn.results)):
+        raise TracerError(
+            f"{function_name(f)} uses a tensor traced by an enclosing transform without "
+            f"taking it as an argument{_defined_at(f)}; pass it as an argument instead")
+
+
+def _wrt_params(f, fn: Function, args: tuple, static: frozenset[int], argnums) -> list:
+    """The IR parameters of the arguments `argnums` names (static ones have none)."""
+    wanted = (argnums,) if isinstance(argnums, int) else argnums
+    if not wanted:
+        raise ValueError(f"argnums=() asks {function_name(f)} for no gradient at all")
+    param_of = {}
+    for i in range(len(args)):
+        if i not in static:
+            param_of[i] = fn.params[len(param_of)]
+    wrt = []
+    for k in wanted:
+        i = k + len(args) if k < 0 else k
+        if not 0 <= i < len(args):
+            raise ValueError(f"argnums={argnums!r} but {function_name(f)} was called with "
+                             f"{len(args)} arguments{at(user_loc())}")
+        if i not in param_of:
+            raise ValueError(f"argnums={argnums!r} names argument {i} of {function_name(f)}, "
+                             f"which is static (static_argnums): it has no gradient")
+        p = param_of[i]
+        if not p.dtype.is_float:
+            raise TypeError(f"cannot differentiate {function_name(f)} with respect to argument "
+                            f"{i} ({p.hint}: {p.type}): only floating point arguments have "
+                            f"gradients{at(user_loc())}")
+        wrt.append(p)
+    return wrt
+
+
+def _split_aux(f, tree, has_aux: bool):
+    """(value structure, aux structure) of f's output."""
+    if not has_aux:
+        return tree, None
+    if not (isinstance(tree, (tuple, list)) and len(tree) == 2):
+        raise TypeError(f"with has_aux=True, {function_name(f)} must return a pair "
+                        f"(value, aux){_defined_at(f)}")
+    return tree[0], tree[1]
+
+
+def _check_scalar_loss(f, fn: Function, value_tree) -> None:
+    loss = fn.results[0]
+    if value_tree == LEAF and loss.type.shape == () and loss.dtype.is_float:
+        return
+    what = "a tuple" if value_tree != LEAF else f"a tensor of type {loss.type}"
+    where = f" (computed at {loss.loc.full()})" if isinstance(loss, Instr) and loss.loc else ""
+    raise TypeError(
+        f"grad requires {function_name(f)} to return a scalar: a 0-d floating point tensor "
+        f"(use has_aux=True to return (value, aux)), but it returned {what}{where}"
+        f"{_defined_at(f)}")
+
+
+def _defined_at(f) -> str:
+    code = getattr(f, "__code__", None)
+    return "" if code is None else f" (defined at {code.co_filename}:{code.co_firstlineno})"

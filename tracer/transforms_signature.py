@@ -1,0 +1,176 @@
+"""What a transformed function is specialised on, and why a call missed its cache.
+
+A signature has one item per argument:
+
+    ("array", shape, dtype)   a tg.Tensor or numpy array (both trace the same way)
+    ("scalar",)               a Python number: traced as a 0-d float32, so any value fits
+    ("static", value)         an argument listed in static_argnums: its value specialises
+
+Two calls with equal signatures run the same native code.  `explain_miss` compares
+a new signature with the previous call's, so every miss in `cache_info()` says
+what changed ("arg 0: shape (3,) -> (4,)").
+"""
+from __future__ import annotations
+
+import numbers
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ir import dtypes
+from .grad_mode import is_grad_enabled
+from .tensor import Tensor
+
+ARRAY, SCALAR, STATIC = "array", "scalar", "static"
+
+# How a call with a given signature runs (see Transformed.__call__).
+NATIVE = "native"  # concrete arguments: the compiled code
+TAPE = "tape"      # an argument requires grad (grad mode on): bind the IR on the eager tape
+INLINE = "inline"  # an argument is abstract (inside another trace): inline the IR
+
+_SCALAR_ITEM = (SCALAR,)
+
+
+class BadArgument(TypeError):
+    """An argument a transform cannot trace; the caller adds the function's name and line."""
+
+    def __init__(self, index: int, problem: str):
+        super().__init__(problem)
+        self.index = index
+        self.problem = problem
+
+
+def signature(args: tuple, static: frozenset[int]) -> tuple[tuple, str]:
+    """The cache key of a call and the way it must run (NATIVE, TAPE or INLINE)."""
+    items = []
+    mode = NATIVE
+    for i, a in enumerate(args):
+        if i in static:
+            items.append(_static_item(i, a))
+        elif isinstance(a, Tensor):
+            items.append((ARRAY, a._type.shape, a._type.dtype))
+            if a._data is None:
+                mode = INLINE
+            elif a._requires_grad and mode is NATIVE and is_grad_enabled():
+                mode = TAPE
+        elif isinstance(a, np.ndarray):
+            items.append((ARRAY, a.shape, _dtype_of(i, a)))
+        elif isinstance(a, (numbers.Number, np.number)) and not isinstance(a, complex):
+            items.append(_SCALAR_ITEM)
+        else:
+            raise BadArgument(i, f"got {type(a).__name__}; pass a tg.Tensor, a numpy array or a "
+                                 "Python number, or list the argument in static_argnums")
+    return tuple(items), mode
+
+
+def _static_item(i: int, value) -> tuple:
+    try:
+        hash(value)
+    except TypeError:
+        raise BadArgument(i, f"is static (static_argnums) but its value of type "
+                             f"{type(value).__name__} is not hashable") from None
+    return (STATIC, value)
+
+
+def _dtype_of(i: int, a: np.ndarray) -> dtypes.DType:
+    try:
+        return dtypes.from_numpy(a.dtype)
+    except TypeError as e:
+        raise BadArgument(i, str(e)) from None
+
+
+def explain_miss(previous: tuple | None, key: tuple) -> str:
+    """Which parts of the signature differ from the previous call's."""
+    if previous is None:
+        return "first call"
+    if len(previous) != len(key):
+        return f"number of arguments {len(previous)} -> {len(key)}"
+    changes = [f"arg {i}: {change}" for i, (old, new) in enumerate(zip(previous, key))
+               if old != new for change in _item_changes(old, new)]
+    return "; ".join(changes) or "signature seen before but evicted from the cache (cache_size)"
+
+
+def _item_changes(old: tuple, new: tuple) -> list[str]:
+    if old[0] != new[0]:
+        return [f"kind {describe(old)} -> {describe(new)}"]
+    if old[0] == STATIC:
+        return [f"static value {old[1]!r} -> {new[1]!r}"]
+    changes = []
+    if old[1] != new[1]:
+        changes.append(f"shape {old[1]} -> {new[1]}")
+    if old[2] is not new[2]:
+        changes.append(f"dtype {old[2]} -> {new[2]}")
+    return changes
+
+
+def describe(item: tuple) -> str:
+    if item[0] == ARRAY:
+        return f"array {item[2]}[{','.join(map(str, item[1]))}]"
+    if item[0] == STATIC:
+        return f"static {item[1]!r}"
+    return "scalar"
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """A snapshot of a transformed function's cache.
+
+    `traces` counts calls of the Python function; `compile_seconds` is the time
+    spent on misses (tracing, differentiating, optimising, generating code).
+    """
+
+    hits: int
+    misses: int
+    traces: int
+    compile_seconds: float
+    miss_reasons: tuple[str, ...]
+    currsize: int
+    maxsize: int | None
+
+
+class SignatureCache:
+    """A bounded LRU map from signature to specialisation, with the counters behind cache_info.
+
+    `maxsize=None` never evicts.  The last MAX_REASONS miss reasons are kept.
+    """
+
+    MAX_REASONS = 1000
+
+    def __init__(self, maxsize: int | None):
+        if maxsize is not None and (not isinstance(maxsize, int) or maxsize < 1):
+            raise ValueError(f"cache_size must be a positive int or None, got {maxsize!r}")
+        self.maxsize = maxsize
+        self._entries: OrderedDict = OrderedDict()
+        self._last_key: tuple | None = None
+        self.hits = self.misses = self.traces = 0
+        self.compile_seconds = 0.0
+        self.miss_reasons: deque[str] = deque(maxlen=self.MAX_REASONS)
+
+    def get(self, key: tuple):
+        """The entry for `key`, counted as a hit; None (not counted) when absent."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            self.hits += 1
+            self._last_key = key
+            if self.maxsize is not None:
+                self._entries.move_to_end(key)
+        return entry
+
+    def miss(self, key: tuple) -> None:
+        self.misses += 1
+        self.miss_reasons.append(explain_miss(self._last_key, key))
+        self._last_key = key
+
+    def put(self, key: tuple, entry) -> None:
+        self._entries[key] = entry
+        if self.maxsize is not None and len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._last_key = None
+
+    def info(self) -> CacheInfo:
+        return CacheInfo(self.hits, self.misses, self.traces, self.compile_seconds,
+                         tuple(self.miss_reasons), len(self._entries), self.maxsize)
