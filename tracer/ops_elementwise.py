@@ -200,7 +200,7 @@ def where(condition, input, other):
 
 
 def clamp(input, min=None, max=None):
-    """min(max(x, lo), hi) from the NaN-propagating primitives (ClampBackward1)."""
+    """x limited to [min, max]; NaN stays NaN (ClampBackward1, or 0 with tensor bounds)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     x = as_tensor(input)
@@ -211,10 +211,15 @@ def clamp(input, min=None, max=None):
         dt = result_dtype(x, *bounds)
         shape = broadcast_shapes("clamp", *(t.shape for t in (x, *bounds) if isinstance(t, Tensor)))
         out = cast_to(x, dt, shape)
-        if min is not None:  # lower bound first: when min > max the result is max
-            out = bind(P.max_, out, cast_to(min, dt, shape))
+        # select, not max/min: a value equal to a bound keeps its gradient (PyTorch's
+        # clamp passes it; max/min split or drop it at ties), and NaN compares false
+        # so it passes through. Lower bound first: when min > max the result is max.
+        if min is not None:
+            lo = cast_to(min, dt, shape)
+            out = bind(P.select, bind(P.lt, out, lo), lo, out)
         if max is not None:
-            out = bind(P.min_, out, cast_to(max, dt, shape))
+            hi = cast_to(max, dt, shape)
+            out = bind(P.select, bind(P.gt, out, hi), hi, out)
         return out
 
 
