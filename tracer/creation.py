@@ -157,8 +157,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         t = t.detach()
         return t if dtype is None else t.to(as_dtype(dtype))
     arr = np.array(_to_numpy(data))
-    if arr.dtype.kind == "f" and not _has_typed_leaf(data):
-        arr = arr.astype(np.float32)
+    if arr.dtype.kind == "f" and dtype is None and not _has_typed_leaf(data):
+        arr = arr.astype(np.float32)  # only the default: dtype=float64 keeps Python's doubles
     if arr.dtype == object or arr.dtype.kind not in "fiub":
         raise TypeError(f"tg.tensor: cannot make a tensor from {type(data).__name__} data "
                         f"(numpy infers {arr.dtype})")
