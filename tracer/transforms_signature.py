@@ -88,7 +88,7 @@ def explain_miss(previous: tuple | None, key: tuple) -> str:
         return f"number of arguments {len(previous)} -> {len(key)}"
     changes = [f"arg {i}: {change}" for i, (old, new) in enumerate(zip(previous, key))
                if old != new for change in _item_changes(old, new)]
-    return "; ".join(changes) or "signature seen before but evicted from the cache (cache_size)"
+    return "; ".join(changes) or "same signature as the previous call"
 
 
 def _item_changes(old: tuple, new: tuple) -> list[str]:
@@ -132,7 +132,8 @@ class CacheInfo:
 class SignatureCache:
     """A bounded LRU map from signature to specialisation, with the counters behind cache_info.
 
-    `maxsize=None` never evicts.  The last MAX_REASONS miss reasons are kept.
+    `maxsize=None` never evicts.  The last MAX_REASONS miss reasons are kept, and
+    as many evicted signatures, so a miss can say it is a recompilation.
     """
 
     MAX_REASONS = 1000
@@ -143,6 +144,8 @@ class SignatureCache:
         self.maxsize = maxsize
         self._entries: OrderedDict = OrderedDict()
         self._last_key: tuple | None = None
+        self._cleared = False
+        self._evicted: OrderedDict = OrderedDict()
         self.hits = self.misses = self.traces = 0
         self.compile_seconds = 0.0
         self.miss_reasons: deque[str] = deque(maxlen=self.MAX_REASONS)
@@ -159,17 +162,28 @@ class SignatureCache:
 
     def miss(self, key: tuple) -> None:
         self.misses += 1
-        self.miss_reasons.append(explain_miss(self._last_key, key))
+        if self._cleared:
+            reason = "cache_clear() was called"
+        else:
+            reason = explain_miss(self._last_key, key)
+        if self._evicted.pop(key, False):
+            reason += f" (compiled before, evicted from the cache of size {self.maxsize})"
+        self.miss_reasons.append(reason)
         self._last_key = key
+        self._cleared = False
 
     def put(self, key: tuple, entry) -> None:
         self._entries[key] = entry
         if self.maxsize is not None and len(self._entries) > self.maxsize:
-            self._entries.popitem(last=False)
+            old, _ = self._entries.popitem(last=False)
+            self._evicted[old] = True
+            if len(self._evicted) > self.MAX_REASONS:
+                self._evicted.popitem(last=False)
 
     def clear(self) -> None:
         self._entries.clear()
-        self._last_key = None
+        self._evicted.clear()
+        self._cleared = True
 
     def info(self) -> CacheInfo:
         return CacheInfo(self.hits, self.misses, self.traces, self.compile_seconds,
