@@ -10,6 +10,17 @@ llvmlite and LLVM versions, the target triple, CPU name and features, and
 which BLAS was found.  Writes go to a temp file renamed into place, so readers
 never see half a file; any entry that fails validation is ignored (and
 rebuilt by the caller): object code reaches LLVM only with a matching hash.
+
+The cache holds native code that runs in the user's process, so whoever can
+write it can run code as the user.  Hence (SPEC section 4, README "Guarantees"):
+the directory is created private (0700), and one owned by someone else or
+writable by group or others is not used at all; an entry is read only if it is
+a regular file (not a symlink, FIFO or device), owned by the current user, not
+writable by group or others, and its payload matches the recorded sha256.
+Anything else is ignored with a one-line `CacheWarning` and rebuilt.  The
+directory is kept under `TAPEGRAD_CACHE_MAX_BYTES` (default 256 MiB; K/M/G
+suffixes allowed) by removing the least recently used entries after a write;
+only files named like entries are ever removed.
 """
 from __future__ import annotations
 
@@ -17,7 +28,13 @@ import functools
 import hashlib
 import json
 import os
+import re
+import stat
+import sys
 import tempfile
+import threading
+import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +42,17 @@ from ..codegen import blas, target
 
 MAGIC = b"TAPEGRAD-OBJ 1\n"
 SUFFIX = ".tgobj"
+DEFAULT_MAX_BYTES = 256 << 20
+#: stale temp files (a writer that died) older than this are removed when the cap is enforced
+TEMP_MAX_AGE = 3600.0
+_ENTRY_NAME = re.compile(r"^[0-9a-f]{64}" + re.escape(SUFFIX) + "$")
+_TEMP_PREFIX = ".tmp-"
+_warned_dirs: set[str] = set()
+_warn_lock = threading.Lock()
+
+
+class CacheWarning(UserWarning):
+    """A disk cache entry or directory was refused (unsafe or damaged) and is not used."""
 
 
 @dataclass(frozen=True)
@@ -68,21 +96,109 @@ def make_key(structural_hash: str, flags: str = "") -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _path(key: str) -> Path | None:
+def max_bytes() -> int:
+    """The size cap of the disk cache: `TAPEGRAD_CACHE_MAX_BYTES` (bytes, or with K/M/G)."""
+    text = os.environ.get("TAPEGRAD_CACHE_MAX_BYTES", "").strip()
+    if not text:
+        return DEFAULT_MAX_BYTES
+    m = re.fullmatch(r"(\d+)\s*([KMG]i?B?|B)?", text, re.IGNORECASE)
+    if m is None:
+        raise ValueError(f"TAPEGRAD_CACHE_MAX_BYTES={text!r}: expected a number of bytes, "
+                         "optionally with a K, M or G suffix (e.g. 500M)")
+    unit = (m.group(2) or "B")[0].upper()
+    return int(m.group(1)) << {"B": 0, "K": 10, "M": 20, "G": 30}[unit]
+
+
+_OWN_DIRS = tuple(str(Path(__file__).resolve().parents[1] / d) + os.sep
+                  for d in ("tapegrad", "tracer", "ir", "codegen", "runtime"))
+
+
+def _warn(message: str) -> None:
+    """A one-line CacheWarning attributed to the user's code (the first frame outside us)."""
+    level, f = 2, sys._getframe(1)
+    while f.f_back is not None and f.f_code.co_filename.startswith(_OWN_DIRS):
+        level, f = level + 1, f.f_back
+    warnings.warn("tapegrad: " + message, CacheWarning, stacklevel=level)
+
+
+def _unsafe(st: os.stat_result, what: str) -> str | None:
+    """Why a file or directory with this status must not be trusted, or None."""
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        return f"{what} is owned by uid {st.st_uid}, not by the current user ({os.geteuid()})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"{what} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def _checked_dir(create: bool) -> Path | None:
+    """The cache directory if it is safe to use (made private when created), else None."""
     d = cache_dir()
+    if d is None:
+        return None
+    try:
+        if create and not d.is_dir():
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(d, 0o700)
+        st = os.stat(d)
+    except OSError:
+        return None
+    problem = _unsafe(st, "the directory") if stat.S_ISDIR(st.st_mode) else "it is not a directory"
+    if problem is None:
+        return d
+    with _warn_lock:
+        first = str(d) not in _warned_dirs
+        _warned_dirs.add(str(d))
+    if first:
+        _warn(f"not using the disk cache {d}: {problem}")
+    return None
+
+
+def _path(key: str, create: bool = False) -> Path | None:
+    d = _checked_dir(create)
     return None if d is None else d / (key + SUFFIX)
 
 
 def load(key: str) -> Entry | None:
-    """The entry for `key`, or None when absent, disabled, or not valid."""
+    """The entry for `key`, or None when absent, disabled, unsafe or damaged (with a warning)."""
     path = _path(key)
     if path is None:
         return None
+    try:  # no symlinks; a FIFO must not block; the checks and the read use one descriptor
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) |
+                     getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if os.path.islink(path):
+            _warn(f"ignoring cache entry {path}: it is a symbolic link; it will be rebuilt")
+        else:
+            _warn(f"ignoring cache entry {path}: cannot open it ({e.strerror}); "
+                  "it will be rebuilt")
+        return None
     try:
-        data = path.read_bytes()
+        st = os.fstat(fd)
+        problem = _unsafe(st, "it") if stat.S_ISREG(st.st_mode) else "it is not a regular file"
+        if problem is None and st.st_size > max(max_bytes(), 1 << 20):
+            problem = f"it is larger than the cache cap ({st.st_size} bytes)"
+        if problem is not None:
+            _warn(f"ignoring cache entry {path}: {problem}; it will be rebuilt")
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read()
+        entry = decode(data, key)
+        if entry is None:
+            _warn(f"ignoring cache entry {path}: damaged (bad header or content hash); "
+                  "it will be rebuilt")
+            return None
+        try:  # recently used: the size cap removes the least recently used first
+            os.utime(fd if os.utime in os.supports_fd else path)
+        except OSError:
+            pass
+        return entry
     except OSError:
         return None
-    return decode(data, key)
+    finally:
+        os.close(fd)
 
 
 def decode(data: bytes, key: str) -> Entry | None:
@@ -93,12 +209,14 @@ def decode(data: bytes, key: str) -> Entry | None:
         head = json.loads(data[len(MAGIC):end])
         payload = data[end + 1:]
         n_obj, n_ir = int(head["object_len"]), int(head["llvm_len"])
+        symbol = str(head["symbol"])
         if head["key"] != key or len(payload) != n_obj + n_ir or \
+                not symbol.startswith("tg_" + key[:32]) or \
                 hashlib.sha256(payload).hexdigest() != head["sha256"]:
             return None
-        return Entry(str(head["symbol"]), int(head["scratch_bytes"]), payload[:n_obj],
+        return Entry(symbol, int(head["scratch_bytes"]), payload[:n_obj],
                      payload[n_obj:].decode())
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
         return None
 
 
@@ -112,21 +230,115 @@ def encode(entry: Entry, key: str) -> bytes:
 
 
 def store(key: str, entry: Entry) -> None:
-    """Write atomically; a cache that cannot be written is skipped, never fatal."""
-    path = _path(key)
+    """Write atomically, then keep the cap; a cache that cannot be written is skipped."""
+    path = _path(key, create=True)
     if path is None:
         return
+    data = encode(entry, key)
+    cap = max_bytes()
+    if len(data) > cap:
+        return
     try:
-        if not path.parent.is_dir():
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(path.parent, 0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=SUFFIX)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=SUFFIX)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(encode(entry, key))
+                f.write(data)
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
             raise
     except OSError:
+        return
+    enforce_cap(path.parent, cap, keep=path)
+
+
+# ------------------------------------------------------------------ size cap, info, clear
+
+
+def _entries(d: Path) -> list[tuple[Path, os.stat_result]]:
+    """The entry files in `d` (named like entries; symlinks not followed), with their status."""
+    out = []
+    try:
+        with os.scandir(d) as it:
+            for e in it:
+                if _ENTRY_NAME.match(e.name):
+                    try:
+                        out.append((Path(e.path), e.stat(follow_symlinks=False)))
+                    except OSError:
+                        pass
+    except OSError:
         pass
+    return out
+
+
+def _remove(path: Path) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False  # another process removed it first
+    except OSError:
+        return False
+
+
+def enforce_cap(d: Path, cap: int, keep: Path | None = None) -> int:
+    """Remove least recently used entries until the total is within `cap`; returns how many."""
+    now = time.time()
+    try:
+        with os.scandir(d) as it:
+            stale = [Path(e.path) for e in it if e.name.startswith(_TEMP_PREFIX)
+                     and now - e.stat(follow_symlinks=False).st_mtime > TEMP_MAX_AGE]
+    except OSError:
+        stale = []
+    for p in stale:
+        _remove(p)
+    entries = _entries(d)
+    total = sum(st.st_size for _, st in entries)
+    removed = 0
+    for path, st in sorted(entries, key=lambda e: e[1].st_mtime):
+        if total <= cap:
+            break
+        if path == keep:
+            continue
+        if _remove(path):
+            removed += 1
+        total -= st.st_size
+    return removed
+
+
+@dataclass(frozen=True)
+class Info:
+    directory: Path | None
+    usable: bool
+    entries: int
+    total_bytes: int
+    max_bytes: int
+    refused: int  # entries that would be refused (foreign owner, writable, symlink, not a file)
+
+
+def info() -> Info:
+    d = cache_dir()
+    cap = max_bytes()
+    if d is None or not d.is_dir():
+        return Info(d, d is not None, 0, 0, cap, 0)
+    usable = _checked_dir(create=False) is not None
+    entries = _entries(d)
+    refused = sum(1 for _, st in entries
+                  if not stat.S_ISREG(st.st_mode) or _unsafe(st, "") is not None)
+    return Info(d, usable, len(entries), sum(st.st_size for _, st in entries), cap, refused)
+
+
+def clear() -> int:
+    """Remove every entry (and temp file) from the cache directory; other files stay."""
+    d = cache_dir()
+    if d is None or not d.is_dir():
+        return 0
+    removed = sum(_remove(p) for p, _ in _entries(d))
+    try:
+        with os.scandir(d) as it:
+            for e in it:
+                if e.name.startswith(_TEMP_PREFIX) and e.name.endswith(SUFFIX):
+                    _remove(Path(e.path))
+    except OSError:
+        pass
+    return removed

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import threading
 import time
+from collections import OrderedDict
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -28,8 +30,11 @@ from .cache import Entry
 
 _lock = threading.RLock()
 _engine: llvm.ExecutionEngine | None = None
-_memory: dict[str, "_Native"] = {}
+_memory: "OrderedDict[str, _Native]" = OrderedDict()  # an LRU: see memory_cache_size
+#: loaded functions kept in memory by default; TAPEGRAD_MEMORY_CACHE_SIZE changes it
+DEFAULT_MEMORY_CACHE_SIZE = 256
 _linked: set[str] = set()  # symbols given to the engine (a failed load included)
+_addresses: dict[str, int] = {}  # linked symbols: reloading an evicted entry links nothing new
 _retry = itertools.count()
 _CFUNC = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))
 _SCRATCH_ALIGN = 64
@@ -149,7 +154,25 @@ def compile_function(fn: Function, *, use_blas: bool = True) -> CompiledFunction
         if native is None:
             native = _from_disk(key) or _from_llvm(fn, key, use_blas)
             _memory[key] = native
+            while len(_memory) > memory_cache_size():
+                _memory.popitem(last=False)  # live CompiledFunctions keep their code
+        else:
+            _memory.move_to_end(key)
     return CompiledFunction(fn, native)
+
+
+def memory_cache_size() -> int:
+    """How many loaded functions the memory cache keeps (least recently used go first)."""
+    text = os.environ.get("TAPEGRAD_MEMORY_CACHE_SIZE", "").strip()
+    if not text:
+        return DEFAULT_MEMORY_CACHE_SIZE
+    try:
+        size = int(text)
+    except ValueError:
+        size = -1
+    if size < 1:
+        raise ValueError(f"TAPEGRAD_MEMORY_CACHE_SIZE={text!r}: expected a positive integer")
+    return size
 
 
 def clear_memory_cache() -> None:
@@ -159,6 +182,8 @@ def clear_memory_cache() -> None:
 
 
 def _link(entry: Entry) -> int:
+    if entry.symbol in _addresses:  # the symbol names its key: same symbol, same code
+        return _addresses[entry.symbol]
     engine = _get_engine()
     _linked.add(entry.symbol)
     engine.add_object_file(llvm.ObjectFileRef.from_data(entry.object_code))
@@ -166,6 +191,7 @@ def _link(entry: Entry) -> int:
     address = engine.get_function_address(entry.symbol)
     if not address:
         raise RuntimeError(f"symbol {entry.symbol} not found in its object code")
+    _addresses[entry.symbol] = address
     return address
 
 
