@@ -159,3 +159,34 @@ def _clean(adjoint: Function, keep: list[Instr]) -> Function:
     """Simplify and merge the adjoint part; the forward instructions stay as they are."""
     adjoint = simplify(dce(adjoint), keep=keep)
     return dce(cse(dce(adjoint), keep=keep))
+
+
+def residuals(fn: Function, wrt: Sequence[Value]) -> dict[int, list[Value]]:
+    """For each instruction whose VJP rule runs, the forward values the rule reads.
+
+    These are the values reverse mode must keep (JAX's residuals, PyTorch's saved
+    tensors): the eager engine checks that each is still as the instruction saw it.
+    Each rule is run on its own with a stand-in cotangent and only the gradients of
+    operands that need one are kept, so a constant's side of a product reads nothing.
+    """
+    active = _active(fn, list(wrt))
+    forward = {id(p) for p in fn.params} | {id(i) for i in fn.body}
+    reads: dict[int, list[Value]] = {}
+    for instr in fn.body:
+        if id(instr) not in active or not instr.dtype.is_float:
+            continue
+        rule = _rule(instr)
+        if rule is None:
+            continue
+        b = Builder("rule")
+        cts = rule(b, instr, Param(instr.type))
+        wanted = [ct for op, ct in zip(instr.operands, cts) if ct is not None and id(op) in active]
+        used = dce(Function("rule", [], b.body, wanted))
+        seen: dict[int, Value] = {}
+        operands = [op for v in used.body for op in v.operands] + wanted
+        for op in operands:
+            # constants (instructions without operands) are recomputed, never kept
+            if id(op) in forward and not (isinstance(op, Instr) and not op.operands):
+                seen.setdefault(id(op), op)
+        reads[id(instr)] = list(seen.values())
+    return reads

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..ir.autodiff import vjp
+from ..ir.autodiff import residuals, vjp
 from ..ir.core import Function, Instr, Param, Value, free_params, topo_sort
 from ..ir.passes.externalize import externalize
 from ..ir.printer import structural_hash
@@ -42,13 +42,16 @@ _SECOND_TIME = (
 class _Plan:
     """A cached adjoint for one tape structure, and where each of its inputs comes from."""
 
-    __slots__ = ("fn", "sources")
+    __slots__ = ("fn", "sources", "readers")
 
-    def __init__(self, fn: Function, sources: list[tuple[str, int]]):
+    def __init__(self, fn: Function, sources: list[tuple[str, int]], readers: list[list[int]]):
         self.fn = fn
         #: per parameter: ("param", i) forward parameter i, ("ct", k) cotangent of
         #: output k, ("instr", j) the value of forward instruction j
         self.sources = sources
+        #: per parameter: the forward instructions whose VJP rules read it (body indices):
+        #: their operations' saved copies are the ones that must be intact
+        self.readers = readers
 
 
 _plans: "OrderedDict[tuple, _Plan]" = OrderedDict()
@@ -73,11 +76,12 @@ def _plan_for(fwd: Function, wrt_index: list[int]) -> _Plan:
         if id(instr) in body_ids:
             continue
         for op in instr.operands:
-            if id(op) in body_ids and id(op) not in seen:
+            if id(op) in body_ids and id(op) not in seen and op.operands:
+                # forward values become inputs; constants (no operands) stay in the adjoint
                 seen.add(id(op))
                 needed.append(op)
     for r in adj.results:
-        if id(r) in body_ids and id(r) not in seen:
+        if id(r) in body_ids and id(r) not in seen and r.operands:
             seen.add(id(r))
             needed.append(r)
     fn, _ = externalize(adj, needed)
@@ -91,7 +95,14 @@ def _plan_for(fwd: Function, wrt_index: list[int]) -> _Plan:
             sources.append(("ct", k - n_fwd))
         else:
             sources.append(("instr", index_of_instr[id(needed[k - len(adj.params)])]))
-    plan = _Plan(fn, sources)
+    reads = residuals(fwd, wrt)
+    readers_of: dict[int, list[int]] = {}
+    for j, instr in enumerate(fwd.body):
+        for v in reads.get(id(instr), ()):
+            readers_of.setdefault(id(v), []).append(j)
+    readers = [readers_of.get(id(fn.params[k] if kind != "instr" else needed[k - len(adj.params)]), [])
+               if kind != "ct" else [] for k, (kind, _) in enumerate(sources)]
+    plan = _Plan(fn, sources, readers)
     with _plans_lock:
         _plans[key] = plan
         while len(_plans) > PLAN_CACHE_SIZE:
@@ -121,19 +132,27 @@ def _collect_fns(roots: Sequence[Tensor]) -> list[GradFn]:
     return fns
 
 
-def _saved_value(value: Value, fns: list[GradFn], records: dict[int, list[Saved]]) -> np.ndarray:
+def _saved_value(value: Value, fns: list[GradFn], records: dict[int, list[Saved]],
+                 readers: list[GradFn]) -> np.ndarray:
+    """The array `value` had when the operations whose gradients read it ran.
+
+    Only the records of those operations matter (PyTorch's saved tensors): each
+    must still hold the state it saw (or a copy of it), and all must agree.
+    Otherwise the value was changed in place: PyTorch's error, naming the operation.
+    """
     recs = records.get(id(value))
     if not recs:
         raise RuntimeError(_SECOND_TIME + _where(fns))
-    for rec in recs:
-        if rec.version_box[0] != rec.version:
+    reader_ids = {id(f) for f in readers}
+    relevant = [rec for rec in recs if id(rec.fn) in reader_ids] or recs
+    for rec in relevant:
+        if rec.version_box[0] != rec.version or rec.version != relevant[0].version:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: [{rec.value.type}] is at version {rec.version_box[0]}; "
+                f"an inplace operation: [{value.type}] is at version {rec.version_box[0]}; "
                 f"expected version {rec.version} instead. The value was saved by "
                 f"{rec.fn.name()}{at(rec.fn.loc)}.")
-    # the producer's record holds the value as computed; any record will do for inputs
-    return recs[0].array
+    return relevant[0].array
 
 
 def _where(fns: list[GradFn]) -> str:
@@ -262,31 +281,35 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
     return result
 
 
-def _bind_arrays(plan, fwd, grads, fns, records) -> list[np.ndarray]:
-    arrays = []
-    for kind, i in plan.sources:
+def _producers(fns: list[GradFn]) -> dict[int, GradFn]:
+    return {id(instr): f for f in fns for instr in f.instrs}
+
+
+def _forward_values(plan: _Plan, fwd: Function, fns, records):
+    """(kind, value, array) per adjoint parameter; cotangents give (kind, index, None)."""
+    producer = _producers(fns)
+    for (kind, i), readers in zip(plan.sources, plan.readers):
         if kind == "ct":
-            arrays.append(grads[i]._data)
-        else:
-            v = fwd.params[i] if kind == "param" else fwd.body[i]
-            arrays.append(_saved_value(v, fns, records))
-    return arrays
+            yield kind, i, None
+            continue
+        v = fwd.params[i] if kind == "param" else fwd.body[i]
+        reader_fns = [producer[id(fwd.body[j])] for j in readers if id(fwd.body[j]) in producer]
+        yield kind, v, _saved_value(v, fns, records, reader_fns)
+
+
+def _bind_arrays(plan, fwd, grads, fns, records) -> list[np.ndarray]:
+    return [grads[v]._data if kind == "ct" else data
+            for kind, v, data in _forward_values(plan, fwd, fns, records)]
 
 
 def _bind_tensors(plan, fwd, grads, fns, records) -> list[Tensor]:
     """Tensors standing for the forward values, linked to their place on the tape."""
-    producer = {}
-    for f in fns:
-        for instr in f.instrs:
-            producer[id(instr)] = f
+    producer = _producers(fns)
     out = []
-    for kind, i in plan.sources:
+    for kind, v, data in _forward_values(plan, fwd, fns, records):
         if kind == "ct":
-            out.append(grads[i])
-            continue
-        v = fwd.params[i] if kind == "param" else fwd.body[i]
-        data = _saved_value(v, fns, records)
-        if isinstance(v, Instr):
+            t = grads[v]
+        elif isinstance(v, Instr):
             t = Tensor._make(data, v.type, requires_grad=True, grad_fn=producer[id(v)], value=v)
             t._version = records[id(v)][0].version_box
         else:

@@ -8,10 +8,10 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from ..ir.core import TensorType
+from ..ir.core import Instr, TensorType
 from ..ir.primitives import ShapeError
 from .errors import at, user_loc
-from .tape import bind
+from .tape import _tracing, bind
 from .tensor import Tensor
 
 
@@ -58,6 +58,18 @@ def full(value, dtype: dtypes.DType, shape=()) -> Tensor:
     return bind(P.full, type=TensorType(dtype, tuple(shape)), value=coerce_scalar(value, dtype))
 
 
+def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
+    """A Python number as an operand: on the tape it is a `full` instruction (so the IR
+    says `x + 2.0`, not a parameter), and eagerly a read-only broadcast view (no copy)."""
+    from ..ir.builder import coerce_scalar
+    t = TensorType(dtype, tuple(shape))
+    attrs = {"value": coerce_scalar(value, dtype)}
+    if _tracing():
+        return bind(P.full, type=t, **attrs)
+    data = np.broadcast_to(np.array(attrs["value"], dtype.np), t.shape)
+    return Tensor._make(data, t, value=Instr(P.full, (), attrs, t))
+
+
 def convert(x: Tensor, dtype: dtypes.DType) -> Tensor:
     return x if x.dtype is dtype else bind(P.convert, x, dtype=dtype)
 
@@ -96,7 +108,7 @@ def cast_to(x, dtype: dtypes.DType, shape: tuple) -> Tensor:
     """A tensor or Python scalar as a tensor of `dtype` broadcast to `shape`."""
     if isinstance(x, Tensor):
         return broadcast_to(convert(x, dtype), shape)
-    return full(x, dtype, shape)
+    return scalar_constant(x, dtype, shape)
 
 
 def sum_to_shape(x: Tensor, shape: tuple) -> Tensor:

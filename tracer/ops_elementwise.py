@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from .ops_core import (broadcast_shapes, cast_to, convert, full, is_scalar, operands,
+from .ops_core import (broadcast_shapes, cast_to, convert, full, is_scalar, operands, scalar_constant,
                        result_dtype, scalar_dtype)
 from .tape import bind, grad_node
 from .tensor import Tensor
@@ -80,14 +80,14 @@ def relu(input):
     """max(x, 0): the max primitive propagates NaN, as PyTorch's relu does."""
     x = as_tensor(input)
     with grad_node("ReluBackward0", x):
-        return bind(P.max_, x, full(0, x.dtype, x.shape))
+        return bind(P.max_, x, scalar_constant(0, x.dtype, x.shape))
 
 
 def reciprocal(input):
     x = as_tensor(input)
     with grad_node("ReciprocalBackward0", x):
         x = to_float(x)
-        return bind(P.div, full(1.0, x.dtype, x.shape), x)
+        return bind(P.div, scalar_constant(1.0, x.dtype, x.shape), x)
 
 
 # ---------------------------------------------------------------- binary

@@ -15,7 +15,7 @@ from ..ir import primitives as P
 from . import ops_elementwise as E
 from .errors import TracerError, at, user_loc
 from .grad_mode import is_grad_enabled
-from .ops_core import broadcast_shapes, cast_to, full
+from .ops_core import broadcast_shapes, cast_to, full, scalar_constant
 from .tape import Saved, bind, grad_node
 from .tensor import Tensor
 
@@ -134,7 +134,7 @@ def _overwrite(x: Tensor, new: Tensor) -> Tensor:
     so x stays a non-leaf that requires grad, as in PyTorch."""
     if not _records(x):
         return new
-    return bind(P.select, full(True, dtypes.bool_, x.shape), new, x)
+    return bind(P.select, scalar_constant(True, dtypes.bool_, x.shape), new, x)
 
 
 def fill_(self, value):
@@ -194,6 +194,6 @@ def setitem(x: Tensor, index, value) -> None:
         interior = tuple(s - 1 for s in steps)
         high = tuple(d - (a + (n - 1) * s + 1) for d, a, n, s in zip(x.shape, starts, counts, steps))
         pads = dict(low=tuple(starts), high=high, interior=interior)
-        mask = bind(P.pad, full(True, dtypes.bool_, counts), **pads)
+        mask = bind(P.pad, scalar_constant(True, dtypes.bool_, counts), **pads)
         return bind(P.select, mask, bind(P.pad, v, **pads), x)
     _inplace(x, "CopySlices", (x, val), compute)

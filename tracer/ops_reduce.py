@@ -9,7 +9,7 @@ from collections import namedtuple
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from .ops_core import convert, full
+from .ops_core import convert, full, scalar_constant
 from .ops_elementwise import abs, as_tensor, pow, sqrt
 from .tape import bind, grad_node
 from .tensor import Tensor, _wrap_dim
@@ -61,7 +61,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         for a in axes:
             count *= x.shape[a]
         total = _sum(x, axes, keepdim)
-        return bind(P.div, total, full(float(count), x.dtype, total.shape))
+        return bind(P.div, total, scalar_constant(float(count), x.dtype, total.shape))
 
 
 def _torch_type_name(dt) -> str:
