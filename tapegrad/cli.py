@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cli_cache
 from .ir import dtypes
 
 DUMP_STAGES = ("ir", "adjoint", "optimized", "llvm", "asm", "dot")
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--stage", type=parse_stages, metavar="STAGE",
                       help="ir, adjoint, optimized, llvm, asm or dot, comma-separated "
                            "(default: adjoint with --grad, else ir)")
+    cli_cache.add_parser(sub)
     return parser
 
 
@@ -128,5 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(steps=ns.steps)
     if ns.command == "dump":
         return run_dump(ns)
+    if ns.command == "cache":
+        return cli_cache.run(ns)
     parser.print_help()
     return 0
