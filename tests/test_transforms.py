@@ -268,3 +268,26 @@ def test_under_no_grad_the_native_code_runs():
     with tg.no_grad():
         y = f(x)
     assert y.grad_fn is None and not y.requires_grad and y.tolist() == [3.0, 6.0]
+
+
+def test_concurrent_calls_trace_each_signature_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = []
+
+    def f(x):
+        calls.append(x.shape)
+        return (x * x).sum()
+
+    df = tg.grad(f, cache_size=2)
+    sizes = [1, 2, 3] * 20
+
+    def work(n):
+        x = np.arange(n, dtype=np.float64)
+        return np.array_equal(df(x).numpy(), 2 * x)
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(work, sizes))
+    info = df.cache_info()
+    assert info.traces == info.misses == len(calls)  # misses are counted under the lock
+    assert set(calls) == {(1,), (2,), (3,)}

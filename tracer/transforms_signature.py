@@ -157,7 +157,10 @@ class SignatureCache:
             self.hits += 1
             self._last_key = key
             if self.maxsize is not None:
-                self._entries.move_to_end(key)
+                try:
+                    self._entries.move_to_end(key)
+                except KeyError:  # evicted by another thread meanwhile: still a valid entry
+                    pass
         return entry
 
     def miss(self, key: tuple) -> None:
