@@ -291,3 +291,41 @@ def test_concurrent_calls_trace_each_signature_once():
     info = df.cache_info()
     assert info.traces == info.misses == len(calls)  # misses are counted under the lock
     assert set(calls) == {(1,), (2,), (3,)}
+
+
+# ---------------------------------------------------------------- random programs
+
+UNARY = {
+    "sin": (lambda t: t.sin(), np.sin),
+    "tanh": (lambda t: t.tanh(), np.tanh),
+    "sigmoid": (lambda t: t.sigmoid(), lambda a: 1 / (1 + np.exp(-a))),
+    "square": (lambda t: t * t, lambda a: a * a),
+    "cos": (lambda t: t.cos(), np.cos),
+    "affine": (lambda t: t * 0.5 + 1.0, lambda a: a * 0.5 + 1.0),
+}
+
+
+def test_value_and_grad_of_random_compositions_matches_finite_differences():
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=20, deadline=None)
+    @given(ops=st.lists(st.sampled_from(sorted(UNARY)), min_size=1, max_size=4),
+           shape=st.lists(st.integers(1, 3), min_size=0, max_size=2),
+           seed=st.integers(0, 2 ** 16))
+    def check(ops, shape, seed):
+        def f(x):
+            for op in ops:
+                x = UNARY[op][0](x)
+            return x.sum()
+
+        def f_np(a):
+            for op in ops:
+                a = UNARY[op][1](a)
+            return a.sum()
+
+        x = rand(*shape, seed=seed)
+        value, g = tg.value_and_grad(f)(x)
+        assert value.item() == pytest.approx(f_np(x), rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(g.numpy(), numeric_grad(f_np, [x], 0), rtol=1e-5, atol=1e-7)
+
+    check()
