@@ -62,14 +62,7 @@ class Transformed:
     # ---------------------------------------------------------------- calling
 
     def __call__(self, *args, **kwargs):
-        if kwargs or not self._min_args <= len(args) <= self._max_args:
-            args = self._bind(args, kwargs)
-        static = self._static(len(args))
-        try:
-            key, mode = signature(args, static)
-        except BadArgument as e:
-            raise self._argument_error(e) from None
-        lowered = self._cache.get(key) or self._miss(key, args, static)
+        args, static, mode, lowered = self._specialise(args, kwargs)
         if mode is NATIVE:
             outs = lowered.native()(*_arrays(args, static))
             tensors = [Tensor._make(o, t) for o, t in zip(outs, lowered.result_types)]
@@ -80,14 +73,18 @@ class Transformed:
     def lower(self, *args, **kwargs) -> Lowered:
         """Every stage for arguments like `args`: `.ir`, `.adjoint`, `.optimized`, `.llvm`,
         `.asm`.  It shares the call cache: a later call with the same signature is a hit."""
+        return self._specialise(args, kwargs)[3]
+
+    def _specialise(self, args: tuple, kwargs: dict):
+        """(positional args, static indices, how to run, the Lowered for this signature)."""
         if kwargs or not self._min_args <= len(args) <= self._max_args:
             args = self._bind(args, kwargs)
         static = self._static(len(args))
         try:
-            key, _ = signature(args, static)
+            key, mode = signature(args, static)
         except BadArgument as e:
             raise self._argument_error(e) from None
-        return self._cache.get(key) or self._miss(key, args, static)
+        return args, static, mode, self._cache.get(key) or self._miss(key, args, static)
 
     def cache_info(self) -> CacheInfo:
         return self._cache.info()
