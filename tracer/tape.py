@@ -33,14 +33,21 @@ if TYPE_CHECKING:
 class Saved:
     """An array an instruction produced or read, and the version it had then."""
 
-    __slots__ = ("value", "array", "version_box", "version", "fn")
+    __slots__ = ("value", "array", "version_box", "version", "_fn")
 
     def __init__(self, value: Value, array: np.ndarray, version_box: list, fn: "GradFn"):
         self.value = value
         self.array = array
         self.version_box = version_box
         self.version = version_box[0]
-        self.fn = fn
+        # weak: the GradFn holds this record, so a strong link back would be a reference
+        # cycle keeping every tape alive until the cyclic collector runs
+        self._fn = weakref.ref(fn) if fn is not None else None
+
+    @property
+    def fn(self) -> "GradFn | None":
+        """The operation that saved the array (None once it is gone)."""
+        return self._fn() if self._fn is not None else None
 
 
 class AccumulateGrad:
