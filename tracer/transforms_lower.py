@@ -107,16 +107,22 @@ def _lower(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
     name = f"{spec.kind}_{function_name(f)}"
     adjoint = vjp(fn, wrt, cotangents=["ones"] + ["zero"] * n_aux,
                   keep_results=spec.kind == "value_and_grad" or spec.has_aux, name=name)
-    grads = adjoint.results[-len(wrt):]
-    value, aux = adjoint.results[:1], adjoint.results[1:-len(wrt)]
-    grads_tree = LEAF if isinstance(spec.argnums, int) else tuple(LEAF for _ in wrt)
-    if spec.kind == "grad":
-        results, out_tree = grads + aux, (grads_tree, aux_tree) if spec.has_aux else grads_tree
-    else:
-        head = (value_tree, aux_tree) if spec.has_aux else value_tree
-        results, out_tree = value + aux + grads, (head, grads_tree)
+    results, out_tree = _arrange(spec, adjoint.results, len(wrt), value_tree, aux_tree)
     program = Function(name, adjoint.params, adjoint.body, results)
     return Lowered(fn, adjoint, optimize(program), out_tree)
+
+
+def _arrange(spec: Spec, adjoint_results: list, n_grads: int, value_tree, aux_tree):
+    """The program's results and their structure, in JAX's order:
+    grad -> grads | (grads, aux);  value_and_grad -> (value, grads) | ((value, aux), grads)."""
+    kept = adjoint_results[:-n_grads]  # [value, *aux] when vjp kept them, else []
+    grads = adjoint_results[len(kept):]
+    value, aux = kept[:1], kept[1:]
+    grads_tree = LEAF if isinstance(spec.argnums, int) else tuple(LEAF for _ in grads)
+    if spec.kind == "grad":
+        return grads + aux, ((grads_tree, aux_tree) if spec.has_aux else grads_tree)
+    head = (value_tree, aux_tree) if spec.has_aux else value_tree
+    return value + aux + grads, (head, grads_tree)
 
 
 def optimize(fn: Function) -> Function:
