@@ -1,4 +1,4 @@
-"""tg.grad, tg.value_and_grad, tg.compile: values, gradients, composition and calling conventions."""
+"""tg.grad, tg.value_and_grad, tg.compile: values, gradients, composition, calling conventions."""
 import numpy as np
 import pytest
 
