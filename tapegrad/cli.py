@@ -1,4 +1,4 @@
-"""The command line: `python -m tapegrad demo` and `python -m tapegrad dump`.
+"""The command line: `python -m tapegrad demo`, `dump` and `cache` (in cli_cache.py).
 
     python -m tapegrad dump model.py:loss --args 'f32[64,1000]' 'f32[1000,100]' \\
         --grad 1 --stage adjoint
