@@ -22,10 +22,18 @@ from ..ir.dtypes import DType, bool_
 from . import blas, target
 from .layout import I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
 from .lowering import LOWERINGS
+from .mathlib import FUNCTIONS as _POLYNOMIAL, MathBuilder
 from .plan import Plan, Root, plan, view_of
 
-_LIBM = {"tanh", "log1p"}  # no LLVM intrinsic we trust: call the C library
-_INTRINSIC = {"exp", "log", "sin", "cos", "sqrt"}
+#: The runtime's parallel loop: void(ptr part, ptr buffers, i64 n) calls
+#: part(buffers, lo, hi) over disjoint ranges covering [0, n), on its threads.
+PARALLEL_FOR = "tapegrad_parallel_for"
+#: Split a loop among threads above this many elements x cost per element
+#: (handing work to the pool costs tens of microseconds).
+PARALLEL_WORK = 1 << 22
+
+#: Left to LLVM intrinsics: sqrt is one instruction; sin and cos become libm calls.
+_INTRINSIC = {"sin", "cos", "sqrt"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class Emitter:
         self._memo: dict[tuple, ir.Value] = {}
         self._constants = {id(i): i for i in fn.body if i.prim is P.constant}
         self._ipow = None
+        self._parts: list[ir.Function] = []
 
     # ------------------------------------------------------------ roots
 
@@ -77,9 +86,53 @@ class Emitter:
         low = LOWERINGS.get(v.prim) if isinstance(v, Instr) else None
         if not root.copy and low.kind == "kernel":
             low.rule(self, v, dst)
+            return
+        get = self.elem if root.copy else self.compute
+        body = lambda idx: self.store(dst, idx, get(v, idx))  # noqa: E731
+        split = self._split_axis(root)
+        if split is None:
+            self.loop(dst.shape, body)
         else:
-            get = self.elem if root.copy else self.compute
-            self.loop(dst.shape, lambda idx: self.store(dst, idx, get(v, idx)))
+            self._emit_parallel(dst.shape, split, body)
+
+    # ------------------------------------------------------------ threads
+
+    def _split_axis(self, root: Root) -> int | None:
+        """The axis to share among threads, for an elementwise root worth splitting."""
+        fusion = self.plan.fusion
+        cost = max(1, fusion.cost.get(id(root.value), 1)) if fusion else 1
+        if root.dst.size * cost < PARALLEL_WORK:
+            return None
+        return next((a for a, d in enumerate(root.dst.shape) if d > 1), None)
+
+    def _emit_parallel(self, shape, axis: int, body) -> None:
+        """The loop nest as a function of its own over a range of `axis`, which the
+        entry point hands to `tapegrad_parallel_for` (the runtime's thread pool)."""
+        n = shape[axis]
+        fnty = ir.FunctionType(ir.VoidType(), [PTR, I64, I64])
+        part = ir.Function(self.module, fnty, f"{self.func.name}_part{len(self._parts)}")
+        part.linkage = "internal"
+        part.attributes.add("nounwind")
+        self._parts.append(part)
+        saved = (self.func, self.entry, self.b, self._bases, self._memo)
+        self.func, self._bases, self._memo = part, {}, {}
+        self.entry = part.append_basic_block("entry")
+        start, done = part.append_basic_block("start"), part.append_basic_block("done")
+        self.b = ir.IRBuilder(self.entry)
+        lo, hi = part.args[1], part.args[2]
+        b = self.b
+        lo = b.select(b.icmp_signed("<", lo, self.i64(0)), self.i64(0), lo)
+        hi = b.select(b.icmp_signed(">", hi, self.i64(n)), self.i64(n), hi)
+        b.cbranch(b.icmp_signed("<", lo, hi), start, done)  # never an empty do-while
+        b.position_at_end(start)
+        self.loop(shape, body, ranges={axis: (lo, hi)})
+        self.b.branch(done)
+        self.b.position_at_end(done)
+        self.b.ret_void()
+        self.func, self.entry, self.b, self._bases, self._memo = saved
+        pfor = self.module.globals.get(PARALLEL_FOR) or ir.Function(
+            self.module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64]), PARALLEL_FOR)
+        self.b.call(pfor, [part, self.func.args[0], self.i64(n)])
 
     # ------------------------------------------------------------ elements
 
@@ -163,9 +216,12 @@ class Emitter:
 
     # ------------------------------------------------------------ loops
 
-    def loop(self, shape, body) -> None:
-        """Call body(index) inside a nest of counted loops; nothing if any extent is 0."""
-        shape = tuple(shape)
+    def loop(self, shape, body, ranges=None) -> None:
+        """Call body(index) inside a nest of counted loops; nothing if any extent is 0.
+
+        `ranges` maps an axis to runtime bounds (lo, hi) with 0 <= lo < hi <= extent,
+        which the caller guarantees (a thread's share of the loop)."""
+        shape, ranges = tuple(shape), ranges or {}
         if any(d == 0 for d in shape):
             return
         idx: list[ir.Value] = []
@@ -174,32 +230,34 @@ class Emitter:
             if d == len(shape):
                 body(list(idx))
                 return
+            lo, hi = ranges.get(d, (self.i64(0), self.i64(shape[d])))
             if shape[d] == 1:
                 idx.append(self.i64(0))
             else:
-                idx.append(self._open_loop())
+                idx.append(self._open_loop(lo))
             nest(d + 1)
             i = idx.pop()
             if shape[d] != 1:
-                self._close_loop(i, shape[d])
+                self._close_loop(i, hi)
 
         nest(0)
 
-    def _open_loop(self) -> ir.Value:
+    def _open_loop(self, start=None) -> ir.Value:
         pre = self.b.block
         head = self.func.append_basic_block("loop")
         self.b.branch(head)
         self.b.position_at_end(head)
         i = self.b.phi(I64)
-        i.add_incoming(self.i64(0), pre)
+        i.add_incoming(self.i64(0) if start is None else start, pre)
         self._memo.clear()
         return i
 
-    def _close_loop(self, i: ir.PhiInstr, n: int) -> None:
+    def _close_loop(self, i: ir.PhiInstr, n) -> None:
         nxt = self.b.add(i, self.i64(1), flags=("nuw", "nsw"))
         i.add_incoming(nxt, self.b.block)
         after = self.func.append_basic_block("next")
-        self.b.cbranch(self.b.icmp_unsigned("<", nxt, self.i64(n)), i.parent, after)
+        end = self.i64(n) if isinstance(n, int) else n
+        self.b.cbranch(self.b.icmp_unsigned("<", nxt, end), i.parent, after)
         self.b.position_at_end(after)
         self._memo.clear()
 
@@ -231,26 +289,12 @@ class Emitter:
         fn = self.module.declare_intrinsic(name, [args[0].type])
         return self.b.call(fn, list(args))
 
-    def libm(self, name: str, x: ir.Value) -> ir.Value:
-        cname = name + ("f" if x.type == ir.FloatType() else "")
-        fn = self.module.globals.get(cname)
-        if fn is None:
-            fn = ir.Function(self.module, ir.FunctionType(x.type, [x.type]), cname)
-            fn.attributes.add("nounwind")
-            fn.attributes.add("readnone")
-        return self.b.call(fn, [x])
-
     def math(self, name: str, x: ir.Value, dtype: DType) -> ir.Value:
-        """exp, log, tanh, ...: the one place a faster implementation plugs in."""
+        """exp, log, tanh, ...: inline polynomials (mathlib.py), so loops vectorise."""
+        if name in _POLYNOMIAL:
+            return getattr(MathBuilder(self.b), name)(x)
         if name in _INTRINSIC:
             return self.intrinsic("llvm." + name, x)
-        if name in _LIBM:
-            return self.libm(name, x)
-        if name == "logistic":  # exp(-|x|) never overflows; pick the branch by sign
-            b, one = self.b, self.const(dtype, 1.0)
-            e = self.intrinsic("llvm.exp", b.fneg(self.intrinsic("llvm.fabs", x)))
-            r = b.fdiv(one, b.fadd(one, e))
-            return b.select(b.fcmp_ordered(">=", x, self.zero(dtype)), r, b.fmul(e, r))
         raise AssertionError(f"no math function {name}")
 
     def nan_max(self, x, y, dtype: DType, minimum: bool = False) -> ir.Value:

@@ -1,0 +1,142 @@
+"""Accuracy of the polynomial exp, log, log1p, tanh and logistic (codegen/mathlib.py).
+
+The reference is numpy in extended precision (x86 long double), rounded to
+the tested dtype; errors are counted in units in the last place of that dtype.
+numpy's own float32/float64 results are held to the same bound, so the test
+says "as accurate as numpy, within a few ulp", over wide ranges, the
+extremes, NaN, infinities and denormals.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tapegrad.ir import Builder, dtypes, tensor_type
+from tapegrad.runtime.native import compile_function
+
+LD = np.longdouble
+pytestmark = pytest.mark.skipif(np.finfo(LD).eps >= np.finfo(np.float64).eps,
+                                reason="needs an extended-precision long double")
+
+
+def _logistic(x):
+    x = x.astype(LD)
+    with np.errstate(over="ignore"):
+        return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
+
+
+REFERENCE = {"exp": lambda x: np.exp(x.astype(LD)), "log": lambda x: np.log(x.astype(LD)),
+             "log1p": lambda x: np.log1p(x.astype(LD)), "tanh": lambda x: np.tanh(x.astype(LD)),
+             "logistic": _logistic}
+NUMPY = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
+         "logistic": lambda x: (1 / (1 + np.exp(-x))).astype(x.dtype)}
+#: Max error in ulp (ours), per function.
+ULP = {"exp": 1, "log": 1, "log1p": 2, "tanh": 3, "logistic": 3}
+
+
+def _native(name: str, dtype, n: int):
+    b = Builder(f"m_{name}_{dtype.name}")
+    x = b.param(tensor_type(dtype, (n,)), "x")
+    return compile_function(b.build(getattr(b, name)(x)))
+
+
+def _inputs(name: str, np_dtype) -> np.ndarray:
+    fi = np.finfo(np_dtype)
+    rng = np.random.default_rng(7)
+    big = float(np.log(fi.max))
+    parts = [np.linspace(-big * 1.1, big * 1.1, 20001),
+             rng.standard_normal(20000) * 3,
+             rng.uniform(-1e-3, 1e-3, 5000),
+             np.exp(rng.uniform(np.log(fi.tiny) - 20, np.log(fi.max), 20000)),  # any magnitude
+             [fi.tiny, fi.tiny / 3, fi.smallest_subnormal, fi.max, fi.eps, 0.5, 1.0, 2.0,
+              -fi.tiny / 3, -fi.smallest_subnormal, 1 - fi.epsneg, 1 + fi.eps]]
+    x = np.concatenate([np.asarray(p, np.float64) for p in parts])
+    if name in ("log",):
+        x = np.abs(x)
+    if name == "log1p":
+        x = np.concatenate([np.abs(x) - 1 + 1e-30, x[np.abs(x) < 1]])
+    with np.errstate(over="ignore"):
+        return np.concatenate([x, -x]).astype(np_dtype)
+
+
+def ulp_error(got: np.ndarray, ref: np.ndarray, np_dtype) -> np.ndarray:
+    """|got - ref| in ulp of the dtype at ref (denormal spacing below tiny)."""
+    fi = np.finfo(np_dtype)
+    finite = np.isfinite(ref)
+    r = np.where(finite, ref, 0)
+    exponent = np.floor(np.log2(np.maximum(np.abs(r), LD(fi.tiny))))
+    ulp = np.exp2(exponent - fi.nmant)
+    err = np.abs(got.astype(LD) - r) / ulp
+    return np.where(finite, err, 0)
+
+
+@pytest.mark.parametrize("dtype", [dtypes.f32, dtypes.f64], ids=lambda d: d.name)
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_error_is_within_a_few_ulp(name, dtype):
+    x = _inputs(name, dtype.np)
+    got = _native(name, dtype, x.size)(x)[0]
+    with np.errstate(all="ignore"):
+        ref = REFERENCE[name](x)
+        theirs = NUMPY[name](x)
+    rounded = ref.astype(dtype.np)
+    # Where the exact value is finite but rounds to inf (or 0), ours must agree exactly.
+    special = ~np.isfinite(rounded) | ~np.isfinite(ref)
+    np.testing.assert_array_equal(got[special], rounded[special])
+    err = np.where(special, 0, ulp_error(got, ref, dtype.np))
+    worst = int(np.argmax(err))
+    assert err.max() <= ULP[name], (
+        f"{name} {dtype.name}: {err.max():.2f} ulp at x={x[worst]!r}: got {got[worst]!r}, "
+        f"exact {ref[worst]!r}; numpy's worst is "
+        f"{np.where(special, 0, ulp_error(theirs, ref, dtype.np)).max():.2f}")
+
+
+#: (x, f(x)) pairs: a list, since 0.0 and -0.0 are one dict key.
+SPECIALS = {
+    "exp": [
+        (np.nan, np.nan), (np.inf, np.inf), (-np.inf, 0.0), (0.0, 1.0), (-0.0, 1.0),
+        (1000.0, np.inf), (-1000.0, 0.0),
+    ],
+    "log": [
+        (np.nan, np.nan), (np.inf, np.inf), (-np.inf, np.nan), (0.0, -np.inf), (-0.0, -np.inf),
+        (-1.0, np.nan), (1.0, 0.0),
+    ],
+    "log1p": [
+        (np.nan, np.nan), (np.inf, np.inf), (-1.0, -np.inf), (-2.0, np.nan), (0.0, 0.0),
+        (-0.0, -0.0),
+    ],
+    "tanh": [
+        (np.nan, np.nan), (np.inf, 1.0), (-np.inf, -1.0), (0.0, 0.0), (-0.0, -0.0),
+        (50.0, 1.0), (-50.0, -1.0),
+    ],
+    "logistic": [
+        (np.nan, np.nan), (np.inf, 1.0), (-np.inf, 0.0), (0.0, 0.5), (200.0, 1.0),
+        (-800.0, 0.0),
+    ],
+}
+
+
+@pytest.mark.parametrize("dtype", [dtypes.f32, dtypes.f64], ids=lambda d: d.name)
+@pytest.mark.parametrize("name", sorted(SPECIALS))
+def test_special_values_exactly(name, dtype):
+    cases = SPECIALS[name]
+    x = np.array([c[0] for c in cases], dtype.np)
+    want = np.array([c[1] for c in cases], dtype.np)
+    got = _native(name, dtype, x.size)(x)[0]
+    np.testing.assert_array_equal(got, want)  # NaN == NaN here
+    real = ~np.isnan(want)  # the sign of NaN means nothing
+    np.testing.assert_array_equal(np.signbit(got[real]), np.signbit(want[real]))
+
+
+@pytest.mark.parametrize("dtype", [dtypes.f32, dtypes.f64], ids=lambda d: d.name)
+def test_denormal_inputs_and_results(dtype):
+    fi = np.finfo(dtype.np)
+    sub = np.array([fi.smallest_subnormal, fi.tiny / 2, fi.tiny / 1000], dtype.np)
+    np.testing.assert_array_equal(_native("tanh", dtype, 3)(sub)[0], sub)  # tanh x = x
+    np.testing.assert_array_equal(_native("log1p", dtype, 3)(sub)[0], sub)
+    logs = _native("log", dtype, 3)(sub)[0]
+    np.testing.assert_allclose(logs, np.log(sub.astype(LD)).astype(dtype.np), rtol=4 * fi.eps)
+    # exp into the denormal range: within one denormal step of the exact value
+    x = np.log(np.array([fi.tiny / 2, fi.tiny / 1000, fi.smallest_subnormal * 3], LD))
+    x = x.astype(dtype.np)
+    got = _native("exp", dtype, 3)(x)[0]
+    assert np.all(np.abs(got.astype(LD) - np.exp(x.astype(LD))) <= fi.smallest_subnormal)
