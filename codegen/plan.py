@@ -1,12 +1,10 @@
-"""Deciding what gets its own loop and buffer (fusion), and where buffers live.
+"""Buffers for the fusion groups: where each materialised value lives.
 
-A value is *materialised* (computed by a loop nest of its own into a buffer)
-when it must be: a result, a kernel (reduction, argmax, matmul), a matmul
-operand that is not already a strided buffer; or when recomputing it inside its
-consumers would cost too much: it has several consumers, a broadcast would
-repeat it, or its fused expression grows too big (which also bounds how deep
-the emitter recurses).  Everything else is fused into the loops of its
-consumers, as a strided view when it is structural, else as scalar code.
+Which values get a loop nest and a buffer of their own is decided by the IR
+pass ir/passes/fusion.py; the policy below tells it what this backend reads
+without code (strided views of a buffer: transpose, broadcast, slice,
+contiguous reshape) and which matmul operands BLAS can read in place.
+Everything else is fused into the loops of its consumers.
 
 Intermediate buffers share one scratch area; two buffers overlap only when
 their lifetimes (first write .. last read, in loop-nest order) do not.
@@ -16,17 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..ir import primitives as P
-from ..ir.core import Function, Instr, Param, Value, topo_sort
+from ..ir.core import Function, Instr, Param, Value
+from ..ir.passes.fusion import Fusion, FusionPolicy, fusion_groups
 from .kernels import gemm_layout
 from .layout import Strided
 from .lowering import LOWERINGS
 
-#: Above this estimated cost per element a fused expression is materialised.
-MAX_COST = 48
-#: A value read by several instructions is recomputed only when cheaper than this.
-SHARE_COST = 3
-_COSTLY = {P.exp: 8, P.log: 8, P.log1p: 8, P.sin: 8, P.cos: 8, P.tanh: 8,
-           P.logistic: 10, P.pow_: 10, P.sqrt: 4, P.div: 4}
 ALIGN = 64
 
 
@@ -46,6 +39,7 @@ class Plan:
     sizes: dict[tuple, int]  # storage key -> size in elements (for bounds checks)
     scratch_offsets: dict[int, int] = field(default_factory=dict)  # slot -> byte offset
     scratch_bytes: int = 0
+    fusion: Fusion | None = None
 
 
 def view_of(v: Value, views: dict[int, Strided]) -> Strided | None:
@@ -67,53 +61,47 @@ def view_of(v: Value, views: dict[int, Strided]) -> Strided | None:
     return cur
 
 
-def _gemm_ready(view: Strided | None, dtype, blas_dtypes) -> bool:
-    if view is None:
-        return False
-    return dtype.name not in blas_dtypes or gemm_layout(view) is not None
+class _Policy(FusionPolicy):
+    """This backend's views, kept up to date as the grouping materialises values."""
+
+    def __init__(self, fn: Function, blas_dtypes):
+        self.blas_dtypes = blas_dtypes
+        self.views = {id(p): Strided.contiguous(("param", i), p.dtype, p.shape)
+                      for i, p in enumerate(fn.params)}
+        self.sizes = {("param", i): p.type.size for i, p in enumerate(fn.params)}
+        self.sizes.update({("result", k): r.type.size for k, r in enumerate(fn.results)})
+        self.first_slot: dict[int, int] = {}
+        for k, r in enumerate(fn.results):
+            self.first_slot.setdefault(id(r), k)
+        self.roots: list[Root] = []
+
+    def viewable(self, instr: Instr) -> bool:
+        return view_of(instr, self.views) is not None
+
+    def needs_buffer(self, operand: Value, user: Instr) -> bool:
+        if user.prim is not P.matmul:
+            return False
+        view = view_of(operand, self.views)
+        if view is None:
+            return True
+        return operand.dtype.name in self.blas_dtypes and gemm_layout(view) is None
+
+    def materialise(self, instr: Instr) -> None:
+        slot = self.first_slot.get(id(instr))
+        storage = ("result", slot) if slot is not None else ("scratch", len(self.roots))
+        self.views[id(instr)] = Strided.contiguous(storage, instr.dtype, instr.shape)
+        self.sizes.setdefault(storage, instr.type.size)
+        self.roots.append(Root(instr, self.views[id(instr)]))
 
 
 def plan(fn: Function, blas_dtypes=frozenset()) -> Plan:
-    live = topo_sort(fn.results)
-    consumers: dict[int, list[Instr]] = {}
-    for instr in live:
-        for o in {id(o): o for o in instr.operands}.values():
-            consumers.setdefault(id(o), []).append(instr)
-    first_slot: dict[int, int] = {}
-    for k, r in enumerate(fn.results):
-        first_slot.setdefault(id(r), k)
-
-    views = {id(p): Strided.contiguous(("param", i), p.dtype, p.shape)
-             for i, p in enumerate(fn.params)}
-    sizes = {("param", i): p.type.size for i, p in enumerate(fn.params)}
-    sizes.update({("result", k): r.type.size for k, r in enumerate(fn.results)})
-    cost: dict[int, int] = {}
-    roots: list[Root] = []
-    for instr in live:
-        low = LOWERINGS[instr.prim]
-        view = view_of(instr, views)
-        users = consumers.get(id(instr), [])
-        need = id(instr) in first_slot or low.kind == "kernel" or any(
-            u.prim is P.matmul and not _gemm_ready(view, instr.dtype, blas_dtypes) for u in users)
-        c = 0
-        if view is None:
-            distinct = {id(o): o for o in instr.operands}.values() if low.kind == "scalar" \
-                else instr.operands
-            c = _COSTLY.get(instr.prim, 1) + sum(cost.get(id(o), 0) for o in distinct)
-            repeated = any(u.prim is P.broadcast and u.type.size > instr.type.size for u in users)
-            need = need or c > MAX_COST or repeated or (len(users) > 1 and c >= SHARE_COST)
-        if need:
-            slot = first_slot.get(id(instr))
-            storage = ("result", slot) if slot is not None else ("scratch", len(roots))
-            views[id(instr)] = Strided.contiguous(storage, instr.dtype, instr.shape)
-            sizes.setdefault(storage, instr.type.size)
-            roots.append(Root(instr, views[id(instr)]))
-            c = 0
-        cost[id(instr)] = c
+    policy = _Policy(fn, blas_dtypes)
+    fusion = fusion_groups(fn, policy)
+    roots = policy.roots
     for k, r in enumerate(fn.results):  # parameters and repeats are copied
-        if isinstance(r, Param) or first_slot[id(r)] != k:
+        if isinstance(r, Param) or policy.first_slot[id(r)] != k:
             roots.append(Root(r, Strided.contiguous(("result", k), r.dtype, r.shape), copy=True))
-    result = Plan(roots, views, sizes)
+    result = Plan(roots, policy.views, policy.sizes, fusion=fusion)
     _place_scratch(result)
     return result
 

@@ -25,7 +25,8 @@ import numpy as np
 
 from ..codegen import blas, lower, target
 from ..ir.core import Function
-from . import cache
+from ..codegen.emit import PARALLEL_FOR
+from . import cache, parallel
 from .cache import Entry
 
 _lock = threading.RLock()
@@ -45,6 +46,7 @@ def _get_engine() -> llvm.ExecutionEngine:
     global _engine
     if _engine is None:
         blas.available()  # registers the gemm symbols before any object is linked
+        llvm.add_symbol(PARALLEL_FOR, parallel.ADDRESS)
         _engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target.target_machine())
     return _engine
 
