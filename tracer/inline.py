@@ -16,8 +16,10 @@ def apply_function(fn: Function, args: Sequence[Tensor]) -> list[Tensor]:
     env: dict[int, Tensor] = {id(p): a for p, a in zip(fn.params, args)}
     for instr in fn.body:
         operands = [env[id(o)] for o in instr.operands]
+        # the instruction keeps the user's line it came from (the forward op of a VJP rule,
+        # the inner function's line of an inlined transform)
         if instr.prim.nullary_typed:
-            env[id(instr)] = bind(instr.prim, type=instr.type, **instr.attrs)
+            env[id(instr)] = bind(instr.prim, type=instr.type, loc=instr.loc, **instr.attrs)
         else:
-            env[id(instr)] = bind(instr.prim, *operands, **instr.attrs)
+            env[id(instr)] = bind(instr.prim, *operands, loc=instr.loc, **instr.attrs)
     return [env[id(r)] for r in fn.results]

@@ -167,21 +167,26 @@ def _shape_error(prim: Primitive, args, attrs, err: Exception) -> ShapeError:
     return ShapeError(f"{err} [op {prim.name} on shapes {shapes}]{at(user_loc(3))}")
 
 
-def bind(prim: Primitive, *args: "Tensor", type: TensorType | None = None, **attrs) -> "Tensor":
-    """Apply a primitive to tensors: compute (or trace) it, and record it if needed."""
+def bind(prim: Primitive, *args: "Tensor", type: TensorType | None = None,
+         loc: SourceLoc | None = None, **attrs) -> "Tensor":
+    """Apply a primitive to tensors: compute (or trace) it, and record it if needed.
+
+    `loc` is the user's line to record; by default the caller's (replayed IR passes
+    the location the instruction already carries).
+    """
     from .tensor import Tensor
     try:
         rtype = infer_type(prim, tuple(a._type for a in args), attrs, type)
     except ShapeError as e:
         raise _shape_error(prim, args, attrs, e) from None
     if any(a._data is None for a in args) or (not args and _tracing()):
-        return _bind_abstract(prim, args, attrs, rtype)
+        return _bind_abstract(prim, args, attrs, rtype, loc)
     data = eval_prim(prim, [a._data for a in args], attrs, rtype)
     record = (rtype.dtype.is_float and prim is not P.stop_gradient and is_grad_enabled()
               and any(a._requires_grad for a in args))
     if not record:
         return Tensor._make(data, rtype)
-    loc = user_loc(2)
+    loc = loc or user_loc(2)
     node = getattr(_tls, "node", None)
     fn = node.grad_fn(loc) if node is not None else GradFn(
         _default_name(prim), tuple(args), loc)
@@ -217,10 +222,11 @@ class tracing:
         return False
 
 
-def _bind_abstract(prim: Primitive, args, attrs, rtype: TensorType) -> "Tensor":
+def _bind_abstract(prim: Primitive, args, attrs, rtype: TensorType,
+                   loc: SourceLoc | None) -> "Tensor":
     from .tensor import Tensor
     operands = [a._trace_value() for a in args]
-    instr = Instr(prim, operands, attrs, rtype, user_loc(3))
+    instr = Instr(prim, operands, attrs, rtype, loc or user_loc(3))
     return Tensor._abstract(instr)
 
 
