@@ -53,7 +53,30 @@ def lower(fn: Function, symbol: str, use_blas: bool = True) -> Lowered:
     for root in p.roots:
         em.emit_root(root)
     em.b.ret_void()
+    _object_entry(em, len(fn.params) + len(fn.results) + 1)
     return Lowered(str(em.module), symbol, p.scratch_bytes)
+
+
+def _object_entry(em: "Emitter", n: int) -> None:
+    """void @<symbol>_obj(i64 offset, ptr obj0, ..., ptr scratch_obj): a second entry
+    point taking array *objects*, whose data pointers sit at byte `offset` (numpy's
+    PyArrayObject.data).  It gathers them (the scratch one aligned up to 64 bytes)
+    and calls the entry point: reading the pointers here spares Python ~0.3 us each."""
+    f = ir.Function(em.module, ir.FunctionType(ir.VoidType(), [I64] + [PTR] * n),
+                    em.func.name + "_obj")
+    f.attributes.add("nounwind")
+    b = ir.IRBuilder(f.append_basic_block("entry"))
+    table = b.alloca(PTR, size=n)
+    offset, *objects = f.args
+    for k, obj in enumerate(objects):
+        data = b.load(b.gep(obj, [offset], inbounds=True, source_etype=I8), typ=PTR, align=8)
+        if k == n - 1:
+            pad = b.and_(b.sub(ir.Constant(I64, 0), b.ptrtoint(data, I64)), ir.Constant(I64, 63))
+            data = b.gep(data, [pad], inbounds=True, source_etype=I8)
+        b.store(data, b.gep(table, [ir.Constant(I64, k)], inbounds=True, source_etype=PTR),
+                align=8)
+    b.call(em.func, [table])
+    b.ret_void()
 
 
 class Emitter:

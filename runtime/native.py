@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import sys
 import os
 import threading
 import time
@@ -51,17 +52,48 @@ def _get_engine() -> llvm.ExecutionEngine:
     return _engine
 
 
+def _find_data_offset() -> int | None:
+    """Where an ndarray object keeps its data pointer (PyArrayObject.data: 16 on
+    CPython's 64-bit builds), checked on live arrays; None if it cannot be found."""
+    probes = [np.empty(3), np.empty((2, 2), np.float32), np.empty(())]
+    for offset in range(8, 64, 8):
+        if all(ctypes.c_void_p.from_address(id(a) + offset).value == a.ctypes.data
+               for a in probes):
+            return offset
+    return None
+
+
+#: Calls touching at least this many bytes release the GIL while they run.
+RELEASE_GIL_BYTES = 1 << 16
+#: Byte offset of the data pointer in an ndarray object, for the `_obj` entry point.
+DATA_OFFSET = _find_data_offset()
+
+
 class _Native:
     """A loaded entry point: shared by every CompiledFunction with the same key."""
 
-    def __init__(self, entry: Entry, address: int, compile_seconds: float, source: str):
+    def __init__(self, entry: Entry, address: int, compile_seconds: float, source: str,
+                 object_address: int = 0, nbuffers: int = 0, nbytes: int = 0):
         self.entry = entry
         self.cfunc = _CFUNC(address)
+        # Takes the array objects themselves and reads their data pointers natively.
+        # Small functions keep the GIL (PYFUNCTYPE): releasing it costs more than they run.
+        kind = ctypes.CFUNCTYPE if entry.scratch_bytes + nbytes >= RELEASE_GIL_BYTES \
+            else ctypes.PYFUNCTYPE
+        self.ocall = kind(None, ctypes.c_int64, *[ctypes.py_object] * nbuffers)(
+            object_address) if object_address else None
         self.engine = _engine  # keep the code alive for as long as this object is
         self.compile_seconds = compile_seconds
         self.source = source  # 'llvm' or 'disk'
         self._tls = threading.local()
         self._asm: str | None = None
+
+    def scratch_array(self) -> np.ndarray:
+        """This thread's scratch array (unaligned: the `_obj` entry aligns it)."""
+        buf = getattr(self._tls, "buf", None)
+        if buf is None:
+            buf = self._tls.buf = np.empty(self.entry.scratch_bytes + _SCRATCH_ALIGN, np.uint8)
+        return buf
 
     def scratch(self) -> tuple[int, np.ndarray | None]:
         """This thread's scratch area (address, owner): native code writes it freely."""
@@ -90,7 +122,8 @@ class CompiledFunction:
         self.function = fn
         self._native = native
         self._params = [(p.type.shape, p.type.dtype.np) for p in fn.params]
-        self._results = [(r.type.shape, r.type.dtype.np) for r in fn.results]
+        self._results = [(r.type.shape, r.type.dtype.np, r.type.size * r.type.dtype.itemsize)
+                         for r in fn.results]
         self._nptr = len(self._params) + len(self._results) + 1
         self._array = ctypes.c_void_p * self._nptr
 
@@ -127,21 +160,65 @@ class CompiledFunction:
         if a.shape != shape:
             raise ValueError(f"@{self.name}: argument {i} must have shape {list(shape)} "
                              f"(dtype {dtype}), got {list(a.shape)}")
-        if not (a.flags.c_contiguous and a.flags.aligned):
-            a = np.array(a, order="C", copy=True)
         return a
 
     def __call__(self, *args) -> list[np.ndarray]:
+        """Check every argument's dtype and shape, then run: numpy arrays in, new arrays out."""
         if len(args) != len(self._params):
             raise TypeError(f"@{self.name} takes {len(self._params)} arguments, "
                             f"got {len(args)}")
-        arrays = [self._check(i, a) for i, a in enumerate(args)]
-        outs = [np.empty(shape, dtype) for shape, dtype in self._results]
-        scratch, _owner = self._native.scratch()  # locals keep every buffer alive
-        ptrs = self._array(*[a.ctypes.data for a in arrays], *[o.ctypes.data for o in outs],
-                           scratch)
-        self._native.cfunc(ptrs)
+        return self.call_checked([self._check(i, a) for i, a in enumerate(args)])
+
+    def call_checked(self, arrays) -> list[np.ndarray]:
+        """Run on ndarrays whose count, dtypes and shapes the caller has verified
+        (a transform's signature lookup does).  Only memory layout is fixed here."""
+        for a in arrays:
+            if not (isinstance(a, np.ndarray) and a.flags.c_contiguous and a.flags.aligned):
+                arrays = [np.ascontiguousarray(a) if isinstance(a, np.ndarray) else
+                          np.array(a, order="C", copy=True) for a in arrays]
+                break
+        outs = [_allocate(shape, dtype, nbytes) for shape, dtype, nbytes in self._results]
+        native = self._native
+        if native.ocall is not None:
+            native.ocall(DATA_OFFSET, *arrays, *outs, native.scratch_array())
+            return outs
+        scratch, _owner = native.scratch()  # locals keep every buffer alive
+        native.cfunc(self._array(*map(_address, arrays), *map(_address, outs), scratch))
         return outs
+
+
+def _address(a: np.ndarray) -> int:
+    """The data pointer of a C-contiguous array (ctypes.from_buffer is 5x faster than
+    .ctypes.data, but needs a writable, non-empty buffer)."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError, BufferError):
+        return a.ctypes.data
+
+
+#: Results at least this big come from a pool of blocks that no array uses any more:
+#: a fresh mmap of tens of MB costs a page fault per 4 KB the loop then writes.
+POOL_MIN_BYTES = 1 << 20
+_POOL_PER_SIZE = 4
+_pool: dict[int, list[np.ndarray]] = {}
+_pool_lock = threading.Lock()
+_FREE_REFS = 3  # the pool's list, the loop variable and getrefcount's argument
+
+
+def _allocate(shape, dtype, nbytes: int) -> np.ndarray:
+    """np.empty(shape, dtype), reusing a big block when no array (view) holds it."""
+    if nbytes < POOL_MIN_BYTES:
+        return np.empty(shape, dtype)
+    with _pool_lock:
+        blocks = _pool.setdefault(nbytes, [])
+        for block in blocks:
+            if sys.getrefcount(block) <= _FREE_REFS:  # nothing else refers to it
+                break
+        else:
+            block = np.empty(nbytes, np.uint8)
+            if len(blocks) < _POOL_PER_SIZE:
+                blocks.append(block)
+    return block.view(dtype).reshape(shape)
 
 
 def compile_function(fn: Function, *, use_blas: bool = True) -> CompiledFunction:
@@ -154,7 +231,9 @@ def compile_function(fn: Function, *, use_blas: bool = True) -> CompiledFunction
     with _lock:
         native = _memory.get(key)
         if native is None:
-            native = _from_disk(key) or _from_llvm(fn, key, use_blas)
+            shape = (len(fn.params) + len(fn.results) + 1,
+                     sum(v.type.size * v.dtype.itemsize for v in [*fn.params, *fn.results]))
+            native = _from_disk(key, shape) or _from_llvm(fn, key, use_blas, shape)
             _memory[key] = native
             while len(_memory) > memory_cache_size():
                 _memory.popitem(last=False)  # live CompiledFunctions keep their code
@@ -197,7 +276,14 @@ def _link(entry: Entry) -> int:
     return address
 
 
-def _from_disk(key: str) -> _Native | None:
+def _object_address(entry: Entry) -> int:
+    """The `_obj` entry point (codegen.emit), or 0 when arrays' layout is unknown."""
+    if DATA_OFFSET is None:
+        return 0
+    return _get_engine().get_function_address(entry.symbol + "_obj")
+
+
+def _from_disk(key: str, shape: tuple[int, int]) -> _Native | None:
     t0 = time.perf_counter()
     entry = cache.load(key)
     if entry is None:
@@ -206,10 +292,11 @@ def _from_disk(key: str) -> _Native | None:
         address = _link(entry)
     except Exception:
         return None  # rebuilt below, under a fresh symbol
-    return _Native(entry, address, time.perf_counter() - t0, "disk")
+    return _Native(entry, address, time.perf_counter() - t0, "disk",
+                   _object_address(entry), *shape)
 
 
-def _from_llvm(fn: Function, key: str, use_blas: bool) -> _Native:
+def _from_llvm(fn: Function, key: str, use_blas: bool, shape: tuple[int, int]) -> _Native:
     t0 = time.perf_counter()
     symbol = "tg_" + key[:32]
     if symbol in _linked:
@@ -219,4 +306,5 @@ def _from_llvm(fn: Function, key: str, use_blas: bool) -> _Native:
     entry = Entry(symbol, lowered.scratch_bytes, target.emit_object(mod), str(mod))
     address = _link(entry)
     cache.store(key, entry)
-    return _Native(entry, address, time.perf_counter() - t0, "llvm")
+    return _Native(entry, address, time.perf_counter() - t0, "llvm",
+                   _object_address(entry), *shape)
