@@ -15,14 +15,17 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..ir.autodiff import vjp
 from ..ir.core import Function, Instr, free_params
 from ..ir.passes import cse, dce, simplify
-from ..runtime.native import CompiledFunction, compile_function
 from . import dump
 from .errors import TracerError, at, user_loc
 from .trace import LEAF, function_name, trace
+
+if TYPE_CHECKING:  # native code (llvmlite) loads on first compile: a fast `import tapegrad`
+    from ..runtime.native import CompiledFunction
 
 KINDS = ("compile", "grad", "value_and_grad")
 
@@ -57,6 +60,7 @@ class Lowered:
             with self._lock:
                 if self._native is None:
                     t0 = time.perf_counter()
+                    from ..runtime.native import compile_function
                     native = compile_function(self.optimized)
                     self.native_seconds = time.perf_counter() - t0
                     self._native = native
