@@ -8,6 +8,7 @@ inputs in another pass (see engine._gradients).
 from __future__ import annotations
 
 import itertools
+import weakref
 
 import numpy as np
 
@@ -40,19 +41,41 @@ class FunctionCtx:
         if self._saved is None:
             from .engine import _SECOND_TIME
             raise RuntimeError(_SECOND_TIME)
-        for t, v in zip(self._saved, self._saved_versions):
+        saved = tuple(t.unpack() if isinstance(t, _SavedOutput) else t for t in self._saved)
+        for t, v in zip(saved, self._saved_versions):
             if isinstance(t, Tensor) and t._version[0] != v:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified "
                     f"by an inplace operation: [{t._type}] is at version {t._version[0]}; "
                     f"expected version {v} instead.")
-        return self._saved
+        return saved
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = bool(value)
+
+
+class _SavedOutput:
+    """An output of the Function saved for backward.  Unpacked, it is the output as the
+    graph sees it (grad_fn = the Function's node), so a backward written with tg ops
+    differentiates through it under create_graph, as PyTorch's saved outputs do.  The
+    node is held weakly: node -> ctx -> node would be a reference cycle."""
+
+    __slots__ = ("node", "data", "type", "value", "version")
+
+    def __init__(self, node: "CustomGradFn", wrapped: Tensor):
+        self.node = weakref.ref(node)
+        self.data, self.type, self.value = wrapped._data, wrapped._type, wrapped._value
+        self.version = wrapped._version
+
+    def unpack(self) -> Tensor:
+        node = self.node()
+        t = Tensor._make(self.data, self.type, requires_grad=node is not None,
+                         grad_fn=node, value=self.value if node is not None else None)
+        t._version = self.version
+        return t
 
 
 class CustomGradFn(GradFn):
@@ -125,6 +148,9 @@ class Function(metaclass=_FunctionMeta):
             t._version = o._version
             node.out_values.append(p)
             wrapped.append(t)
+        by_id = {id(o): w for o, w in zip(outs, wrapped) if w is not o}
+        ctx._saved = tuple(_SavedOutput(node, by_id[id(t)]) if id(t) in by_id else t
+                           for t in ctx._saved)
         return wrapped[0] if single else tuple(wrapped)
 
 

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..ir import primitives as P
 from ..ir.autodiff import residuals, vjp
 from ..ir.core import Function, Instr, Param, Value, free_params, topo_sort
 from ..ir.passes.externalize import externalize
@@ -28,7 +29,7 @@ from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
 from .inline import apply_function
 from .custom_function import CustomGradFn, link_tensor
-from .tape import AccumulateGrad, GradFn, Saved
+from .tape import AccumulateGrad, GradFn, Saved, bind
 from .tensor import Tensor
 
 _SECOND_TIME = (
@@ -265,10 +266,12 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
         for f in fns:
             for key, rec in f.saved.items():
                 records.setdefault(key, []).append(rec)
+        for t in outputs:
+            _record_leaf_root(t, records)
         if create_graph:
             values = _bind_tensors(plan, fwd, grads, fns, records)
             with enable_grad():
-                computed = apply_function(plan.fn, values)
+                computed = _keep_dependence(plan, values, apply_function(plan.fn, values))
         else:
             arrays = _bind_arrays(plan, fwd, grads, fns, records)
             inputs = {id(a) for a in arrays}
@@ -279,6 +282,69 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
     if not retain_graph:
         _release(fns)
     return result
+
+
+def _record_leaf_root(t: Tensor, records: dict[int, list[Saved]]) -> None:
+    """A root that is a parameter of the IR graph (a leaf, a custom Function's output, or
+    the input of a custom Function where a further pass starts) may have been saved by
+    no operation: it stands for itself.  A custom Function's input stand-in has no data,
+    but then the adjoint is the identity on the cotangent and never reads it."""
+    v = t._graph_value()
+    if t._grad_fn is not None and not isinstance(v, Param):
+        return  # an instruction's value: its producer saved it, unless backward freed it
+    if id(v) not in records:
+        data = t._data if t._data is not None else np.zeros(t._type.shape, t.dtype.np)
+        records[id(v)] = [Saved(v, data, t._version, None)]
+
+
+def _keep_dependence(plan: _Plan, values: list[Tensor], computed: list[Tensor]) -> list[Tensor]:
+    """create_graph: a gradient computed from values that require grad stays on the tape.
+
+    PyTorch records a backward formula whenever one of its inputs requires grad, so
+    relu's gradient (the cotangent masked where x > 0) can be differentiated again,
+    giving zeros.  In the adjoint IR the mask reaches the gradient only through a
+    comparison, which carries no gradient, so the replayed result would be a constant
+    and a second `grad` an error.  Such a result is tied back to a value it read with a
+    select that never takes that side: the numbers are unchanged, the derivative is 0.
+    """
+    out = []
+    for g, result in zip(computed, plan.fn.results):
+        if not g._requires_grad and g.dtype.is_float:
+            src = _input_requiring_grad(plan.fn, result, values)
+            if src is not None:
+                g = _tie(g, src)
+        out.append(g)
+    return out
+
+
+def _input_requiring_grad(fn: Function, result: Value, values: list[Tensor]) -> Tensor | None:
+    """A tensor requiring grad among the inputs `result` is computed from (any dtype path)."""
+    position = {id(p): k for k, p in enumerate(fn.params)}
+    stack, seen = [result], set()
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        k = position.get(id(v))
+        if k is not None:
+            if values[k]._requires_grad:
+                return values[k]
+        elif isinstance(v, Instr):
+            stack.extend(v.operands)
+    return None
+
+
+def _tie(g: Tensor, src: Tensor) -> Tensor:
+    """select(False, f(src), g) with f = sign (derivative 0), reduced and cast to g's type."""
+    link = bind(P.sign, src)
+    if link.shape != g.shape:
+        link = bind(P.reduce_sum, link, axes=tuple(range(link.ndim)))
+        link = bind(P.broadcast, link, shape=tuple(g.shape))
+    if link.dtype is not g.dtype:
+        link = bind(P.convert, link, dtype=g.dtype)
+    never = Tensor._from_array(np.zeros(g._type.shape, np.bool_))
+    return bind(P.select, never, link, g)
 
 
 def _producers(fns: list[GradFn]) -> dict[int, GradFn]:
@@ -356,9 +422,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     values = [t._graph_value() for t in inputs]
-    results = _gradients(outputs, grads, values, retain_graph, create_graph)
+    results = _with_hooks(outputs, grads, values, None, retain_graph, create_graph)
     out = []
     for t, g in zip(inputs, results):
+        if g is not None and t._grad_fn is None and t._hooks:
+            g = _run_hooks(t._hooks, g)  # a leaf's hooks see what grad returns, as PyTorch's
         if g is None:
             if not (allow_unused or materialize_grads):
                 raise RuntimeError(
@@ -399,10 +467,7 @@ def _targets(outputs: list[Tensor], inputs) -> list[tuple[Value, callable]]:
 def _grad_sink(t: Tensor):
     def sink(g: Tensor, create_graph: bool) -> None:
         if t._hooks:
-            for hook in list(t._hooks):
-                new = hook(g)
-                if new is not None:
-                    g = new
+            g = _run_hooks(t._hooks, g)
         if t._grad is None:
             t._grad = g if create_graph else _detached_copy(g)
         elif create_graph or t._grad._requires_grad:
@@ -411,6 +476,15 @@ def _grad_sink(t: Tensor):
             np.add(t._grad._data, g._data, out=t._grad._data, casting="unsafe")
             t._grad._version[0] += 1
     return sink
+
+
+def _run_hooks(hooks: list, g: Tensor) -> Tensor:
+    """Each hook sees the previous one's result; returning None keeps the gradient."""
+    for hook in list(hooks):
+        new = hook(g)
+        if new is not None:
+            g = new
+    return g
 
 
 def _detached_copy(g: Tensor) -> Tensor:
@@ -443,11 +517,7 @@ def _with_hooks(outputs, grads, values, targets, retain_graph, create_graph):
         g = res[len(values) + k]
         if g is None:
             continue
-        new = g
-        for hook in hooks:
-            r = hook(new)
-            if r is not None:
-                new = r
+        new = _run_hooks(hooks, g)
         if new is g:
             continue
         res[len(values) + k] = new

@@ -29,8 +29,15 @@ def _prepare_inputs(inputs, create_graph: bool):
 
 
 def _grads(outputs, inputs, grad_outputs, create_graph):
-    gs = autograd_grad(outputs, inputs, grad_outputs, retain_graph=True,
-                       create_graph=create_graph, allow_unused=True)
+    """autograd.grad with zeros where no gradient flows, including from outputs that do
+    not require grad (a constant, or the gradient of a linear function), as PyTorch's
+    functional API does unless strict=True."""
+    grad_outputs = [None] * len(outputs) if grad_outputs is None else list(grad_outputs)
+    live = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+    gs = [None] * len(inputs)
+    if live:
+        gs = autograd_grad([o for o, _ in live], inputs, [g for _, g in live],
+                           retain_graph=True, create_graph=create_graph, allow_unused=True)
     return tuple(Tensor._from_array(np.zeros(i.shape, i.dtype.np)) if g is None else g
                  for g, i in zip(gs, inputs))
 
