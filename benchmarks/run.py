@@ -1,0 +1,377 @@
+"""tapegrad's performance workloads, each measured side by side with its baselines.
+
+    .venv/bin/python benchmarks/run.py            # the full table (a few minutes)
+    .venv/bin/python benchmarks/run.py --quick    # fewer repeats, small sizes only
+
+Every row times tapegrad and its baseline in the same run, interleaved (A, B,
+A, B, ...), and reports medians; every result is checked against numpy before
+it is timed.  Baselines: hand-written numpy gradients always, np.copyto of the
+W2 array (the memory floor), PyTorch and JAX when installed (else skipped).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("TAPEGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="tapegrad-bench-"))
+
+import tapegrad as tg  # noqa: E402
+
+F = tg.nn.functional
+
+
+@dataclass
+class Row:
+    name: str
+    ours: float  # seconds
+    base_name: str
+    base: float | None
+    target: str  # "<= 0.8x" (ratio) or "<= 2 us" (absolute)
+    note: str = ""
+
+    def ratio(self) -> float | None:
+        return None if self.base is None else self.ours / self.base
+
+    def met(self) -> str:
+        """'yes' / 'NO' against the target: "<= 0.8x" a ratio, "<= 2 us" a time."""
+        if not self.target:
+            return ""
+        words = self.target.split()
+        if words[1].endswith("x"):
+            r = self.ratio()
+            return "" if r is None else ("yes" if r <= float(words[1][:-1]) else "NO")
+        limit = float(words[1]) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[words[2]]
+        return "yes" if self.ours <= limit else "NO"
+
+
+def side_by_side(fns: list[Callable], repeat: int, number: int) -> list[float]:
+    """Median seconds per call of each fn, timed in turns so noise hits all alike."""
+    times: list[list[float]] = [[] for _ in fns]
+    for f in fns:  # warm up
+        f()
+    for _ in range(repeat):
+        for k, f in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                f()
+            times[k].append((time.perf_counter() - t0) / number)
+    return [statistics.median(t) for t in times]
+
+
+def fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def check(label: str, got, want, rtol=1e-4, atol=1e-6) -> None:
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if not np.allclose(got, want, rtol=rtol, atol=atol):
+        err = np.max(np.abs(got - want) / (atol + rtol * np.abs(want)))
+        raise AssertionError(f"{label}: tapegrad disagrees with numpy (worst {err:.3g} x tol)")
+
+
+# ---------------------------------------------------------------- W1: two-layer network
+
+def _w1_data(N, D_in, H, D_out, seed=0):
+    rng = np.random.default_rng(seed)
+    f = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    return f(N, D_in), f(N, D_out), f(D_in, H), f(H, D_out)
+
+
+def _loss(w1, w2, x, y):
+    y_pred = x.mm(w1).clamp(min=0).mm(w2)
+    return (y_pred - y).pow(2).sum()
+
+
+def _numpy_w1_grads(w1, w2, x, y):
+    h = x @ w1
+    hr = np.maximum(h, 0)
+    d = hr @ w2 - y
+    loss = np.einsum("ij,ij->", d, d)
+    gyp = 2 * d
+    gw2 = hr.T @ gyp
+    gh = gyp @ w2.T
+    gh[h < 0] = 0
+    return loss, x.T @ gh, gw2
+
+
+def w1_rows(label, sizes, repeat, number, target_compiled, eager_target=None):
+    x, y, w1_0, w2_0 = _w1_data(*sizes)
+    lr = np.float32(1e-6)
+    vg = tg.value_and_grad(_loss, argnums=(0, 1))
+    (loss, (g1, g2)) = vg(w1_0, w2_0, x, y)
+    nl, ng1, ng2 = _numpy_w1_grads(w1_0, w2_0, x, y)
+    check(f"{label} loss", loss.item(), nl, rtol=1e-3)
+    check(f"{label} grad w1", g1.numpy(), ng1, rtol=1e-3, atol=1e-2 * np.abs(ng1).max())
+    check(f"{label} grad w2", g2.numpy(), ng2, rtol=1e-3, atol=1e-3 * np.abs(ng2).max())
+
+    w_c = [w1_0.copy(), w2_0.copy()]
+    w_n = [w1_0.copy(), w2_0.copy()]
+
+    def compiled_step():
+        loss, (g1, g2) = vg(w_c[0], w_c[1], x, y)
+        w_c[0] -= lr * g1.numpy()
+        w_c[1] -= lr * g2.numpy()
+        return loss
+
+    def numpy_step():
+        loss, g1, g2 = _numpy_w1_grads(w_n[0], w_n[1], x, y)
+        w_n[0] -= lr * g1
+        w_n[1] -= lr * g2
+        return loss
+
+    fns = [compiled_step, numpy_step]
+    names = ["compiled value_and_grad step"]
+    if eager_target is not None:
+        xt, yt = tg.from_numpy(x), tg.from_numpy(y)
+        w1t = tg.tensor(w1_0.copy(), requires_grad=True)
+        w2t = tg.tensor(w2_0.copy(), requires_grad=True)
+
+        def eager_step():  # exactly as the tutorial writes it
+            nonlocal w1t, w2t
+            y_pred = xt.mm(w1t).clamp(min=0).mm(w2t)
+            loss = (y_pred - yt).pow(2).sum()
+            loss.item()
+            loss.backward()
+            with tg.no_grad():
+                w1t -= lr * w1t.grad
+                w2t -= lr * w2t.grad
+                w1t.grad.zero_()
+                w2t.grad.zero_()
+
+        fns.append(eager_step)
+    times = side_by_side(fns, repeat, number)
+    check(f"{label} weights after the run", w_c[1], w_n[1], rtol=1e-3, atol=1e-3)
+    rows = [Row(f"{label} compiled step", times[0], "numpy", times[1], target_compiled)]
+    if eager_target is not None:
+        rows.append(Row(f"{label} eager loop (tutorial)", times[2], "numpy", times[1],
+                        eager_target))
+    return rows
+
+
+# ---------------------------------------------------------------- W2: fused transcendental chain
+
+def _w2_f(x):
+    return (tg.tanh(x) * tg.sigmoid(x) * tg.exp(-x * x) + tg.log(1 + x * x)).sum()
+
+
+def _w2_numpy(x):
+    t, e = np.tanh(x), np.exp(-x * x)
+    s = 1 / (1 + np.exp(-x))
+    return (1 - t * t) * s * e + t * s * (1 - s) * e - 2 * x * t * s * e + 2 * x / (1 + x * x)
+
+
+def w2_rows(n, repeat, number):
+    x = np.random.default_rng(1).standard_normal(n).astype(np.float32)
+    g = tg.grad(_w2_f)
+    check(f"W2 n={n:.0e}", g(x).numpy(), _w2_numpy(x.astype(np.float64)), rtol=1e-4,
+          atol=1e-5)
+    out = np.empty_like(x)
+    ours, copy, numpy_ = side_by_side(
+        [lambda: g(x), lambda: np.copyto(out, x), lambda: _w2_numpy(x)], repeat, number)
+    return [Row(f"W2 grad, {n:.0e} f32", ours, "np.copyto", copy, "<= 2.0x"),
+            Row(f"W2 grad, {n:.0e} f32", ours, "numpy grad", numpy_, "")]
+
+
+# ---------------------------------------------------------------- W3: scalar latency
+
+def _w3_f(x):
+    return x ** 2 * tg.sin(x) + tg.exp(x) / (1 + x * x)
+
+
+def _w3_numpy(x):
+    x = np.float32(x)
+    q = 1 + x * x
+    return 2 * x * np.sin(x) + x * x * np.cos(x) + np.exp(x) / q - np.exp(x) * 2 * x / (q * q)
+
+
+def w3_rows(repeat, number):
+    g = tg.grad(_w3_f)
+    check("W3 compiled", g(1.5).item(), _w3_numpy(1.5), rtol=1e-5)
+
+    def eager():
+        x = tg.tensor(1.5, requires_grad=True)
+        _w3_f(x).backward()
+        return x.grad.item()
+
+    check("W3 eager", eager(), _w3_numpy(1.5), rtol=1e-5)
+    ours, eag, numpy_ = side_by_side([lambda: g(1.5), eager, lambda: _w3_numpy(1.5)],
+                                     repeat, number)
+    return [Row("W3 grad at a scalar, compiled", ours, "numpy", numpy_, "<= 2 us"),
+            Row("W3 grad at a scalar, eager", eag, "numpy", numpy_, "<= 20 us")]
+
+
+# ---------------------------------------------------------------- W4: second order
+
+def w4a_rows(repeat, number):
+    x = np.random.default_rng(2).standard_normal(100_000)
+    f = lambda x: (x ** 3 * tg.sin(x)).sum()  # noqa: E731
+    d2 = tg.grad(lambda x: tg.grad(f)(x).sum())
+
+    def numpy_(x=x):
+        s, c = np.sin(x), np.cos(x)
+        return 6 * x * s + 6 * x * x * c - x ** 3 * s
+
+    check("W4a", d2(x).numpy(), numpy_(), rtol=1e-9, atol=1e-9)
+    ours, base = side_by_side([lambda: d2(x), numpy_], repeat, number)
+    return [Row("W4a grad(grad), 1e5 f64", ours, "numpy", base, "<= 0.03x")]
+
+
+def w4b_rows(repeat, number):
+    x, y, w1, w2 = _w1_data(64, 1000, 100, 10)
+    v = np.random.default_rng(3).standard_normal(w1.shape).astype(np.float32)
+    gl = tg.grad(_loss)
+    hvp = tg.grad(lambda w1, w2, x, y, v: (gl(w1, w2, x, y) * v).sum())
+
+    def numpy_():
+        mask = (x @ w1) > 0
+        dyp = (mask * (x @ v)) @ w2
+        return x.T @ (mask * ((2 * dyp) @ w2.T))
+
+    want = numpy_()
+    check("W4b", hvp(w1, w2, x, y, v).numpy(), want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
+    ours, base = side_by_side([lambda: hvp(w1, w2, x, y, v), numpy_], repeat, number)
+    return [Row("W4b Hessian-vector product (W1 loss, w1)", ours, "numpy", base, "<= 0.9x")]
+
+
+# ---------------------------------------------------------------- W5: compile latency
+
+_CHILD = """
+import os, sys, time
+t0 = time.perf_counter()
+import numpy as np
+t1 = time.perf_counter()
+import tapegrad as tg
+t2 = time.perf_counter()
+sys.path.insert(0, {root!r})
+from benchmarks.run import _loss, _w1_data
+x, y, w1, w2 = _w1_data(64, 1000, 100, 10)
+vg = tg.value_and_grad(_loss, argnums=(0, 1))
+t3 = time.perf_counter()
+vg(w1, w2, x, y)
+t4 = time.perf_counter()
+print(t2 - t1, t4 - t3)
+"""
+
+
+def w5_rows(runs):
+    cold, warm, imports = [], [], []
+    code = _CHILD.format(root=ROOT)
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, TAPEGRAD_CACHE_DIR=cache)
+            for bucket in (cold, warm):
+                out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                     capture_output=True, text=True).stdout.split()
+                imports.append(float(out[0]))
+                bucket.append(float(out[1]))
+    med = statistics.median
+    return [Row("W5 first call of W1 value_and_grad, empty cache", med(cold), "", None,
+                "<= 100 ms"),
+            Row("W5 first call of W1 value_and_grad, warm cache", med(warm), "", None,
+                "<= 10 ms"),
+            Row("W5 import tapegrad (after numpy)", med(imports), "", None, "<= 250 ms")]
+
+
+# ---------------------------------------------------------------- W6: the tutorial's BCE
+
+def w6_rows(repeat, number):
+    rng = np.random.default_rng(7)
+    x, y = np.ones(5, np.float32), np.zeros(3, np.float32)
+    w, b = rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    g = tg.grad(lambda x, w, b, y: F.binary_cross_entropy_with_logits(x @ w + b, y),
+                argnums=(1, 2))
+
+    def numpy_():
+        z = x @ w + b
+        dz = (1 / (1 + np.exp(-z)) - y) / z.size
+        return np.outer(x, dz), dz
+
+    gw, gb = g(x, w, b, y)
+    nw, nb = numpy_()
+    check("W6 grad w", gw.numpy(), nw, rtol=1e-5)
+    check("W6 grad b", gb.numpy(), nb, rtol=1e-5)
+    ours, base = side_by_side([lambda: g(x, w, b, y), numpy_], repeat, number)
+    return [Row("W6 grad of BCE-with-logits (5x3)", ours, "numpy", base, "<= 3 us")]
+
+
+# ---------------------------------------------------------------- the table
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    import llvmlite
+    return (f"{cpu}, {cores} cores usable; Python {platform.python_version()}, numpy "
+            f"{np.__version__}, llvmlite {llvmlite.__version__}; "
+            f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+
+
+def print_table(rows: list[Row]) -> None:
+    head = ("workload", "tapegrad", "baseline", "base time", "ratio", "target", "met")
+    lines = [(r.name, fmt(r.ours), r.base_name or "-", fmt(r.base),
+              "-" if r.ratio() is None else f"{r.ratio():.3g}x", r.target or "-", r.met() or "-")
+             for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
+    for k, line in enumerate([head] + lines):
+        print(" | ".join(str(x).ljust(w) for x, w in zip(line, widths)))
+        if k == 0:
+            print("-|-".join("-" * w for w in widths))
+
+
+def optional_frameworks() -> str:
+    found = []
+    for name in ("torch", "jax"):
+        try:
+            __import__(name)
+            found.append(name)
+        except ImportError:
+            pass
+    return ", ".join(found) if found else "none (PyTorch and JAX rows skipped)"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, skip the big sizes")
+    args = ap.parse_args(argv)
+    q = args.quick
+    rep = 5 if q else 21
+    print(f"machine: {machine()}")
+    print(f"optional baselines installed: {optional_frameworks()}")
+    rows: list[Row] = []
+    rows += w1_rows("W1", (64, 1000, 100, 10), rep, 5 if q else 20, "<= 0.8x", "<= 1.5x")
+    if not q:
+        rows += w1_rows("W1b", (512, 4096, 1024, 10), 9, 1, "<= 1.05x")
+    for n in ((10 ** 6,) if q else (10 ** 6, 10 ** 7)):
+        rows += w2_rows(n, rep, 1 if n > 10 ** 6 else 5)
+    rows += w3_rows(rep, 200 if q else 2000)
+    rows += w4a_rows(rep, 5 if q else 20)
+    rows += w4b_rows(rep, 5 if q else 20)
+    rows += w5_rows(1 if q else 5)
+    rows += w6_rows(rep, 200 if q else 2000)
+    print()
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
