@@ -672,6 +672,50 @@ def test_custom_function_wrong_number_of_gradients():
         Bad.apply(x, y).sum().backward()
 
 
+def test_custom_function_with_several_and_non_differentiable_outputs():
+    class SplitArgmax(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = x.argmax()
+            mask = f64((x.detach().numpy() > 0) * 1.0)
+            ctx.mark_non_differentiable(mask)
+            return x * 2, idx, mask, x * 3
+
+        @staticmethod
+        def backward(ctx, ga, gidx, gmask, gb):
+            assert gidx.shape == () and gmask.shape == (3,)
+            assert not gmask.numpy().any()  # materialized zeros for outputs without gradient
+            return ga * 2 + gb * 3
+
+    x = f64([1.0, -2.0, 0.5], requires_grad=True)
+    a, idx, mask, b = SplitArgmax.apply(x)
+    assert a.requires_grad and b.requires_grad
+    assert not idx.requires_grad and not mask.requires_grad
+    a.sum().backward()  # b unused: its gradient arrives as zeros
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+    class Extra(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None  # extra Nones are allowed, as in PyTorch
+
+    x.grad = None
+    Extra.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])
+
+    class TooMany(Extra):
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    with pytest.raises(RuntimeError, match="incorrect number of gradients"):
+        TooMany.apply(x).sum().backward()
+
+
 def test_custom_function_in_place_change_of_saved_tensor():
     x = f64([1.0, 2.0], requires_grad=True)
     h = x * 1

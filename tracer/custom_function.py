@@ -81,20 +81,30 @@ class _SavedOutput:
 class CustomGradFn(GradFn):
     """The grad_fn of a custom Function's outputs."""
 
-    __slots__ = ("ctx", "cls", "out_values", "input_links", "order")
+    __slots__ = ("ctx", "cls", "out_values", "out_index", "out_types", "input_links", "order")
 
     def call_backward(self, grads: list, create_graph: bool) -> list:
-        """The user's backward on the output gradients; one gradient (or None) per input."""
+        """The user's backward on the output gradients; one gradient (or None) per input.
+
+        `grads` follows `out_values`; backward gets one argument per output of forward,
+        as in PyTorch: zeros (or None without materialize_grads) for outputs that carry
+        no gradient (non-differentiable, integer, not tensors).
+        """
+        full = [None] * len(self.out_types)
+        for k, g in zip(self.out_index, grads):
+            full[k] = g
         if self.ctx.materialize_grads:
-            grads = [Tensor._from_array(np.zeros(v.type.shape, v.type.dtype.np)) if g is None
-                     else g for g, v in zip(grads, self.out_values)]
+            full = [Tensor._from_array(np.zeros(t.shape, t.dtype.np))
+                    if g is None and t is not None else g for g, t in zip(full, self.out_types)]
+        grads = full
         if create_graph:
             result = self.cls.backward(self.ctx, *grads)
         else:
             with no_grad():
                 result = self.cls.backward(self.ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
-        if len(result) < len(self.input_links):
+        extra = result[len(self.input_links):]
+        if len(result) < len(self.input_links) or any(g is not None for g in extra):
             raise RuntimeError(
                 f"function {self._name} returned an incorrect number of gradients "
                 f"(expected {len(self.input_links)}, got {len(result)})")
@@ -136,9 +146,10 @@ class Function(metaclass=_FunctionMeta):
         node.input_links = [
             (a._graph_value(), a._grad_fn, a._type) if isinstance(a, Tensor) and a.requires_grad
             else None for a in args]
-        node.out_values = []
+        node.out_values, node.out_index = [], []
+        node.out_types = [o._type if isinstance(o, Tensor) else None for o in outs]
         wrapped = []
-        for o in outs:
+        for k, o in enumerate(outs):
             if not isinstance(o, Tensor) or not o.dtype.is_float or \
                     id(o) in ctx._non_differentiable:
                 wrapped.append(o)
@@ -147,6 +158,7 @@ class Function(metaclass=_FunctionMeta):
             t = Tensor._make(o._data, o._type, requires_grad=True, grad_fn=node, value=p)
             t._version = o._version
             node.out_values.append(p)
+            node.out_index.append(k)
             wrapped.append(t)
         by_id = {id(o): w for o, w in zip(outs, wrapped) if w is not o}
         ctx._saved = tuple(_SavedOutput(node, by_id[id(t)]) if id(t) in by_id else t
