@@ -73,13 +73,15 @@ def flatten(out) -> tuple[list, object]:
 
 def unflatten(tree, leaves: list):
     """The inverse of flatten: rebuild the structure around new leaves."""
-    it = iter(leaves)
+    return _build(tree, iter(leaves))
 
-    def build(t):
-        if t == LEAF:
-            return next(it)
-        return type(t)(build(s) for s in t)
-    return build(tree)
+
+def _build(t, it):
+    # Module level on purpose: a nested recursive closure is a reference cycle that
+    # kept every call's results (and their buffers) alive until the next gc pass.
+    if t == LEAF:
+        return next(it)
+    return type(t)(_build(s, it) for s in t)
 
 
 def _result_value(x) -> Value:
