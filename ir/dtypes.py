@@ -50,6 +50,9 @@ def from_numpy(np_dtype) -> DType:
         return _BY_NP[d]
     if d.kind == "f":
         return f64 if d.itemsize > 4 else f32
+    if d.kind == "u" and d.itemsize >= 8:  # values from 2**63 would wrap to negatives
+        raise TypeError(f"unsupported dtype {d}: its values do not all fit int64; convert "
+                        "explicitly (e.g. .astype(np.int64) or np.float64)")
     if d.kind in "iu":
         return i64
     raise TypeError(f"unsupported dtype {d}: tapegrad supports float32, float64, int64 and bool")

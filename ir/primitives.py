@@ -22,6 +22,10 @@ from .core import TensorType
 from .dtypes import DType, bool_, i64
 
 
+#: the largest tensor, in bytes, whose sizes and offsets fit the int64 arithmetic of native code
+MAX_BYTES = 2**63 - 1
+
+
 class ShapeError(RuntimeError):
     """Operand types do not fit a primitive (shapes that do not broadcast, ...)."""
 
@@ -77,7 +81,7 @@ def infer_type(prim: Primitive, operand_types: tuple[TensorType, ...],
             raise ShapeError(f"{prim.name}: needs its result type")
         operand_types = (declared,)
     try:
-        return rule(*operand_types, **attrs)
+        result = rule(*operand_types, **attrs)
     except TypeError as e:
         # a wrong operand count or attribute name is the IR's fault, not the rule's; the
         # signature is consulted only on failure, so the common path stays cheap
@@ -87,6 +91,10 @@ def infer_type(prim: Primitive, operand_types: tuple[TensorType, ...],
             raise ShapeError(f"{prim.name}: bad operands or attributes for "
                              f"({_fmt(*operand_types)}) {sorted(attrs)}: {bad_call}") from None
         raise e
+    if result.size * result.dtype.itemsize > MAX_BYTES:  # i64 sizes and indices would overflow
+        raise ShapeError(f"{prim.name}: storage size calculation overflowed: the result "
+                         f"{result} would have {result.size} elements")
+    return result
 
 
 def _fmt(*types: TensorType) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir.core import TensorType
+from ..ir.primitives import MAX_BYTES
 from .ops_core import full as _full
 from .tensor import Tensor
 
@@ -106,7 +107,10 @@ def size_of(size) -> tuple[int, ...]:
         if d < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {d}: "
                                f"{list(size)}")
-    return tuple(builtins.int(d) for d in size)
+    size = tuple(builtins.int(d) for d in size)
+    if math.prod(size) * 8 > MAX_BYTES:  # 8: the widest dtype
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)}")
+    return size
 
 
 def _finish(t: Tensor, requires_grad: bool, dev=None) -> Tensor:
