@@ -3,6 +3,8 @@
     dce        drop instructions no result needs
     cse        merge instructions that compute the same thing
     simplify   exact algebra: x*1, neg(neg x), reshape of reshape, ...
+    fold       constant folding of splat constants (`full`), select on a constant
+    fusion     which instructions get their own loop nest (fusion_groups, annotate)
 
 Passes that rewrite accept `keep=`: instructions to leave exactly as they are.
 The differentiation pass uses it for the forward part of an adjoint, which
@@ -10,6 +12,7 @@ callers recognise by object identity.
 """
 from .cse import cse
 from .dce import dce
+from .fold import fold
 from .simplify import simplify
 
-__all__ = ["dce", "cse", "simplify"]
+__all__ = ["dce", "cse", "simplify", "fold"]
