@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..ir.autodiff import vjp
 from ..ir.core import Function, Instr, free_params
-from ..ir.passes import cse, dce, simplify
+from ..ir.passes import cse, dce, fold, simplify
 from . import dump
 from .errors import TracerError, at, user_loc
 from .trace import LEAF, function_name, trace
@@ -131,7 +131,7 @@ def _arrange(spec: Spec, adjoint_results: list, n_grads: int, value_tree, aux_tr
 
 def optimize(fn: Function) -> Function:
     """The passes every transform runs before code generation."""
-    return dce(cse(dce(simplify(dce(fn)))))
+    return dce(cse(dce(simplify(fold(simplify(dce(fn)))))))
 
 
 def _check_closed(f, fn: Function) -> None:
