@@ -167,7 +167,8 @@ def _where(fns: list[GradFn]) -> str:
 def _as_grad(g, out: Tensor, i: int) -> Tensor:
     if g is None:
         if out.numel() != 1:
-            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            raise RuntimeError("grad can be implicitly created only for scalar outputs"
+                               + at(user_loc()))
         return Tensor._from_array(np.ones(out._type.shape, out.dtype.np))
     if not isinstance(g, Tensor):
         g = Tensor._from_array(np.asarray(g, dtype=out.dtype.np))

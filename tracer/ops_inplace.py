@@ -33,15 +33,15 @@ def check_inplace(x: Tensor) -> None:
     if not is_grad_enabled():
         return
     if x._grad_fn is None and x._requires_grad:
-        raise RuntimeError(_LEAF_ERROR)
+        raise RuntimeError(_LEAF_ERROR + at(user_loc()))
     base = x._base
     if base is not None and base._requires_grad:
         # PyTorch rewrites the base's history here (CopySlices); tapegrad does not, and
         # would silently drop the update from gradients through the base: refuse instead.
         if base._grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used "
-                               "in an in-place operation.")
-        raise RuntimeError(_VIEW_ERROR)
+                               "in an in-place operation." + at(user_loc()))
+        raise RuntimeError(_VIEW_ERROR + at(user_loc()))
 
 
 def _records(x: Tensor) -> bool:

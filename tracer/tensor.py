@@ -12,6 +12,7 @@ import numpy as np
 from ..ir import dtypes
 from ..ir.core import Instr, Param, TensorType, Value
 from ..ir import primitives as P
+from .errors import at, user_loc
 from .grad_mode import is_grad_enabled
 from .tape import AccumulateGrad, GradFn, concrete_error
 
@@ -137,7 +138,8 @@ class Tensor:
                     "differentiation use var_no_grad = var.detach().")
             return self
         if requires_grad and not self._type.dtype.is_float:
-            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients"
+                               + at(user_loc()))
         self._requires_grad = bool(requires_grad)
         return self
 
