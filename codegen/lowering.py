@@ -152,9 +152,22 @@ def _div(em, instr, x, y):
     return b.select(zero, em.zero(i64), q)
 
 
+def _splat(v):
+    """The value of a `full` (seen through broadcasts and reshapes), else None."""
+    while isinstance(v, Instr) and v.prim in (P.broadcast, P.reshape):
+        v = v.operands[0]
+    return v.attrs["value"] if isinstance(v, Instr) and v.prim is P.full else None
+
+
 @scalar(P.pow_)
 def _pow(em, instr, x, y):
     if _is_float(instr):
+        k = _splat(instr.operands[1])
+        if k in (1, 2, 3):  # small integer powers: multiplications, no libm call in the loop
+            r = x
+            for _ in range(int(k) - 1):
+                r = em.b.fmul(r, x)
+            return r
         return em.intrinsic("llvm.pow", x, y)
     # A negative exponent truncates 1/x**|y| toward zero: 1, +-1 (x == -1) or 0.
     b, one = em.b, em.const(i64, 1)
