@@ -26,6 +26,7 @@ import numpy as np
 
 from ..codegen import blas, lower, target
 from ..ir.core import Function
+from ..ir.verifier import verify
 from ..codegen.emit import PARALLEL_FOR
 from . import cache, parallel
 from .cache import Entry
@@ -231,6 +232,7 @@ def compile_function(fn: Function, *, use_blas: bool = True) -> CompiledFunction
     with _lock:
         native = _memory.get(key)
         if native is None:
+            verify(fn)  # loop bounds come from the types: they must agree with the shape rules
             shape = (len(fn.params) + len(fn.results) + 1,
                      sum(v.type.size * v.dtype.itemsize for v in [*fn.params, *fn.results]))
             native = _from_disk(key, shape) or _from_llvm(fn, key, use_blas, shape)
