@@ -51,6 +51,14 @@ BINARY = {
 }
 
 
+def _promote(a, b):
+    """PyTorch's result dtype for two float tensors: a 0-d one does not widen the other."""
+    (sa, da), (sb, db) = a, b
+    if (len(sa) == 0) != (len(sb) == 0):
+        return da if len(sb) == 0 else db
+    return "f64" if "f64" in (da, db) else "f32"
+
+
 def _bcast(s, t):
     try:
         return tuple(np.broadcast_shapes(s, t))
@@ -96,7 +104,7 @@ def _program(draw):
             partners = [v for v in values if _bcast(shape, v[1]) is not None]
             b = draw(st.sampled_from(partners))
             op = draw(st.sampled_from(sorted(BINARY)))
-            dt = "f64" if "f64" in (dtype, b[2]) else "f32"
+            dt = _promote((shape, dtype), (b[1], b[2]))
             emit(BINARY[op].format(a=name, b=b[0]), _bcast(shape, b[1]), dt)
         elif kind == "reduce" and shape:
             axis = draw(st.integers(0, len(shape) - 1))
