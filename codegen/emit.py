@@ -32,8 +32,8 @@ PARALLEL_FOR = "tapegrad_parallel_for"
 #: (handing work to the pool costs tens of microseconds).
 PARALLEL_WORK = 1 << 22
 
-#: Left to LLVM intrinsics: sqrt is one instruction; sin and cos become libm calls.
-_INTRINSIC = {"sin", "cos", "sqrt"}
+#: Left to LLVM intrinsics: sqrt is one instruction.
+_INTRINSIC = {"sqrt"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,9 @@ class Emitter:
         self._constants = {id(i): i for i in fn.body if i.prim is P.constant}
         self._ipow = None
         self._parts: list[ir.Function] = []
+        self._big: ir.Value | None = None  # the "sin/cos argument too big" flag, or None
+        self._big_used = False
+        self._exact = False  # re-emitting a loop nest with libm's sin/cos for big arguments
 
     # ------------------------------------------------------------ roots
 
@@ -108,15 +111,41 @@ class Emitter:
             return
         low = LOWERINGS.get(v.prim) if isinstance(v, Instr) else None
         if not root.copy and low.kind == "kernel":
-            low.rule(self, v, dst)
+            self._guarded(lambda: low.rule(self, v, dst))
             return
         get = self.elem if root.copy else self.compute
         body = lambda idx: self.store(dst, idx, get(v, idx))  # noqa: E731
         split = self._split_axis(root)
         if split is None:
-            self.loop(dst.shape, body)
+            self._guarded(lambda: self.loop(dst.shape, body))
         else:
             self._emit_parallel(dst.shape, split, body)
+
+    def _guarded(self, emit) -> None:
+        """Emit a loop nest (or kernel) with the fast sin/cos; if any of their arguments
+        was too big for the polynomial, run it again computing those with libm.
+
+        A loop nest writes only its own buffer and reads others (a reduction
+        re-initialises what it accumulates into), so running it twice is safe."""
+        saved = self._big, self._big_used
+        self._big, self._big_used = self.alloca(I8), False
+        self.b.store(ir.Constant(I8, 0), self._big)
+        self._memo.clear()
+        emit()
+        if self._big_used:
+            redo = self.func.append_basic_block("sincos_big")
+            done = self.func.append_basic_block("sincos_done")
+            flag = self.b.load(self._big, typ=I8)
+            self.b.cbranch(self.b.icmp_unsigned("!=", flag, ir.Constant(I8, 0)), redo, done)
+            self.b.position_at_end(redo)
+            self._exact, self._big = True, None
+            self._memo.clear()
+            emit()
+            self._exact = False
+            self.b.branch(done)
+            self.b.position_at_end(done)
+            self._memo.clear()
+        self._big, self._big_used = saved
 
     # ------------------------------------------------------------ threads
 
@@ -148,7 +177,7 @@ class Emitter:
         hi = b.select(b.icmp_signed(">", hi, self.i64(n)), self.i64(n), hi)
         b.cbranch(b.icmp_signed("<", lo, hi), start, done)  # never an empty do-while
         b.position_at_end(start)
-        self.loop(shape, body, ranges={axis: (lo, hi)})
+        self._guarded(lambda: self.loop(shape, body, ranges={axis: (lo, hi)}))
         self.b.branch(done)
         self.b.position_at_end(done)
         self.b.ret_void()
@@ -314,6 +343,12 @@ class Emitter:
 
     def math(self, name: str, x: ir.Value, dtype: DType) -> ir.Value:
         """exp, log, tanh, ...: inline polynomials (mathlib.py), so loops vectorise."""
+        if name in ("sin", "cos") and not self._exact and self._big is not None:
+            value, big = MathBuilder(self.b).sincos_fast(x, int(name == "cos"))
+            flag = self.b.load(self._big, typ=I8)
+            self.b.store(self.b.or_(flag, self.b.zext(big, I8)), self._big)
+            self._big_used = True
+            return value
         if name in _POLYNOMIAL:
             return getattr(MathBuilder(self.b), name)(x)
         if name in _INTRINSIC:

@@ -1,4 +1,4 @@
-"""Branch-free polynomial exp, expm1, log, log1p, tanh and logistic in LLVM IR.
+"""Branch-free polynomial exp, expm1, log, log1p, tanh, logistic, sin and cos in LLVM IR.
 
 libm does not vectorise (LLVM turns `llvm.exp.v16f32` into sixteen `expf`
 calls), so these are written with plain arithmetic, integer bit tricks and
@@ -18,6 +18,18 @@ Each function is the classic recipe, with our own (Taylor) coefficients:
            rounds to 1.
     logistic  1 / (1 + exp(-|x|)), mirrored for x < 0: exp never overflows.
     log1p  log(u) + (x - (u - 1)) / u with u = 1 + x (the rounding of u corrected).
+    sin, cos  in float64 (float32 is widened, computed, rounded once).  x = j pi/2 + r,
+           |r| <= pi/4: j by the shifter trick, r = x - j (P1 + P2 + P3) with pi/2 in
+           three doubles (159 bits): x - j P1 is exact (one FMA), the rest in double-
+           double arithmetic, so r keeps full precision even when x is within 2^-60 of
+           a multiple of pi/2.  Taylor polynomials for sin r and cos r, corrected for
+           r's low part; j mod 4 picks sin/cos and the sign.  Valid for |x| <= 2^30
+           (SINCOS_BIG).  Beyond it (and for +-inf: NaN) the answer comes from libm.
+           A call in a vector loop would spill every vector register, so
+           `sincos_fast` returns the polynomial and a "big" flag instead: the code
+           generator ORs the flags over its loop and, only when one is set, runs the
+           loop again with `sin`/`cos`, which select libm's value for big lanes
+           (glibc's libmvec also falls back to scalar code for large arguments).
 
 Tests (tests/test_codegen_math.py) bound the error against numpy in float32
 and float64 over wide ranges, the extremes, NaN, infinities and denormals.
@@ -29,6 +41,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from llvmlite import ir
+
+#: sin/cos: above this |x| the answer comes from libm (see the module docstring).
+SINCOS_BIG = 2.0 ** 30
 
 #: Let LLVM fuse a*b+c into an FMA (one rounding fewer); never reassociate.
 CONTRACT = ("contract",)
@@ -117,9 +132,23 @@ class MathBuilder:
     def copysign(self, x, sign):
         return self._intrinsic("llvm.copysign", x, sign)
 
+    def fma(self, x, y, z):
+        """x*y + z rounded once (the exact-product tricks below need a real FMA)."""
+        return self._intrinsic("llvm.fma", x, y, z)
+
+    def two_sum(self, a, b):
+        """(s, e) with s = fl(a + b) and s + e = a + b exactly (Knuth; no flags:
+        contraction or reassociation would break it)."""
+        bb = self.b
+        s = bb.fadd(a, b)
+        v = bb.fsub(s, a)
+        e = bb.fadd(bb.fsub(a, bb.fsub(s, v)), bb.fsub(b, v))
+        return s, e
+
     def _intrinsic(self, name, *args):
         ty = args[0].type
-        fn = self.b.module.declare_intrinsic(name, [ty], ir.FunctionType(ty, [ty] * len(args)))
+        fn = self.b.module.declare_intrinsic(f"{name}.{_suffix(ty)}", (),
+                                             ir.FunctionType(ty, [ty] * len(args)))
         return self.b.call(fn, list(args))
 
     def _scale(self, like, n_int) -> ir.Value:
@@ -212,6 +241,74 @@ class MathBuilder:
         r = b.fdiv(self.c(x, 1.0), b.fadd(self.c(x, 1.0), e))
         return self.where(b.fcmp_ordered(">=", x, self.c(x, 0.0)), r, b.fmul(e, r))
 
+    # ------------------------------------------------------------ sin, cos
+
+    def sin(self, x) -> ir.Value:
+        """sin(x) everywhere: the polynomial, or libm where |x| > SINCOS_BIG."""
+        return self._sincos_exact(x, 0)
+
+    def cos(self, x) -> ir.Value:
+        return self._sincos_exact(x, 1)
+
+    def sincos_fast(self, x, shift: int) -> tuple[ir.Value, ir.Value]:
+        """(sin(x) if shift == 0 else cos(x), big): the value is right wherever `big`
+        (|x| > SINCOS_BIG, inf included) is false.  No call: the loop vectorises."""
+        b = self.b
+        if _fmt(x.type) is F32:
+            wide = _with_element(x.type, ir.DoubleType())
+            v, big = self.sincos_fast(b.fpext(x, wide), shift)
+            return b.fptrunc(v, x.type), big
+        big = b.fcmp_ordered(">", self.fabs(x), self.c(x, SINCOS_BIG))
+        return self._sincos_reduced(x, shift), big
+
+    def _sincos_exact(self, x, shift: int) -> ir.Value:
+        b = self.b
+        if _fmt(x.type) is F32:
+            wide = _with_element(x.type, ir.DoubleType())
+            return b.fptrunc(self._sincos_exact(b.fpext(x, wide), shift), x.type)
+        v, big = self.sincos_fast(x, shift)
+        return self.where(big, self._intrinsic(("llvm.sin", "llvm.cos")[shift], x), v)
+
+    def _sincos_reduced(self, x, shift: int) -> ir.Value:
+        b = self.b
+        j, ji = self._round_to_int(b.fmul(x, self.c(x, 2 / math.pi)))
+        nj = b.fneg(j)
+        t1 = self.fma(nj, self.c(x, _PIO2[0]), x)  # exact: a multiple of 2^-53 below 2
+        h2 = b.fmul(j, self.c(x, _PIO2[1]))
+        l2 = self.fma(j, self.c(x, _PIO2[1]), b.fneg(h2))  # j P2 = h2 + l2 exactly
+        s, e = self.two_sum(t1, b.fneg(h2))
+        lo = b.fsub(b.fsub(e, l2), b.fmul(j, self.c(x, _PIO2[2])))
+        rh, rl = self.two_sum(s, lo)  # r = rh + rl, |rh| <= pi/4 (a hair more)
+        z = b.fmul(rh, rh)
+        # sin(rh + rl) = sin rh + rl cos rh;  cos(rh + rl) = cos rh - rl sin rh (to 2^-106)
+        sin_tail = self.mul(self.mul(rh, z), self.horner(z, _SIN_TAYLOR))
+        sin_r = b.fadd(rh, b.fadd(sin_tail, b.fmul(rl, b.fsub(self.c(x, 1.0),
+                                                           b.fmul(z, self.c(x, 0.5))))))
+        hz = b.fmul(z, self.c(x, 0.5))
+        w = b.fsub(self.c(x, 1.0), hz)
+        cos_tail = b.fsub(self.mul(b.fmul(z, z), self.horner(z, _COS_TAYLOR)), b.fmul(rh, rl))
+        cos_r = b.fadd(w, b.fadd(b.fsub(b.fsub(self.c(x, 1.0), w), hz), cos_tail))
+        k = b.add(ji, self.ci(x, shift))
+        odd = b.trunc(k, self.bool_type(x.type))
+        neg = b.icmp_unsigned("!=", b.and_(k, self.ci(x, 2)), self.ci(x, 0))
+        v = self.where(odd, cos_r, sin_r)
+        v = self.where(neg, b.fneg(v), v)
+        # Tiny x (signed zeros, denormals): sin x rounds to x, cos x to 1.
+        tiny = b.fcmp_ordered("<", self.fabs(x), self.c(x, 2.0 ** -27))
+        return self.where(tiny, x if shift == 0 else self.c(x, 1.0), v)
+
+
+def _suffix(ty: ir.Type) -> str:
+    """The overload suffix of an intrinsic for `ty`: f64, v8f64, v16i1 (llvmlite knows
+    scalars only)."""
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{_suffix(ty.element)}"
+    return ty.intrinsic_name
+
+
+def _with_element(ty: ir.Type, elem: ir.Type) -> ir.Type:
+    return ir.VectorType(elem, ty.count) if isinstance(ty, ir.VectorType) else elem
+
 
 def _const(ty: ir.Type, value) -> ir.Constant:
     if isinstance(ty, ir.VectorType):
@@ -224,4 +321,36 @@ _INV_FACTORIALS = [float(Fraction(1, math.factorial(k))) for k in range(20)]
 #: 2/(2k+1): log m = s * sum(_ATANH2[k] * s^(2k)).
 _ATANH2 = [float(Fraction(2, 2 * k + 1)) for k in range(20)]
 
-FUNCTIONS = ("exp", "log", "log1p", "tanh", "logistic")
+
+
+def _pi(bits: int) -> Fraction:
+    """pi to `bits` bits (Machin's formula in integers)."""
+    one = 1 << (bits + 16)
+
+    def atan_inv(n: int) -> int:  # atan(1/n) * one
+        total, term, k, sign = 0, one // n, 1, 1
+        while term:
+            total += sign * (term // k)
+            term //= n * n
+            k, sign = k + 2, -sign
+        return total
+
+    return Fraction(4 * (4 * atan_inv(5) - atan_inv(239)), one)
+
+
+def _split(value: Fraction, parts: int) -> tuple[float, ...]:
+    out = []
+    for _ in range(parts):
+        out.append(float(value))
+        value -= Fraction(out[-1])
+    return tuple(out)
+
+
+#: pi/2 as P1 + P2 + P3 (each the nearest double to what is left).
+_PIO2 = _split(_pi(256) / 2, 3)
+#: sin r = r + r^3 (sum of (-1)^k r^(2k-2) / (2k+1)!), k = 1..8 (to r^17).
+_SIN_TAYLOR = [float(Fraction((-1) ** k, math.factorial(2 * k + 1))) for k in range(1, 9)]
+#: cos r = 1 - r^2/2 + r^4 (sum of (-1)^k r^(2k-4) / (2k)!), k = 2..9 (to r^18).
+_COS_TAYLOR = [float(Fraction((-1) ** k, math.factorial(2 * k))) for k in range(2, 10)]
+
+FUNCTIONS = ("exp", "log", "log1p", "tanh", "logistic", "sin", "cos")

@@ -1,4 +1,4 @@
-"""Accuracy of the polynomial exp, log, log1p, tanh and logistic (codegen/mathlib.py).
+"""Accuracy of the polynomial exp, log, log1p, tanh, logistic, sin and cos (codegen/mathlib.py).
 
 The reference is numpy in extended precision (x86 long double), rounded to
 the tested dtype; errors are counted in units in the last place of that dtype.
@@ -27,11 +27,13 @@ def _logistic(x):
 
 REFERENCE = {"exp": lambda x: np.exp(x.astype(LD)), "log": lambda x: np.log(x.astype(LD)),
              "log1p": lambda x: np.log1p(x.astype(LD)), "tanh": lambda x: np.tanh(x.astype(LD)),
-             "logistic": _logistic}
+             "logistic": _logistic, "sin": lambda x: np.sin(x.astype(LD)),
+             "cos": lambda x: np.cos(x.astype(LD))}
 NUMPY = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
-         "logistic": lambda x: (1 / (1 + np.exp(-x))).astype(x.dtype)}
+         "logistic": lambda x: (1 / (1 + np.exp(-x))).astype(x.dtype), "sin": np.sin,
+         "cos": np.cos}
 #: Max error in ulp (ours), per function.
-ULP = {"exp": 1, "log": 1, "log1p": 2, "tanh": 3, "logistic": 3}
+ULP = {"exp": 1, "log": 1, "log1p": 2, "tanh": 3, "logistic": 3, "sin": 1, "cos": 1}
 
 
 def _native(name: str, dtype, n: int):
@@ -55,8 +57,25 @@ def _inputs(name: str, np_dtype) -> np.ndarray:
         x = np.abs(x)
     if name == "log1p":
         x = np.concatenate([np.abs(x) - 1 + 1e-30, x[np.abs(x) < 1]])
+    if name in ("sin", "cos"):
+        x = np.concatenate([x, _near_multiples_of_pi_2(np_dtype), rng.uniform(-1e9, 1e9, 20000),
+                            np.exp(rng.uniform(np.log(1e6), np.log(1e12), 20000))])
     with np.errstate(over="ignore"):
         return np.concatenate([x, -x]).astype(np_dtype)
+
+
+def _near_multiples_of_pi_2(np_dtype) -> np.ndarray:
+    """The floats nearest to k pi/2 (and their neighbours), where reducing x to
+    [-pi/4, pi/4] cancels the most bits, for k up to far past the polynomial's range
+    (2^30), plus the floats around that boundary."""
+    k = np.unique(np.concatenate([np.arange(1, 2000), 2.0 ** np.arange(11, 62),
+                                  np.random.default_rng(3).integers(1, 2 ** 40, 2000)]))
+    pi_2 = LD(np.pi) / 2 + LD(6.123233995736766036e-17)  # pi/2 to long double precision
+    x = (k.astype(LD) * pi_2).astype(np_dtype)
+    steps = [np.nextafter(x, np.inf), np.nextafter(x, -np.inf)]
+    edge = np.asarray(2.0 ** 30, np_dtype)
+    around = [np.nextafter(edge, 0), edge, np.nextafter(edge, np.inf)]
+    return np.concatenate([x, *steps, around]).astype(np.float64)
 
 
 def ulp_error(got: np.ndarray, ref: np.ndarray, np_dtype) -> np.ndarray:
@@ -112,6 +131,12 @@ SPECIALS = {
         (np.nan, np.nan), (np.inf, 1.0), (-np.inf, 0.0), (0.0, 0.5), (200.0, 1.0),
         (-800.0, 0.0),
     ],
+    "sin": [
+        (np.nan, np.nan), (np.inf, np.nan), (-np.inf, np.nan), (0.0, 0.0), (-0.0, -0.0),
+    ],
+    "cos": [
+        (np.nan, np.nan), (np.inf, np.nan), (-np.inf, np.nan), (0.0, 1.0), (-0.0, 1.0),
+    ],
 }
 
 
@@ -133,6 +158,9 @@ def test_denormal_inputs_and_results(dtype):
     sub = np.array([fi.smallest_subnormal, fi.tiny / 2, fi.tiny / 1000], dtype.np)
     np.testing.assert_array_equal(_native("tanh", dtype, 3)(sub)[0], sub)  # tanh x = x
     np.testing.assert_array_equal(_native("log1p", dtype, 3)(sub)[0], sub)
+    np.testing.assert_array_equal(_native("sin", dtype, 3)(sub)[0], sub)  # sin x = x
+    np.testing.assert_array_equal(_native("sin", dtype, 3)(-sub)[0], -sub)
+    np.testing.assert_array_equal(_native("cos", dtype, 3)(sub)[0], np.ones(3, dtype.np))
     logs = _native("log", dtype, 3)(sub)[0]
     np.testing.assert_allclose(logs, np.log(sub.astype(LD)).astype(dtype.np), rtol=4 * fi.eps)
     # exp into the denormal range: within one denormal step of the exact value
@@ -140,3 +168,34 @@ def test_denormal_inputs_and_results(dtype):
     x = x.astype(dtype.np)
     got = _native("exp", dtype, 3)(x)[0]
     assert np.all(np.abs(got.astype(LD) - np.exp(x.astype(LD))) <= fi.smallest_subnormal)
+
+
+@pytest.mark.parametrize("dtype", [dtypes.f32, dtypes.f64], ids=lambda d: d.name)
+def test_sin_cos_big_arguments_inside_fused_loops_and_reductions(dtype):
+    """A loop nest whose sin/cos argument is ever beyond the polynomial's range runs
+    again with libm for those elements: in an elementwise loop, a reduction, and a
+    0-d result, with the big value first, last, alone or next to inf."""
+    fi = np.finfo(dtype.np)
+    n = 1000
+    b = Builder("sincos_fused")
+    x = b.param(tensor_type(dtype, (n,)), "x")
+    y = b.add(b.mul(b.sin(x), b.cos(b.add(x, x))), b.cos(x))  # two arguments: x, 2x
+    s = b.reduce_sum(b.mul(b.sin(x), b.sin(x)), axes=(0,))
+    cf = compile_function(b.build(y, s))
+    rng = np.random.default_rng(5)
+    for big in ([], [0], [n - 1], [3, 500], "inf"):
+        xs = rng.uniform(-10, 10, n).astype(dtype.np)
+        if big == "inf":
+            xs[7], xs[8] = np.inf, 1e20
+        else:
+            xs[big] = fi.max / 4  # 2x stays finite
+        got_y, got_s = cf(xs)
+        xl = xs.astype(LD)
+        with np.errstate(invalid="ignore"):
+            want_y = np.sin(xl) * np.cos(xl + xl) + np.cos(xl)
+            want_s = np.sum(np.sin(xl) ** 2)
+        np.testing.assert_allclose(got_y.astype(LD), want_y, rtol=8 * fi.eps, atol=8 * fi.eps)
+        if big == "inf":
+            assert np.isnan(got_s)
+        else:
+            np.testing.assert_allclose(float(got_s), float(want_s), rtol=n * fi.eps)
