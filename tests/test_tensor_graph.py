@@ -33,7 +33,7 @@ GRAD_FNS = [  # (operation on fresh leaves, PyTorch's grad_fn name, number of ne
     (lambda: leaf(3).mean(), "MeanBackward0", 1), (lambda: leaf(2, 3).mean(0), "MeanBackward1", 1),
     (lambda: leaf(3).max(), "MaxBackward1", 1), (lambda: leaf(3).min(), "MinBackward1", 1),
     (lambda: leaf(2, 3).max(1).values, "MaxBackward0", 1),
-    (lambda: leaf(3).norm(), "NormBackward1", 1),
+    (lambda: leaf(3).norm(), "LinalgVectorNormBackward0", 1),
     (lambda: leaf(2, 3).mm(leaf(3, 4)), "MmBackward0", 2),
     (lambda: leaf(2, 3) @ leaf(3, 4), "MmBackward0", 2),
     (lambda: leaf(5, 2, 3) @ leaf(5, 3, 4), "BmmBackward0", 2),

@@ -266,6 +266,9 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) ->
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False) -> Tensor:
+    """`randint(high, size)` or `randint(low, high, size)`, as in PyTorch."""
+    if isinstance(high, (tuple, list)) and size == ():  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     dt = as_dtype(dtype, dtypes.i64)

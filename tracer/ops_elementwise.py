@@ -71,9 +71,13 @@ def abs(input):
 
 
 def sign(input):
+    """-1, 0 or 1; PyTorch's sign of NaN is 0 (the sign primitive keeps NaN, as numpy)."""
     x = as_tensor(input)
     with grad_node("SignBackward0", x):
-        return bind(P.sign, x)
+        s = bind(P.sign, x)
+        if not x.dtype.is_float:
+            return s
+        return bind(P.select, bind(P.ne, x, x), scalar_constant(0, x.dtype, x.shape), s)
 
 
 def relu(input):

@@ -107,6 +107,12 @@ def _extreme(x: Tensor, largest: bool, axes: tuple) -> Tensor:
     """reduce_max of x, or of -x negated for the minimum (bools go through int64)."""
     src = convert(x, dtypes.i64) if x.dtype is dtypes.bool_ else x
     if not largest:
+        if src.dtype.is_float:
+            # The gradient of -max(-x) is max's mask negated, whose zeros would come out
+            # as -0.0 (PyTorch's min gives +0.0).  x enters through select(isnan(x), x,
+            # x): the pass adds the two cotangents of that select, one of them +0.0,
+            # and -0.0 + +0.0 is +0.0 while every other value is unchanged.
+            src = bind(P.select, bind(P.ne, src, src), src, src)
         src = bind(P.neg, src)
     out = bind(P.reduce_max, src, axes=axes)
     if not largest:
@@ -117,6 +123,18 @@ def _extreme(x: Tensor, largest: bool, axes: tuple) -> Tensor:
 def _arg_extreme(x: Tensor, largest: bool, axis: int) -> Tensor:
     src = convert(x, dtypes.i64) if x.dtype is dtypes.bool_ else x
     return bind(P.argmax, src if largest else bind(P.neg, src), axis=axis)
+
+
+def _picked(x: Tensor, indices: Tensor, axis: int) -> Tensor:
+    """The elements of float x at `indices` along `axis` (PyTorch's max(dim)/min(dim)
+    values): the whole gradient goes to that one element, even among ties, as in
+    PyTorch (value_selecting_reduction_backward), not shared as amax does.  A one-hot
+    mask from iota selects x, other places hold -0.0, and x + -0.0 is x exactly."""
+    kept = tuple(1 if i == axis else d for i, d in enumerate(x.shape))
+    idx = bind(P.broadcast, bind(P.reshape, indices, shape=kept), shape=x.shape)
+    iota = bind(P.iota, type=x._type.with_dtype(dtypes.i64), axis=axis)
+    chosen = bind(P.select, bind(P.eq, iota, idx), x, scalar_constant(-0.0, x.dtype, x.shape))
+    return bind(P.reduce_sum, chosen, axes=(axis,))
 
 
 def _max_or_min(largest: bool):
@@ -139,9 +157,12 @@ def _max_or_min(largest: bool):
         if x.ndim == 0:
             return result(x, full(0, dtypes.i64))
         _check_nonempty(x, name, axis)
+        index = _arg_extreme(x, largest, axis)
         with grad_node(dim_node, x):
-            values = _keep(x, _extreme(x, largest, (axis,)), (axis,), keepdim)
-        indices = _keep(x, _arg_extreme(x, largest, axis), (axis,), keepdim)
+            picked = _picked(x, index, axis) if x.dtype.is_float else \
+                _extreme(x, largest, (axis,))
+            values = _keep(x, picked, (axis,), keepdim)
+        indices = _keep(x, index, (axis,), keepdim)
         return result(values, indices)
 
     op.__name__ = name
@@ -194,7 +215,8 @@ def norm(input, p=2, dim=None, keepdim=False):
     x = as_tensor(input)
     if p == "fro":
         p = 2
-    with grad_node("NormBackward1", x):
+    # PyTorch 2's Tensor.norm runs linalg.vector_norm, and names its node after it
+    with grad_node("LinalgVectorNormBackward0", x):
         axes = wrap_dims(dim, x.ndim)
         a = abs(x)
         if p == float("inf"):
