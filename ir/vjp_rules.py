@@ -13,7 +13,8 @@ Edge cases follow PyTorch's derivative formulas:
   operand gives both operands the whole gradient (the comparisons are false).
 * `max`/`min` against a `full` (a scalar the tracer made into a tensor, as in
   relu = max(x, 0)) send nothing through a tie: relu'(0) = 0 as in torch.relu,
-  and NaN still passes the gradient (threshold_backward).  The price: clamp
+  and NaN still passes the gradient (threshold_backward); the mask is read from
+  the result, as threshold_backward does.  The price: clamp
   built from max/min also gives 0 at its bounds where torch.clamp gives 1; a
   tracer wanting that should build clamp as select(x < lo, lo, x).
 * `reduce_max` shares the gradient evenly among the maxima, NaN elements
@@ -201,10 +202,14 @@ def _extremum_rule(beaten: Primitive, beaten_or_tied: Primitive) -> Rule:
     def rule(b, instr, ct):
         x, y = instr.operands
         zero = _fill(b, ct, 0)
+        # against a fill the result tells as much as the operand (max(x, c) <= c exactly
+        # when x <= c, NaN included), so the rule reads the result, as PyTorch's relu
+        # (threshold_backward) does: changing the result in place is then an error
+        # at backward, and the operand need not be kept
         if _is_fill(y):
-            return [b.select(b.emit(beaten_or_tied, x, y), zero, ct), None]
+            return [b.select(b.emit(beaten_or_tied, instr, y), zero, ct), None]
         if _is_fill(x):
-            return [None, b.select(b.emit(beaten_or_tied, y, x), zero, ct)]
+            return [None, b.select(b.emit(beaten_or_tied, instr, x), zero, ct)]
         share = b.select(b.eq(x, y), b.mul(ct, _fill(b, ct, 0.5)), ct)
         return [b.select(b.emit(beaten, x, y), zero, share),
                 b.select(b.emit(beaten, y, x), zero, share)]
