@@ -51,6 +51,11 @@ def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias (AddmmBackward0 for a 2-d input with a bias, as PyTorch)."""
+    if bias is not None and input.ndim not in (0, 2):
+        # PyTorch flattens the batch dims, runs addmm and views the result back: the
+        # result's grad_fn is a ViewBackward0 over the AddmmBackward0
+        flat = S.view(input, (-1, input.shape[-1]))
+        return S.view(linear(flat, weight, bias), (*input.shape[:-1], weight.shape[0]))
     wt = S.t(weight)
     if bias is None:
         return S.matmul(input, wt)
@@ -87,6 +92,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight=None,
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          "size.")
+    if input._data is not None:
+        x = input._data
+        if not bool(((x >= 0) & (x <= 1)).all()):
+            raise RuntimeError("all elements of input should be between 0 and 1")
     with grad_node("BinaryCrossEntropyBackward0", input, target):
         log_x = E.clamp(E.log(input), min=-100.0)
         log_1mx = E.clamp(E.log(E.rsub(input, 1.0)), min=-100.0)
@@ -96,12 +105,19 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight=None,
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
-    """(1 - t) x + (1 + (pw - 1) t) (log1p(exp(-|x|)) + max(-x, 0)): finite for any x."""
+    """(1 - t) x + (1 + (pw - 1) t) softplus(-x): finite for any x.
+
+    softplus(-x) is log1p(exp(-|x|)) + max(-x, 0), written with one `where` choosing
+    the branch so that each branch is smooth where it is used: the derivative at
+    x = 0 is -sigmoid(0) = -1/2 (|x| and max(x, 0) have kinks there, and summing
+    their one-sided slopes gave the wrong gradient)."""
     if input.shape != target.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
     with grad_node("BinaryCrossEntropyWithLogitsBackward0", input, target):
-        softplus_neg = E.add(E.log1p(E.exp(E.neg(E.abs(input)))), E.relu(E.neg(input)))
+        pos = E.gt(input, 0.0)
+        minus_abs = E.where(pos, E.neg(input), input)
+        softplus_neg = E.add(E.log1p(E.exp(minus_abs)), E.where(pos, 0.0, E.neg(input)))
         scale = 1.0 if pos_weight is None else E.add(E.mul(E.sub(pos_weight, 1.0), target), 1.0)
         loss = E.add(E.mul(E.rsub(target, 1.0), input), E.mul(scale, softplus_neg))
         return _reduce(_weighted(loss, weight), reduction)
