@@ -8,6 +8,7 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir import primitives as P
+from ..ir.builder import coerce_scalar
 from ..ir.core import Instr, TensorType
 from ..ir.primitives import ShapeError
 from .errors import at, user_loc
@@ -15,11 +16,21 @@ from .tape import _tracing, bind
 from .tensor import Tensor
 
 
+#: Python's own number types, checked by `type(x) in` before the slower ABC checks
+_PLAIN_SCALARS = {float: dtypes.f32, int: dtypes.i64, bool: dtypes.bool_}
+_CATEGORY = {dtypes.bool_: 0, dtypes.i64: 1, dtypes.f32: 2, dtypes.f64: 2}
+
+
 def is_scalar(x) -> bool:
+    if type(x) in _PLAIN_SCALARS:
+        return True
     return isinstance(x, (numbers.Number, np.number, np.bool_)) and not isinstance(x, Tensor)
 
 
 def scalar_dtype(x) -> dtypes.DType:
+    dt = _PLAIN_SCALARS.get(type(x))
+    if dt is not None:
+        return dt
     if isinstance(x, (bool, np.bool_)):
         return dtypes.bool_
     if isinstance(x, (numbers.Integral, np.integer)):
@@ -29,13 +40,16 @@ def scalar_dtype(x) -> dtypes.DType:
 
 def result_dtype(*args) -> dtypes.DType:
     """PyTorch's promotion: tensors decide within a category; scalars only lift the category."""
-    order = (dtypes.bool_, dtypes.i64, dtypes.f32, dtypes.f64)
+    same = _common_tensor_dtype(args)
+    if same is not None:
+        return same
+    dimensioned = any(isinstance(a, Tensor) and a._type.shape for a in args)
     tensor_dt = None
     scalar_dt = None
     for a in args:
         if isinstance(a, Tensor):
-            dt = a.dtype
-            if a.ndim == 0 and any(isinstance(b, Tensor) and b.ndim > 0 for b in args):
+            dt = a._type.dtype
+            if dimensioned and not a._type.shape:
                 # 0-d tensors act like scalars next to dimensioned tensors
                 scalar_dt = dt if scalar_dt is None else dtypes.promote(scalar_dt, dt)
                 continue
@@ -47,35 +61,65 @@ def result_dtype(*args) -> dtypes.DType:
         return scalar_dt
     if scalar_dt is None:
         return tensor_dt
-    cat = lambda d: 0 if d is dtypes.bool_ else 1 if d is dtypes.i64 else 2
-    if cat(scalar_dt) > cat(tensor_dt):
-        return dtypes.f32 if cat(scalar_dt) == 2 and scalar_dt is dtypes.f32 else scalar_dt
+    if _CATEGORY[scalar_dt] > _CATEGORY[tensor_dt]:
+        return dtypes.f32 if scalar_dt is dtypes.f32 else scalar_dt
     return tensor_dt
 
 
+def _common_tensor_dtype(args) -> dtypes.DType | None:
+    """The dtype when every argument is a tensor of that one dtype (the common case:
+    promotion has nothing to do), else None."""
+    dt = None
+    for a in args:
+        if not isinstance(a, Tensor):
+            return None
+        if dt is None:
+            dt = a._type.dtype
+        elif a._type.dtype is not dt:
+            return None
+    return dt
+
+
 def full(value, dtype: dtypes.DType, shape=()) -> Tensor:
-    from ..ir.builder import coerce_scalar
     return bind(P.full, type=TensorType(dtype, tuple(shape)), value=coerce_scalar(value, dtype))
+
+
+#: (dtype, shape, value's exact text) -> (type, read-only array) of eager scalar operands:
+#: `x + 1` in a loop makes the same constant every step.  The arrays are broadcast views
+#: (no memory of their own) and read-only, so sharing them is safe.
+_CONSTANTS: dict[tuple, tuple[TensorType, np.ndarray]] = {}
+_MAX_CONSTANTS = 512
 
 
 def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
     """A Python number as an operand: on the tape it is a `full` instruction (so the IR
     says `x + 2.0`, not a parameter), and eagerly a read-only broadcast view (no copy)."""
-    from ..ir.builder import coerce_scalar
-    t = TensorType(dtype, tuple(shape))
+    shape = tuple(shape)
     attrs = {"value": coerce_scalar(value, dtype)}
     if _tracing():
-        return bind(P.full, type=t, **attrs)
-    data = np.broadcast_to(np.array(attrs["value"], dtype.np), t.shape)
+        return bind(P.full, type=TensorType(dtype, shape), **attrs)
+    # repr tells -0.0 from 0.0 (which == and hash do not)
+    key = (dtype, shape, repr(attrs["value"]))
+    entry = _CONSTANTS.get(key)
+    if entry is None:
+        t = TensorType(dtype, shape)
+        entry = (t, np.broadcast_to(np.array(attrs["value"], dtype.np), t.shape))
+        if len(_CONSTANTS) >= _MAX_CONSTANTS:
+            _CONSTANTS.clear()
+        _CONSTANTS[key] = entry
+    t, data = entry
     return Tensor._make(data, t, value=Instr(P.full, (), attrs, t))
 
 
 def convert(x: Tensor, dtype: dtypes.DType) -> Tensor:
-    return x if x.dtype is dtype else bind(P.convert, x, dtype=dtype)
+    return x if x._type.dtype is dtype else bind(P.convert, x, dtype=dtype)
 
 
 def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
     """numpy's broadcast of `shapes`, or PyTorch's message naming the op, shapes and line."""
+    first = tuple(shapes[0])
+    if all(s == first for s in shapes):
+        return first
     ndim = max(len(s) for s in shapes)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
     out = []
@@ -93,13 +137,14 @@ def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
 
 
 def broadcast_to(x: Tensor, shape: tuple) -> Tensor:
-    return x if x.shape == tuple(shape) else bind(P.broadcast, x, shape=tuple(shape))
+    shape = tuple(shape)
+    return x if x._type.shape == shape else bind(P.broadcast, x, shape=shape)
 
 
 def operands(op: str, *args, dtype: dtypes.DType | None = None) -> list[Tensor]:
     """Tensors of one dtype and one (broadcast) shape, ready for an elementwise primitive."""
     dt = dtype or result_dtype(*args)
-    shapes = [a.shape for a in args if isinstance(a, Tensor)]
+    shapes = [a._type.shape for a in args if isinstance(a, Tensor)]
     shape = broadcast_shapes(op, *shapes) if len(shapes) > 1 else (shapes[0] if shapes else ())
     return [cast_to(a, dt, shape) for a in args]
 
@@ -107,6 +152,8 @@ def operands(op: str, *args, dtype: dtypes.DType | None = None) -> list[Tensor]:
 def cast_to(x, dtype: dtypes.DType, shape: tuple) -> Tensor:
     """A tensor or Python scalar as a tensor of `dtype` broadcast to `shape`."""
     if isinstance(x, Tensor):
+        if x._type.dtype is dtype and x._type.shape == shape:
+            return x
         return broadcast_to(convert(x, dtype), shape)
     return scalar_constant(x, dtype, shape)
 
