@@ -10,6 +10,10 @@
 4. Run it on the saved arrays (interpreter or native code), or, with
    `create_graph=True`, bind its instructions again so they are recorded on the
    tape and can be differentiated once more.
+
+Steps 1-3 are cached by the tape's structure, so a training loop's backward is a
+walk over the tape (`_walk`, which also builds the cache key), a dict lookup,
+and step 4.
 """
 from __future__ import annotations
 
@@ -21,9 +25,10 @@ import numpy as np
 
 from ..ir import primitives as P
 from ..ir.autodiff import residuals, vjp
-from ..ir.core import Function, Instr, Param, Value, free_params, topo_sort
+from ..ir.core import Function, Instr, Param, Value, topo_sort
+from ..ir.dtypes import DType
 from ..ir.passes.externalize import externalize
-from ..ir.printer import structural_hash
+from ..ir.printer import format_attr
 from ..runtime.execute import execute
 from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
@@ -40,19 +45,117 @@ _SECOND_TIME = (
     "calling backward.")
 
 
+class _Graph:
+    """The IR graph below some roots, walked once (see `_walk`)."""
+
+    __slots__ = ("params", "body", "roots", "key", "index")
+
+    def __init__(self, params: list[Param], body: list[Instr], roots: list[Value], key: tuple,
+                 index: dict[int, int]):
+        self.params = params  # first-use order, as free_params gives them
+        self.body = body  # operands first, as topo_sort gives them
+        self.roots = roots
+        #: equal for two graphs exactly when they build the same forward Function, up to
+        #: names and source locations (what structural_hash hashes, without printing)
+        self.key = key
+        #: id(value) -> its number: parameters first, then body instructions
+        self.index = index
+
+    def value_at(self, i: int) -> Value:
+        n = len(self.params)
+        return self.params[i] if i < n else self.body[i - n]
+
+    def function(self) -> Function:
+        return Function("forward", self.params, self.body, self.roots)
+
+
+def _walk(roots: list[Value]) -> _Graph:
+    """topo_sort and free_params of `roots`, and the structural key, in one pass.
+
+    Each instruction contributes (primitive, attributes, result dtype and shape,
+    operand references), where a reference is a body position, or -1-k for
+    parameter k; the parameters' types and the roots' references complete it.
+    """
+    params: list[Param] = []
+    body: list[Instr] = []
+    ref: dict[int, int] = {}  # id(value) -> reference, for every value already placed
+    parts: list[tuple] = []
+    for r in roots:
+        if type(r) is not Instr and id(r) not in ref:
+            ref[id(r)] = -1 - len(params)
+            params.append(r)
+    for root in roots:
+        if id(root) in ref:
+            continue
+        stack = [root]
+        while stack:
+            # depth first, operands in order (topo_sort's order); an instruction is
+            # placed once all its operands are: the stack never holds one twice (a DAG)
+            node = stack[-1]
+            for op in node.operands:
+                if type(op) is Instr and id(op) not in ref:
+                    stack.append(op)
+                    break
+            else:
+                stack.pop()
+                refs = []
+                for op in node.operands:
+                    k = ref.get(id(op))
+                    if k is None:  # a parameter, first used here
+                        k = ref[id(op)] = -1 - len(params)
+                        params.append(op)
+                    refs.append(k)
+                ref[id(node)] = len(body)
+                body.append(node)
+                t = node.type
+                attrs = _attrs_key(node.attrs) if node.attrs else None
+                parts.append((node.prim, attrs, t.dtype, t.shape, tuple(refs)))
+    key = (tuple(parts), tuple([(p.type.dtype, p.type.shape) for p in params]),
+           tuple([ref[id(r)] for r in roots]))
+    n = len(params)
+    index = {vid: (-1 - k if k < 0 else n + k) for vid, k in ref.items()}
+    return _Graph(params, body, list(roots), key, index)
+
+
+def _attrs_key(attrs: dict) -> tuple:
+    if len(attrs) == 1:  # the common case (a constant's value, axes, a shape): no sort
+        for k, v in attrs.items():
+            return k, _exact(v)
+    return tuple([(k, _exact(v)) for k, v in sorted(attrs.items())])
+
+
+def _exact(v):
+    """An attribute value as a key that tells apart what prints differently
+    (-0.0 and 0.0, 1 and 1.0 and True) and equals itself (NaN)."""
+    t = type(v)
+    if t is float:
+        return (float, v.hex())
+    if t is int or t is bool or t is str or t is DType:
+        return (t, v)
+    if t is tuple or t is list:
+        return tuple(_exact(x) for x in v)
+    if t is np.ndarray:
+        return (v.dtype.str, v.shape, v.tobytes())
+    return (t, format_attr(v))  # anything else: its printed form, as structural_hash sees it
+
+
+# Where each input of a cached adjoint comes from:
+PARAM, COTANGENT, INSTR = "param", "ct", "instr"
+
+
 class _Plan:
     """A cached adjoint for one tape structure, and where each of its inputs comes from."""
 
-    __slots__ = ("fn", "sources", "readers")
+    __slots__ = ("fn", "sources", "result_types")
 
-    def __init__(self, fn: Function, sources: list[tuple[str, int]], readers: list[list[int]]):
+    def __init__(self, fn: Function, sources: list[tuple[str, int, tuple[int, ...]]]):
         self.fn = fn
-        #: per parameter: ("param", i) forward parameter i, ("ct", k) cotangent of
-        #: output k, ("instr", j) the value of forward instruction j
+        #: per parameter (kind, i, readers): PARAM forward parameter i, COTANGENT of output
+        #: i, INSTR the value of forward instruction i; readers are the forward
+        #: instructions (body indices) whose VJP rules read it: their operations' saved
+        #: copies are the ones that must be intact
         self.sources = sources
-        #: per parameter: the forward instructions whose VJP rules read it (body indices):
-        #: their operations' saved copies are the ones that must be intact
-        self.readers = readers
+        self.result_types = fn.result_types
 
 
 _plans: "OrderedDict[tuple, _Plan]" = OrderedDict()
@@ -60,13 +163,22 @@ _plans_lock = threading.Lock()
 PLAN_CACHE_SIZE = 256
 
 
-def _plan_for(fwd: Function, wrt_index: list[int]) -> _Plan:
-    key = (structural_hash(fwd), tuple(wrt_index))
+def _plan_for(graph: _Graph, wrt_index: list[int]) -> _Plan:
+    key = (graph.key, tuple(wrt_index))
     with _plans_lock:
         plan = _plans.get(key)
         if plan is not None:
             _plans.move_to_end(key)
             return plan
+    plan = _build_plan(graph.function(), wrt_index)
+    with _plans_lock:
+        _plans[key] = plan
+        while len(_plans) > PLAN_CACHE_SIZE:
+            _plans.popitem(last=False)
+    return plan
+
+
+def _build_plan(fwd: Function, wrt_index: list[int]) -> _Plan:
     wrt = [_value_at(fwd, i) for i in wrt_index]
     adj = vjp(fwd, wrt, name="backward")
     n_fwd = len(fwd.params)
@@ -88,27 +200,21 @@ def _plan_for(fwd: Function, wrt_index: list[int]) -> _Plan:
     fn, _ = externalize(adj, needed)
     index_of_instr = {id(i): j for j, i in enumerate(fwd.body)}
     index_of_param = {id(p): j for j, p in enumerate(fwd.params)}
-    sources = []
-    for k, p in enumerate(fn.params):
-        if k < n_fwd:
-            sources.append(("param", index_of_param[id(p)]))
-        elif k < len(adj.params):
-            sources.append(("ct", k - n_fwd))
-        else:
-            sources.append(("instr", index_of_instr[id(needed[k - len(adj.params)])]))
     reads = residuals(fwd, wrt)
     readers_of: dict[int, list[int]] = {}
     for j, instr in enumerate(fwd.body):
         for v in reads.get(id(instr), ()):
             readers_of.setdefault(id(v), []).append(j)
-    readers = [readers_of.get(id(fn.params[k] if kind != "instr" else needed[k - len(adj.params)]), [])
-               if kind != "ct" else [] for k, (kind, _) in enumerate(sources)]
-    plan = _Plan(fn, sources, readers)
-    with _plans_lock:
-        _plans[key] = plan
-        while len(_plans) > PLAN_CACHE_SIZE:
-            _plans.popitem(last=False)
-    return plan
+    sources = []
+    for k, p in enumerate(fn.params):
+        if k < n_fwd:
+            sources.append((PARAM, index_of_param[id(p)], tuple(readers_of.get(id(p), ()))))
+        elif k < len(adj.params):
+            sources.append((COTANGENT, k - n_fwd, ()))
+        else:
+            v = needed[k - len(adj.params)]
+            sources.append((INSTR, index_of_instr[id(v)], tuple(readers_of.get(id(v), ()))))
+    return _Plan(fn, sources)
 
 
 def _value_at(fwd: Function, index: int) -> Value:
@@ -129,31 +235,61 @@ def _collect_fns(roots: Sequence[Tensor]) -> list[GradFn]:
             continue
         seen.add(id(f))
         fns.append(f)
-        stack.extend(n for n in f.next_fns if isinstance(n, GradFn))
+        for n in f.next_fns:
+            if n is not None and id(n) not in seen and isinstance(n, GradFn):
+                stack.append(n)
     return fns
 
 
-def _saved_value(value: Value, fns: list[GradFn], records: dict[int, list[Saved]],
-                 readers: list[GradFn]) -> np.ndarray:
-    """The array `value` had when the operations whose gradients read it ran.
+class _Records:
+    """What the operations below the roots saved: every record of each value, and the
+    operation that produced each instruction.  Built once per backward pass."""
 
-    Only the records of those operations matter (PyTorch's saved tensors): each
-    must still hold the state it saw (or a copy of it), and all must agree.
-    Otherwise the value was changed in place: PyTorch's error, naming the operation.
-    """
-    recs = records.get(id(value))
-    if not recs:
-        raise RuntimeError(_SECOND_TIME + _where(fns))
-    reader_ids = {id(f) for f in readers}
-    relevant = [rec for rec in recs if id(rec.fn) in reader_ids] or recs
-    for rec in relevant:
-        if rec.version_box[0] != rec.version or rec.version != relevant[0].version:
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: [{value.type}] is at version {rec.version_box[0]}; "
-                f"expected version {rec.version} instead. The value was saved by "
-                f"{rec.fn.name()}{at(rec.fn.loc)}.")
-    return relevant[0].array
+    __slots__ = ("fns", "saved", "producer")
+
+    def __init__(self, fns: list[GradFn]):
+        self.fns = fns
+        #: id(value) -> [(the operation that saved it, its record)], in the order of fns
+        self.saved: dict[int, list[tuple[GradFn | None, Saved]]] = {}
+        self.producer: dict[int, GradFn] = {}
+        saved, producer = self.saved, self.producer
+        for f in fns:
+            for key, rec in f.saved.items():
+                recs = saved.get(key)
+                if recs is None:
+                    saved[key] = [(f, rec)]
+                else:
+                    recs.append((f, rec))
+            for instr in f.instrs:
+                producer[id(instr)] = f
+
+    def array(self, value: Value, graph: _Graph, readers: tuple[int, ...]) -> np.ndarray:
+        """The array `value` had when the operations whose gradients read it ran.
+
+        Only the records of those operations matter (PyTorch's saved tensors): each
+        must still hold the state it saw (or a copy of it), and all must agree.
+        Otherwise the value was changed in place: PyTorch's error, naming the operation.
+        """
+        recs = self.saved.get(id(value))
+        if not recs:
+            raise RuntimeError(_SECOND_TIME + _where(self.fns))
+        if len(recs) > 1:
+            body, producer = graph.body, self.producer
+            reader_ids = {id(producer[id(body[j])]) for j in readers if id(body[j]) in producer}
+            recs = [(f, rec) for f, rec in recs if id(f) in reader_ids] or recs
+        first = recs[0][1]
+        for f, rec in recs:
+            if rec.version_box[0] != rec.version or rec.version != first.version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [{value.type}] is at version "
+                    f"{rec.version_box[0]}; expected version {rec.version} instead. The value "
+                    f"was saved by {_saver(f)}.")
+        return first.array
+
+
+def _saver(f: GradFn | None) -> str:
+    return "the root of backward" if f is None else f"{f.name()}{at(f.loc)}"
 
 
 def _where(fns: list[GradFn]) -> str:
@@ -169,7 +305,7 @@ def _as_grad(g, out: Tensor, i: int) -> Tensor:
         if out.numel() != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs"
                                + at(user_loc()))
-        return Tensor._from_array(np.ones(out._type.shape, out.dtype.np))
+        return Tensor._make(np.ones(out._type.shape, out._type.dtype.np), out._type)
     if not isinstance(g, Tensor):
         g = Tensor._from_array(np.asarray(g, dtype=out.dtype.np))
     if g.shape != out.shape:
@@ -202,21 +338,24 @@ def _prepare(outputs, grad_outputs):
 
 
 def _gradients(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value],
-               retain_graph: bool, create_graph: bool) -> list[Tensor | None]:
+               retain_graph: bool, create_graph: bool,
+               all_fns: list[GradFn] | None = None) -> list[Tensor | None]:
     """Gradients of sum(outputs * grads) w.r.t. each value (None where unreachable).
 
     Custom Functions cut the IR graph: their outputs are opaque parameters.  One
     pass reaches them; each custom node (latest first, so its output gradients
     are complete) runs the user's backward and a further pass starts from its
-    inputs.  Gradients are linear, so the passes' results add up.
+    inputs.  Gradients are linear, so the passes' results add up.  `all_fns` are the
+    nodes below `outputs`, when the caller has them already.
     """
-    all_fns = _collect_fns(outputs)
+    if all_fns is None:
+        all_fns = _collect_fns(outputs)
     customs = sorted((f for f in all_fns if isinstance(f, CustomGradFn)), key=lambda f: -f.order)
     if not customs:
-        return _one_pass(outputs, grads, wrt_values, retain_graph, create_graph)
+        return _one_pass(outputs, grads, wrt_values, retain_graph, create_graph, all_fns)
     opaque = [p for f in customs for p in f.out_values]
     targets = list(wrt_values) + opaque
-    total = _one_pass(outputs, grads, targets, True, create_graph)
+    total = _one_pass(outputs, grads, targets, True, create_graph, all_fns)
     for f in customs:
         outs = [total[len(wrt_values) + _index_of(opaque, p)] for p in f.out_values]
         if all(g is None for g in outs):
@@ -249,35 +388,28 @@ def _release(fns: list[GradFn]) -> None:
 
 
 def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value],
-              retain_graph: bool, create_graph: bool) -> list[Tensor | None]:
-    """One adjoint run over the IR graph below `outputs`."""
-    roots = [t._graph_value() for t in outputs]
-    body = topo_sort(roots)
-    params = free_params(roots)
-    fwd = Function("forward", params, body, roots)
-    index = {id(p): i for i, p in enumerate(params)}
-    index.update({id(x): len(params) + j for j, x in enumerate(body)})
+              retain_graph: bool, create_graph: bool,
+              fns: list[GradFn] | None = None) -> list[Tensor | None]:
+    """One adjoint run over the IR graph below `outputs` (`fns`: its nodes, if known)."""
+    graph = _walk([t._graph_value() for t in outputs])
+    index = graph.index
     reachable = [id(v) in index for v in wrt_values]
     wrt_index = [index[id(v)] for v, ok in zip(wrt_values, reachable) if ok]
-    fns = _collect_fns(outputs)
+    if fns is None:
+        fns = _collect_fns(outputs)
     result: list[Tensor | None] = [None] * len(wrt_values)
     if wrt_index:
-        plan = _plan_for(fwd, wrt_index)
-        records: dict[int, list[Saved]] = {}
-        for f in fns:
-            for key, rec in f.saved.items():
-                records.setdefault(key, []).append(rec)
+        plan = _plan_for(graph, wrt_index)
+        records = _Records(fns)
         for t in outputs:
             _record_leaf_root(t, records)
         if create_graph:
-            values = _bind_tensors(plan, fwd, grads, fns, records)
+            values = _bind_tensors(plan, graph, grads, records)
             with enable_grad():
                 computed = _keep_dependence(plan, values, apply_function(plan.fn, values))
         else:
-            arrays = _bind_arrays(plan, fwd, grads, fns, records)
-            inputs = {id(a) for a in arrays}
-            computed = [Tensor._from_array(np.array(a) if id(a) in inputs else a)
-                        for a in execute(plan.fn, arrays)]
+            arrays = _bind_arrays(plan, graph, grads, records)
+            computed = _wrap_results(plan, arrays, execute(plan.fn, arrays))
         it = iter(computed)
         result = [next(it) if ok else None for ok in reachable]
     if not retain_graph:
@@ -285,7 +417,15 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
     return result
 
 
-def _record_leaf_root(t: Tensor, records: dict[int, list[Saved]]) -> None:
+def _wrap_results(plan: _Plan, inputs: list[np.ndarray], outs: list[np.ndarray]) -> list[Tensor]:
+    """The adjoint's results as tensors; never an input array itself (the interpreter and
+    native code both return fresh arrays, but a gradient must not alias a saved value)."""
+    input_ids = {id(a) for a in inputs}
+    return [Tensor._make(np.array(a) if id(a) in input_ids else a, t)
+            for a, t in zip(outs, plan.result_types)]
+
+
+def _record_leaf_root(t: Tensor, records: _Records) -> None:
     """A root that is a parameter of the IR graph (a leaf, a custom Function's output, or
     the input of a custom Function where a further pass starts) may have been saved by
     no operation: it stands for itself.  A custom Function's input stand-in has no data,
@@ -293,9 +433,9 @@ def _record_leaf_root(t: Tensor, records: dict[int, list[Saved]]) -> None:
     v = t._graph_value()
     if t._grad_fn is not None and not isinstance(v, Param):
         return  # an instruction's value: its producer saved it, unless backward freed it
-    if id(v) not in records:
+    if id(v) not in records.saved:
         data = t._data if t._data is not None else np.zeros(t._type.shape, t.dtype.np)
-        records[id(v)] = [Saved(v, data, t._version, None)]
+        records.saved[id(v)] = [(None, Saved(v, data, t._version))]
 
 
 def _keep_dependence(plan: _Plan, values: list[Tensor], computed: list[Tensor]) -> list[Tensor]:
@@ -348,39 +488,35 @@ def _tie(g: Tensor, src: Tensor) -> Tensor:
     return bind(P.select, never, link, g)
 
 
-def _producers(fns: list[GradFn]) -> dict[int, GradFn]:
-    return {id(instr): f for f in fns for instr in f.instrs}
-
-
-def _forward_values(plan: _Plan, fwd: Function, fns, records):
-    """(kind, value, array) per adjoint parameter; cotangents give (kind, index, None)."""
-    producer = _producers(fns)
-    for (kind, i), readers in zip(plan.sources, plan.readers):
-        if kind == "ct":
-            yield kind, i, None
-            continue
-        v = fwd.params[i] if kind == "param" else fwd.body[i]
-        reader_fns = [producer[id(fwd.body[j])] for j in readers if id(fwd.body[j]) in producer]
-        yield kind, v, _saved_value(v, fns, records, reader_fns)
-
-
-def _bind_arrays(plan, fwd, grads, fns, records) -> list[np.ndarray]:
-    return [grads[v]._data if kind == "ct" else data
-            for kind, v, data in _forward_values(plan, fwd, fns, records)]
-
-
-def _bind_tensors(plan, fwd, grads, fns, records) -> list[Tensor]:
-    """Tensors standing for the forward values, linked to their place on the tape."""
-    producer = _producers(fns)
-    out = []
-    for kind, v, data in _forward_values(plan, fwd, fns, records):
-        if kind == "ct":
-            t = grads[v]
-        elif isinstance(v, Instr):
-            t = Tensor._make(data, v.type, requires_grad=True, grad_fn=producer[id(v)], value=v)
-            t._version = records[id(v)][0].version_box
+def _bind_arrays(plan: _Plan, graph: _Graph, grads: list[Tensor],
+                 records: _Records) -> list[np.ndarray]:
+    """The adjoint's inputs: cotangents, and the arrays the forward operations saved."""
+    arrays = []
+    for kind, i, readers in plan.sources:
+        if kind is COTANGENT:
+            arrays.append(grads[i]._data)
         else:
-            accum = _leaf_accumulator(v, fns)
+            v = graph.params[i] if kind is PARAM else graph.body[i]
+            arrays.append(records.array(v, graph, readers))
+    return arrays
+
+
+def _bind_tensors(plan: _Plan, graph: _Graph, grads: list[Tensor],
+                  records: _Records) -> list[Tensor]:
+    """Tensors standing for the forward values, linked to their place on the tape."""
+    out = []
+    for kind, i, readers in plan.sources:
+        if kind is COTANGENT:
+            out.append(grads[i])
+            continue
+        v = graph.params[i] if kind is PARAM else graph.body[i]
+        data = records.array(v, graph, readers)
+        if kind is INSTR:
+            t = Tensor._make(data, v.type, requires_grad=True,
+                             grad_fn=records.producer[id(v)], value=v)
+            t._version = records.saved[id(v)][0][1].version_box
+        else:
+            accum = _leaf_accumulator(v, records.fns)
             leaf = accum.variable if accum is not None else None
             if leaf is not None and leaf._value is v:
                 t = leaf
@@ -403,9 +539,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     outputs, grads = _prepare(tensors, grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
-    targets = _targets(outputs, inputs)
+    fns = _collect_fns(outputs)
+    targets = _targets(outputs, inputs, fns)
     values = [v for v, _ in targets]
-    results = _with_hooks(outputs, grads, values, targets, retain_graph, create_graph)
+    results = _with_hooks(outputs, grads, values, fns, retain_graph, create_graph)
     for (v, sink), g in zip(targets, results):
         if g is not None:
             sink(g, create_graph)
@@ -423,7 +560,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     values = [t._graph_value() for t in inputs]
-    results = _with_hooks(outputs, grads, values, None, retain_graph, create_graph)
+    results = _with_hooks(outputs, grads, values, _collect_fns(outputs), retain_graph,
+                          create_graph)
     out = []
     for t, g in zip(inputs, results):
         if g is not None and t._grad_fn is None and t._hooks:
@@ -439,7 +577,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(out)
 
 
-def _targets(outputs: list[Tensor], inputs) -> list[tuple[Value, callable]]:
+def _targets(outputs: list[Tensor], inputs, fns: list[GradFn]) -> list[tuple[Value, callable]]:
     """(value, sink) pairs: where gradients go (leaf .grad, retained non-leaf .grad)."""
     targets = []
     if inputs is not None:
@@ -448,7 +586,7 @@ def _targets(outputs: list[Tensor], inputs) -> list[tuple[Value, callable]]:
             targets.append((t._graph_value(), _grad_sink(t)))
         return targets
     seen = set()
-    for f in _collect_fns(outputs):
+    for f in fns:
         for n in f.next_fns:
             if isinstance(n, AccumulateGrad) and id(n) not in seen:
                 seen.add(id(n))
@@ -492,22 +630,25 @@ def _detached_copy(g: Tensor) -> Tensor:
     return Tensor._from_array(np.array(g._data, copy=True))
 
 
-def _with_hooks(outputs, grads, values, targets, retain_graph, create_graph):
-    """Gradients for `values`, applying hooks registered on non-leaf tensors.
+def _with_hooks(outputs, grads, values, fns, retain_graph, create_graph):
+    """Gradients for `values`, applying hooks registered on non-leaf tensors (of the
+    nodes `fns`, all those below `outputs`).
 
     Gradients are linear in the output cotangents, so a hook that changes the
     gradient g of a value h to g' is honoured by adding the gradient of
     <h, g' - g> to everything below h.  Hooked values are handled outputs-first.
     """
     hooked = []
-    for f in _collect_fns(outputs):
+    for f in fns:
+        if not f.hooks:
+            continue
         for key, hooks in f.hooks.items():
             if hooks:
                 v = next((i for i in f.instrs if id(i) == key), None)
                 if v is not None:
                     hooked.append((v, hooks))
     if not hooked:
-        return _gradients(outputs, grads, values, retain_graph, create_graph)
+        return _gradients(outputs, grads, values, retain_graph, create_graph, fns)
     order = {id(x): k for k, x in enumerate(topo_sort([t._graph_value() for t in outputs]))}
     hooked = [(v, h) for v, h in hooked if id(v) in order]
     hooked.sort(key=lambda vh: -order[id(vh[0])])
@@ -531,7 +672,7 @@ def _with_hooks(outputs, grads, values, targets, retain_graph, create_graph):
             elif d is not None and res[j] is None:
                 res[j] = d
     if not retain_graph:
-        _release(_collect_fns(outputs))
+        _release(fns)
     return res[:len(values)]
 
 

@@ -76,7 +76,7 @@ def _commit(x: Tensor, result: Tensor, old_value=None) -> Tensor:
     x._version[0] += 1
     if fn is not None:
         x._grad_fn, x._value, x._requires_grad = fn, result._value, True
-        fn.saved[id(result._value)] = Saved(result._value, x._data, x._version, fn)
+        fn.saved[id(result._value)] = Saved(result._value, x._data, x._version)
     return x
 
 
@@ -87,7 +87,7 @@ def _keep_old_value(fn, old_value, x: Tensor) -> None:
     needs them still reports the in-place change."""
     saved = fn.saved.get(id(old_value))
     if saved is not None and np.shares_memory(saved.array, x._data):
-        fn.saved[id(old_value)] = Saved(old_value, saved.array.copy(), [saved.version], fn)
+        fn.saved[id(old_value)] = Saved(old_value, saved.array.copy(), [saved.version])
 
 
 def _inplace(x: Tensor, name: str, inputs: tuple, compute) -> Tensor:

@@ -13,9 +13,9 @@ backward engine can feed them to the adjoint and detect in-place changes.
 """
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,31 +23,27 @@ from ..ir import primitives as P
 from ..ir.core import Instr, Param, SourceLoc, TensorType, Value
 from ..ir.primitives import Primitive, ShapeError, infer_type
 from ..runtime.interpreter import eval_prim
-from .errors import TracerError, at, user_loc
+from .errors import TracerError, _is_internal, at, user_loc
 from .grad_mode import is_grad_enabled
 
-if TYPE_CHECKING:
-    from .tensor import Tensor
+#: tracer.tensor hands its class over when it is defined (it imports this module, so
+#: this module cannot import it); an import inside each call cost ~0.5 us per operation
+Tensor = None
 
 
 class Saved:
-    """An array an instruction produced or read, and the version it had then."""
+    """An array an instruction produced or read, and the version it had then.
 
-    __slots__ = ("value", "array", "version_box", "version", "_fn")
+    The operation that saved it is the GradFn whose `saved` dict holds it (no link
+    back: that would be a reference cycle, or a weak reference per record)."""
 
-    def __init__(self, value: Value, array: np.ndarray, version_box: list, fn: "GradFn"):
+    __slots__ = ("value", "array", "version_box", "version")
+
+    def __init__(self, value: Value, array: np.ndarray, version_box: list):
         self.value = value
         self.array = array
         self.version_box = version_box
         self.version = version_box[0]
-        # weak: the GradFn holds this record, so a strong link back would be a reference
-        # cycle keeping every tape alive until the cyclic collector runs
-        self._fn = weakref.ref(fn) if fn is not None else None
-
-    @property
-    def fn(self) -> "GradFn | None":
-        """The operation that saved the array (None once it is gone)."""
-        return self._fn() if self._fn is not None else None
 
 
 class AccumulateGrad:
@@ -84,7 +80,7 @@ class GradFn:
         self._name = name
         #: the nodes of the operation's arguments (None where no gradient flows); kept
         #: instead of the tensors so the tape holds no tensor (and no reference cycle)
-        self.next_fns = tuple(_node_of(t) for t in inputs)
+        self.next_fns = tuple([_node_of(t) for t in inputs])
         self.instrs: list[Instr] = []
         #: id(value) -> Saved, for every value this operation produced or read
         self.saved: dict[int, Saved] = {}
@@ -107,7 +103,6 @@ class GradFn:
 
 def _node_of(t):
     """The grad_fn (or AccumulateGrad) gradients flow into for argument `t`."""
-    from .tensor import Tensor
     if not isinstance(t, Tensor) or not t._requires_grad:
         return None
     return t._grad_fn if t._grad_fn is not None else t._accumulator()
@@ -123,12 +118,14 @@ class grad_node:
     so a user-level call is one grad_fn whatever it expands to.
     """
 
-    __slots__ = ("name", "inputs", "outer", "fn")
+    __slots__ = ("name", "inputs", "outer", "fn", "loc")
 
     def __init__(self, name: str, *inputs):
         self.name = name
         self.inputs = inputs
         self.fn: GradFn | None = None
+        #: the user's line, found once for all the primitives of the operation
+        self.loc: SourceLoc | None = None
 
     def __enter__(self):
         self.outer = getattr(_tls, "node", None)
@@ -140,11 +137,6 @@ class grad_node:
         if self.outer is None:
             _tls.node = None
         return False
-
-    def grad_fn(self, loc) -> GradFn:
-        if self.fn is None:
-            self.fn = GradFn(self.name, self.inputs, loc)
-        return self.fn
 
 
 #: PyTorch's grad_fn names for primitives bound on their own (as the replayed adjoint
@@ -174,33 +166,78 @@ def bind(prim: Primitive, *args: "Tensor", type: TensorType | None = None,
     `loc` is the user's line to record; by default the caller's (replayed IR passes
     the location the instruction already carries).
     """
-    from .tensor import Tensor
     try:
         rtype = infer_type(prim, tuple(a._type for a in args), attrs, type)
     except ShapeError as e:
         raise _shape_error(prim, args, attrs, e) from None
-    if any(a._data is None for a in args) or (not args and _tracing()):
+    requires_grad = False
+    for a in args:
+        if a._data is None:
+            return _bind_abstract(prim, args, attrs, rtype, loc)
+        if a._requires_grad:
+            requires_grad = True
+    if not args and _tracing():
         return _bind_abstract(prim, args, attrs, rtype, loc)
     data = eval_prim(prim, [a._data for a in args], attrs, rtype)
-    record = (rtype.dtype.is_float and prim is not P.stop_gradient and is_grad_enabled()
-              and any(a._requires_grad for a in args))
-    if not record:
-        return Tensor._make(data, rtype)
-    loc = loc or user_loc(2)
+    if requires_grad and rtype.dtype.is_float and prim is not P.stop_gradient \
+            and is_grad_enabled():
+        return _record(prim, args, attrs, rtype, data, loc)
+    return Tensor._make(data, rtype)
+
+
+def _record(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType, data: np.ndarray,
+            loc: SourceLoc | None) -> "Tensor":
+    """Put the instruction on the tape, under the current operation's GradFn."""
     node = getattr(_tls, "node", None)
-    fn = node.grad_fn(loc) if node is not None else GradFn(
-        _default_name(prim), tuple(args), loc)
+    if loc is None:
+        loc = _node_loc(node)
+    if node is None:
+        fn = GradFn(_default_name(prim), args, loc)
+    elif node.fn is None:
+        fn = node.fn = GradFn(node.name, node.inputs, loc)
+    else:
+        fn = node.fn
+    saved = fn.saved
     operands = []
     for a in args:
-        v = a._graph_value()
-        if id(v) not in fn.saved:
-            fn.saved[id(v)] = Saved(v, a._data, a._version, fn)
+        v = a._value
+        if v is None:
+            v = a._graph_value()
+        if id(v) not in saved:
+            saved[id(v)] = Saved(v, a._data, a._version)
         operands.append(v)
     instr = Instr(prim, operands, attrs, rtype, loc)
     fn.instrs.append(instr)
     out = Tensor._make(data, rtype, requires_grad=True, grad_fn=fn, value=instr)
-    fn.saved[id(instr)] = Saved(instr, data, out._version, fn)
+    saved[id(instr)] = Saved(instr, data, out._version)
     return out
+
+
+def _node_loc(node: "grad_node | None") -> SourceLoc | None:
+    """The user's line: every primitive of one operation is called from the same line,
+    so the frames are walked once per operation, not once per primitive."""
+    if node is None:
+        return _caller_loc(sys._getframe(3))
+    if node.loc is None:
+        node.loc = _caller_loc(sys._getframe(3))
+    return node.loc
+
+
+#: filename -> whether it is tapegrad's own (errors._is_internal), asked once per file
+_internal_files: dict[str, bool] = {}
+
+
+def _caller_loc(frame) -> SourceLoc | None:
+    """errors.user_loc from `frame` outwards: the first frame outside tapegrad."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        internal = _internal_files.get(filename)
+        if internal is None:
+            internal = _internal_files[filename] = _is_internal(filename)
+        if not internal:
+            return SourceLoc(filename, frame.f_lineno)
+        frame = frame.f_back
+    return None
 
 
 # ---------------------------------------------------------------- tracing
@@ -224,7 +261,6 @@ class tracing:
 
 def _bind_abstract(prim: Primitive, args, attrs, rtype: TensorType,
                    loc: SourceLoc | None) -> "Tensor":
-    from .tensor import Tensor
     operands = [a._trace_value() for a in args]
     instr = Instr(prim, operands, attrs, rtype, loc or user_loc(3))
     return Tensor._abstract(instr)

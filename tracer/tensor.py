@@ -12,8 +12,10 @@ import numpy as np
 from ..ir import dtypes
 from ..ir.core import Instr, Param, TensorType, Value
 from ..ir import primitives as P
+from . import tape
 from .errors import at, user_loc
 from .grad_mode import is_grad_enabled
+from .sizes import Size
 from .tape import AccumulateGrad, GradFn, concrete_error
 
 
@@ -86,7 +88,6 @@ class Tensor:
 
     @property
     def shape(self) -> tuple:
-        from .sizes import Size
         return Size(self._type.shape)
 
     def size(self, dim: int | None = None):
@@ -267,6 +268,9 @@ class Tensor:
         from .engine import backward
         backward([self], None if gradient is None else [gradient], retain_graph,
                  create_graph, inputs=inputs)
+
+
+tape.Tensor = Tensor  # see tape.Tensor
 
 
 class _RemovableHandle:
