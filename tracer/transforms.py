@@ -36,7 +36,8 @@ from .tape import grad_node
 from .tensor import Tensor
 from .trace import function_name, param_names, unflatten
 from .transforms_lower import Lowered, Spec, lower_call
-from .transforms_signature import NATIVE, BadArgument, CacheInfo, SignatureCache, signature
+from .transforms_signature import (NATIVE, BadArgument, CacheInfo, SignatureCache,
+                                   plain_signature, signature)
 
 DEFAULT_CACHE_SIZE = 64
 #: the grad_fn name of a transformed function's result on the eager tape (as torch.compile's)
@@ -58,16 +59,22 @@ class Transformed:
         self._lock = threading.RLock()
         self._statics: dict[int, frozenset[int]] = {}
         self._signature, self._min_args, self._max_args = _arity(f)
+        #: calls without static arguments may take the plain_signature path
+        self._plain_calls = not self.static_argnums
 
     # ---------------------------------------------------------------- calling
 
     def __call__(self, *args, **kwargs):
+        if not kwargs and self._plain_calls and self._min_args <= len(args) <= self._max_args:
+            plain = plain_signature(args)
+            if plain is not None:
+                lowered = self._cache.get(plain[0])
+                if lowered is not None:  # the common call: a signature seen before
+                    return lowered.run(plain[1])
         args, static, mode, lowered = self._specialise(args, kwargs)
         if mode is NATIVE:
-            outs = lowered.native()(*_arrays(args, static))
-            tensors = [Tensor._make(o, t) for o, t in zip(outs, lowered.result_types)]
-        else:
-            tensors = _bind_on_tape(lowered, _tensors(args, static))
+            return lowered.results(lowered.native()(*_arrays(args, static)))
+        tensors = _bind_on_tape(lowered, _tensors(args, static))
         return unflatten(lowered.tree, tensors)
 
     def lower(self, *args, **kwargs) -> Lowered:

@@ -22,7 +22,8 @@ from ..ir.core import Function, Instr, free_params
 from ..ir.passes import cse, dce, fold, simplify
 from . import dump
 from .errors import TracerError, at, user_loc
-from .trace import LEAF, function_name, trace
+from .tensor import Tensor
+from .trace import LEAF, function_name, trace, unflatten
 
 if TYPE_CHECKING:  # native code (llvmlite) loads on first compile: a fast `import tapegrad`
     from ..runtime.native import CompiledFunction
@@ -48,6 +49,9 @@ class Lowered:
         self.optimized = optimized
         self.tree = tree  # the structure the flat results are rebuilt into
         self.result_types = optimized.result_types
+        # the two common structures, rebuilt without unflatten
+        self._single = tree == LEAF
+        self._flat_tuple = type(tree) is tuple and all(t == LEAF for t in tree)
         self._native: CompiledFunction | None = None
         self.lower_seconds = 0.0  # trace, differentiate, optimise
         self.native_seconds = 0.0  # code generation (or loading from the disk cache)
@@ -69,6 +73,23 @@ class Lowered:
                     if self.on_compile is not None:
                         self.on_compile(self.native_seconds)
         return self._native
+
+    def run(self, arrays: list) -> object:
+        """The native code on buffers of exactly the signature's types (as
+        transforms_signature.plain_signature gives them), results in f's structure."""
+        native = self._native or self.native()
+        outs = native.call_checked(arrays)
+        if self._single:
+            return Tensor._make(outs[0], self.result_types[0])
+        return self.results(outs)
+
+    def results(self, outs: list) -> object:
+        """Result arrays as tensors, in the structure f returned."""
+        types = self.result_types
+        if self._single:
+            return Tensor._make(outs[0], types[0])
+        tensors = [Tensor._make(o, t) for o, t in zip(outs, types)]
+        return tuple(tensors) if self._flat_tuple else unflatten(self.tree, tensors)
 
     @property
     def llvm(self) -> str:

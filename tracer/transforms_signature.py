@@ -30,6 +30,8 @@ TAPE = "tape"      # an argument requires grad (grad mode on): bind the IR on th
 INLINE = "inline"  # an argument is abstract (inside another trace): inline the IR
 
 _SCALAR_ITEM = (SCALAR,)
+#: the numpy dtypes native code takes as they are, and the IR dtype of each
+_EXACT_DTYPES = {d.np: d for d in dtypes.ALL}
 
 
 class BadArgument(TypeError):
@@ -62,6 +64,40 @@ def signature(args: tuple, static: frozenset[int]) -> tuple[tuple, str]:
             raise BadArgument(i, f"got {type(a).__name__}; pass a tg.Tensor, a numpy array or a "
                                  "Python number, or list the argument in static_argnums")
     return tuple(items), mode
+
+
+def plain_signature(args: tuple) -> tuple[tuple, list[np.ndarray]] | None:
+    """`signature` of a call that runs natively on its arguments as they are, and the
+    buffers to pass; None when the call needs `signature` and `_arrays` (the caller also
+    makes sure no argument is static).
+
+    Plain arguments are numpy arrays of the four dtypes (native byte order), concrete
+    tensors (not requiring grad while grad mode is on) and Python numbers.  This is the
+    common call, so it is worth a loop of its own: one type test per argument, no
+    conversions but the float32 array a number becomes.
+    """
+    items = []
+    arrays = []
+    for a in args:
+        kind = type(a)
+        if kind is float or kind is int or kind is bool:
+            items.append(_SCALAR_ITEM)
+            arrays.append(np.array(a, np.float32))
+            continue
+        if kind is np.ndarray:
+            data = a
+        elif isinstance(a, Tensor):
+            data = a._data
+            if data is None or (a._requires_grad and is_grad_enabled()):
+                return None
+        else:
+            return None
+        dt = _EXACT_DTYPES.get(data.dtype)
+        if dt is None:
+            return None
+        items.append((ARRAY, data.shape, dt))  # the buffer's own type: what native code reads
+        arrays.append(data)
+    return tuple(items), arrays
 
 
 def _static_item(i: int, value) -> tuple:
