@@ -7,7 +7,8 @@ contiguous reshape) and which matmul operands BLAS can read in place.
 Everything else is fused into the loops of its consumers.
 
 Intermediate buffers share one scratch area; two buffers overlap only when
-their lifetimes (first write .. last read, in loop-nest order) do not.
+their lifetimes (first write .. last read, in loop-nest order) do not: the
+placement is the memory planning pass, ir/passes/memory.py.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, Value
 from ..ir.passes.fusion import Fusion, FusionPolicy, fusion_groups
+from ..ir.passes.memory import plan_memory
 from .kernels import gemm_layout
 from .layout import Strided
 from .lowering import LOWERINGS
@@ -102,45 +104,14 @@ def plan(fn: Function, blas_dtypes=frozenset()) -> Plan:
         if isinstance(r, Param) or policy.first_slot[id(r)] != k:
             roots.append(Root(r, Strided.contiguous(("result", k), r.dtype, r.shape), copy=True))
     result = Plan(roots, policy.views, policy.sizes, fusion=fusion)
-    _place_scratch(result)
+    _place_scratch(result, fn)
     return result
 
 
-def _reads(root: Root, views: dict[int, Strided]) -> set[tuple]:
-    """Storage keys a root's loop nest reads (through fused expressions and views)."""
-    stack = [root.value] if root.copy else list(root.value.operands)
-    seen, found = set(), set()
-    while stack:
-        v = stack.pop()
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        if id(v) in views:
-            found.add(views[id(v)].storage)
-        elif isinstance(v, Instr):
-            stack.extend(v.operands)
-    return found
-
-
-def _place_scratch(p: Plan) -> None:
-    """First-fit placement of scratch buffers whose lifetimes overlap."""
-    last_read: dict[tuple, int] = {}
-    for i, root in enumerate(p.roots):
-        for s in _reads(root, p.views):
-            last_read[s] = i
-    placed: list[tuple[int, int, int]] = []  # (offset, nbytes, last root that reads it)
-    for i, root in enumerate(p.roots):
-        key = root.dst.storage
-        if key[0] != "scratch" or root.copy:
-            continue
-        nbytes = root.dst.size * root.dst.dtype.itemsize
-        nbytes = -(-nbytes // ALIGN) * ALIGN
-        busy = sorted((o, n) for o, n, end in placed if end >= i)
-        offset = 0
-        for o, n in busy:
-            if offset + nbytes <= o:
-                break
-            offset = max(offset, o + n)
-        placed.append((offset, nbytes, max(i, last_read.get(key, i))))
-        p.scratch_offsets[key[1]] = offset
-        p.scratch_bytes = max(p.scratch_bytes, offset + nbytes)
+def _place_scratch(p: Plan, fn: Function) -> None:
+    """Scratch offsets from the memory planning pass (ir/passes/memory.py)."""
+    mp = plan_memory(fn, p.fusion, align=ALIGN)
+    for root in p.roots:
+        if root.dst.storage[0] == "scratch" and not root.copy:
+            p.scratch_offsets[root.dst.storage[1]] = mp.offsets[id(root.value)]
+    p.scratch_bytes = mp.total

@@ -5,6 +5,7 @@
     simplify   exact algebra: x*1, neg(neg x), reshape of reshape, ...
     fold       constant folding of splat constants (`full`), select on a constant
     fusion     which instructions get their own loop nest (fusion_groups, annotate)
+    memory     where intermediates live in one scratch area, by lifetime (plan_memory)
 
 Passes that rewrite accept `keep=`: instructions to leave exactly as they are.
 The differentiation pass uses it for the forward part of an adjoint, which
