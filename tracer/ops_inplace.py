@@ -5,6 +5,11 @@ result is written into the tensor's own buffer (which `.data`, `detach()` and
 `from_numpy` share), the version counter goes up, and when the operation was
 recorded the tensor takes over the result's place on the tape.  The backward
 engine compares saved versions with the counter to catch stale values.
+
+When nothing is recorded, the arithmetic ones on a float tensor (the SGD update
+`w -= lr * w.grad` and `w.grad.zero_()` of every training loop) write the
+buffer directly with one numpy call instead: same values, no temporary array,
+no second pass to copy it in.
 """
 from __future__ import annotations
 
@@ -101,19 +106,58 @@ def _inplace(x: Tensor, name: str, inputs: tuple, compute) -> Tensor:
         return _commit(x, result, old_value)
 
 
+def _direct(x: Tensor, other) -> bool:
+    """Whether `x op= other` can be one numpy call into x's buffer: nothing records,
+    x is a concrete, writable float tensor, and `other` a Python float or a concrete
+    tensor of x's dtype with x's shape (or 0-d), so promotion and broadcasting cannot
+    change the result's type or shape (the general path's errors cannot arise)."""
+    data = x._data
+    if data is None or not x._type.dtype.is_float or not data.flags.writeable:
+        return False
+    if isinstance(other, Tensor):
+        t = other._type
+        if other._data is None or t.dtype is not x._type.dtype or \
+                (t.shape != x._type.shape and t.shape != ()):
+            return False
+        requires_grad = other._requires_grad
+    elif type(other) is float:
+        requires_grad = False
+    else:
+        return False
+    return not ((x._requires_grad or requires_grad) and is_grad_enabled())
+
+
+def _apply_direct(x: Tensor, ufunc, other) -> Tensor:
+    """x = ufunc(x, other) in x's buffer (errors ignored, as the interpreter's rules do)."""
+    check_inplace(x)
+    operand = other._data if isinstance(other, Tensor) else other
+    with np.errstate(all="ignore"):
+        ufunc(x._data, operand, out=x._data)
+    x._version[0] += 1
+    return x
+
+
 def add_(self, other, *, alpha=1):
+    if alpha == 1 and _direct(self, other):
+        return _apply_direct(self, np.add, other)
     return _inplace(self, "AddBackward0", (self, other), lambda: E.add(self, other, alpha=alpha))
 
 
 def sub_(self, other, *, alpha=1):
+    if alpha == 1 and _direct(self, other):
+        return _apply_direct(self, np.subtract, other)
     return _inplace(self, "SubBackward0", (self, other), lambda: E.sub(self, other, alpha=alpha))
 
 
 def mul_(self, other):
+    if _direct(self, other):
+        return _apply_direct(self, np.multiply, other)
     return _inplace(self, "MulBackward0", (self, other), lambda: E.mul(self, other))
 
 
 def div_(self, other):
+    if _direct(self, other):
+        return _apply_direct(self, np.divide, other)
     return _inplace(self, "DivBackward0", (self, other), lambda: E.div(self, other))
 
 
@@ -146,6 +190,12 @@ def fill_(self, value):
 
 
 def zero_(self):
+    data = self._data
+    if data is not None and not _records(self) and data.flags.writeable:
+        check_inplace(self)
+        data.fill(0)
+        self._version[0] += 1
+        return self
     return _inplace(self, "ZeroBackward0", (self,),
                     lambda: _overwrite(self, full(0, self.dtype, self.shape)))
 
