@@ -123,3 +123,55 @@ def test_linear_of_a_vector_with_bias_is_a_view_of_addmm():
     y3.sum().backward()
     assert repr(b.grad) == "tensor([20., 20.])"
     assert repr(w.grad) == "tensor([[20., 20., 20.],\n        [20., 20., 20.]])"
+
+
+def test_custom_function_next_functions_list_tensor_arguments_only():
+    class MulConst(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k, y):
+            ctx.k = k
+            return x * k + y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None, g
+
+    x = torch.tensor([0.0, 1.0], requires_grad=True)
+    z = MulConst.apply(x, 3.0, torch.ones(2))
+    # PyTorch: ((<AccumulateGrad>, 0), (None, 0)): the float 3.0 has no entry
+    assert [(f if f is None else type(f).__name__, i) for f, i in z.grad_fn.next_functions] == \
+        [("AccumulateGrad", 0), (None, 0)]
+    z.sum().backward()
+    assert repr(x.grad) == "tensor([3., 3.])"
+
+
+def test_empty_reductions_raise_as_pytorch():
+    # PyTorch: RuntimeError for a whole-tensor max/min/amax of an empty tensor (amax
+    # returned -inf here before), IndexError for an empty reduced dim and for argmax
+    for f in (lambda: torch.zeros(0).max(), lambda: torch.zeros(0).min(),
+              lambda: torch.zeros(0).amax(), lambda: torch.zeros(0).amin()):
+        with pytest.raises(RuntimeError, match="Expected reduction dim to be specified"):
+            f()
+    with pytest.raises(IndexError, match="Expected reduction dim to be specified"):
+        torch.zeros(0).argmax()
+    with pytest.raises(IndexError, match="Expected reduction dim 0 to have non-zero size"):
+        torch.zeros(0, 2).amin(0)
+    assert repr(torch.zeros(0, 2).amax(1)) == "tensor([])"
+
+
+def test_norm_gradient_at_zero_is_zero():
+    # PyTorch masks the gradient where the norm is 0 (sqrt's slope there made NaN)
+    for p in (2, 3, 1):
+        x = torch.tensor([0.0, 0.0], requires_grad=True)
+        n = x.norm(p=p)
+        assert repr(n) == "tensor(0., grad_fn=<LinalgVectorNormBackward0>)"
+        n.backward()
+        assert repr(x.grad) == "tensor([0., 0.])"
+    y = torch.tensor([3.0, -4.0], requires_grad=True)
+    (g,) = torch.autograd.grad(y.norm(), y, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), y)
+    assert repr(g.detach()) == "tensor([ 0.6000, -0.8000])"
+    assert repr(h) == "tensor([0.2240, 0.1680])"
+    z = torch.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
+    z.norm(dim=1).sum().backward()
+    assert repr(z.grad) == "tensor([[0.0000, 0.0000],\n        [0.6000, 0.8000]])"

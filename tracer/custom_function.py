@@ -141,7 +141,10 @@ class Function(metaclass=_FunctionMeta):
         outs = (outputs,) if single else outputs
         if not (is_grad_enabled() and any(ctx.needs_input_grad)):
             return outputs
-        node = CustomGradFn(f"{cls.__name__}Backward", args, user_loc())
+        # next_functions lists the tensor arguments only, as in PyTorch (a number
+        # argument has no entry, a tensor that needs no grad has (None, 0))
+        node = CustomGradFn(f"{cls.__name__}Backward",
+                            tuple(a for a in args if isinstance(a, Tensor)), user_loc())
         node.ctx, node.cls, node.order = ctx, cls, next(_order)
         node.input_links = [
             (a._graph_value(), a._grad_fn, a._type) if isinstance(a, Tensor) and a.requires_grad

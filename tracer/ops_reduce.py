@@ -95,12 +95,17 @@ MinResult = _return_type("min")
 
 
 def _check_nonempty(x: Tensor, what: str, axis=None) -> None:
+    """PyTorch's errors for a max/min/amax/argmax with nothing to reduce: an empty
+    reduced dim is an IndexError; a whole-tensor max/min/amax/amin of an empty tensor
+    is a RuntimeError (argmax/argmin's is an IndexError)."""
     empty = x.numel() == 0 if axis is None else x.ndim > 0 and x.shape[axis] == 0
-    if empty:
-        raise IndexError(f"{what}(): Expected reduction dim to be specified for input.numel() "
-                         "== 0. Specify the reduction dim with the 'dim' argument."
-                         if axis is None else
-                         f"{what}(): Expected reduction dim {axis} to have non-zero size.")
+    if not empty:
+        return
+    if axis is not None:
+        raise IndexError(f"{what}(): Expected reduction dim {axis} to have non-zero size.")
+    error = IndexError if what.startswith("arg") else RuntimeError
+    raise error(f"{what}(): Expected reduction dim to be specified for input.numel() "
+                "== 0. Specify the reduction dim with the 'dim' argument.")
 
 
 def _extreme(x: Tensor, largest: bool, axes: tuple) -> Tensor:
@@ -175,8 +180,17 @@ max = _max_or_min(True)
 min = _max_or_min(False)
 
 
+def _check_reduced_nonempty(x: Tensor, what: str, dim) -> None:
+    if dim in ((), None):
+        _check_nonempty(x, what)
+    else:
+        for a in wrap_dims(dim, x.ndim):
+            _check_nonempty(x, what, a)
+
+
 def amax(input, dim=(), keepdim=False):
     x = as_tensor(input)
+    _check_reduced_nonempty(x, "amax", dim)
     axes = wrap_dims(dim if dim != () else None, x.ndim)
     with grad_node("AmaxBackward0", x):
         return _keep(x, _extreme(x, True, axes), axes, keepdim)
@@ -184,6 +198,7 @@ def amax(input, dim=(), keepdim=False):
 
 def amin(input, dim=(), keepdim=False):
     x = as_tensor(input)
+    _check_reduced_nonempty(x, "amin", dim)
     axes = wrap_dims(dim if dim != () else None, x.ndim)
     with grad_node("AminBackward0", x):
         return _keep(x, _extreme(x, False, axes), axes, keepdim)
@@ -226,5 +241,15 @@ def norm(input, p=2, dim=None, keepdim=False):
         if p == 1:
             return _sum(a, axes, keepdim)
         if p == 2:
-            return sqrt(_sum(bind(P.mul, x, x), axes, keepdim))
-        return pow(_sum(pow(a, p), axes, keepdim), 1.0 / p)
+            return _root_at_zero_is_flat(_sum(bind(P.mul, x, x), axes, keepdim), sqrt)
+        return _root_at_zero_is_flat(_sum(pow(a, p), axes, keepdim),
+                                     lambda s: pow(s, 1.0 / p))
+
+
+def _root_at_zero_is_flat(s: Tensor, root) -> Tensor:
+    """root(s) for the sum of powers s, with PyTorch's gradient 0 where the norm is 0
+    (the slope of the root is infinite there, and infinity times 0 made NaN): the root
+    is taken of a 1 where s is 0, and that branch's result is thrown away."""
+    zero = bind(P.eq, s, scalar_constant(0, s.dtype, s.shape))
+    safe = bind(P.select, zero, scalar_constant(1, s.dtype, s.shape), s)
+    return bind(P.select, zero, scalar_constant(0, s.dtype, s.shape), root(safe))
