@@ -4,6 +4,7 @@
     lowered.ir          # the traced forward Function
     lowered.adjoint     # vjp's output (None for compile)
     lowered.optimized   # after simplify/cse/dce: what runs, and what gets inlined
+    lowered.fused       # optimized as text, each line tagged with its loop nest
     lowered.native()    # the compiled entry point, built on first use
     lowered.llvm, lowered.asm
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from ..ir.autodiff import vjp
 from ..ir.core import Function, Instr, free_params
 from ..ir.passes import cse, dce, fold, simplify
+from ..ir.passes.fusion import Fusion, annotate
 from . import dump
 from .errors import TracerError, at, user_loc
 from .tensor import Tensor
@@ -92,6 +94,15 @@ class Lowered:
         return tuple(tensors) if self._flat_tuple else unflatten(self.tree, tensors)
 
     @property
+    def fused(self) -> str:
+        """`optimized` as text, each instruction tagged with how the native code computes
+        it: `[loop]` (a loop nest of its own, writing a buffer), `[view]` (read in place
+        from another buffer with new strides) or `[fused into %k]` (evaluated inside
+        %k's loop nest).  The tags sit in comments; `str(optimized)` stays the plain
+        text that `tg.ir.parse` reads back exactly, so the tags live here."""
+        return annotate(self.optimized, _codegen_fusion(self.optimized))
+
+    @property
     def llvm(self) -> str:
         return self.native().llvm
 
@@ -100,8 +111,11 @@ class Lowered:
         return self.native().asm
 
     def stage(self, name: str) -> str | None:
-        """One stage as text (None for the adjoint of `compile`); names are dump.STAGES."""
-        if name in ("ir", "adjoint", "optimized"):
+        """One stage as text (None for the adjoint of `compile`); names are dump.STAGES.
+        The optimized stage shows the fusion groups (`fused`)."""
+        if name == "optimized":
+            return self.fused
+        if name in ("ir", "adjoint"):
             fn = getattr(self, name)
             return None if fn is None else str(fn)
         if name in ("llvm", "asm"):
@@ -110,6 +124,15 @@ class Lowered:
 
     def __repr__(self) -> str:
         return f"<Lowered {self.optimized!r}>"
+
+
+def _codegen_fusion(fn: Function) -> Fusion:
+    """The grouping the code generator builds `fn`'s loops from, planned as
+    codegen.emit.lower plans it for compile_function (BLAS on: which matmul operands
+    it reads in place depends on it).  Imported here: codegen loads llvmlite."""
+    from ..codegen import blas
+    from ..codegen.plan import plan
+    return plan(fn, frozenset(blas.available())).fusion
 
 
 def lower_call(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
