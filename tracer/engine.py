@@ -48,22 +48,24 @@ _SECOND_TIME = (
 class _Graph:
     """The IR graph below some roots, walked once (see `_walk`)."""
 
-    __slots__ = ("params", "body", "roots", "key", "index")
+    __slots__ = ("params", "body", "roots", "key", "_refs")
 
     def __init__(self, params: list[Param], body: list[Instr], roots: list[Value], key: tuple,
-                 index: dict[int, int]):
+                 refs: dict[int, int]):
         self.params = params  # first-use order, as free_params gives them
         self.body = body  # operands first, as topo_sort gives them
         self.roots = roots
         #: equal for two graphs exactly when they build the same forward Function, up to
         #: names and source locations (what structural_hash hashes, without printing)
         self.key = key
-        #: id(value) -> its number: parameters first, then body instructions
-        self.index = index
+        self._refs = refs  # id(value) -> body position, or -1-k for parameter k
 
-    def value_at(self, i: int) -> Value:
-        n = len(self.params)
-        return self.params[i] if i < n else self.body[i - n]
+    def number(self, v: Value) -> int | None:
+        """v's number (parameters first, then body instructions), None if not below the roots."""
+        k = self._refs.get(id(v))
+        if k is None:
+            return None
+        return -1 - k if k < 0 else len(self.params) + k
 
     def function(self) -> Function:
         return Function("forward", self.params, self.body, self.roots)
@@ -112,9 +114,7 @@ def _walk(roots: list[Value]) -> _Graph:
                 parts.append((node.prim, attrs, t.dtype, t.shape, tuple(refs)))
     key = (tuple(parts), tuple([(p.type.dtype, p.type.shape) for p in params]),
            tuple([ref[id(r)] for r in roots]))
-    n = len(params)
-    index = {vid: (-1 - k if k < 0 else n + k) for vid, k in ref.items()}
-    return _Graph(params, body, list(roots), key, index)
+    return _Graph(params, body, list(roots), key, ref)
 
 
 def _attrs_key(attrs: dict) -> tuple:
@@ -273,6 +273,12 @@ class _Records:
         recs = self.saved.get(id(value))
         if not recs:
             raise RuntimeError(_SECOND_TIME + _where(self.fns))
+        first = recs[0][1]
+        for f, rec in recs:
+            if rec.version != first.version or rec.version_box[0] != rec.version:
+                break
+        else:  # every record intact and of one version: whichever readers, the same values
+            return first.array
         if len(recs) > 1:
             body, producer = graph.body, self.producer
             reader_ids = {id(producer[id(body[j])]) for j in readers if id(body[j]) in producer}
@@ -392,9 +398,9 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
               fns: list[GradFn] | None = None) -> list[Tensor | None]:
     """One adjoint run over the IR graph below `outputs` (`fns`: its nodes, if known)."""
     graph = _walk([t._graph_value() for t in outputs])
-    index = graph.index
-    reachable = [id(v) in index for v in wrt_values]
-    wrt_index = [index[id(v)] for v, ok in zip(wrt_values, reachable) if ok]
+    numbers = [graph.number(v) for v in wrt_values]
+    reachable = [k is not None for k in numbers]
+    wrt_index = [k for k in numbers if k is not None]
     if fns is None:
         fns = _collect_fns(outputs)
     result: list[Tensor | None] = [None] * len(wrt_values)
