@@ -17,10 +17,19 @@ class DType:
         self.torch_name = torch_name
 
     def __repr__(self) -> str:
-        return f"tapegrad.{self.torch_name}"
+        # PyTorch's spelling, so `print(x.dtype)` in a tutorial prints what it shows;
+        # the IR text uses `name` (f32, f64, ...)
+        return f"torch.{self.torch_name}"
 
-    def __str__(self) -> str:
-        return self.name
+    __str__ = __repr__
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.is_float
+
+    @property
+    def is_complex(self) -> bool:
+        return False
 
     def __reduce__(self):
         return (by_name, (self.name,))

@@ -136,13 +136,13 @@ def _item_changes(old: tuple, new: tuple) -> list[str]:
     if old[1] != new[1]:
         changes.append(f"shape {old[1]} -> {new[1]}")
     if old[2] is not new[2]:
-        changes.append(f"dtype {old[2]} -> {new[2]}")
+        changes.append(f"dtype {old[2].name} -> {new[2].name}")
     return changes
 
 
 def describe(item: tuple) -> str:
     if item[0] == ARRAY:
-        return f"array {item[2]}[{','.join(map(str, item[1]))}]"
+        return f"array {item[2].name}[{','.join(map(str, item[1]))}]"
     if item[0] == STATIC:
         return f"static {item[1]!r}"
     return "scalar"
