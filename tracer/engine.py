@@ -118,6 +118,7 @@ def _walk(roots: list[Value]) -> _Graph:
 
 
 def _attrs_key(attrs: dict) -> tuple:
+    """The attributes of one instruction as part of the key (their names included)."""
     if len(attrs) == 1:  # the common case (a constant's value, axes, a shape): no sort
         for k, v in attrs.items():
             return k, _exact(v)

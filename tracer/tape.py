@@ -80,7 +80,7 @@ class GradFn:
         self._name = name
         #: the nodes of the operation's arguments (None where no gradient flows); kept
         #: instead of the tensors so the tape holds no tensor (and no reference cycle)
-        self.next_fns = tuple([_node_of(t) for t in inputs])
+        self.next_fns = tuple([_node_of(t) if isinstance(t, Tensor) else None for t in inputs])
         self.instrs: list[Instr] = []
         #: id(value) -> Saved, for every value this operation produced or read
         self.saved: dict[int, Saved] = {}
@@ -167,7 +167,7 @@ def bind(prim: Primitive, *args: "Tensor", type: TensorType | None = None,
     the location the instruction already carries).
     """
     try:
-        rtype = infer_type(prim, tuple(a._type for a in args), attrs, type)
+        rtype = infer_type(prim, tuple([a._type for a in args]), attrs, type)
     except ShapeError as e:
         raise _shape_error(prim, args, attrs, e) from None
     requires_grad = False
