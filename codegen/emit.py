@@ -8,6 +8,13 @@ value sits in a buffer (or is a view of one), else the value's own rule applied
 to its operands' elements, so elementwise chains fuse into one loop.  Loop
 bounds and strides are compile-time constants, and every load or store is
 checked here, at compile time, to fall inside its buffer.
+
+Functions outside the module that the code calls (BLAS gemm, the runtime's
+parallel loop) are called through pointer slots, never by name: a global
+`@<symbol>_slot_<name>` (SLOTS) that the loader fills before the first call,
+whether the object went into MCJIT or into a shared library loaded with
+ctypes.  Only libm/libc functions LLVM itself emits (sin, cos, memset, ...)
+are referenced by name.
 """
 from __future__ import annotations
 
@@ -28,6 +35,17 @@ from .plan import Plan, Root, plan, view_of
 #: The runtime's parallel loop: void(ptr part, ptr buffers, i64 n) calls
 #: part(buffers, lo, hi) over disjoint ranges covering [0, n), on its threads.
 PARALLEL_FOR = "tapegrad_parallel_for"
+#: The functions called through pointer slots that the loader fills: the gemm of
+#: each BLAS dtype (codegen.blas.INTERNAL_NAMES) and the parallel loop.
+#: runtime/sharedlib.py repeats these names (it must not import llvmlite).
+SLOTS = (*blas.INTERNAL_NAMES.values(), PARALLEL_FOR)
+
+
+def slot_symbol(symbol: str, name: str) -> str:
+    """The global of entry point `symbol` holding the address of function `name` (SLOTS)."""
+    return f"{symbol}_slot_{name}"
+
+
 #: Split a loop among threads above this many elements x cost per element
 #: (handing work to the pool costs tens of microseconds).
 PARALLEL_WORK = 1 << 22
@@ -79,11 +97,25 @@ def _object_entry(em: "Emitter", n: int) -> None:
     b.ret_void()
 
 
+class _SlotLoad(ir.LoadInstr):
+    """The load of a function pointer from a slot, callable with IRBuilder.call
+    (which reads the callee's function type; an opaque pointer has none)."""
+
+    def __init__(self, block, slot, fnty: ir.FunctionType):
+        super().__init__(block, slot, typ=PTR)
+        self.align = 8
+        self._fnty = fnty
+
+    @property
+    def function_type(self) -> ir.FunctionType:
+        return self._fnty
+
+
 class Emitter:
     """Builder state for one entry point; lowering rules call its helpers."""
 
     def __init__(self, fn: Function, p: Plan, symbol: str, blas_dtypes=frozenset()):
-        self.fn, self.plan, self.blas_dtypes = fn, p, blas_dtypes
+        self.fn, self.plan, self.blas_dtypes, self.symbol = fn, p, blas_dtypes, symbol
         self.module = ir.Module(name=symbol)
         target.prepare(self.module)
         self.func = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR]), symbol)
@@ -182,9 +214,26 @@ class Emitter:
         self.b.position_at_end(done)
         self.b.ret_void()
         self.func, self.entry, self.b, self._bases, self._memo = saved
-        pfor = self.module.globals.get(PARALLEL_FOR) or ir.Function(
-            self.module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64]), PARALLEL_FOR)
+        pfor = self.callee(PARALLEL_FOR, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64]))
         self.b.call(pfor, [part, self.func.args[0], self.i64(n)])
+
+    def callee(self, name: str, fnty: ir.FunctionType) -> ir.Value:
+        """Function `name` (one of SLOTS) from its slot, loaded once in this function's
+        entry block."""
+        assert name in SLOTS, name
+        key = ("slot", name)
+        ptr = self._bases.get(key)
+        if ptr is None:
+            gname = slot_symbol(self.symbol, name)
+            g = self.module.globals.get(gname)
+            if g is None:
+                g = ir.GlobalVariable(self.module, PTR, gname)
+                g.initializer, g.align = ir.Constant(PTR, None), 8
+            with self.b.goto_block(self.entry):
+                ptr = _SlotLoad(self.b.block, g, fnty)
+                self.b._insert(ptr)
+            self._bases[key] = ptr
+        return ptr
 
     # ------------------------------------------------------------ elements
 
@@ -390,16 +439,11 @@ class Emitter:
             self._ipow = f
         return self._ipow
 
-    def blas(self, dtype: DType) -> ir.Function | None:
-        """The gemm declaration for `dtype`, or None to use the loop fallback."""
+    def blas(self, dtype: DType) -> ir.Value | None:
+        """The gemm (CBLAS, 64-bit integers) for `dtype`, or None to use the loop fallback."""
         if dtype.name not in self.blas_dtypes:
             return None
-        name = blas.INTERNAL_NAMES[dtype.name]
-        fn = self.module.globals.get(name)
-        if fn is None:
-            t = scalar_type(dtype)
-            fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [
-                I32, I32, I32, I64, I64, I64, t, PTR, I64, PTR, I64, t, PTR, I64]), name)
-            fn.attributes.add("nounwind")
-        return fn
+        t = scalar_type(dtype)
+        return self.callee(blas.INTERNAL_NAMES[dtype.name], ir.FunctionType(ir.VoidType(), [
+            I32, I32, I32, I64, I64, I64, t, PTR, I64, PTR, I64, t, PTR, I64]))
 

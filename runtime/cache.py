@@ -21,6 +21,17 @@ Anything else is ignored with a one-line `CacheWarning` and rebuilt.  The
 directory is kept under `TAPEGRAD_CACHE_MAX_BYTES` (default 256 MiB; K/M/G
 suffixes allowed) by removing the least recently used entries after a write;
 only files named like entries are ever removed.
+
+An entry may also hold the same object code linked into a shared library
+(runtime/sharedlib.py), covered by the same sha256, so that a later process
+loads it with ctypes without importing llvmlite.  So the key is computed
+without LLVM too: in place of LLVM's target identity (LLVM version, triple,
+CPU name and features) it uses a fingerprint of what that identity is made
+from, read without LLVM (/proc/cpuinfo's CPU model and flags, the machine,
+the llvmlite install: sharedlib.host_fingerprint); a changed fingerprint is
+another key.  LLVM's identity itself is recorded in the entry, and a process
+that has LLVM loaded refuses an entry recorded under another one.  Where no
+fingerprint can be read, the key uses LLVM's identity as before.
 """
 from __future__ import annotations
 
@@ -31,14 +42,11 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import threading
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-from ..codegen import blas, target
 
 MAGIC = b"TAPEGRAD-OBJ 1\n"
 SUFFIX = ".tgobj"
@@ -63,6 +71,8 @@ class Entry:
     scratch_bytes: int
     object_code: bytes
     llvm_ir: str
+    shared_object: bytes = b""  # the object code linked into a shared library, if a linker was found
+    target: str = ""  # codegen.target.identity() of the process that compiled it
 
 
 def cache_dir() -> Path | None:
@@ -75,24 +85,34 @@ def cache_dir() -> Path | None:
     return base / "tapegrad"
 
 
+def _codegen_dir() -> Path:
+    """Where tapegrad.codegen's sources are, found without importing it (it loads llvmlite)."""
+    import importlib.util
+    spec = importlib.util.find_spec(__package__.rsplit(".", 1)[0] + ".codegen")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
 @functools.cache
 def _code_identity() -> str:
     """tapegrad's version and a hash of the codegen sources: stale code never loads."""
-    try:
-        from importlib.metadata import version
-        ver = version("tapegrad")
-    except Exception:  # not installed (running from a checkout)
-        ver = "unknown"
-    h = hashlib.sha256(ver.encode())
-    root = Path(target.__file__).parent
-    for path in sorted(root.glob("*.py")):
+    from .. import __version__  # importlib.metadata would cost ~12 ms of imports
+    h = hashlib.sha256(str(__version__).encode())
+    for path in sorted(_codegen_dir().glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
 def make_key(structural_hash: str, flags: str = "") -> str:
-    parts = [_code_identity(), target.identity(), "blas=" + blas.identity(),
-             structural_hash, flags]
+    """The entry's key; it imports llvmlite only where no host fingerprint can be read."""
+    from . import sharedlib
+    host = sharedlib.host_fingerprint()
+    if host is not None:
+        host = "host=" + host
+    else:
+        from ..codegen import target
+        host = target.identity()
+    parts = [_code_identity(), host, "blas=" + sharedlib.blas_identity(), structural_hash,
+             flags]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -163,6 +183,19 @@ def load(key: str) -> Entry | None:
     path = _path(key)
     if path is None:
         return None
+    data = _read_trusted(path, max(max_bytes(), 1 << 20))
+    if data is None:
+        return None
+    entry = decode(data, key)
+    if entry is None:
+        _warn(f"ignoring cache entry {path}: damaged (bad header or content hash); "
+              "it will be rebuilt")
+    return entry
+
+
+def _read_trusted(path: Path, limit: int) -> bytes | None:
+    """The bytes of `path` if it is a regular file of ours that nobody else can write,
+    else None (with a warning unless it is absent).  Marks it recently used."""
     try:  # no symlinks; a FIFO must not block; the checks and the read use one descriptor
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) |
                      getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -178,23 +211,18 @@ def load(key: str) -> Entry | None:
     try:
         st = os.fstat(fd)
         problem = _unsafe(st, "it") if stat.S_ISREG(st.st_mode) else "it is not a regular file"
-        if problem is None and st.st_size > max(max_bytes(), 1 << 20):
+        if problem is None and st.st_size > limit:
             problem = f"it is larger than the cache cap ({st.st_size} bytes)"
         if problem is not None:
             _warn(f"ignoring cache entry {path}: {problem}; it will be rebuilt")
             return None
         with os.fdopen(os.dup(fd), "rb") as f:
             data = f.read()
-        entry = decode(data, key)
-        if entry is None:
-            _warn(f"ignoring cache entry {path}: damaged (bad header or content hash); "
-                  "it will be rebuilt")
-            return None
         try:  # recently used: the size cap removes the least recently used first
             os.utime(fd if os.utime in os.supports_fd else path)
         except OSError:
             pass
-        return entry
+        return data
     except OSError:
         return None
     finally:
@@ -209,22 +237,26 @@ def decode(data: bytes, key: str) -> Entry | None:
         head = json.loads(data[len(MAGIC):end])
         payload = data[end + 1:]
         n_obj, n_ir = int(head["object_len"]), int(head["llvm_len"])
+        n_so = int(head.get("shared_len", 0))
         symbol = str(head["symbol"])
-        if head["key"] != key or len(payload) != n_obj + n_ir or \
+        if head["key"] != key or min(n_obj, n_ir, n_so) < 0 or \
+                len(payload) != n_obj + n_ir + n_so or \
                 not symbol.startswith("tg_" + key[:32]) or \
                 hashlib.sha256(payload).hexdigest() != head["sha256"]:
             return None
         return Entry(symbol, int(head["scratch_bytes"]), payload[:n_obj],
-                     payload[n_obj:].decode())
+                     payload[n_obj:n_obj + n_ir].decode(), payload[n_obj + n_ir:],
+                     str(head.get("target", "")))
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
         return None
 
 
 def encode(entry: Entry, key: str) -> bytes:
     ir_bytes = entry.llvm_ir.encode()
-    payload = entry.object_code + ir_bytes
+    payload = entry.object_code + ir_bytes + entry.shared_object
     head = {"key": key, "symbol": entry.symbol, "scratch_bytes": entry.scratch_bytes,
             "object_len": len(entry.object_code), "llvm_len": len(ir_bytes),
+            "shared_len": len(entry.shared_object), "target": entry.target,
             "sha256": hashlib.sha256(payload).hexdigest()}
     return MAGIC + json.dumps(head, sort_keys=True).encode() + b"\n" + payload
 
@@ -238,8 +270,15 @@ def store(key: str, entry: Entry) -> None:
     cap = max_bytes()
     if len(data) > cap:
         return
+    if _write_atomic(path, data, SUFFIX):
+        enforce_cap(path.parent, cap, keep=path)
+
+
+def _write_atomic(path: Path, data: bytes, suffix: str) -> bool:
+    """Write a private file (0600) next to `path`, then rename it into place."""
+    import tempfile  # imported here: a process that only loads never needs it
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=SUFFIX)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=suffix)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -248,8 +287,8 @@ def store(key: str, entry: Entry) -> None:
             os.unlink(tmp)
             raise
     except OSError:
-        return
-    enforce_cap(path.parent, cap, keep=path)
+        return False
+    return True
 
 
 # ------------------------------------------------------------------ size cap, info, clear

@@ -5,11 +5,16 @@
     print(cf.llvm, cf.asm)           # optimised LLVM IR and assembly, as text
 
 Every argument's count, dtype and shape is checked here, before the one
-foreign call: native code trusts its buffers completely.  All object code
-goes into one MCJIT engine that lives as long as the process (calling code
-whose engine was collected would crash).  Compiling is serialised by a lock;
-calling is not: results and scratch are per call / per thread, and ctypes
-releases the GIL during the call.
+foreign call: native code trusts its buffers completely.  Compiled code is
+loaded as a shared library (runtime/sharedlib.py) where a system linker made
+one, else into one MCJIT engine that lives as long as the process (calling
+code whose engine was collected would crash); neither is ever unloaded.  A
+process whose disk cache already holds the code loads it without importing
+llvmlite or tapegrad.codegen at all (cache.make_key needs no LLVM, and
+sharedlib.load loads the library): they are imported only to compile, or when
+no library can be loaded.  Compiling is serialised by a lock; calling is not:
+results and scratch are per call / per thread, and ctypes releases the GIL
+during the call.
 """
 from __future__ import annotations
 
@@ -21,35 +26,38 @@ import threading
 import time
 from collections import OrderedDict
 
-import llvmlite.binding as llvm
 import numpy as np
 
-from ..codegen import blas, lower, target
 from ..ir.core import Function
 from ..ir.verifier import verify
-from ..codegen.emit import PARALLEL_FOR
-from . import cache, parallel
+from . import cache, sharedlib
 from .cache import Entry
 
 _lock = threading.RLock()
-_engine: llvm.ExecutionEngine | None = None
+_engine = None  # the MCJIT engine (llvmlite.binding.ExecutionEngine), made on first use
 _memory: "OrderedDict[str, _Native]" = OrderedDict()  # an LRU: see memory_cache_size
 #: loaded functions kept in memory by default; TAPEGRAD_MEMORY_CACHE_SIZE changes it
 DEFAULT_MEMORY_CACHE_SIZE = 256
 _linked: set[str] = set()  # symbols given to the engine (a failed load included)
 _addresses: dict[str, int] = {}  # linked symbols: reloading an evicted entry links nothing new
+_object_addresses: dict[str, int] = {}  # their `_obj` entry points
+_holders: dict[str, object] = {}  # what keeps each symbol's code loaded (engine or library)
 _retry = itertools.count()
 _CFUNC = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))
 _SCRATCH_ALIGN = 64
 
 
-def _get_engine() -> llvm.ExecutionEngine:
-    """The process-wide engine; it is never released (function pointers outlive calls)."""
+def _get_engine():
+    """The process-wide engine; it is never released (function pointers outlive calls).
+    llvmlite's memory manager keeps each object's sections together, as the small
+    code model (codegen.target) needs."""
     global _engine
     if _engine is None:
-        blas.available()  # registers the gemm symbols before any object is linked
-        llvm.add_symbol(PARALLEL_FOR, parallel.ADDRESS)
-        _engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target.target_machine())
+        import llvmlite.binding as llvm
+
+        from ..codegen import target
+        _engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target.target_machine(),
+                                             use_lmm=True)
     return _engine
 
 
@@ -75,6 +83,8 @@ class _Native:
 
     def __init__(self, entry: Entry, address: int, compile_seconds: float, source: str,
                  object_address: int = 0, nbuffers: int = 0, nbytes: int = 0):
+        # DATA_OFFSET unknown: the `_obj` entry point cannot be used
+        object_address = object_address if DATA_OFFSET is not None else 0
         self.entry = entry
         self.cfunc = _CFUNC(address)
         # Takes the array objects themselves and reads their data pointers natively.
@@ -83,7 +93,7 @@ class _Native:
             else ctypes.PYFUNCTYPE
         self.ocall = kind(None, ctypes.c_int64, *[ctypes.py_object] * nbuffers)(
             object_address) if object_address else None
-        self.engine = _engine  # keep the code alive for as long as this object is
+        self.engine = _holders[entry.symbol]  # keep the code alive as long as this object is
         self.compile_seconds = compile_seconds
         self.source = source  # 'llvm' or 'disk'
         self._tls = threading.local()
@@ -110,6 +120,7 @@ class _Native:
     @property
     def asm(self) -> str:
         if self._asm is None:
+            from ..codegen import target
             with _lock:
                 self._asm = target.emit_assembly(self.entry.llvm_ir)
         return self._asm
@@ -235,7 +246,10 @@ def compile_function(fn: Function, *, use_blas: bool = True) -> CompiledFunction
             verify(fn)  # loop bounds come from the types: they must agree with the shape rules
             shape = (len(fn.params) + len(fn.results) + 1,
                      sum(v.type.size * v.dtype.itemsize for v in [*fn.params, *fn.results]))
-            native = _from_disk(key, shape) or _from_llvm(fn, key, use_blas, shape)
+            entry = cache.load(key)
+            native = _from_disk(key, entry, shape) if entry is not None else None
+            if native is None:
+                native = _from_llvm(fn, key, use_blas, shape)
             _memory[key] = native
             while len(_memory) > memory_cache_size():
                 _memory.popitem(last=False)  # live CompiledFunctions keep their code
@@ -264,9 +278,25 @@ def clear_memory_cache() -> None:
         _memory.clear()
 
 
-def _link(entry: Entry) -> int:
-    if entry.symbol in _addresses:  # the symbol names its key: same symbol, same code
-        return _addresses[entry.symbol]
+def _load_shared(entry: Entry) -> bool:
+    """Load the entry's shared library (sharedlib.load); False if it has none or fails."""
+    directory = cache._checked_dir(create=False)
+    if not entry.shared_object or directory is None:
+        return False
+    _linked.add(entry.symbol)
+    lib = sharedlib.load(entry.shared_object, entry.symbol, directory)
+    if lib is None:
+        return False
+    _addresses[entry.symbol], _object_addresses[entry.symbol] = lib.address, lib.object_address
+    _holders[entry.symbol] = lib
+    return True
+
+
+def _mcjit(entry: Entry) -> None:
+    """Link the entry's object code into the MCJIT engine and fill its slots."""
+    import llvmlite.binding as llvm
+
+    from ..codegen import blas
     engine = _get_engine()
     _linked.add(entry.symbol)
     engine.add_object_file(llvm.ObjectFileRef.from_data(entry.object_code))
@@ -274,39 +304,63 @@ def _link(entry: Entry) -> int:
     address = engine.get_function_address(entry.symbol)
     if not address:
         raise RuntimeError(f"symbol {entry.symbol} not found in its object code")
+    fill = {name: llvm.address_of_symbol(name) for name in blas.available().values()}
+    fill[sharedlib.PARALLEL_FOR] = sharedlib.slot_addresses()[sharedlib.PARALLEL_FOR]
+    for slot in sharedlib.SLOT_NAMES:
+        cell = engine.get_global_value_address(sharedlib.slot_symbol(entry.symbol, slot))
+        if cell:
+            if not fill.get(slot):
+                raise RuntimeError(f"{entry.symbol} calls {slot}, which this process lacks")
+            ctypes.c_void_p.from_address(cell).value = fill[slot]
     _addresses[entry.symbol] = address
-    return address
+    _object_addresses[entry.symbol] = engine.get_function_address(entry.symbol + "_obj")
+    _holders[entry.symbol] = engine
 
 
-def _object_address(entry: Entry) -> int:
-    """The `_obj` entry point (codegen.emit), or 0 when arrays' layout is unknown."""
-    if DATA_OFFSET is None:
-        return 0
-    return _get_engine().get_function_address(entry.symbol + "_obj")
-
-
-def _from_disk(key: str, shape: tuple[int, int]) -> _Native | None:
+def _from_disk(key: str, entry: Entry, shape: tuple[int, int]) -> _Native | None:
+    """A cache entry loaded: its shared library, else its object code into MCJIT.
+    Whenever LLVM is loaded (always for MCJIT), an entry compiled for another LLVM
+    target than this process's is refused: the key's host fingerprint missed it."""
     t0 = time.perf_counter()
-    entry = cache.load(key)
-    if entry is None:
-        return None
-    try:
-        address = _link(entry)
-    except Exception:
-        return None  # rebuilt below, under a fresh symbol
-    return _Native(entry, address, time.perf_counter() - t0, "disk",
-                   _object_address(entry), *shape)
+    if entry.symbol not in _addresses:  # the symbol names its key: same symbol, same code
+        if entry.symbol in _linked:
+            return None  # it failed to load before: rebuilt, under a fresh symbol
+        llvm = __package__.rsplit(".", 1)[0] + ".codegen.target" in sys.modules
+        try:
+            if llvm and not _same_target(key, entry):
+                return None
+            if not _load_shared(entry):
+                if not llvm and not _same_target(key, entry):
+                    return None
+                _mcjit(entry)
+        except Exception:
+            return None  # rebuilt, under a fresh symbol
+    return _Native(entry, _addresses[entry.symbol], time.perf_counter() - t0, "disk",
+                   _object_addresses[entry.symbol], *shape)
+
+
+def _same_target(key: str, entry: Entry) -> bool:
+    from ..codegen import target
+    if entry.target == target.identity():
+        return True
+    cache._warn(f"ignoring cache entry {cache._path(key)}: compiled for another LLVM target "
+                f"or version; it will be rebuilt")
+    return False
 
 
 def _from_llvm(fn: Function, key: str, use_blas: bool, shape: tuple[int, int]) -> _Native:
+    from ..codegen import lower, target
     t0 = time.perf_counter()
     symbol = "tg_" + key[:32]
     if symbol in _linked:
         symbol += f"_{next(_retry)}"
     lowered = lower(fn, symbol, use_blas)
     mod = target.optimize(lowered.llvm_ir)
-    entry = Entry(symbol, lowered.scratch_bytes, target.emit_object(mod), str(mod))
-    address = _link(entry)
+    obj = target.emit_object(mod)
+    shared = sharedlib.link(obj) if cache._checked_dir(create=True) is not None else None
+    entry = Entry(symbol, lowered.scratch_bytes, obj, str(mod), shared or b"", target.identity())
+    if not _load_shared(entry):
+        _mcjit(entry)
     cache.store(key, entry)
-    return _Native(entry, address, time.perf_counter() - t0, "llvm",
-                   _object_address(entry), *shape)
+    return _Native(entry, _addresses[symbol], time.perf_counter() - t0, "llvm",
+                   _object_addresses[entry.symbol], *shape)

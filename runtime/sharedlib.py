@@ -1,0 +1,247 @@
+"""Compiled code as shared libraries: linked once with the system linker, loaded with
+ctypes in later processes, without importing llvmlite.
+
+    so = link(object_code)                  # bytes of a .so, or None (no linker, or it failed)
+    lib = load(so, symbol, directory)       # a Library (addresses filled in), or None
+
+Importing llvmlite and tapegrad.codegen costs ~40 ms; loading a cached entry
+this way costs about a millisecond.  The object code is position independent
+(codegen.target), so it links as it is; a process without a linker, or whose
+library fails to load, uses MCJIT on the same object (runtime.native).
+
+What the generated code calls outside itself is never looked up by name in a
+file someone else could have written: BLAS gemm and tapegrad_parallel_for are
+called through pointer slots (codegen.emit.SLOTS) that `load` fills with
+addresses found here, and a library with a slot `load` cannot fill is refused
+before anything calls it.  libm/libc functions LLVM emits (sin, memset, ...)
+are linked normally (-lm -lc, no undefined symbols allowed).
+
+Loading runs the library's initialisers, so the bytes given to `load` must be
+the ones whose hash the cache checked: `load` writes them to a new file it
+creates exclusively (O_EXCL, no symlinks, mode 0600) in the private cache
+directory, dlopens that path, and unlinks it.  Each path is used once, so the
+dynamic loader never hands back an earlier library of the same name, and a
+loaded library is never unloaded (its code must outlive every pointer to it).
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import itertools
+import os
+import sys
+from pathlib import Path
+
+from . import parallel
+
+#: The gemm each BLAS dtype's code calls (codegen.blas.INTERNAL_NAMES), and the
+#: functions called through slots (codegen.emit.SLOTS): repeated, since importing
+#: codegen loads llvmlite; tests/test_sharedlib.py checks they agree.
+GEMM_NAMES = {"f32": "tapegrad_sgemm", "f64": "tapegrad_dgemm"}
+PARALLEL_FOR = "tapegrad_parallel_for"
+SLOT_NAMES = (*GEMM_NAMES.values(), PARALLEL_FOR)
+#: ILP64 CBLAS gemm names in numpy's bundled OpenBLAS, best first (as codegen.blas).
+_GEMM_CANDIDATES = {
+    "f32": ("scipy_cblas_sgemm64_", "cblas_sgemm64_"),
+    "f64": ("scipy_cblas_dgemm64_", "cblas_dgemm64_"),
+}
+LINK_TIMEOUT = 60.0
+_counter = itertools.count()
+
+
+def slot_symbol(symbol: str, name: str) -> str:
+    """The global of entry point `symbol` holding the address of function `name`."""
+    return f"{symbol}_slot_{name}"
+
+
+# ------------------------------------------------------------------ BLAS, without LLVM
+
+
+def _blas_library_paths() -> list[str]:
+    import glob
+
+    import numpy
+    root = os.path.dirname(os.path.dirname(numpy.__file__))
+    pats = [os.path.join(root, "numpy.libs", "*openblas*.so*"),
+            os.path.join(os.path.dirname(numpy.__file__), ".libs", "*openblas*.so*")]
+    return sorted(p for pat in pats for p in glob.glob(pat))
+
+
+@functools.cache
+def gemm_addresses() -> dict[str, int]:
+    """{dtype name: address of its gemm}, found as codegen.blas.available() finds them
+    (TAPEGRAD_NO_BLAS=1: none)."""
+    if os.environ.get("TAPEGRAD_NO_BLAS"):
+        return {}
+    found: dict[str, int] = {}
+    for path in _blas_library_paths():
+        try:
+            lib = ctypes.CDLL(path)  # numpy loaded it already: this only finds it
+        except OSError:
+            continue
+        for dt, names in _GEMM_CANDIDATES.items():
+            for name in names:
+                fn = getattr(lib, name, None) if dt not in found else None
+                if fn is not None:
+                    found[dt] = ctypes.cast(fn, ctypes.c_void_p).value
+    return found
+
+
+def blas_identity() -> str:
+    """codegen.blas.identity(), without LLVM."""
+    return ",".join(sorted(gemm_addresses())) or "none"
+
+
+def slot_addresses() -> dict[str, int]:
+    """What each slot is filled with in this process."""
+    out = {GEMM_NAMES[dt]: address for dt, address in gemm_addresses().items()}
+    out[PARALLEL_FOR] = parallel.ADDRESS
+    return out
+
+
+# ------------------------------------------------------------------ the host, without LLVM
+
+_CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags",
+               "cpu", "isa", "features", "cpu implementer", "cpu architecture",
+               "cpu variant", "cpu part", "cpu revision")
+
+
+@functools.cache
+def host_fingerprint() -> str | None:
+    """A hash of what LLVM's host target identity depends on, read without LLVM: the
+    CPU as /proc/cpuinfo describes it (model, flags), the machine, and the llvmlite
+    install (its version file, and its library's size, inode and modification time,
+    so a reinstalled LLVM is another host).  None where this cannot be read."""
+    try:
+        import importlib.util
+        spec = importlib.util.find_spec("llvmlite")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        pkg = Path(list(spec.submodule_search_locations)[0])
+        version_text = (pkg / "_version.py").read_bytes()
+        libs = sorted((pkg / "binding").glob("*llvmlite*"))
+        if not libs:
+            return None
+        with open("/proc/cpuinfo", "rb") as f:
+            cpuinfo = f.read().decode("utf-8", "replace")
+    except (OSError, ImportError, ValueError):
+        return None
+    cpu = sorted({line.split(":", 1)[0].strip().lower() + ":" + line.split(":", 1)[1].strip()
+                  for line in cpuinfo.splitlines()
+                  if ":" in line and line.split(":", 1)[0].strip().lower() in _CPU_FIELDS})
+    if not cpu:
+        return None
+    h = hashlib.sha256()
+    for part in (sys.platform, os.uname().machine, sys.byteorder, *cpu):
+        h.update(part.encode() + b"\0")
+    h.update(version_text)
+    for lib in libs:
+        st = lib.stat()
+        h.update(f"{lib.name}:{st.st_size}:{st.st_ino}:{st.st_dev}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------ linking (at compile time)
+
+
+def linker_commands(obj: str, out: str) -> list[list[str]]:
+    """Ways to link `obj` into `out`, fastest first: ld itself (~2 ms), then the cc
+    driver (~10-15 ms).  Empty when neither is on PATH."""
+    import shutil
+    cmds = []
+    ld = shutil.which("ld")
+    if ld:
+        cmds.append([ld, "-shared", "-Bsymbolic", "--no-undefined", "-z", "noexecstack",
+                     "-z", "relro", "-z", "now", "-s", "-o", out, obj, "-lm", "-lc"])
+    cc = shutil.which("cc")
+    if cc:
+        cmds.append([cc, "-shared", "-nostdlib",
+                     "-Wl,-Bsymbolic,--no-undefined,-z,noexecstack,-z,relro,-z,now,-s",
+                     "-o", out, obj, "-lm", "-lc"])
+    return cmds
+
+
+def link(object_code: bytes) -> bytes | None:
+    """`object_code` linked into a shared library, or None (no linker, or it failed:
+    the caller then keeps only the object code)."""
+    if sys.platform != "linux":
+        return None
+    import subprocess
+    import tempfile  # imported here: loading code needs neither
+    try:
+        with tempfile.TemporaryDirectory(prefix="tapegrad-link-") as d:  # mode 0700
+            obj, out = os.path.join(d, "code.o"), os.path.join(d, "code.so")
+            with open(obj, "wb") as f:
+                f.write(object_code)
+            for cmd in linker_commands(obj, out):
+                try:
+                    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                                          timeout=LINK_TIMEOUT, cwd=d)
+                except (OSError, subprocess.SubprocessError):
+                    continue
+                if done.returncode == 0:
+                    with open(out, "rb") as f:
+                        return f.read()
+    except OSError:
+        pass
+    return None
+
+
+# ------------------------------------------------------------------ loading (no LLVM)
+
+
+class Library:
+    """A loaded library: its handle (kept alive forever) and entry points."""
+
+    def __init__(self, handle: ctypes.CDLL, address: int, object_address: int):
+        self.handle = handle
+        self.address = address
+        self.object_address = object_address
+
+
+_loaded: list[Library] = []  # never unloaded: function pointers into them may live anywhere
+
+
+def load(shared_object: bytes, symbol: str, directory: Path) -> Library | None:
+    """Load these exact bytes (already checked against the cache's hash) and fill its
+    slots; None when it cannot be loaded or needs an address this process lacks."""
+    if sys.platform != "linux" or not shared_object:
+        return None
+    name = f".tmp-load-{os.getpid()}-{next(_counter)}-{os.urandom(8).hex()}.so"
+    path = os.path.join(directory, name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | \
+        getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(shared_object)
+        handle = ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+    except OSError:
+        return None
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    lib = Library(handle, 0, 0)
+    _loaded.append(lib)  # from here on its code may be referenced: keep it
+    addresses = slot_addresses()
+    for slot in SLOT_NAMES:
+        try:
+            cell = ctypes.c_void_p.in_dll(handle, slot_symbol(symbol, slot))
+        except ValueError:
+            continue  # this code does not call it
+        if not addresses.get(slot):
+            return None  # it calls something this process does not have: never run it
+        cell.value = addresses[slot]
+    try:
+        lib.address = ctypes.cast(getattr(handle, symbol), ctypes.c_void_p).value
+        lib.object_address = ctypes.cast(getattr(handle, symbol + "_obj"),
+                                         ctypes.c_void_p).value
+    except AttributeError:
+        return None
+    return lib
