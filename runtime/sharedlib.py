@@ -109,33 +109,37 @@ _CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "fl
 
 @functools.cache
 def host_fingerprint() -> str | None:
-    """A hash of what LLVM's host target identity depends on, read without LLVM: the
-    CPU as /proc/cpuinfo describes it (model, flags), the machine, and the llvmlite
-    install (its version file, and its library's size, inode and modification time,
-    so a reinstalled LLVM is another host).  None where this cannot be read."""
+    """A hash of what LLVM's host target identity depends on, read without LLVM (see
+    fingerprint); None where it cannot be read (then the key asks LLVM itself)."""
     try:
         import importlib.util
         spec = importlib.util.find_spec("llvmlite")
         if spec is None or not spec.submodule_search_locations:
             return None
-        pkg = Path(list(spec.submodule_search_locations)[0])
-        version_text = (pkg / "_version.py").read_bytes()
-        libs = sorted((pkg / "binding").glob("*llvmlite*"))
-        if not libs:
-            return None
         with open("/proc/cpuinfo", "rb") as f:
             cpuinfo = f.read().decode("utf-8", "replace")
+        return fingerprint(cpuinfo, Path(list(spec.submodule_search_locations)[0]))
     except (OSError, ImportError, ValueError):
         return None
-    cpu = sorted({line.split(":", 1)[0].strip().lower() + ":" + line.split(":", 1)[1].strip()
-                  for line in cpuinfo.splitlines()
-                  if ":" in line and line.split(":", 1)[0].strip().lower() in _CPU_FIELDS})
-    if not cpu:
+
+
+def fingerprint(cpuinfo: str, llvmlite_dir: Path) -> str | None:
+    """The CPU as /proc/cpuinfo describes it (vendor, family, model, stepping, flags:
+    what LLVM's host CPU name and features are derived from, not its clock), the
+    machine, and the llvmlite install: its version file and its library's size,
+    inode and modification time, so a reinstalled LLVM is another host."""
+    cpu = set()
+    for line in cpuinfo.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() in _CPU_FIELDS:
+            cpu.add(name.strip().lower() + ":" + value.strip())
+    libs = sorted((llvmlite_dir / "binding").glob("*llvmlite*"))
+    if not cpu or not libs:
         return None
     h = hashlib.sha256()
-    for part in (sys.platform, os.uname().machine, sys.byteorder, *cpu):
+    for part in (sys.platform, os.uname().machine, sys.byteorder, *sorted(cpu)):
         h.update(part.encode() + b"\0")
-    h.update(version_text)
+    h.update((llvmlite_dir / "_version.py").read_bytes())
     for lib in libs:
         st = lib.stat()
         h.update(f"{lib.name}:{st.st_size}:{st.st_ino}:{st.st_dev}:{st.st_mtime_ns}".encode())
