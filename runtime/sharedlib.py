@@ -150,18 +150,21 @@ def fingerprint(cpuinfo: str, llvmlite_dir: Path) -> str | None:
 
 
 def linker_commands(obj: str, out: str) -> list[list[str]]:
-    """Ways to link `obj` into `out`, fastest first: ld itself (~2 ms), then the cc
-    driver (~10-15 ms).  Empty when neither is on PATH."""
+    """Ways to link `obj` into `out`, tried in turn: ld alone (~3 ms; enough when the code
+    calls nothing outside itself, as most does), ld with libm and libc (~13 ms: reading
+    them is the cost), then the cc driver.  Undefined symbols are never allowed.  Empty
+    when neither ld nor cc is on PATH."""
     import shutil
+    flags = ["-shared", "-Bsymbolic", "--no-undefined", "-z", "noexecstack", "-z", "relro",
+             "-z", "now", "-s"]
     cmds = []
     ld = shutil.which("ld")
     if ld:
-        cmds.append([ld, "-shared", "-Bsymbolic", "--no-undefined", "-z", "noexecstack",
-                     "-z", "relro", "-z", "now", "-s", "-o", out, obj, "-lm", "-lc"])
+        cmds.append([ld, *flags, "-o", out, obj])
+        cmds.append([ld, *flags, "-o", out, obj, "-lm", "-lc"])
     cc = shutil.which("cc")
     if cc:
-        cmds.append([cc, "-shared", "-nostdlib",
-                     "-Wl,-Bsymbolic,--no-undefined,-z,noexecstack,-z,relro,-z,now,-s",
+        cmds.append([cc, "-shared", "-nostdlib", "-Wl," + ",".join(flags[1:]),
                      "-o", out, obj, "-lm", "-lc"])
     return cmds
 

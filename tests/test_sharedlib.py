@@ -278,3 +278,17 @@ def test_public_api_after_a_warm_load_computes_gradients(cache_dir):
     native.clear_memory_cache()
     g = tg.grad(lambda w, x: (x.mm(w).tanh() ** 2).sum())
     np.testing.assert_array_equal(g(w, x).numpy(), first)
+
+
+@needs_linker
+def test_code_calling_libm_links_against_it(cache_dir):
+    """sin of a huge argument comes from libm: the library links it (no undefined symbols)."""
+    native.clear_memory_cache()
+    b = Builder("sin_so")
+    x = b.param(tensor_type(f32, (4,)), "x")
+    fn = b.build(b.sin(x))
+    cf = compile_function(fn)
+    assert isinstance(cf._native.engine, sharedlib.Library)
+    xs = np.array([0.5, 1e12, -3e9, 7.0], np.float32)
+    np.testing.assert_allclose(cf(xs)[0], np.sin(xs.astype(np.float64)).astype(np.float32),
+                               rtol=1e-6, atol=1e-7)
