@@ -75,7 +75,7 @@ def test_next_functions_link_to_inputs():
     a, b = leaf(3), tg.ones(3)
     y = a * b
     (fa, _), (fb, _) = y.grad_fn.next_functions
-    assert fa.name() == "AccumulateGrad" and fa.variable is a
+    assert fa.name() == "torch::autograd::AccumulateGrad" and fa.variable is a
     assert fb is None
     z = (y + 2).sum()
     add_fn = z.grad_fn.next_functions[0][0]
@@ -89,7 +89,7 @@ def test_next_functions_link_to_inputs():
 def test_composite_operations_are_one_node():
     out = leaf(2, 2).mean()  # reduce_sum then div: one MeanBackward0
     assert len(out.grad_fn.instrs) == 2
-    assert out.grad_fn.next_functions[0][0].name() == "AccumulateGrad"
+    assert out.grad_fn.next_functions[0][0].name() == "torch::autograd::AccumulateGrad"
 
 
 def test_requires_grad_propagation_and_leaves():

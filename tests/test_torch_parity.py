@@ -1139,18 +1139,9 @@ def create_graph_constant_gradient(torch, out):
 
 
 KNOWN = {
-    "dtype_printing": "str(dtype) is 'f32' (PyTorch: 'torch.float32'), repr is "
-                      "'tapegrad.float32', dtypes have no is_floating_point (ir/dtypes.py), "
-                      "and AccumulateGrad.name() is 'AccumulateGrad' where PyTorch 2 says "
-                      "'torch::autograd::AccumulateGrad' (tracer/tape.py)",
     "advanced_indexing": "indexing with tensors, lists and masks is not in SPEC section 1 "
                          "and not implemented (ops_index.py raises TypeError)",
-    "create_graph_constant_gradient": "a create_graph gradient built only from comparisons "
-                                      "of x and constants is marked requires_grad when the "
-                                      "adjoint is replayed on the tape (tracer/engine.py)",
 }
-for _name in ("create_graph_maximum", "create_graph_max"):
-    KNOWN[_name] = KNOWN["create_graph_constant_gradient"]
 
 
 # ====================================================================== the test

@@ -466,7 +466,13 @@ def _keep_dependence(plan: _Plan, values: list[Tensor], computed: list[Tensor]) 
 
 
 def _input_requiring_grad(fn: Function, result: Value, values: list[Tensor]) -> Tensor | None:
-    """A tensor requiring grad among the inputs `result` is computed from (any dtype path)."""
+    """A tensor requiring grad among the inputs `result` is computed from (any dtype path).
+
+    A comparison of two computed values (the tie masks of maximum, max, amax) is not
+    followed: PyTorch's formulas for those read only the mask, so their gradients are
+    constants there too.  A comparison with a constant (relu's x > 0) is followed, as
+    PyTorch's threshold formulas read the input.
+    """
     position = {id(p): k for k, p in enumerate(fn.params)}
     stack, seen = [result], set()
     while stack:
@@ -479,8 +485,17 @@ def _input_requiring_grad(fn: Function, result: Value, values: list[Tensor]) -> 
             if values[k]._requires_grad:
                 return values[k]
         elif isinstance(v, Instr):
+            if v.prim.kind == "compare" and not any(_is_constant(op) for op in v.operands):
+                continue
             stack.extend(v.operands)
     return None
+
+
+def _is_constant(v: Value) -> bool:
+    """A constant, possibly reshaped or broadcast."""
+    while isinstance(v, Instr) and v.prim in (P.broadcast, P.reshape):
+        v = v.operands[0]
+    return isinstance(v, Instr) and v.prim.kind == "source"
 
 
 def _tie(g: Tensor, src: Tensor) -> Tensor:

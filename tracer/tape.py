@@ -64,7 +64,7 @@ class AccumulateGrad:
         return ()
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # PyTorch 2's spelling
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
