@@ -334,12 +334,18 @@ def test_sizes_whose_element_count_overflows():
 
 
 def test_sizes_that_cannot_be_allocated():
-    """Addressable but far beyond memory (16 TiB): a clean MemoryError, never a crash."""
+    """Addressable but far beyond memory (16 TiB): a clean MemoryError, never a crash,
+    that is also a RuntimeError naming the op, the type and the user's line."""
     a = tg.ones(2**21)
-    with pytest.raises(MemoryError, match="allocate"):
-        a[:, None] * a[None, :]
-    with pytest.raises(MemoryError, match="allocate"):
-        tg.compile(lambda x: x[:, None] * x[None, :])(f32(2**21))
+    with pytest.raises(MemoryError, match="allocate") as err:
+        a[:, None] * a[None, :]  # ALLOC-EAGER
+    assert isinstance(err.value, RuntimeError)
+    assert "mul" in str(err.value) and "f32[2097152,2097152]" in str(err.value)
+    assert f"test_reliability_errors.py:{line_of('ALLOC-EAGER')}" in str(err.value)
+    with pytest.raises(MemoryError, match="allocate") as err:
+        tg.compile(lambda x: x[:, None] * x[None, :])(f32(2**21))  # ALLOC-COMPILED
+    assert isinstance(err.value, RuntimeError) and "f32[2097152,2097152]" in str(err.value)
+    assert f"test_reliability_errors.py:{line_of('ALLOC-COMPILED')}" in str(err.value)
     assert float((a * 2).sum()) == 2.0 * 2**21  # still alive and well
 
 

@@ -32,3 +32,13 @@ def at(loc: SourceLoc | None) -> str:
 
 class TracerError(RuntimeError):
     """Python needed a concrete value from an abstract (traced) tensor."""
+
+
+class AllocationError(RuntimeError, MemoryError):
+    """A result too large for memory: a MemoryError that also names the op and the line."""
+
+
+def allocation_error(what: str, types, loc) -> AllocationError:
+    total = sum(t.size * t.dtype.itemsize for t in types)
+    shown = ", ".join(str(t) for t in types)
+    return AllocationError(f"{what}: cannot allocate {total:,} bytes for {shown}{at(loc)}")

@@ -23,7 +23,7 @@ from ..ir import primitives as P
 from ..ir.core import Instr, Param, SourceLoc, TensorType, Value
 from ..ir.primitives import Primitive, ShapeError, infer_type
 from ..runtime.interpreter import eval_prim
-from .errors import TracerError, _is_internal, at, user_loc
+from .errors import TracerError, _is_internal, allocation_error, at, user_loc
 from .grad_mode import is_grad_enabled
 
 #: tracer.tensor hands its class over when it is defined (it imports this module, so
@@ -178,7 +178,10 @@ def bind(prim: Primitive, *args: "Tensor", type: TensorType | None = None,
             requires_grad = True
     if not args and _tracing():
         return _bind_abstract(prim, args, attrs, rtype, loc)
-    data = eval_prim(prim, [a._data for a in args], attrs, rtype)
+    try:
+        data = eval_prim(prim, [a._data for a in args], attrs, rtype)
+    except MemoryError:
+        raise allocation_error(prim.name, [rtype], loc or user_loc(2)) from None
     if requires_grad and rtype.dtype.is_float and prim is not P.stop_gradient \
             and is_grad_enabled():
         return _record(prim, args, attrs, rtype, data, loc)

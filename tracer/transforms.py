@@ -30,7 +30,7 @@ import threading
 import numpy as np
 
 from ..ir import dtypes
-from .errors import at, user_loc
+from .errors import AllocationError, allocation_error, at, user_loc
 from .inline import apply_function
 from .tape import grad_node
 from .tensor import Tensor
@@ -65,6 +65,21 @@ class Transformed:
     # ---------------------------------------------------------------- calling
 
     def __call__(self, *args, **kwargs):
+        try:
+            return self._call(args, kwargs)
+        except MemoryError as e:
+            if isinstance(e, AllocationError):
+                raise
+            raise allocation_error(f"{self.spec.kind} of {function_name(self.fun)}",
+                                   self._result_types(args, kwargs), user_loc()) from None
+
+    def _result_types(self, args, kwargs) -> list:
+        try:
+            return list(self._specialise(args, kwargs)[3].result_types)
+        except Exception:  # only for the message: never mask the MemoryError
+            return []
+
+    def _call(self, args, kwargs):
         if not kwargs and self._plain_calls and self._min_args <= len(args) <= self._max_args:
             plain = plain_signature(args)
             if plain is not None:
