@@ -64,7 +64,56 @@ def _pow(x, y):
         pos = np.power(x, np.maximum(y, 0))
         neg = np.where(x == 1, 1, np.where(x == -1, np.where(y % 2 == 0, 1, -1), 0))
         return np.where(y >= 0, pos, neg)
+    e = _uniform_exponent(x, y)
+    if e is not None:
+        return _POW_SHORTCUTS[e](x)
     return np.power(x, y)
+
+
+#: Exponents np.power computes without pow() when the exponent does not move
+#: (stride 0: numpy's own fast path in its float power loop), as these ufuncs.
+_POW_SHORTCUTS = {2.0: lambda x: np.multiply(x, x), 1.0: lambda x: x.copy(),
+                  0.5: np.sqrt, -1.0: lambda x: np.divide(1, x, dtype=x.dtype)}
+_pow_verified: dict[tuple, bool] = {}
+
+
+def _uniform_exponent(x, y):
+    """The exponent if `y` is one value repeated by stride 0 (a broadcast scalar) and
+    this numpy's np.power was verified to give bit for bit what _POW_SHORTCUTS does
+    for it in x's dtype, else None."""
+    if y.ndim == 0 or y.size == 0 or any(y.strides) or y.dtype != x.dtype:
+        return None
+    e = float(y[(0,) * y.ndim])
+    if e not in _POW_SHORTCUTS:
+        return None
+    key = (x.dtype, e)
+    ok = _pow_verified.get(key)
+    if ok is None:
+        ok = _pow_verified[key] = _verify_pow_shortcut(x.dtype, e)
+    return e if ok else None
+
+
+def _verify_pow_shortcut(dtype: np.dtype, e: float) -> bool:
+    """Compare np.power(x, broadcast e) with the shortcut, bit for bit, on special values
+    (signed zeros, infinities, NaNs with payloads and signs, subnormals, extremes,
+    values whose square overflows or underflows) and random bit patterns."""
+    info = np.finfo(dtype)
+    uint = np.dtype(f"u{dtype.itemsize}")
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1.0, -1.0, 0.5, 2.0,
+                        -3.0, info.tiny, -info.tiny, info.smallest_subnormal,
+                        -info.smallest_subnormal, info.max, -info.max, info.eps,
+                        np.sqrt(info.max) * 1.5, np.sqrt(info.tiny) / 3, 1e-30, -7.25],
+                       dtype).view(uint)
+    rng = np.random.default_rng(0)
+    bits = np.concatenate([special, rng.integers(0, np.iinfo(uint).max, 4096, dtype=uint,
+                                                 endpoint=True),
+                           np.array([np.iinfo(uint).max, 1 << (8 * dtype.itemsize - 1)], uint),
+                           np.arange(1, 64, dtype=uint)])
+    x = bits.view(dtype)
+    with np.errstate(all="ignore"):
+        want = np.power(x, np.broadcast_to(np.array(e, dtype), x.shape))
+        got = _POW_SHORTCUTS[e](x)
+    return got.dtype == want.dtype and np.array_equal(got.view(uint), want.view(uint))
 
 
 @impl(P.select)
@@ -165,18 +214,61 @@ def _iota(*, axis, type):
                            type.shape).copy()
 
 
+def _ignore_all_errors():
+    """A cheap `np.errstate(all="ignore")`: (enter, exit) functions setting numpy's
+    error-state context variable directly to an ignoring state made once per state
+    it replaces (so np.setbufsize / an outer errstate keep their other settings).
+    np.errstate itself where numpy has no such variable."""
+    try:
+        from numpy._core import _ufunc_config as cfg
+        var = cfg._extobj_contextvar
+        var.get()
+    except Exception:  # another numpy: the public, slower way
+        def enter():
+            state = np.errstate(all="ignore")
+            state.__enter__()
+            return state
+
+        return enter, lambda state: state.__exit__(None, None, None)
+    last = [None]  # [(the state replaced, its ignoring version)], swapped whole
+
+    def enter():
+        current = var.get()
+        pair = last[0]
+        if pair is None or pair[0] is not current:
+            with np.errstate(all="ignore"):  # made from the current state
+                ignoring = var.get()
+            pair = last[0] = (current, ignoring)
+        return var.set(pair[1])
+
+    return enter, var.reset
+
+
+_errors_off, _errors_restore = _ignore_all_errors()
+
+#: Primitives that move or select values and do no arithmetic (and no cast: their
+#: operands have the result's dtype): no floating-point flag can be raised.
+_NO_ARITHMETIC = frozenset([P.select, P.broadcast, P.reshape, P.transpose, P.slice_,
+                            P.stop_gradient, P.constant, P.iota, P.pad, P.concatenate])
+
+
 def eval_prim(prim: Primitive, args: Sequence[np.ndarray], attrs: dict,
               type: TensorType) -> np.ndarray:
     """One primitive on concrete operands; the result has exactly the IR type."""
     fn = IMPLS[prim]
-    with np.errstate(all="ignore"):
-        if prim.nullary_typed:
-            out = fn(type=type, **attrs)
-        else:
-            out = fn(*args, **attrs)
-    out = np.asarray(out)
-    if out.dtype != type.dtype.np:
-        out = out.astype(type.dtype.np)
+    if prim in _NO_ARITHMETIC:
+        out = fn(type=type, **attrs) if prim.nullary_typed else fn(*args, **attrs)
+    else:
+        token = _errors_off()
+        try:
+            out = fn(type=type, **attrs) if prim.nullary_typed else fn(*args, **attrs)
+        finally:
+            _errors_restore(token)
+    want = type.dtype.np
+    if out.__class__ is not np.ndarray:
+        out = np.asarray(out)
+    if out.dtype != want:
+        out = out.astype(want)
     return out
 
 
