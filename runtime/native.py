@@ -57,7 +57,7 @@ def _get_engine():
 
         from ..codegen import target
         _engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target.target_machine(),
-                                             use_lmm=True)
+                                             use_lmm=False)
     return _engine
 
 
@@ -137,6 +137,9 @@ class CompiledFunction:
         self._results = [(r.type.shape, r.type.dtype.np, r.type.size * r.type.dtype.itemsize)
                          for r in fn.results]
         self._nptr = len(self._params) + len(self._results) + 1
+        # every result below the pool's size: one np.empty each, nothing else to decide
+        self._empties = None if any(n >= POOL_MIN_BYTES for _, _, n in self._results) \
+            else [(shape, dtype) for shape, dtype, _ in self._results]
         self._array = ctypes.c_void_p * self._nptr
 
     @property
@@ -185,18 +188,29 @@ class CompiledFunction:
         """Run on ndarrays whose count, dtypes and shapes the caller has verified
         (a transform's signature lookup does).  Only memory layout is fixed here."""
         for a in arrays:
-            if not (isinstance(a, np.ndarray) and a.flags.c_contiguous and a.flags.aligned):
-                arrays = [np.ascontiguousarray(a) if isinstance(a, np.ndarray) else
-                          np.array(a, order="C", copy=True) for a in arrays]
-                break
-        outs = [_allocate(shape, dtype, nbytes) for shape, dtype, nbytes in self._results]
+            if isinstance(a, np.ndarray):
+                flags = a.flags  # one flags object per array, read twice
+                if flags.c_contiguous and flags.aligned:
+                    continue
+            arrays = [np.ascontiguousarray(a) if isinstance(a, np.ndarray) else
+                      np.array(a, order="C", copy=True) for a in arrays]
+            break
+        empties = self._empties
+        if empties is not None:
+            outs = [np.empty(shape, dtype) for shape, dtype in empties]
+        else:
+            outs = [_allocate(shape, dtype, nbytes) for shape, dtype, nbytes in self._results]
         native = self._native
         if native.ocall is not None:
-            native.ocall(DATA_OFFSET, *arrays, *outs, native.scratch_array())
+            native.ocall(_DATA_OFFSET_ARG, *arrays, *outs, native.scratch_array())
             return outs
         scratch, _owner = native.scratch()  # locals keep every buffer alive
         native.cfunc(self._array(*map(_address, arrays), *map(_address, outs), scratch))
         return outs
+
+
+#: DATA_OFFSET already converted to the `_obj` entry's first argument type
+_DATA_OFFSET_ARG = ctypes.c_int64(DATA_OFFSET if DATA_OFFSET is not None else 0)
 
 
 def _address(a: np.ndarray) -> int:
