@@ -49,8 +49,11 @@ _SCRATCH_ALIGN = 64
 
 def _get_engine():
     """The process-wide engine; it is never released (function pointers outlive calls).
-    llvmlite's memory manager keeps each object's sections together, as the small
-    code model (codegen.target) needs."""
+
+    LLVM's default section memory manager, not llvmlite's (`use_lmm=True`): llvmlite's
+    aborts the process ("All memory must be pre-allocated") on objects whose constant
+    sections need 64-byte alignment, as the vectorised math's do
+    (tests/test_mcjit_path.py)."""
     global _engine
     if _engine is None:
         import llvmlite.binding as llvm

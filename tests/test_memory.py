@@ -86,7 +86,7 @@ def _fn(i: int):
     return b.build(b.mul(b.sin(x), b.full(x.type, 1.0 + i)))
 
 
-def test_memory_cache_is_an_lru_of_configurable_size(monkeypatch):
+def test_memory_cache_is_an_lru_of_configurable_size(monkeypatch, cache_dir):
     monkeypatch.setenv("TAPEGRAD_MEMORY_CACHE_SIZE", "8")
     native.clear_memory_cache()
     fns = [_fn(100_000 + i) for i in range(30)]
