@@ -16,6 +16,20 @@ from ..ir.primitives import Primitive
 IMPLS: dict[Primitive, Callable[..., np.ndarray]] = {}
 
 
+def _ufuncs_return_arrays() -> bool:
+    """Whether this numpy's ufuncs take out=... (return an array, never a scalar)."""
+    try:
+        out = np.add(np.array(1.0), np.array(2.0), out=...)
+    except Exception:
+        return False
+    return out.__class__ is np.ndarray and out.shape == () and out == 3.0
+
+
+_ARRAY_OUT = _ufuncs_return_arrays()
+#: ufunc keywords making the result an array even for 0-d operands (no np.asarray after)
+_AS_ARRAY = {"out": ...} if _ARRAY_OUT else {}
+
+
 def impl(prim: Primitive):
     def register(fn):
         IMPLS[prim] = fn
@@ -53,7 +67,7 @@ def _div(x, y):
         with np.errstate(all="ignore"):
             q = np.where(y == 0, 0, np.abs(x) // np.where(y == 0, 1, np.abs(y)))
         return (q * np.sign(x) * np.sign(y)).astype(x.dtype)
-    return np.divide(x, y)
+    return np.divide(x, y, **_AS_ARRAY)
 
 
 @impl(P.pow_)
@@ -67,7 +81,7 @@ def _pow(x, y):
     e = _uniform_exponent(x, y)
     if e is not None:
         return _POW_SHORTCUTS[e](x)
-    return np.power(x, y)
+    return np.power(x, y, **_AS_ARRAY)
 
 
 #: Exponents np.power computes without pow() when the exponent does not move
@@ -261,7 +275,12 @@ def eval_prim(prim: Primitive, args: Sequence[np.ndarray], attrs: dict,
     else:
         token = _errors_off()
         try:
-            out = fn(type=type, **attrs) if prim.nullary_typed else fn(*args, **attrs)
+            if prim.nullary_typed:
+                out = fn(type=type, **attrs)
+            elif fn.__class__ is np.ufunc and _ARRAY_OUT and not attrs:
+                out = fn(*args, out=...)  # an array even for 0-d operands: no np.asarray
+            else:
+                out = fn(*args, **attrs)
         finally:
             _errors_restore(token)
     want = type.dtype.np

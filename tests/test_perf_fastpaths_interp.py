@@ -79,6 +79,7 @@ def test_errors_ignored_and_state_restored():
 def test_scalar_results_are_arrays_of_the_exact_dtype():
     s = np.array(1.5, np.float32)
     for prim, args, dt in [(P.add, [s, s], D.f32), (P.sin, [s], D.f32), (P.lt, [s, s], D.bool_),
-                           (P.mul, [s, s], D.f32)]:
+                           (P.mul, [s, s], D.f32), (P.div, [s, s], D.f32),
+                           (P.pow_, [s, s], D.f32), (P.exp, [s], D.f32)]:
         out = I.eval_prim(prim, args, {}, TensorType(dt, ()))
         assert type(out) is np.ndarray and out.dtype == dt.np and out.shape == ()
