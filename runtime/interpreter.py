@@ -182,6 +182,8 @@ def _concatenate(*xs, axis):
 
 @impl(P.reduce_sum)
 def _reduce_sum(x, *, axes):
+    if x.__class__ is np.ndarray:  # what np.sum calls for an ndarray, without its wrapper
+        return np.add.reduce(x, axis=tuple(axes), dtype=x.dtype)
     return np.sum(x, axis=tuple(axes), dtype=x.dtype)
 
 

@@ -83,3 +83,15 @@ def test_scalar_results_are_arrays_of_the_exact_dtype():
                            (P.pow_, [s, s], D.f32), (P.exp, [s], D.f32)]:
         out = I.eval_prim(prim, args, {}, TensorType(dt, ()))
         assert type(out) is np.ndarray and out.dtype == dt.np and out.shape == ()
+
+
+@pytest.mark.parametrize("shape,axes", [((64, 10), (0, 1)), ((5, 7, 3), (1,)), ((4, 0), (1,)),
+                                        ((1000,), (0,)), ((3, 4), ())])
+@pytest.mark.parametrize("dt", [D.f32, D.f64, D.i64])
+def test_reduce_sum_is_np_sum(shape, axes, dt):
+    x = (np.random.default_rng(2).standard_normal(shape) * 1000).astype(dt.np)
+    out_shape = tuple(d for i, d in enumerate(shape) if i not in axes)
+    got = I.eval_prim(P.reduce_sum, [x], {"axes": axes}, TensorType(dt, out_shape))
+    want = np.asarray(np.sum(x, axis=axes, dtype=x.dtype))
+    assert got.dtype == dt.np and got.shape == out_shape
+    assert got.tobytes() == want.tobytes()
