@@ -4,10 +4,20 @@
     mod = target.optimize(lowered.llvm_ir)  # host-tuned pipeline
     obj = target.emit_object(mod)          # object code (what the disk cache keeps)
 
-Running the code (engine, caches, argument checks) is the runtime's job.
+Running the code (engine, caches, argument checks) is the runtime's job.  The
+names below load on first use: importing llvmlite costs ~40 ms, and a warm start
+that loads cached shared libraries needs only `codegen.blas`'s lookup.
 """
-from . import blas, target
-from .emit import Lowered, lower
-from .lowering import LOWERINGS, Lowering
+import importlib
+
+_LAZY = {"lower": "emit", "Lowered": "emit", "LOWERINGS": "lowering", "Lowering": "lowering",
+         "blas": None, "target": None}
 
 __all__ = ["LOWERINGS", "Lowering", "Lowered", "lower", "blas", "target"]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_LAZY[name] or name}")
+    return module if _LAZY[name] is None else getattr(module, name)

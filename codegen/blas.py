@@ -13,8 +13,6 @@ import functools
 import glob
 import os
 
-import llvmlite.binding as llvm
-
 #: CBLAS enum values (cblas.h).
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
@@ -35,28 +33,39 @@ def _library_paths() -> list[str]:
 
 
 @functools.cache
-def available() -> dict[str, str]:
-    """Register the gemm symbols found; returns {dtype name: internal symbol}.
+def gemm_addresses() -> dict[str, int]:
+    """{dtype name: address of its gemm} in numpy's OpenBLAS; needs no LLVM, so a warm
+    start that loads cached code as a shared library can fill its slots with it.
 
     Set TAPEGRAD_NO_BLAS=1 to force the LLVM loop (tests use it for the fallback).
     """
     if os.environ.get("TAPEGRAD_NO_BLAS"):
         return {}
-    found: dict[str, str] = {}
+    found: dict[str, int] = {}
     for path in _library_paths():
         try:
-            lib = ctypes.CDLL(path)
+            lib = ctypes.CDLL(path)  # numpy loaded it already: this only finds it
         except OSError:
             continue
         for dt, cands in _CANDIDATES.items():
             for sym in cands:
                 fn = getattr(lib, sym, None) if dt not in found else None
                 if fn is not None:
-                    llvm.add_symbol(INTERNAL_NAMES[dt], ctypes.cast(fn, ctypes.c_void_p).value)
-                    found[dt] = INTERNAL_NAMES[dt]
+                    found[dt] = ctypes.cast(fn, ctypes.c_void_p).value
+    return found
+
+
+@functools.cache
+def available() -> dict[str, str]:
+    """Register the gemm symbols found with LLVM; returns {dtype name: internal symbol}."""
+    import llvmlite.binding as llvm
+    found = {}
+    for dt, address in gemm_addresses().items():
+        llvm.add_symbol(INTERNAL_NAMES[dt], address)
+        found[dt] = INTERNAL_NAMES[dt]
     return found
 
 
 def identity() -> str:
     """Part of the cache key: object code calls BLAS only when it was found."""
-    return ",".join(sorted(available())) or "none"
+    return ",".join(sorted(gemm_addresses())) or "none"

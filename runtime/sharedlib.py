@@ -33,6 +33,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..codegen.blas import gemm_addresses
 from . import parallel
 
 #: The gemm each BLAS dtype's code calls (codegen.blas.INTERNAL_NAMES), and the
@@ -41,11 +42,6 @@ from . import parallel
 GEMM_NAMES = {"f32": "tapegrad_sgemm", "f64": "tapegrad_dgemm"}
 PARALLEL_FOR = "tapegrad_parallel_for"
 SLOT_NAMES = (*GEMM_NAMES.values(), PARALLEL_FOR)
-#: ILP64 CBLAS gemm names in numpy's bundled OpenBLAS, best first (as codegen.blas).
-_GEMM_CANDIDATES = {
-    "f32": ("scipy_cblas_sgemm64_", "cblas_sgemm64_"),
-    "f64": ("scipy_cblas_dgemm64_", "cblas_dgemm64_"),
-}
 LINK_TIMEOUT = 60.0
 _counter = itertools.count()
 
@@ -55,41 +51,8 @@ def slot_symbol(symbol: str, name: str) -> str:
     return f"{symbol}_slot_{name}"
 
 
-# ------------------------------------------------------------------ BLAS, without LLVM
-
-
-def _blas_library_paths() -> list[str]:
-    import glob
-
-    import numpy
-    root = os.path.dirname(os.path.dirname(numpy.__file__))
-    pats = [os.path.join(root, "numpy.libs", "*openblas*.so*"),
-            os.path.join(os.path.dirname(numpy.__file__), ".libs", "*openblas*.so*")]
-    return sorted(p for pat in pats for p in glob.glob(pat))
-
-
-@functools.cache
-def gemm_addresses() -> dict[str, int]:
-    """{dtype name: address of its gemm}, found as codegen.blas.available() finds them
-    (TAPEGRAD_NO_BLAS=1: none)."""
-    if os.environ.get("TAPEGRAD_NO_BLAS"):
-        return {}
-    found: dict[str, int] = {}
-    for path in _blas_library_paths():
-        try:
-            lib = ctypes.CDLL(path)  # numpy loaded it already: this only finds it
-        except OSError:
-            continue
-        for dt, names in _GEMM_CANDIDATES.items():
-            for name in names:
-                fn = getattr(lib, name, None) if dt not in found else None
-                if fn is not None:
-                    found[dt] = ctypes.cast(fn, ctypes.c_void_p).value
-    return found
-
-
 def blas_identity() -> str:
-    """codegen.blas.identity(), without LLVM."""
+    """codegen.blas.identity(): which gemms code may call (no LLVM needed)."""
     return ",".join(sorted(gemm_addresses())) or "none"
 
 
