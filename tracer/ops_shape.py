@@ -236,6 +236,14 @@ def matmul(input, other):
         return convert(out, a.dtype) if cast else out
 
 
+def _product(name: str, grad_name: str, a: Tensor, b: Tensor) -> Tensor:
+    """One matmul primitive on operands already checked, promoted as PyTorch does."""
+    with grad_node(grad_name, a, b):
+        a2, b2, cast = _float_pair(a, b, name)
+        out = bind(P.matmul, a2, b2)
+        return convert(out, a.dtype) if cast else out
+
+
 def mm(input, mat2):
     a, b = as_tensor(input), as_tensor(mat2)
     if a.ndim != 2:
@@ -244,20 +252,14 @@ def mm(input, mat2):
         raise RuntimeError("mat2 must be a matrix")
     if a.shape[1] != b.shape[0]:
         raise _matmul_error(a, b, "mm")
-    with grad_node("MmBackward0", a, b):
-        a2, b2, cast = _float_pair(a, b, "mm")
-        out = bind(P.matmul, a2, b2)
-        return convert(out, a.dtype) if cast else out
+    return _product("mm", "MmBackward0", a, b)
 
 
 def bmm(input, mat2):
     a, b = as_tensor(input), as_tensor(mat2)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise _matmul_error(a, b, "bmm")
-    with grad_node("BmmBackward0", a, b):
-        a2, b2, cast = _float_pair(a, b, "bmm")
-        out = bind(P.matmul, a2, b2)
-        return convert(out, a.dtype) if cast else out
+    return _product("bmm", "BmmBackward0", a, b)
 
 
 def dot(input, other):
