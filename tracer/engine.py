@@ -11,29 +11,24 @@
    `create_graph=True`, bind its instructions again so they are recorded on the
    tape and can be differentiated once more.
 
-Steps 1-3 are cached by the tape's structure, so a training loop's backward is a
-walk over the tape (`_walk`, which also builds the cache key), a dict lookup,
-and step 4.
+Steps 1-3 live in backward_plan.py and are cached by the tape's structure, so a
+training loop's backward is a walk over the tape (which also builds the cache
+key), a dict lookup, and step 4.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Sequence
 
 import numpy as np
 
 from ..ir import primitives as P
-from ..ir.autodiff import residuals, vjp
 from ..ir.core import Function, Instr, Param, Value, topo_sort
-from ..ir.dtypes import DType
-from ..ir.passes.externalize import externalize
-from ..ir.printer import format_attr
 from ..runtime.execute import execute
+from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph, plan_for, walk_tape
+from .custom_function import CustomGradFn, link_tensor
 from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
 from .inline import apply_function
-from .custom_function import CustomGradFn, link_tensor
 from .tape import AccumulateGrad, GradFn, Saved, bind
 from .tensor import Tensor
 
@@ -43,188 +38,6 @@ _SECOND_TIME = (
     "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward.")
-
-
-class _Graph:
-    """The IR graph below some roots, walked once (see `_walk`)."""
-
-    __slots__ = ("params", "body", "roots", "key", "_refs")
-
-    def __init__(self, params: list[Param], body: list[Instr], roots: list[Value], key: tuple,
-                 refs: dict[int, int]):
-        self.params = params  # first-use order, as free_params gives them
-        self.body = body  # operands first, as topo_sort gives them
-        self.roots = roots
-        #: equal for two graphs exactly when they build the same forward Function, up to
-        #: names and source locations (what structural_hash hashes, without printing)
-        self.key = key
-        self._refs = refs  # id(value) -> body position, or -1-k for parameter k
-
-    def number(self, v: Value) -> int | None:
-        """v's number (parameters first, then body instructions), None if not below the roots."""
-        k = self._refs.get(id(v))
-        if k is None:
-            return None
-        return -1 - k if k < 0 else len(self.params) + k
-
-    def function(self) -> Function:
-        return Function("forward", self.params, self.body, self.roots)
-
-
-def _walk(roots: list[Value]) -> _Graph:
-    """topo_sort and free_params of `roots`, and the structural key, in one pass.
-
-    Each instruction contributes (primitive, attributes, result dtype and shape,
-    operand references), where a reference is a body position, or -1-k for
-    parameter k; the parameters' types and the roots' references complete it.
-    """
-    params: list[Param] = []
-    body: list[Instr] = []
-    ref: dict[int, int] = {}  # id(value) -> reference, for every value already placed
-    parts: list[tuple] = []
-    for r in roots:
-        if type(r) is not Instr and id(r) not in ref:
-            ref[id(r)] = -1 - len(params)
-            params.append(r)
-    for root in roots:
-        if id(root) in ref:
-            continue
-        stack = [root]
-        while stack:
-            # depth first, operands in order (topo_sort's order); an instruction is
-            # placed once all its operands are: the stack never holds one twice (a DAG)
-            node = stack[-1]
-            for op in node.operands:
-                if type(op) is Instr and id(op) not in ref:
-                    stack.append(op)
-                    break
-            else:
-                stack.pop()
-                refs = []
-                for op in node.operands:
-                    k = ref.get(id(op))
-                    if k is None:  # a parameter, first used here
-                        k = ref[id(op)] = -1 - len(params)
-                        params.append(op)
-                    refs.append(k)
-                ref[id(node)] = len(body)
-                body.append(node)
-                t = node.type
-                attrs = _attrs_key(node.attrs) if node.attrs else None
-                parts.append((node.prim, attrs, t.dtype, t.shape, tuple(refs)))
-    key = (tuple(parts), tuple([(p.type.dtype, p.type.shape) for p in params]),
-           tuple([ref[id(r)] for r in roots]))
-    return _Graph(params, body, list(roots), key, ref)
-
-
-def _attrs_key(attrs: dict) -> tuple:
-    """The attributes of one instruction as part of the key (their names included)."""
-    if len(attrs) == 1:  # the common case (a constant's value, axes, a shape): no sort
-        for k, v in attrs.items():
-            return k, _exact(v)
-    return tuple([(k, _exact(v)) for k, v in sorted(attrs.items())])
-
-
-def _exact(v):
-    """An attribute value as a key that tells apart what prints differently
-    (-0.0 and 0.0, 1 and 1.0 and True) and equals itself (NaN)."""
-    t = type(v)
-    if t is float:
-        return (float, v.hex())
-    if t is int or t is bool or t is str or t is DType:
-        return (t, v)
-    if t is tuple or t is list:
-        return tuple(_exact(x) for x in v)
-    if t is np.ndarray:
-        return (v.dtype.str, v.shape, v.tobytes())
-    return (t, format_attr(v))  # anything else: its printed form, as structural_hash sees it
-
-
-# Where each input of a cached adjoint comes from:
-PARAM, COTANGENT, INSTR = "param", "ct", "instr"
-
-
-class _Plan:
-    """A cached adjoint for one tape structure, and where each of its inputs comes from."""
-
-    __slots__ = ("fn", "sources", "result_types")
-
-    def __init__(self, fn: Function, sources: list[tuple[str, int, tuple[int, ...]]]):
-        self.fn = fn
-        #: per parameter (kind, i, readers): PARAM forward parameter i, COTANGENT of output
-        #: i, INSTR the value of forward instruction i; readers are the forward
-        #: instructions (body indices) whose VJP rules read it: their operations' saved
-        #: copies are the ones that must be intact
-        self.sources = sources
-        self.result_types = fn.result_types
-
-
-_plans: "OrderedDict[tuple, _Plan]" = OrderedDict()
-_plans_lock = threading.Lock()
-PLAN_CACHE_SIZE = 256
-
-
-def _plan_for(graph: _Graph, wrt_index: list[int]) -> _Plan:
-    key = (graph.key, tuple(wrt_index))
-    with _plans_lock:
-        plan = _plans.get(key)
-        if plan is not None:
-            _plans.move_to_end(key)
-            return plan
-    plan = _build_plan(graph.function(), wrt_index)
-    with _plans_lock:
-        _plans[key] = plan
-        while len(_plans) > PLAN_CACHE_SIZE:
-            _plans.popitem(last=False)
-    return plan
-
-
-def _build_plan(fwd: Function, wrt_index: list[int]) -> _Plan:
-    wrt = [_value_at(fwd, i) for i in wrt_index]
-    adj = vjp(fwd, wrt, name="backward")
-    n_fwd = len(fwd.params)
-    body_ids = {id(i) for i in fwd.body}
-    needed = []
-    seen = set()
-    for instr in adj.body:
-        if id(instr) in body_ids:
-            continue
-        for op in instr.operands:
-            if id(op) in body_ids and id(op) not in seen and op.operands:
-                # forward values become inputs; constants (no operands) stay in the adjoint
-                seen.add(id(op))
-                needed.append(op)
-    for r in adj.results:
-        if id(r) in body_ids and id(r) not in seen and r.operands:
-            seen.add(id(r))
-            needed.append(r)
-    fn, _ = externalize(adj, needed)
-    index_of_instr = {id(i): j for j, i in enumerate(fwd.body)}
-    index_of_param = {id(p): j for j, p in enumerate(fwd.params)}
-    reads = residuals(fwd, wrt)
-    readers_of: dict[int, list[int]] = {}
-    for j, instr in enumerate(fwd.body):
-        for v in reads.get(id(instr), ()):
-            readers_of.setdefault(id(v), []).append(j)
-    sources = []
-    for k, p in enumerate(fn.params):
-        if k < n_fwd:
-            sources.append((PARAM, index_of_param[id(p)], tuple(readers_of.get(id(p), ()))))
-        elif k < len(adj.params):
-            sources.append((COTANGENT, k - n_fwd, ()))
-        else:
-            v = needed[k - len(adj.params)]
-            sources.append((INSTR, index_of_instr[id(v)], tuple(readers_of.get(id(v), ()))))
-    return _Plan(fn, sources)
-
-
-def _value_at(fwd: Function, index: int) -> Value:
-    """wrt values are numbered: parameters first, then body instructions."""
-    n = len(fwd.params)
-    return fwd.params[index] if index < n else fwd.body[index - n]
-
-
-# ---------------------------------------------------------------- the graph
 
 
 def _collect_fns(roots: Sequence[Tensor]) -> list[GradFn]:
@@ -264,7 +77,7 @@ class _Records:
             for instr in f.instrs:
                 producer[id(instr)] = f
 
-    def array(self, value: Value, graph: _Graph, readers: tuple[int, ...]) -> np.ndarray:
+    def array(self, value: Value, graph: TapeGraph, readers: tuple[int, ...]) -> np.ndarray:
         """The array `value` had when the operations whose gradients read it ran.
 
         Only the records of those operations matter (PyTorch's saved tensors): each
@@ -398,7 +211,7 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
               retain_graph: bool, create_graph: bool,
               fns: list[GradFn] | None = None) -> list[Tensor | None]:
     """One adjoint run over the IR graph below `outputs` (`fns`: its nodes, if known)."""
-    graph = _walk([t._graph_value() for t in outputs])
+    graph = walk_tape([t._graph_value() for t in outputs])
     numbers = [graph.number(v) for v in wrt_values]
     reachable = [k is not None for k in numbers]
     wrt_index = [k for k in numbers if k is not None]
@@ -406,7 +219,7 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
         fns = _collect_fns(outputs)
     result: list[Tensor | None] = [None] * len(wrt_values)
     if wrt_index:
-        plan = _plan_for(graph, wrt_index)
+        plan = plan_for(graph, wrt_index)
         records = _Records(fns)
         for t in outputs:
             _record_leaf_root(t, records)
@@ -424,7 +237,7 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
     return result
 
 
-def _wrap_results(plan: _Plan, inputs: list[np.ndarray], outs: list[np.ndarray]) -> list[Tensor]:
+def _wrap_results(plan: AdjointPlan, inputs: list[np.ndarray], outs: list[np.ndarray]) -> list[Tensor]:
     """The adjoint's results as tensors; never an input array itself (the interpreter and
     native code both return fresh arrays, but a gradient must not alias a saved value)."""
     input_ids = {id(a) for a in inputs}
@@ -445,7 +258,7 @@ def _record_leaf_root(t: Tensor, records: _Records) -> None:
         records.saved[id(v)] = [(None, Saved(v, data, t._version))]
 
 
-def _keep_dependence(plan: _Plan, values: list[Tensor], computed: list[Tensor]) -> list[Tensor]:
+def _keep_dependence(plan: AdjointPlan, values: list[Tensor], computed: list[Tensor]) -> list[Tensor]:
     """create_graph: a gradient computed from values that require grad stays on the tape.
 
     PyTorch records a backward formula whenever one of its inputs requires grad, so
@@ -510,7 +323,7 @@ def _tie(g: Tensor, src: Tensor) -> Tensor:
     return bind(P.select, never, link, g)
 
 
-def _bind_arrays(plan: _Plan, graph: _Graph, grads: list[Tensor],
+def _bind_arrays(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
                  records: _Records) -> list[np.ndarray]:
     """The adjoint's inputs: cotangents, and the arrays the forward operations saved."""
     arrays = []
@@ -523,7 +336,7 @@ def _bind_arrays(plan: _Plan, graph: _Graph, grads: list[Tensor],
     return arrays
 
 
-def _bind_tensors(plan: _Plan, graph: _Graph, grads: list[Tensor],
+def _bind_tensors(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
                   records: _Records) -> list[Tensor]:
     """Tensors standing for the forward values, linked to their place on the tape."""
     out = []

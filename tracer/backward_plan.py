@@ -1,0 +1,203 @@
+"""The tape as IR, and its adjoint, cached by the tape's structure.
+
+`walk_tape` collects the instructions below the roots in one pass and builds a
+structural key (primitives, exact attributes, types, operand positions) without
+printing text; `plan_for` returns the adjoint for that structure: the forward
+Function differentiated by `ir.autodiff.vjp`, with every forward value it reads
+turned into a parameter (`externalize`), and where each parameter's array comes
+from.  A training loop builds it once and finds it on every later step.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from ..ir.autodiff import residuals, vjp
+from ..ir.core import Function, Instr, Param, Value
+from ..ir.dtypes import DType
+from ..ir.passes.externalize import externalize
+from ..ir.printer import format_attr
+
+
+class TapeGraph:
+    """The IR graph below some roots, walked once (see `walk_tape`)."""
+
+    __slots__ = ("params", "body", "roots", "key", "_refs")
+
+    def __init__(self, params: list[Param], body: list[Instr], roots: list[Value], key: tuple,
+                 refs: dict[int, int]):
+        self.params = params  # first-use order, as free_params gives them
+        self.body = body  # operands first, as topo_sort gives them
+        self.roots = roots
+        #: equal for two graphs exactly when they build the same forward Function, up to
+        #: names and source locations (what structural_hash hashes, without printing)
+        self.key = key
+        self._refs = refs  # id(value) -> body position, or -1-k for parameter k
+
+    def number(self, v: Value) -> int | None:
+        """v's number (parameters first, then body instructions), None if not below the roots."""
+        k = self._refs.get(id(v))
+        if k is None:
+            return None
+        return -1 - k if k < 0 else len(self.params) + k
+
+    def function(self) -> Function:
+        return Function("forward", self.params, self.body, self.roots)
+
+
+def walk_tape(roots: list[Value]) -> TapeGraph:
+    """topo_sort and free_params of `roots`, and the structural key, in one pass.
+
+    Each instruction contributes (primitive, attributes, result dtype and shape,
+    operand references), where a reference is a body position, or -1-k for
+    parameter k; the parameters' types and the roots' references complete it.
+    """
+    params: list[Param] = []
+    body: list[Instr] = []
+    ref: dict[int, int] = {}  # id(value) -> reference, for every value already placed
+    parts: list[tuple] = []
+    for r in roots:
+        if type(r) is not Instr and id(r) not in ref:
+            ref[id(r)] = -1 - len(params)
+            params.append(r)
+    for root in roots:
+        if id(root) in ref:
+            continue
+        stack = [root]
+        while stack:
+            # depth first, operands in order (topo_sort's order); an instruction is
+            # placed once all its operands are: the stack never holds one twice (a DAG)
+            node = stack[-1]
+            for op in node.operands:
+                if type(op) is Instr and id(op) not in ref:
+                    stack.append(op)
+                    break
+            else:
+                stack.pop()
+                refs = []
+                for op in node.operands:
+                    k = ref.get(id(op))
+                    if k is None:  # a parameter, first used here
+                        k = ref[id(op)] = -1 - len(params)
+                        params.append(op)
+                    refs.append(k)
+                ref[id(node)] = len(body)
+                body.append(node)
+                t = node.type
+                attrs = _attrs_key(node.attrs) if node.attrs else None
+                parts.append((node.prim, attrs, t.dtype, t.shape, tuple(refs)))
+    key = (tuple(parts), tuple([(p.type.dtype, p.type.shape) for p in params]),
+           tuple([ref[id(r)] for r in roots]))
+    return TapeGraph(params, body, list(roots), key, ref)
+
+
+def _attrs_key(attrs: dict) -> tuple:
+    """The attributes of one instruction as part of the key (their names included)."""
+    if len(attrs) == 1:  # the common case (a constant's value, axes, a shape): no sort
+        for k, v in attrs.items():
+            return k, _exact(v)
+    return tuple([(k, _exact(v)) for k, v in sorted(attrs.items())])
+
+
+def _exact(v):
+    """An attribute value as a key that tells apart what prints differently
+    (-0.0 and 0.0, 1 and 1.0 and True) and equals itself (NaN)."""
+    t = type(v)
+    if t is float:
+        return (float, v.hex())
+    if t is int or t is bool or t is str or t is DType:
+        return (t, v)
+    if t is tuple or t is list:
+        return tuple(_exact(x) for x in v)
+    if t is np.ndarray:
+        return (v.dtype.str, v.shape, v.tobytes())
+    return (t, format_attr(v))  # anything else: its printed form, as structural_hash sees it
+
+
+# Where each input of a cached adjoint comes from:
+PARAM, COTANGENT, INSTR = "param", "ct", "instr"
+
+
+class AdjointPlan:
+    """A cached adjoint for one tape structure, and where each of its inputs comes from."""
+
+    __slots__ = ("fn", "sources", "result_types")
+
+    def __init__(self, fn: Function, sources: list[tuple[str, int, tuple[int, ...]]]):
+        self.fn = fn
+        #: per parameter (kind, i, readers): PARAM forward parameter i, COTANGENT of output
+        #: i, INSTR the value of forward instruction i; readers are the forward
+        #: instructions (body indices) whose VJP rules read it: their operations' saved
+        #: copies are the ones that must be intact
+        self.sources = sources
+        self.result_types = fn.result_types
+
+
+_plans: "OrderedDict[tuple, AdjointPlan]" = OrderedDict()
+_plans_lock = threading.Lock()
+PLAN_CACHE_SIZE = 256
+
+
+def plan_for(graph: TapeGraph, wrt_index: list[int]) -> AdjointPlan:
+    key = (graph.key, tuple(wrt_index))
+    with _plans_lock:
+        plan = _plans.get(key)
+        if plan is not None:
+            _plans.move_to_end(key)
+            return plan
+    plan = _build_plan(graph.function(), wrt_index)
+    with _plans_lock:
+        _plans[key] = plan
+        while len(_plans) > PLAN_CACHE_SIZE:
+            _plans.popitem(last=False)
+    return plan
+
+
+def _build_plan(fwd: Function, wrt_index: list[int]) -> AdjointPlan:
+    wrt = [_value_at(fwd, i) for i in wrt_index]
+    adj = vjp(fwd, wrt, name="backward")
+    n_fwd = len(fwd.params)
+    body_ids = {id(i) for i in fwd.body}
+    needed = []
+    seen = set()
+    for instr in adj.body:
+        if id(instr) in body_ids:
+            continue
+        for op in instr.operands:
+            if id(op) in body_ids and id(op) not in seen and op.operands:
+                # forward values become inputs; constants (no operands) stay in the adjoint
+                seen.add(id(op))
+                needed.append(op)
+    for r in adj.results:
+        if id(r) in body_ids and id(r) not in seen and r.operands:
+            seen.add(id(r))
+            needed.append(r)
+    fn, _ = externalize(adj, needed)
+    index_of_instr = {id(i): j for j, i in enumerate(fwd.body)}
+    index_of_param = {id(p): j for j, p in enumerate(fwd.params)}
+    reads = residuals(fwd, wrt)
+    readers_of: dict[int, list[int]] = {}
+    for j, instr in enumerate(fwd.body):
+        for v in reads.get(id(instr), ()):
+            readers_of.setdefault(id(v), []).append(j)
+    sources = []
+    for k, p in enumerate(fn.params):
+        if k < n_fwd:
+            sources.append((PARAM, index_of_param[id(p)], tuple(readers_of.get(id(p), ()))))
+        elif k < len(adj.params):
+            sources.append((COTANGENT, k - n_fwd, ()))
+        else:
+            v = needed[k - len(adj.params)]
+            sources.append((INSTR, index_of_instr[id(v)], tuple(readers_of.get(id(v), ()))))
+    return AdjointPlan(fn, sources)
+
+
+def _value_at(fwd: Function, index: int) -> Value:
+    """wrt values are numbered: parameters first, then body instructions."""
+    n = len(fwd.params)
+    return fwd.params[index] if index < n else fwd.body[index - n]
+
+
+# ---------------------------------------------------------------- the graph
