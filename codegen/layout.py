@@ -7,6 +7,7 @@ strides over the same buffer instead of copies: stride 0 is a broadcast.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from llvmlite import ir
@@ -57,10 +58,7 @@ class Strided:
 
     @property
     def size(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
     def is_contiguous(self) -> bool:
         """C-contiguous, ignoring the strides of size-1 dimensions."""

@@ -6,6 +6,7 @@ so two structurally equal functions print (and hash) the same.  An instruction
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -34,10 +35,7 @@ class TensorType:
 
     @property
     def size(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
     def with_shape(self, shape: Iterable[int]) -> "TensorType":
         return TensorType(self.dtype, tuple(int(d) for d in shape))
