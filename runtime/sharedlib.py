@@ -162,9 +162,15 @@ def link(object_code: bytes) -> bytes | None:
 
 
 class Library:
-    """A loaded library: its handle (kept alive forever) and entry points."""
+    """A loaded library: its dlopen handle (never closed) and entry points.
 
-    def __init__(self, handle: ctypes.CDLL, address: int, object_address: int):
+    Only the integer handle is kept: a ctypes.CDLL object costs kilobytes (a class per
+    library, cached function objects), and dropping it does not dlclose the library.
+    """
+
+    __slots__ = ("handle", "address", "object_address")
+
+    def __init__(self, handle: int, address: int, object_address: int):
         self.handle = handle
         self.address = address
         self.object_address = object_address
@@ -197,7 +203,7 @@ def load(shared_object: bytes, symbol: str, directory: Path) -> Library | None:
             os.unlink(path)
         except OSError:
             pass
-    lib = Library(handle, 0, 0)
+    lib = Library(handle._handle, 0, 0)
     _loaded.append(lib)  # from here on its code may be referenced: keep it
     addresses = slot_addresses()
     for slot in SLOT_NAMES:
@@ -209,9 +215,8 @@ def load(shared_object: bytes, symbol: str, directory: Path) -> Library | None:
             return None  # it calls something this process does not have: never run it
         cell.value = addresses[slot]
     try:
-        lib.address = ctypes.cast(getattr(handle, symbol), ctypes.c_void_p).value
-        lib.object_address = ctypes.cast(getattr(handle, symbol + "_obj"),
-                                         ctypes.c_void_p).value
+        lib.address = ctypes.cast(handle[symbol], ctypes.c_void_p).value
+        lib.object_address = ctypes.cast(handle[symbol + "_obj"], ctypes.c_void_p).value
     except AttributeError:
         return None
     return lib

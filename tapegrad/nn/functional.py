@@ -28,7 +28,10 @@ def _softmax_dim(x: Tensor, dim) -> int:
 
 
 def _shifted(x: Tensor, dim: int) -> Tensor:
-    """x minus its maximum along dim, the maximum held constant (its gradient cancels)."""
+    """x minus its maximum along dim, the maximum held constant (its gradient cancels).
+    An empty dim has no maximum and nothing to shift (softmax of it is empty, as in PyTorch)."""
+    if x.shape[dim] == 0:
+        return x
     m = bind(P.stop_gradient, R.amax(x, dim, keepdim=True))
     return E.sub(x, m)
 
