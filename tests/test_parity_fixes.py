@@ -175,3 +175,14 @@ def test_norm_gradient_at_zero_is_zero():
     z = torch.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
     z.norm(dim=1).sum().backward()
     assert repr(z.grad) == "tensor([[0.0000, 0.0000],\n        [0.6000, 0.8000]])"
+
+
+def test_softmax_over_an_empty_dim_is_empty():
+    """PyTorch returns an empty result (found by the slow fuzz run: amax of nothing raised)."""
+    import numpy as np
+    F = tg.nn.functional
+    x = tg.zeros(0, requires_grad=True)
+    y = F.softmax(x, 0)
+    assert y.shape == (0,) and y.grad_fn.name() == "SoftmaxBackward0"
+    assert F.log_softmax(tg.zeros(2, 0), 1).shape == (2, 0)
+    assert tg.compile(lambda a: F.softmax(a, 0))(np.zeros(0, np.float32)).shape == (0,)
