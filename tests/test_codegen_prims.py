@@ -15,14 +15,6 @@ from tapegrad.ir import primitives as P
 from codegen_util import build, check, random_array
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _cache_dir(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TAPEGRAD_CACHE_DIR", str(tmp_path_factory.mktemp("tgcache")))
-    yield
-    mp.undo()
-
-
 SHAPES = [(), (1,), (0,), (3, 1), (1, 4), (5, 7), (2, 0, 3), (1037,), (3, 5, 67)]
 FLOATS = [f32, f64]
 UNARY_FLOAT = [P.exp, P.log, P.log1p, P.sin, P.cos, P.tanh, P.sqrt, P.logistic]

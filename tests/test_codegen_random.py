@@ -17,14 +17,6 @@ from tapegrad.runtime.native import compile_function
 from codegen_util import noncontiguous, random_array
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _cache_dir(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TAPEGRAD_CACHE_DIR", str(tmp_path_factory.mktemp("tgcache")))
-    yield
-    mp.undo()
-
-
 UNARY = [P.exp, P.log, P.sin, P.cos, P.tanh, P.sqrt, P.logistic, P.log1p,
          P.neg, P.abs_, P.sign, P.stop_gradient]
 BINARY = [P.add, P.sub, P.mul, P.div, P.max_, P.min_, P.pow_]

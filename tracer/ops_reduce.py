@@ -188,20 +188,20 @@ def _check_reduced_nonempty(x: Tensor, what: str, dim) -> None:
             _check_nonempty(x, what, a)
 
 
-def amax(input, dim=(), keepdim=False):
-    x = as_tensor(input)
-    _check_reduced_nonempty(x, "amax", dim)
-    axes = wrap_dims(dim if dim != () else None, x.ndim)
-    with grad_node("AmaxBackward0", x):
-        return _keep(x, _extreme(x, True, axes), axes, keepdim)
+def _amax_or_amin(name: str, largest: bool):
+    """amax / amin: the extreme over `dim` (all dims by default), gradient shared by ties."""
+    def op(input, dim=(), keepdim=False):
+        x = as_tensor(input)
+        _check_reduced_nonempty(x, name, dim)
+        axes = wrap_dims(dim if dim != () else None, x.ndim)
+        with grad_node(f"{name.capitalize()}Backward0", x):
+            return _keep(x, _extreme(x, largest, axes), axes, keepdim)
+    op.__name__ = op.__qualname__ = name
+    return op
 
 
-def amin(input, dim=(), keepdim=False):
-    x = as_tensor(input)
-    _check_reduced_nonempty(x, "amin", dim)
-    axes = wrap_dims(dim if dim != () else None, x.ndim)
-    with grad_node("AminBackward0", x):
-        return _keep(x, _extreme(x, False, axes), axes, keepdim)
+amax = _amax_or_amin("amax", True)
+amin = _amax_or_amin("amin", False)
 
 
 def _argop(largest: bool):
