@@ -1,19 +1,11 @@
 """tapegrad.runtime: the reference interpreter, native calls and compile caches.
 
-Native calls (`compile_function`, `CompiledFunction`) load llvmlite, which costs
-tens of milliseconds, so they are imported on first use: `import tapegrad`
-stays fast for code that never compiles.
+The native runtime is imported with the package: it does not load llvmlite
+(that happens on the first compile, and a warm disk cache never needs it), so
+it costs a few milliseconds of `import tapegrad` and saves them, and more, on
+the first call of a compiled function (W5 in benchmarks/README.md).
 """
 from .interpreter import IMPLS, interpret
-
-_NATIVE = ("CompiledFunction", "compile_function")
-
-
-def __getattr__(name: str):
-    if name in _NATIVE:
-        from . import native
-        return getattr(native, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from .native import CompiledFunction, compile_function
 
 __all__ = ["IMPLS", "interpret", "CompiledFunction", "compile_function"]
