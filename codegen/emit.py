@@ -26,6 +26,7 @@ from llvmlite import ir
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Value
 from ..ir.dtypes import DType, bool_
+from ..ir.passes.gemm_epilogue import gemm_epilogues
 from . import blas, target
 from .layout import I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
 from .lowering import LOWERINGS
@@ -66,6 +67,7 @@ class Lowered:
 def lower(fn: Function, symbol: str, use_blas: bool = True) -> Lowered:
     """`use_blas=False` forces the LLVM matmul loop even where BLAS was found."""
     blas_dtypes = frozenset(blas.available() if use_blas else ())
+    fn = gemm_epilogues(fn)
     p = plan(fn, blas_dtypes)
     em = Emitter(fn, p, symbol, blas_dtypes)
     for root in p.roots:

@@ -113,38 +113,57 @@ def _i32(v: int) -> ir.Constant:
 
 
 def matmul(em, instr, out: Strided) -> None:
-    a, bb = instr.operands
+    """out = a @ b (gemm with beta = 0)."""
+    _gemm(em, instr, out, *instr.operands, alpha=1.0, accumulate=False)
+
+
+def matmul_add(em, instr, out: Strided) -> None:
+    """out = c + alpha * (a @ b): c (an elementwise expression, fused here) is written
+    into `out` first, then gemm accumulates with beta = 1, so the product never has
+    a buffer of its own and is read once (the SGD update of a gradient, say)."""
+    c, a, bb = instr.operands
+    em.loop(out.shape, lambda idx: em.store(out, idx, em.elem(c, idx)))
+    _gemm(em, instr, out, a, bb, alpha=float(instr.attrs["alpha"]), accumulate=True)
+
+
+def _gemm(em, instr, out: Strided, a, bb, *, alpha: float, accumulate: bool) -> None:
     A, B = em.view(a), em.view(bb)
     *batch, m, k = a.shape
     n = bb.shape[-1]
-    if k == 0:  # an empty sum: zeros
-        em.loop(out.shape, lambda idx: em.store(out, idx, em.zero(instr.dtype)))
+    if k == 0:  # an empty sum: zeros (plus what `out` holds already)
+        if not accumulate:
+            em.loop(out.shape, lambda idx: em.store(out, idx, em.zero(instr.dtype)))
         return
     gemm = em.blas(instr.dtype)
     zero = [em.i64(0), em.i64(0)]
 
     def per_batch(bidx):
         if gemm is None:
-            _gemm_loop(em, A, B, out, bidx, m, n, k)
+            _gemm_loop(em, A, B, out, bidx, m, n, k, alpha, accumulate)
             return
         (ta, lda), (tb, ldb) = gemm_layout(A), gemm_layout(B)
-        one, nil = em.const(instr.dtype, 1.0), em.const(instr.dtype, 0.0)
+        scale = em.const(instr.dtype, alpha)
+        beta = em.const(instr.dtype, 1.0 if accumulate else 0.0)
         em.b.call(gemm, [_i32(blas.ROW_MAJOR), _i32(ta), _i32(tb), em.i64(m), em.i64(n), em.i64(k),
-                         one, em.element_ptr(A, bidx + zero), em.i64(lda),
+                         scale, em.element_ptr(A, bidx + zero), em.i64(lda),
                          em.element_ptr(B, bidx + zero), em.i64(ldb),
-                         nil, em.element_ptr(out, bidx + zero), em.i64(n)])
+                         beta, em.element_ptr(out, bidx + zero), em.i64(n)])
 
     em.loop(tuple(batch), per_batch)
 
 
-def _gemm_loop(em, A, B, C, bidx, m, n, k, tile=4):
-    """C = A @ B for one batch: `tile` rows of C share each row of B."""
+def _gemm_loop(em, A, B, C, bidx, m, n, k, alpha=1.0, accumulate=False, tile=4):
+    """C = alpha * A @ B (+ C when accumulating) for one batch: `tile` rows of C share
+    each row of B."""
     b, dt = em.b, C.dtype
-    em.loop((m, n), lambda ij: em.store(C, bidx + ij, em.zero(dt)))
+    if not accumulate:
+        em.loop((m, n), lambda ij: em.store(C, bidx + ij, em.zero(dt)))
 
     def rows(i0, count):
         def over_p(p):
             avals = [em.load(A, bidx + [b.add(i0, em.i64(r)), p[0]]) for r in range(count)]
+            if alpha != 1.0:
+                avals = [b.fmul(av, em.const(dt, alpha)) for av in avals]
 
             def over_j(j):
                 bv = em.load(B, bidx + [p[0], j[0]])

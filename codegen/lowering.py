@@ -339,5 +339,6 @@ kernel(P.reduce_sum)(kernels.reduce_sum)
 kernel(P.reduce_max)(kernels.reduce_max)
 kernel(P.argmax)(kernels.argmax)
 kernel(P.matmul)(kernels.matmul)
+kernel(P.matmul_add)(kernels.matmul_add)
 
 __all__ = ["LOWERINGS", "Lowering"]

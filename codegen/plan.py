@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, Value
-from ..ir.passes.fusion import Fusion, FusionPolicy, fusion_groups
+from ..ir.passes.fusion import Fusion, FusionPolicy, fusion_groups, is_product_operand
 from ..ir.passes.memory import plan_memory
 from .kernels import gemm_layout
 from .layout import Strided
@@ -81,7 +80,7 @@ class _Policy(FusionPolicy):
         return view_of(instr, self.views) is not None
 
     def needs_buffer(self, operand: Value, user: Instr) -> bool:
-        if user.prim is not P.matmul:
+        if not is_product_operand(operand, user):
             return False
         view = view_of(operand, self.views)
         if view is None:

@@ -293,6 +293,26 @@ def _matmul_rule(a: TensorType, b: TensorType) -> TensorType:
 
 matmul = _register("matmul", "matmul", _matmul_rule)
 
+
+def _matmul_add_rule(c: TensorType, a: TensorType, b: TensorType, *, alpha) -> TensorType:
+    """c + alpha * (a @ b): BLAS's gemm with beta = 1.  Not traced from user code: the
+    code generator's epilogue pass (ir/passes/gemm_epilogue.py) forms it."""
+    try:
+        product = _matmul_rule(a, b)
+    except ShapeError:
+        raise ShapeError(f"matmul_add: shapes cannot be multiplied ({_fmt(c, a, b)})") from None
+    if product != c:
+        raise ShapeError(f"matmul_add: the accumulator must have the product's type "
+                         f"({_fmt(c, a, b)})")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) \
+            or not np.isfinite(alpha):
+        raise ShapeError(f"matmul_add: alpha must be a finite number, got {alpha!r} "
+                         f"({_fmt(c, a, b)})")
+    return c
+
+
+matmul_add = _register("matmul_add", "matmul", _matmul_add_rule)
+
 # ---------------------------------------------------------------- sources
 
 

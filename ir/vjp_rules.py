@@ -311,3 +311,10 @@ def _reduce_max(b, instr, ct):
 def _matmul(b, instr, ct):
     x, y = instr.operands
     return [b.matmul(ct, _swap_last_two(b, y)), b.matmul(_swap_last_two(b, x), ct)]
+
+
+@defvjp(P.matmul_add)
+def _matmul_add(b, instr, ct):
+    _, x, y = instr.operands
+    scaled = b.mul(ct, _fill(b, ct, instr.attrs["alpha"]))
+    return [ct, b.matmul(scaled, _swap_last_two(b, y)), b.matmul(_swap_last_two(b, x), scaled)]

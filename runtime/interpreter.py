@@ -210,6 +210,11 @@ def _matmul(a, b):
     return np.matmul(a, b)
 
 
+@impl(P.matmul_add)
+def _matmul_add(c, a, b, *, alpha):
+    return c + c.dtype.type(alpha) * np.matmul(a, b)
+
+
 @impl(P.full)
 def _full(*, value, type):
     return np.full(type.shape, value, type.dtype.np)

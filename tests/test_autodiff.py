@@ -121,6 +121,10 @@ MULTI_CASES = [
          lambda b, x, y, z: b.concatenate(x, y, z, axis=1)),
     case("matmul", P.matmul, [(3, 4), (4, 2)], lambda b, x, y: b.matmul(x, y)),
     case("matmul-batched", P.matmul, [(2, 3, 4), (2, 4, 1)], lambda b, x, y: b.matmul(x, y)),
+    case("matmul_add", P.matmul_add, [(3, 2), (3, 4), (4, 2)],
+         lambda b, c, x, y: b.matmul_add(c, x, y, alpha=-0.75)),
+    case("matmul_add-batched", P.matmul_add, [(2, 3, 1), (2, 3, 4), (2, 4, 1)],
+         lambda b, c, x, y: b.matmul_add(c, x, y, alpha=2.0)),
     # relu as the tracer builds it: max against a broadcast scalar full
     case("relu", P.max_, [(2, 3)],
          lambda b, x: b.max(x, b.broadcast(b.full(T(), 0.0), shape=(2, 3)))),

@@ -204,6 +204,36 @@ def test_matmul(dt, use_blas):
           use_blas=use_blas)
 
 
+@pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loop"])
+@pytest.mark.parametrize("dt", FLOATS, ids=str)
+def test_matmul_add(dt, use_blas):
+    """The primitive itself, and the epilogue forms the code generator folds into it
+    (ir/passes/gemm_epilogue.py), against the interpreter's unfolded arithmetic."""
+    rng = np.random.default_rng(9)
+    shapes = [(65, 130), (130, 33), (65, 33), (2, 3, 4), (2, 4, 5), (2, 3, 5), (4, 0), (0, 3),
+              (4, 3)]
+
+    def body(b, x, y, c, bx, by, bc, ex, ey, ec):
+        k = b.full(c.type, 0.375)
+        xy = lambda: b.matmul(x, y)  # noqa: E731  (a fresh product for each form)
+        return [
+            b.matmul_add(c, x, y, alpha=-1.5),
+            b.matmul_add(bc, bx, by, alpha=2.0),
+            b.matmul_add(ec, ex, ey, alpha=1.0),  # an empty sum: c itself
+            b.sub(c, b.mul(xy(), k)),  # the SGD update of a gradient
+            b.add(b.mul(k, xy()), c),
+            b.sub(b.exp(b.neg(b.abs(c))), xy()),  # a fused accumulator expression
+            b.add(b.transpose(b.matmul(b.transpose(y, perm=(1, 0)),
+                                       b.transpose(x, perm=(1, 0))), perm=(1, 0)), c),
+            b.sub(c, b.matmul(x, b.exp(b.neg(b.abs(y))))),  # a computed factor
+        ]
+
+    fn = build("matmul_add", [(dt, s) for s in shapes], body)
+    args = [random_array(rng, dt, s) for s in shapes]
+    check(fn, args, rtol=1e-4 if dt is f32 else 1e-11, atol=1e-4 if dt is f32 else 1e-11,
+          use_blas=use_blas)
+
+
 @pytest.mark.parametrize("dt", [f32, f64, i64, bool_], ids=str)
 def test_sources(dt):
     rng = np.random.default_rng(8)

@@ -230,6 +230,11 @@ def matmul_cases():
         for a, b in [((2, 3), (3, 4)), ((1, 1), (1, 1)), ((0, 3), (3, 2)), ((2, 0), (0, 3)),
                      ((2, 3), (3, 0)), ((4, 2, 3), (4, 3, 5)), ((2, 1, 1, 3), (2, 1, 3, 2))]:
             yield Case("matmul", [data(a, dt, 1), data(b, dt, 2)], {}, np.matmul, rtol=1e-5)
+            c = data(a[:-1] + b[-1:], dt, 3)
+            for alpha in (1.0, -0.25):
+                yield Case("matmul_add", [c, data(a, dt, 1), data(b, dt, 2)], {"alpha": alpha},
+                           lambda c, x, y, alpha=alpha: c + np.asarray(alpha, c.dtype) * (x @ y),
+                           rtol=1e-5)
 
 
 def source_cases():
@@ -344,6 +349,11 @@ ERRORS = [
     ("matmul", ["i64[2,2]", "i64[2,2]"], {}),
     ("matmul", ["f32[2,2,3]", "f32[3,3,1]"], {}),
     ("matmul", ["f32[2,3]", "f64[3,2]"], {}),
+    ("matmul_add", ["f32[2,4]", "f32[2,3]", "f32[3,3]"], {"alpha": 1.0}),
+    ("matmul_add", ["f64[2,3]", "f32[2,3]", "f32[3,3]"], {"alpha": 1.0}),
+    ("matmul_add", ["f32[2,2]", "f32[2,3]", "f32[4,2]"], {"alpha": 1.0}),
+    ("matmul_add", ["f32[2,2]", "f32[2,3]", "f32[3,2]"], {"alpha": float("nan")}),
+    ("matmul_add", ["f32[2,2]", "f32[2,3]", "f32[3,2]"], {"alpha": "2"}),
 ]
 
 SOURCE_ERRORS = [

@@ -6,6 +6,7 @@
     fold       constant folding of splat constants (`full`), select on a constant
     fusion     which instructions get their own loop nest (fusion_groups, annotate)
     memory     where intermediates live in one scratch area, by lifetime (plan_memory)
+    gemm_epilogue  c + k * (a @ b) as one matmul_add (codegen only: not bit-exact)
 
 Passes that rewrite accept `keep=`: instructions to leave exactly as they are.
 The differentiation pass uses it for the forward part of an adjoint, which

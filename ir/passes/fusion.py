@@ -48,7 +48,7 @@ class FusionPolicy:
 
     def needs_buffer(self, operand: Value, user: Instr) -> bool:
         """`user` (a kernel) must read `operand` from a buffer (say, a matmul operand)."""
-        return user.prim is P.matmul
+        return is_product_operand(operand, user)
 
     def materialise(self, instr: Instr) -> None:
         """`instr` became a root."""
@@ -78,10 +78,20 @@ class Fusion:
         return [v for v in topo_sort([root]) if self.group.get(id(v)) is root]
 
 
+def is_product_operand(operand: Value, user: Instr) -> bool:
+    """`operand` is a factor of matmul `user` (read by gemm, so from a buffer); the
+    accumulator of matmul_add is not: its kernel reads it elementwise."""
+    if user.prim is P.matmul:
+        return True
+    return user.prim is P.matmul_add and any(o is operand for o in user.operands[1:])
+
+
 def _same_index(v: Instr, user: Instr) -> bool:
     """`user` reads element i of `v` exactly at its own element i (or reduces over it)."""
     if user.prim.kind in ("unary", "binary", "compare", "select"):
         return user.shape == v.shape
+    if user.prim is P.matmul_add:
+        return not is_product_operand(v, user)
     return user.prim in (P.reduce_sum, P.reduce_max)
 
 
