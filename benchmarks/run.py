@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run.py            # the full table (a few minutes)
     .venv/bin/python benchmarks/run.py --quick    # fewer repeats, small sizes only
+    .venv/bin/python benchmarks/run.py --only W1,W5  # some workloads only
 
 Every row times tapegrad and its baseline in the same run, interleaved (A, B,
 A, B, ...), and reports medians; every result is checked against numpy before
@@ -122,13 +123,26 @@ def w1_rows(label, sizes, repeat, number, target_compiled, eager_target=None, lr
     check(f"{label} grad w1", g1.numpy(), ng1, rtol=1e-3, atol=1e-2 * np.abs(ng1).max())
     check(f"{label} grad w2", g2.numpy(), ng2, rtol=1e-3, atol=1e-3 * np.abs(ng2).max())
 
+    @tg.compile
+    def sgd_step(w1, w2, x, y):
+        """The whole step under one compile, as a JAX user jits the update: the SGD
+        update fuses with the gradient instead of costing numpy temporaries."""
+        loss, (g1, g2) = vg(w1, w2, x, y)
+        return loss, w1 - lr * g1, w2 - lr * g2
+
     w_c = [w1_0.copy(), w2_0.copy()]
+    w_v = [w1_0.copy(), w2_0.copy()]
     w_n = [w1_0.copy(), w2_0.copy()]
 
     def compiled_step():
-        loss, (g1, g2) = vg(w_c[0], w_c[1], x, y)
-        w_c[0] -= lr * g1.numpy()
-        w_c[1] -= lr * g2.numpy()
+        loss, w1, w2 = sgd_step(w_c[0], w_c[1], x, y)
+        w_c[0], w_c[1] = w1.numpy(), w2.numpy()
+        return loss
+
+    def vg_numpy_update_step():
+        loss, (g1, g2) = vg(w_v[0], w_v[1], x, y)
+        w_v[0] -= lr * g1.numpy()
+        w_v[1] -= lr * g2.numpy()
         return loss
 
     def numpy_step():
@@ -137,8 +151,7 @@ def w1_rows(label, sizes, repeat, number, target_compiled, eager_target=None, lr
         w_n[1] -= lr * g2
         return loss
 
-    fns = [compiled_step, numpy_step]
-    names = ["compiled value_and_grad step"]
+    fns = [compiled_step, numpy_step, vg_numpy_update_step]
     if eager_target is not None:
         xt, yt = tg.from_numpy(x), tg.from_numpy(y)
         w1t = tg.tensor(w1_0.copy(), requires_grad=True)
@@ -158,10 +171,12 @@ def w1_rows(label, sizes, repeat, number, target_compiled, eager_target=None, lr
 
         fns.append(eager_step)
     times = side_by_side(fns, repeat, number)
-    check(f"{label} weights after the run", w_c[1], w_n[1], rtol=1e-3, atol=1e-3)
-    rows = [Row(f"{label} compiled step", times[0], "numpy", times[1], target_compiled)]
+    for w in (w_c, w_v):  # every side ran the same number of steps
+        check(f"{label} weights after the run", w[1], w_n[1], rtol=1e-3, atol=1e-3)
+    rows = [Row(f"{label} compiled step", times[0], "numpy", times[1], target_compiled),
+            Row(f"{label} value_and_grad + numpy update", times[2], "numpy", times[1], "")]
     if eager_target is not None:
-        rows.append(Row(f"{label} eager loop (tutorial)", times[2], "numpy", times[1],
+        rows.append(Row(f"{label} eager loop (tutorial)", times[3], "numpy", times[1],
                         eager_target))
     return rows
 
@@ -354,22 +369,34 @@ def optional_frameworks() -> str:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats, skip the big sizes")
+    ap.add_argument("--only", default="", metavar="W1,W3",
+                    help="comma-separated workloads to run (default: all)")
     args = ap.parse_args(argv)
     q = args.quick
+    only = {w.strip().upper() for w in args.only.split(",") if w.strip()}
+
+    def want(workload: str) -> bool:
+        return not only or workload in only
     rep = 5 if q else 21
     print(f"machine: {machine()}")
     print(f"optional baselines installed: {optional_frameworks()}")
     rows: list[Row] = []
-    rows += w1_rows("W1", (64, 1000, 100, 10), rep, 5 if q else 20, "<= 0.8x", "<= 1.5x")
-    if not q:
+    if want("W1"):
+        rows += w1_rows("W1", (64, 1000, 100, 10), rep, 5 if q else 20, "<= 0.8x", "<= 1.5x")
+    if want("W1B") and not q:
         rows += w1_rows("W1b", (512, 4096, 1024, 10), 9, 1, "<= 1.05x", lr=1e-9)
-    for n in ((10 ** 6,) if q else (10 ** 6, 10 ** 7)):
+    for n in ((10 ** 6,) if q else (10 ** 6, 10 ** 7)) if want("W2") else ():
         rows += w2_rows(n, rep, 1 if n > 10 ** 6 else 5)
-    rows += w3_rows(rep, 200 if q else 2000)
-    rows += w4a_rows(rep, 5 if q else 20)
-    rows += w4b_rows(rep, 5 if q else 20)
-    rows += w5_rows(1 if q else 5)
-    rows += w6_rows(rep, 200 if q else 2000)
+    if want("W3"):
+        rows += w3_rows(rep, 200 if q else 2000)
+    if want("W4A"):
+        rows += w4a_rows(rep, 5 if q else 20)
+    if want("W4B"):
+        rows += w4b_rows(rep, 5 if q else 20)
+    if want("W5"):
+        rows += w5_rows(1 if q else 5)
+    if want("W6"):
+        rows += w6_rows(rep, 200 if q else 2000)
     print()
     print_table(rows)
 
