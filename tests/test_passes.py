@@ -139,6 +139,9 @@ def simplified(build, *shapes):
     ("transpose compose", lambda b, x: b.transpose(b.transpose(
         b.reshape(x, shape=(1, 2, 3)), perm=(1, 2, 0)), perm=(1, 2, 0)), ["reshape", "transpose"]),
     ("convert same", lambda b, x: b.convert(x, dtype=f64), []),
+    ("x**1", lambda b, x: b.pow(x, b.full(x.type, 1.0)), []),
+    ("x**0", lambda b, x: b.pow(x, b.full(x.type, 0.0)), ["full"]),
+    ("x**-0", lambda b, x: b.pow(x, b.full(x.type, -0.0)), ["full"]),
 ])
 def test_simplify_rewrites(name, build, expect):
     fn, out = simplified(build, (2, 3))
@@ -158,6 +161,15 @@ def test_simplify_leaves_what_would_change_a_value(name, build):
     assert prims(out) == prims(fn)
     a = np.array([[-0.0, 1.0, np.nan], [np.inf, -2.5, 0.0]])
     same_results(fn, out, [a])
+
+
+def test_simplify_integer_powers_of_one_and_zero():
+    b = Builder()
+    n = b.param(T(5, dtype=i64))
+    fn = b.build(b.pow(n, b.full(n.type, 1)), b.pow(n, b.full(n.type, 0)))
+    out = dce(simplify(fn))
+    assert prims(out) == ["full"]
+    same_results(fn, out, [np.array([0, -1, 3, np.iinfo(np.int64).min, 7])])
 
 
 def test_simplify_folds_integer_times_zero():

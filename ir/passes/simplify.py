@@ -113,6 +113,18 @@ def _div(instr):
     return x if _is(y, 1) else None
 
 
+@rewrites(P.pow_)
+def _pow(instr):
+    """x ** 1 is x and x ** 0 is 1 for every x, NaN and infinities included (IEEE pow;
+    the gradient of a square, 2 * x ** 1, meets the first)."""
+    x, y = instr.operands
+    if _is(y, 1):
+        return x
+    if _is(y, 0) or _is(y, -0.0):
+        return _full(instr, instr.type, 1)
+    return None
+
+
 @rewrites(P.add)
 def _add(instr):
     x, y = instr.operands
