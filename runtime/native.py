@@ -25,6 +25,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 
@@ -96,6 +97,11 @@ class _Native:
             else ctypes.PYFUNCTYPE
         self.ocall = kind(None, ctypes.c_int64, *[ctypes.py_object] * nbuffers)(
             object_address) if object_address else None
+        # The same entry point taking the objects' addresses, id(array): ctypes converts an
+        # int to a c_void_p for about half what a py_object argument costs.  The caller
+        # keeps the objects alive (referenced) for the duration of the call.
+        self.icall = kind(None, ctypes.c_int64, *[ctypes.c_void_p] * nbuffers)(
+            object_address) if object_address else None
         self.engine = _holders[entry.symbol]  # keep the code alive as long as this object is
         self.compile_seconds = compile_seconds
         self.source = source  # 'llvm' or 'disk'
@@ -165,6 +171,16 @@ class CompiledFunction:
     def __repr__(self) -> str:
         return f"<CompiledFunction @{self.name} ({self.source}, {self.compile_seconds * 1e3:.1f} ms)>"
 
+    def object_entry(self) -> "ObjectEntry | None":
+        """What a caller needs to run this code on arguments whose layout it has proved
+        itself (a transform's fast call: tracer/transforms_lower._build_fast_call); None when
+        the `_obj` entry point cannot be used (DATA_OFFSET unknown)."""
+        native = self._native
+        if native.icall is None:
+            return None
+        return ObjectEntry(native.icall, _DATA_OFFSET_ARG, tuple(self._params),
+                           tuple(self._results), native.scratch_array)
+
     def _check(self, i: int, a) -> np.ndarray:
         shape, dtype = self._params[i]
         if not isinstance(a, np.ndarray):
@@ -202,14 +218,31 @@ class CompiledFunction:
         if empties is not None:
             outs = [np.empty(shape, dtype) for shape, dtype in empties]
         else:
-            outs = [_allocate(shape, dtype, nbytes) for shape, dtype, nbytes in self._results]
+            outs = [allocate(shape, dtype, nbytes) for shape, dtype, nbytes in self._results]
         native = self._native
-        if native.ocall is not None:
-            native.ocall(_DATA_OFFSET_ARG, *arrays, *outs, native.scratch_array())
+        if native.icall is not None:  # `arrays`, `outs` and the thread's slot hold them
+            native.icall(_DATA_OFFSET_ARG, *map(id, [*arrays, *outs, native.scratch_array()]))
             return outs
         scratch, _owner = native.scratch()  # locals keep every buffer alive
         native.cfunc(self._array(*map(_address, arrays), *map(_address, outs), scratch))
         return outs
+
+
+class ObjectEntry(NamedTuple):
+    """The `_obj` entry point and the facts its caller must guarantee.
+
+    `call(offset, id(arg0), ..., id(result0), ..., id(scratch))` runs the code: every
+    argument must be an ndarray (or an object with its data pointer at DATA_OFFSET)
+    of exactly `params`' (shape, dtype), C-contiguous and aligned; every result an
+    array of `results`' (shape, dtype, nbytes) as `allocate` makes them; `scratch()`
+    this thread's scratch array.  The caller keeps all of them referenced during the
+    call: only their addresses are passed."""
+
+    call: object
+    offset: ctypes.c_int64
+    params: tuple
+    results: tuple
+    scratch: object
 
 
 #: DATA_OFFSET already converted to the `_obj` entry's first argument type
@@ -234,7 +267,7 @@ _pool_lock = threading.Lock()
 _FREE_REFS = 3  # the pool's list, the loop variable and getrefcount's argument
 
 
-def _allocate(shape, dtype, nbytes: int) -> np.ndarray:
+def allocate(shape, dtype, nbytes: int) -> np.ndarray:
     """np.empty(shape, dtype), reusing a big block when no array (view) holds it."""
     if nbytes < POOL_MIN_BYTES:
         return np.empty(shape, dtype)
