@@ -42,8 +42,19 @@ _seen: "OrderedDict[int, tuple[Function, object]]" = OrderedDict()
 _lock = threading.Lock()
 
 
+#: os.environ's own dict of encoded names and values, read directly on POSIX: `os.environ.get`
+#: encodes the name and decodes the value in Python (~1 us) on every backward
+_ENVIRON = os.environ._data if os.name == "posix" and \
+    isinstance(getattr(os.environ, "_data", None), dict) else None
+_MODE_KEY = os.fsencode("TAPEGRAD_EAGER")
+
+
 def eager_mode() -> str:
-    mode = os.environ.get("TAPEGRAD_EAGER", "auto") or "auto"
+    if _ENVIRON is not None:
+        raw = _ENVIRON.get(_MODE_KEY)
+        mode = os.fsdecode(raw) if raw else "auto"
+    else:
+        mode = os.environ.get("TAPEGRAD_EAGER", "auto") or "auto"
     if mode not in MODES:
         raise ValueError(f"TAPEGRAD_EAGER={mode!r}: expected one of {', '.join(MODES)}")
     return mode
