@@ -17,6 +17,7 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir import primitives as P
+from ..runtime.interpreter import _errors_off, _errors_restore
 from . import ops_elementwise as E
 from .errors import TracerError, at, user_loc
 from .grad_mode import is_grad_enabled
@@ -128,11 +129,15 @@ def _direct(x: Tensor, other) -> bool:
 
 
 def _apply_direct(x: Tensor, ufunc, other) -> Tensor:
-    """x = ufunc(x, other) in x's buffer (errors ignored, as the interpreter's rules do)."""
+    """x = ufunc(x, other) in x's buffer (errors ignored, as the interpreter's rules do,
+    and with their cheap switch: np.errstate costs more than a small update)."""
     check_inplace(x)
     operand = other._data if isinstance(other, Tensor) else other
-    with np.errstate(all="ignore"):
+    token = _errors_off()
+    try:
         ufunc(x._data, operand, out=x._data)
+    finally:
+        _errors_restore(token)
     x._version[0] += 1
     return x
 
