@@ -174,6 +174,11 @@ class SignatureCache:
 
     MAX_REASONS = 1000
 
+    #: the fast call of the `hot` signature (transforms_lower._build_fast_call), tried
+    #: before any lookup; its hits count in `hits` but do not reorder the LRU as they
+    #: happen: every other operation first moves `hot` to the end if hits were counted
+    fast = None
+
     def __init__(self, maxsize: int | None):
         if maxsize is not None and (not isinstance(maxsize, int) or maxsize < 1):
             raise ValueError(f"cache_size must be a positive int or None, got {maxsize!r}")
@@ -185,12 +190,36 @@ class SignatureCache:
         self.hits = self.misses = self.traces = 0
         self.compile_seconds = 0.0
         self.miss_reasons: deque[str] = deque(maxlen=self.MAX_REASONS)
+        self._hot: tuple | None = None
+        self._ordered_hits = 0  # `hits` when the LRU order last reflected every hit
+
+    def set_fast(self, key: tuple, fast) -> None:
+        """Make `fast` (a fast call of `key`'s entry, or None) the one tried first."""
+        self._sync()
+        self._hot = key if fast is not None else None
+        self.fast = fast
+
+    def _sync(self) -> None:
+        """Fast hits since the last operation were all of `hot`: it is the most recent
+        entry used (and the previous call's signature, for explain_miss)."""
+        if self.hits != self._ordered_hits:
+            self._ordered_hits = self.hits
+            hot = self._hot
+            if hot is not None:
+                self._last_key = hot
+            if hot is not None and self.maxsize is not None:
+                try:
+                    self._entries.move_to_end(hot)
+                except KeyError:
+                    pass
 
     def get(self, key: tuple):
         """The entry for `key`, counted as a hit; None (not counted) when absent."""
+        self._sync()
         entry = self._entries.get(key)
         if entry is not None:
             self.hits += 1
+            self._ordered_hits = self.hits
             self._last_key = key
             if self.maxsize is not None:
                 try:
@@ -200,6 +229,7 @@ class SignatureCache:
         return entry
 
     def miss(self, key: tuple) -> None:
+        self._sync()
         self.misses += 1
         if self._cleared:
             reason = "cache_clear() was called"
@@ -212,14 +242,18 @@ class SignatureCache:
         self._cleared = False
 
     def put(self, key: tuple, entry) -> None:
+        self._sync()
         self._entries[key] = entry
         if self.maxsize is not None and len(self._entries) > self.maxsize:
             old, _ = self._entries.popitem(last=False)
+            if old == self._hot:
+                self.set_fast(None, None)
             self._evicted[old] = True
             if len(self._evicted) > self.MAX_REASONS:
                 self._evicted.popitem(last=False)
 
     def clear(self) -> None:
+        self.set_fast(None, None)
         self._entries.clear()
         self._evicted.clear()
         self._cleared = True
