@@ -8,12 +8,18 @@ differentiable arguments (PyTorch's `next_functions`).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..ir import dtypes
 from ..ir import primitives as P
 from .ops_core import (broadcast_shapes, cast_to, convert, full, is_scalar, operands, scalar_constant,
                        result_dtype, scalar_dtype)
-from .tape import bind, grad_node
+from .tape import bind, bind_op, grad_node
 from .tensor import Tensor
+
+#: scalar operands that never change a float tensor's dtype (PyTorch's promotion: a
+#: scalar only lifts the category, and float is the top one); bool is not among them
+_PLAIN_NUMBERS = frozenset([float, int, np.float32, np.float64, np.int64])
 
 
 def as_tensor(x) -> Tensor:
@@ -36,6 +42,8 @@ def to_float(x: Tensor) -> Tensor:
 def _float_unary(prim, grad_name: str):
     """exp, log, ...: defined on floats; integer inputs are promoted to float32."""
     def op(input):
+        if type(input) is Tensor and input._type.dtype.is_float:  # the shape rule's own type
+            return bind_op(grad_name, (input,), prim, (input,), {}, input._type)
         x = as_tensor(input)
         with grad_node(grad_name, x):
             return bind(prim, to_float(x))
@@ -99,6 +107,9 @@ def reciprocal(input):
 
 def _binary(prim, grad_name: str, op_name: str, true_division: bool = False):
     def op(input, other):
+        fast = _float_operands(input, other)
+        if fast is not None:
+            return bind_op(grad_name, (input, other), prim, fast, {}, input._type)
         with grad_node(grad_name, input, other):
             dt = result_dtype(input, other)
             if true_division and not dt.is_float:
@@ -108,6 +119,27 @@ def _binary(prim, grad_name: str, op_name: str, true_division: bool = False):
                 return convert(out, dtypes.bool_)
             return bind(prim, *operands(op_name, input, other, dtype=dt))
     return op
+
+
+def _float_operands(input, other) -> tuple | None:
+    """The operands of a binary primitive when neither promotion nor broadcasting has
+    anything to do (what `operands` gives then): a float tensor and a tensor of its
+    type, or a float tensor and a plain number (a constant of the tensor's type).
+    None for every other case, which the general path handles."""
+    if type(input) is not Tensor:
+        return None
+    t = input._type
+    if not t.dtype.is_float:
+        return None
+    kind = type(other)
+    if kind is Tensor:
+        u = other._type
+        if u is t or (u.dtype is t.dtype and u.shape == t.shape):
+            return (input, other)
+        return None
+    if kind in _PLAIN_NUMBERS:
+        return (input, scalar_constant(other, t.dtype, t.shape))
+    return None
 
 
 _mul = _binary(P.mul, "MulBackward0", "mul")
@@ -134,6 +166,9 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
+    if alpha == 1 and type(input) is Tensor and input._type.dtype.is_float and \
+            (type(other) is not Tensor or other._type.dtype.is_float):
+        return _sub(input, other)  # no bool operand: nothing to refuse
     bools = sum(isinstance(t, Tensor) and t.dtype is dtypes.bool_ for t in (input, other))
     if bools:
         raise RuntimeError(
@@ -155,6 +190,11 @@ def rsub(input, other):
 
 def pow(input, exponent):
     """PowBackward0 for a scalar exponent, PowBackward1 for a tensor, PowBackward2 for a scalar base."""
+    fast = _float_operands(input, exponent)
+    if fast is not None:
+        if type(exponent) is Tensor:
+            return bind_op("PowBackward1", (input, exponent), P.pow_, fast, {}, input._type)
+        return bind_op("PowBackward0", (input,), P.pow_, fast, {}, input._type)
     if not isinstance(exponent, Tensor):
         name, inputs = "PowBackward0", (input,)
     elif not isinstance(input, Tensor):

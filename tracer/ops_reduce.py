@@ -9,9 +9,10 @@ from collections import namedtuple
 
 from ..ir import dtypes
 from ..ir import primitives as P
+from ..ir.core import TensorType
 from .ops_core import convert, full, scalar_constant
 from .ops_elementwise import abs, as_tensor, pow, sqrt
-from .tape import bind, grad_node
+from .tape import bind, bind_op, grad_node
 from .tensor import Tensor, _wrap_dim
 
 
@@ -40,6 +41,11 @@ def _sum(x: Tensor, axes: tuple, keepdim: bool) -> Tensor:
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
+    if type(input) is Tensor and dim is None and dtype is None and not keepdim and \
+            input._type.dtype.is_float:  # a float tensor's total: one primitive
+        t = input._type
+        return bind_op("SumBackward0", (input,), P.reduce_sum, (input,),
+                       {"axes": tuple(range(len(t.shape)))}, TensorType(t.dtype, ()))
     x = as_tensor(input)
     if dtype is not None:
         x = convert(x, dtype)

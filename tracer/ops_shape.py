@@ -10,10 +10,11 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir import primitives as P
+from ..ir.core import TensorType
 from .errors import at, user_loc
 from .ops_core import convert, result_dtype
 from .ops_elementwise import as_tensor
-from .tape import bind, grad_node
+from .tape import bind, bind_op, grad_node
 from .tensor import Tensor, _wrap_dim
 
 
@@ -245,6 +246,12 @@ def _product(name: str, grad_name: str, a: Tensor, b: Tensor) -> Tensor:
 
 
 def mm(input, mat2):
+    if type(input) is Tensor and type(mat2) is Tensor:  # float matrices that fit: one primitive
+        t, u = input._type, mat2._type
+        if len(t.shape) == 2 and len(u.shape) == 2 and t.shape[1] == u.shape[0] and \
+                t.dtype is u.dtype and t.dtype.is_float:
+            return bind_op("MmBackward0", (input, mat2), P.matmul, (input, mat2), {},
+                           TensorType(t.dtype, (t.shape[0], u.shape[1])))
     a, b = as_tensor(input), as_tensor(mat2)
     if a.ndim != 2:
         raise RuntimeError("self must be a matrix")
