@@ -58,6 +58,7 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
     body: list[Instr] = []
     ref: dict[int, int] = {}  # id(value) -> reference, for every value already placed
     parts: list[tuple] = []
+    get = ref.get
     for r in roots:
         if type(r) is not Instr and id(r) not in ref:
             ref[id(r)] = -1 - len(params)
@@ -66,28 +67,33 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
         if id(root) in ref:
             continue
         stack = [root]
+        push, pop = stack.append, stack.pop
         while stack:
             # depth first, operands in order (topo_sort's order); an instruction is
             # placed once all its operands are: the stack never holds one twice (a DAG)
             node = stack[-1]
-            for op in node.operands:
+            ops = node.operands
+            for op in ops:
                 if type(op) is Instr and id(op) not in ref:
-                    stack.append(op)
+                    push(op)
                     break
             else:
-                stack.pop()
-                refs = []
-                for op in node.operands:
-                    k = ref.get(id(op))
-                    if k is None:  # a parameter, first used here
-                        k = ref[id(op)] = -1 - len(params)
-                        params.append(op)
-                    refs.append(k)
+                pop()
+                refs = [get(id(op)) for op in ops]
+                if None in refs:  # parameters, first used here
+                    for j, op in enumerate(ops):
+                        if refs[j] is None:
+                            k = get(id(op))
+                            if k is None:
+                                k = ref[id(op)] = -1 - len(params)
+                                params.append(op)
+                            refs[j] = k
                 ref[id(node)] = len(body)
                 body.append(node)
                 t = node.type
-                attrs = _attrs_key(node.attrs) if node.attrs else None
-                parts.append((node.prim, attrs, t.dtype, t.shape, tuple(refs)))
+                attrs = node.attrs
+                parts.append((node.prim, _attrs_key(attrs) if attrs else None, t.dtype, t.shape,
+                              tuple(refs)))
     key = (tuple(parts), tuple([(p.type.dtype, p.type.shape) for p in params]),
            tuple([ref[id(r)] for r in roots]))
     return TapeGraph(params, body, list(roots), key, ref)

@@ -371,6 +371,9 @@ def _leaf_accumulator(param: Param, fns: list[GradFn]) -> AccumulateGrad | None:
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate d(sum(tensors * grad_tensors))/d(leaf) into every leaf's `.grad`."""
+    if grad_tensors is None and not retain_graph and not create_graph and inputs is None \
+            and type(tensors) is list and len(tensors) == 1 and _plain_backward(tensors[0]):
+        return
     outputs, grads = _prepare(tensors, grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
@@ -517,3 +520,90 @@ def _gradients_from(h: Instr, fns_roots, delta: Tensor, values, create_graph):
     root = Tensor._make(np.zeros(h.type.shape, h.type.dtype.np), h.type, requires_grad=True,
                         grad_fn=producer, value=h)
     return _gradients([root], [delta], values, True, create_graph)
+
+
+# ---------------------------------------------------------------- loss.backward()
+
+
+def _plain_backward(root) -> bool:
+    """`loss.backward()` in the common case, in one walk: a scalar root whose graph has
+    no custom Function, no hook, no retained grad, nothing freed and no saved value
+    changed in place since it was saved.  False, with nothing done, when any of that
+    does not hold: the general path then gives the results and the errors.
+
+    The same steps as the general path (collect the nodes, their leaves, the saved
+    arrays; walk the tape; run the cached adjoint; accumulate into `.grad`) without
+    the records per operation that only a stale value or a hook needs."""
+    fn0 = root._grad_fn if type(root) is Tensor else None
+    if fn0 is None or type(fn0) is not GradFn or root._data is None or root._data.size != 1:
+        return False
+    # the nodes, in _collect_fns's order, and the leaves, in _targets's order
+    fns, seen, leaves, stack = [], set(), [], [fn0]
+    saved: dict[int, Saved] = {}  # id(value) -> its first record (all agree, all intact)
+    while stack:
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        if type(f) is not GradFn or f.freed or f.hooks or f.retained:
+            return False
+        fns.append(f)
+        for key, rec in f.saved.items():
+            if rec.version_box[0] != rec.version:
+                return False
+            first = saved.get(key)
+            if first is None:
+                saved[key] = rec
+            elif first.version != rec.version:
+                return False
+        for n in f.next_fns:
+            if n is None:
+                continue
+            if type(n) is AccumulateGrad:
+                if id(n) not in seen:
+                    seen.add(id(n))
+                    leaves.append(n)
+            elif id(n) not in seen:
+                stack.append(n)
+    targets = []  # (leaf, its number in the graph)
+    graph = walk_tape([root._value])
+    for n in leaves:
+        leaf = n.variable
+        if leaf is None:
+            continue
+        if leaf._hooks:
+            return False
+        k = graph.number(n.param)
+        if k is not None:
+            targets.append((leaf, k))
+    if targets:
+        plan = plan_for(graph, [k for _, k in targets])
+        arrays = []
+        params, body = graph.params, graph.body
+        for kind, i, _ in plan.sources:
+            if kind is COTANGENT:
+                arrays.append(np.ones(root._type.shape, root._type.dtype.np))
+                continue
+            rec = saved.get(id(params[i] if kind is PARAM else body[i]))
+            if rec is None:
+                return False
+            arrays.append(rec.array)
+        outs = execute(plan.fn, arrays)
+        ids = {id(a) for a in arrays}
+        for (leaf, _), a, t in zip(targets, outs, plan.result_types):
+            if id(a) in ids:  # never an input array itself (see _wrap_results)
+                a = np.array(a)
+            grad = leaf._grad
+            if grad is None:
+                # an array that owns its memory is the adjoint's fresh result, held by no
+                # one else: it becomes .grad without _detached_copy's copy (views are copied)
+                leaf._grad = Tensor._make(a if a.flags.owndata else np.array(a), t)
+            elif grad._requires_grad:
+                leaf._grad = grad + Tensor._make(a, t)
+            else:
+                np.add(grad._data, a, out=grad._data, casting="unsafe")
+                grad._version[0] += 1
+    for f in fns:  # _release
+        f.saved.clear()
+        f.freed = True
+    return True

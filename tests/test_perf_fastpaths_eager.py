@@ -1,0 +1,258 @@
+"""The eager fast paths give exactly what the general paths give.
+
+- `tape.bind_op` (one-primitive operations recorded without entering a grad_node)
+  is `with grad_node(name, *inputs): bind(prim, *args)`: same values, grad_fn
+  names, next_functions, recorded IR (types and source lines included), gradients;
+- binary operations skip promotion and broadcasting only where they have nothing
+  to do (`ops_elementwise._float_operands`);
+- `loss.backward()` in the common case (`engine._plain_backward`) gives the general
+  engine's gradients bit for bit, accumulates the same way, and leaves every other
+  case (hooks, retained grads, custom Functions, stale or freed values) to it.
+"""
+import sys
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad.ir.printer import print_function
+from tapegrad.tracer import engine, ops_elementwise, ops_reduce, ops_shape, tape
+from tapegrad.tracer.tape import bind, grad_node
+
+
+def f32(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _reference_bind_op(name, inputs, prim, args, attrs, rtype):
+    """What bind_op stands for (the line: the user's, not this file's)."""
+    loc = tape._caller_loc(sys._getframe(1))
+    with grad_node(name, *inputs):
+        out = bind(prim, *args, loc=loc, **attrs)
+    assert out._type == rtype  # the type the fast path assumed is the shape rule's
+    return out
+
+
+def _general(monkeypatch):
+    """Every eager fast path off: the general paths only."""
+    for module in (ops_elementwise, ops_reduce, ops_shape):
+        monkeypatch.setattr(module, "bind_op", _reference_bind_op)
+    monkeypatch.setattr(ops_elementwise, "_float_operands", lambda a, b: None)
+    monkeypatch.setattr(engine, "_plain_backward", lambda root: False)
+
+
+PROGRAMS = {
+    "w3": lambda x, w: x ** 2 * tg.sin(x) + tg.exp(x) / (1 + x * x),
+    "two layers": lambda x, w: (x.mm(w).clamp(min=0).mm(w.t()) - x).pow(2).sum(),
+    "scalars": lambda x, w: (2.0 - x * 3 + x / 2.5 - x ** 0.5 + x * np.float32(0.25)
+                             + x * np.float64(2) + x * np.int64(3)).sum(),
+    "unary": lambda x, w: (tg.tanh(x) + tg.sigmoid(x) + tg.cos(x) + tg.log(x * x + 1)
+                           + tg.sqrt(x * x)).sum(),
+    "tensor pow and div": lambda x, w: (x.abs() ** (x * 0 + 1.5) / (x * x + 1)).sum(),
+    "shared values": lambda x, w: (lambda e: (e * e).sum() + e.sum())(tg.exp(x)),
+    "broadcast": lambda x, w: (x * x.sum(0) - x[0]).sum(),
+    "mixed dtypes": lambda x, w: (x.double() * 2 + x.double().sum()).sum(),
+    "max minimum": lambda x, w: (tg.maximum(x, x * 2) - tg.minimum(x, 0.5 * x)).sum(),
+}
+
+
+def _run(program, shape=(3, 3)):
+    x = tg.tensor(f32(*shape, seed=1), requires_grad=True)
+    w = tg.tensor(f32(3, 3, seed=2), requires_grad=True)
+    out = PROGRAMS[program](x, w)
+    if out.ndim:
+        out = out.sum()
+    tape_text = print_function(_tape_function(out))
+    names = _node_names(out.grad_fn)
+    out.backward()
+    return (out.detach().numpy(), tape_text, names, x.grad.numpy(),
+            None if w.grad is None else w.grad.numpy())
+
+
+def _tape_function(out):
+    from tapegrad.tracer.backward_plan import walk_tape
+    return walk_tape([out._value]).function()
+
+
+def _node_names(fn, seen=None):
+    """The grad_fn graph as nested (name, next) tuples: names and the links' shape."""
+    if fn is None:
+        return None
+    return (fn.name(), tuple(_node_names(f) if f is not None and hasattr(f, "next_fns") else
+                             (None if f is None else f.name()) for f, _ in fn.next_functions))
+
+
+@pytest.mark.parametrize("mode", ["interpret", "compile"])
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_fast_paths_record_and_differentiate_as_the_general_paths(monkeypatch, program, mode):
+    monkeypatch.setenv("TAPEGRAD_EAGER", mode)  # one way of running adjoints: equal bits
+    shape = (3, 3)
+    fast = [_run(program, shape) for _ in range(2)]  # the second step: a cached adjoint
+    _general(monkeypatch)
+    slow = [_run(program, shape) for _ in range(2)]
+    for a, b in zip(fast, slow):
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1] == b[1]  # the same instructions, types, constants and source lines
+        assert a[2] == b[2]  # the same grad_fn names and next_functions
+        np.testing.assert_array_equal(a[3], b[3])
+        if a[4] is None:
+            assert b[4] is None
+        else:
+            np.testing.assert_array_equal(a[4], b[4])
+
+
+def test_bind_op_inside_another_operation_joins_its_node():
+    x = tg.tensor(f32(3), requires_grad=True)
+    with grad_node("OuterBackward0", x):
+        y = tg.sin(x) * 2.0
+    assert y.grad_fn.name() == "OuterBackward0"
+    assert len(y.grad_fn.instrs) == 2
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.cos(f32(3)), rtol=1e-6)
+
+
+def test_bind_op_names_the_users_line():
+    x = tg.tensor(f32(3), requires_grad=True)
+    y = tg.exp(x); line = __import__("inspect").currentframe().f_lineno  # noqa: E702
+    assert y.grad_fn.loc.line == line and y.grad_fn.loc.file == __file__
+    assert y._value.loc == y.grad_fn.loc
+
+
+def test_fast_binary_paths_only_where_nothing_promotes_or_broadcasts():
+    x = tg.tensor(f32(2, 3))
+    assert ops_elementwise._float_operands(x, x) == (x, x)
+    assert ops_elementwise._float_operands(x, 2.0)[1].dtype is tg.float32
+    for other in (tg.tensor(f32(3)), tg.tensor(f32(2, 3)).double(), True, tg.tensor([1, 2, 3]),
+                  np.float16(1.0), [1.0]):
+        assert ops_elementwise._float_operands(x, other) is None
+    assert ops_elementwise._float_operands(tg.tensor([1, 2]), 2.0) is None
+    assert ops_elementwise._float_operands(2.0, x) is None
+    # promotion still happens where it should
+    assert (tg.tensor([1, 2]) * 1.5).dtype is tg.float32
+    assert (x.double() * np.float32(2)).dtype is tg.float64
+    assert (x * tg.tensor(2.0, dtype=tg.float64)).dtype is tg.float32  # a 0-d operand
+
+
+# ---------------------------------------------------------------- loss.backward()
+
+
+def _step(w, x, lr=0.1):
+    loss = (x.mm(w).clamp(min=0) - 1).pow(2).sum()
+    loss.backward()
+    with tg.no_grad():
+        w -= lr * w.grad
+        w.grad.zero_()
+    return loss.item()
+
+
+def test_plain_backward_matches_the_general_engine_over_a_training_loop(monkeypatch):
+    def train():
+        w = tg.tensor(f32(4, 3, seed=4) * 0.3, requires_grad=True)
+        x = tg.tensor(f32(5, 4, seed=5))
+        losses = [_step(w, x) for _ in range(4)]
+        return losses, w.detach().numpy().copy()
+
+    fast = train()
+    monkeypatch.setattr(engine, "_plain_backward", lambda root: False)
+    slow = train()
+    assert fast[0] == slow[0]
+    np.testing.assert_array_equal(fast[1], slow[1])
+
+
+def test_plain_backward_accumulates_and_copies_nothing_it_shares():
+    x = tg.tensor(f32(3), requires_grad=True)
+    for k in range(1, 4):
+        (x * x).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * k * f32(3), rtol=1e-6)
+    g = x.grad
+    (x * 2.0).sum().backward()  # accumulates in place: the same tensor, a new version
+    assert x.grad is g and g._version[0] == 3
+    y = tg.tensor(f32(3), requires_grad=True)
+    y.sum().backward()  # the adjoint returns its cotangent broadcast: .grad is its own array
+    z = tg.tensor(f32(3), requires_grad=True)
+    z.sum().backward()
+    assert not np.shares_memory(y.grad.numpy(), z.grad.numpy())
+    y.grad.numpy()[0] = 7.0
+    assert z.grad.numpy()[0] == 1.0
+
+
+def test_plain_backward_leaves_the_rest_to_the_general_path():
+    # a hook on a leaf, on a non-leaf, a retained grad: the general path's semantics
+    x = tg.tensor(f32(3), requires_grad=True)
+    x.register_hook(lambda g: g * 10)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 20 * f32(3), rtol=1e-6)
+    x = tg.tensor(f32(3), requires_grad=True)
+    h = x * 2
+    h.register_hook(lambda g: g * 3)
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), 3 * 2 * (2 * f32(3)), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * 3 * 2 * (2 * f32(3)), rtol=1e-6)
+    # a second backward: the general path's error
+    x = tg.tensor(f32(3), requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+    # a saved value changed in place: the general path's error, naming the operation
+    x = tg.tensor(f32(3), requires_grad=True)
+    y = x * 2
+    loss = (y * y).sum()
+    with tg.no_grad():
+        y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    # a non-scalar root: the general path's error
+    with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs"):
+        (tg.tensor(f32(3), requires_grad=True) * 2).backward()
+
+
+def test_plain_backward_frees_the_graph_and_retain_graph_keeps_it():
+    x = tg.tensor(f32(3), requires_grad=True)
+    loss = (tg.exp(x) * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(f32(3)) * (1 + f32(3)), rtol=1e-5)
+    assert loss.grad_fn.freed
+
+
+def test_a_leaf_that_died_is_skipped():
+    x = tg.tensor(f32(3), requires_grad=True)
+    loss = (x * 3.0).sum()
+    del x
+    loss.backward()  # nothing to accumulate into, no error (as the general path)
+
+
+def test_the_benchmark_steps_take_the_fast_paths(monkeypatch):
+    taken, ops = [], []
+    plain = engine._plain_backward
+    monkeypatch.setattr(engine, "_plain_backward", lambda root: taken.append(plain(root)) or
+                        taken[-1])
+    for module in (ops_elementwise, ops_reduce, ops_shape):
+        real = module.bind_op
+        monkeypatch.setattr(module, "bind_op", lambda name, *a, real=real: ops.append(name) or
+                            real(name, *a))
+    x = tg.tensor(1.5, requires_grad=True)
+    PROGRAMS["w3"](x, None).backward()
+    assert taken == [True] and len(ops) == 8
+    w = tg.tensor(f32(4, 3, seed=4), requires_grad=True)
+    _step(w, tg.tensor(f32(5, 4, seed=5)))
+    assert taken == [True, True]
+    assert ops[8:] == ["MmBackward0", "SubBackward0", "PowBackward0", "SumBackward0",
+                       "MulBackward0"]  # the last: lr * w.grad, under no_grad
+
+
+def test_eager_mode_reads_the_environment_as_it_is_now(monkeypatch):
+    from tapegrad.runtime import execute
+    monkeypatch.setenv("TAPEGRAD_EAGER", "interpret")
+    assert execute.eager_mode() == "interpret"
+    monkeypatch.setitem(__import__("os").environ, "TAPEGRAD_EAGER", "compile")
+    assert execute.eager_mode() == "compile"
+    monkeypatch.setenv("TAPEGRAD_EAGER", "")
+    assert execute.eager_mode() == "auto"
+    monkeypatch.delenv("TAPEGRAD_EAGER")
+    assert execute.eager_mode() == "auto"
+    monkeypatch.setenv("TAPEGRAD_EAGER", "fast")
+    with pytest.raises(ValueError, match="TAPEGRAD_EAGER='fast'"):
+        execute.eager_mode()
