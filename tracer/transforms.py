@@ -5,12 +5,15 @@
         return (x.sin() * x).sum()
 
     df(np.ones(3, np.float32))   # first call: trace, differentiate, optimise, compile
-    df(np.zeros(3, np.float32))  # same signature: a dict lookup and the native call
+    df(np.zeros(3, np.float32))  # same signature: the fast call, then the native code
 
 Each transformed function keeps an LRU cache from call signature (shapes and
 dtypes of array arguments, values of static ones; see transforms_signature) to
-the lowered pipeline (transforms_lower).  How a call runs depends on its
-arguments:
+the lowered pipeline (transforms_lower).  The signature of the last native call
+also has a fast call (transforms_lower._build_fast_call): generated code that
+checks each argument against the compiled code and calls it, tried before any
+lookup, because a call repeated with the same signature is the common case and
+costs only microseconds.  How a call runs depends on its arguments:
 
 - concrete arguments run the compiled native code;
 - if an argument is a tensor that requires grad and grad mode is on, the
@@ -35,7 +38,7 @@ from .inline import apply_function
 from .tape import grad_node
 from .tensor import Tensor
 from .trace import function_name, param_names, unflatten
-from .transforms_lower import Lowered, Spec, lower_call
+from .transforms_lower import MISS, Lowered, Spec, lower_call
 from .transforms_signature import (NATIVE, BadArgument, CacheInfo, SignatureCache,
                                    plain_signature, signature)
 
@@ -66,6 +69,13 @@ class Transformed:
 
     def __call__(self, *args, **kwargs):
         try:
+            cache = self._cache
+            fast = cache.fast
+            if fast is not None and not kwargs:  # the signature of the last native call?
+                result = fast(args)
+                if result is not MISS:
+                    cache.hits += 1
+                    return result
             return self._call(args, kwargs)
         except MemoryError as e:
             if isinstance(e, AllocationError):
@@ -80,15 +90,20 @@ class Transformed:
             return []
 
     def _call(self, args, kwargs):
+        plain = None
         if not kwargs and self._plain_calls and self._min_args <= len(args) <= self._max_args:
             plain = plain_signature(args)
             if plain is not None:
                 lowered = self._cache.get(plain[0])
-                if lowered is not None:  # the common call: a signature seen before
+                if lowered is not None:  # a signature seen before
+                    self._cache.set_fast(plain[0], lowered.fast_call(plain[0]))
                     return lowered.run(plain[1])
         args, static, mode, lowered = self._specialise(args, kwargs)
         if mode is NATIVE:
-            return lowered.results(lowered.native()(*_arrays(args, static)))
+            result = lowered.results(lowered.native()(*_arrays(args, static)))
+            if plain is not None:  # a first call: the next ones like it take the fast call
+                self._cache.set_fast(plain[0], lowered.fast_call(plain[0]))
+            return result
         tensors = _bind_on_tape(lowered, _tensors(args, static))
         return unflatten(lowered.tree, tensors)
 

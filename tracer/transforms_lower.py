@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..ir.autodiff import vjp
 from ..ir.core import Function, Instr, free_params
 from ..ir.passes import cse, dce, fold, simplify
@@ -26,6 +28,7 @@ from . import dump
 from .errors import TracerError, at, user_loc
 from .tensor import Tensor
 from .trace import LEAF, function_name, trace, unflatten
+from .transforms_signature import ARRAY, SCALAR
 
 if TYPE_CHECKING:  # native code (llvmlite) loads on first compile: a fast `import tapegrad`
     from ..runtime.native import CompiledFunction
@@ -55,6 +58,7 @@ class Lowered:
         self._single = tree == LEAF
         self._flat_tuple = type(tree) is tuple and all(t == LEAF for t in tree)
         self._native: CompiledFunction | None = None
+        self._fast = _UNBUILT  # the fast call of this signature (None: it has none)
         self.lower_seconds = 0.0  # trace, differentiate, optimise
         self.native_seconds = 0.0  # code generation (or loading from the disk cache)
         self.on_compile = None  # called with native_seconds once the code exists
@@ -84,6 +88,14 @@ class Lowered:
         if self._single:
             return Tensor._make(outs[0], self.result_types[0])
         return self.results(outs)
+
+    def fast_call(self, key: tuple):
+        """The fast call of `key`, the signature this specialisation was cached under
+        (see _build_fast_call), built once; None if there is none (no `_obj` entry
+        point, or a key that is not only arrays and scalars)."""
+        if self._fast is _UNBUILT:
+            self._fast = _build_fast_call(self, key)
+        return self._fast
 
     def results(self, outs: list) -> object:
         """Result arrays as tensors, in the structure f returned."""
@@ -124,6 +136,142 @@ class Lowered:
 
     def __repr__(self) -> str:
         return f"<Lowered {self.optimized!r}>"
+
+
+# ---------------------------------------------------------------- the fast call
+
+#: what a fast call returns when the arguments are not exactly its signature's
+MISS = object()
+_UNBUILT = object()
+
+
+def _build_fast_call(lowered: Lowered, key: tuple):
+    """A function `fast(args) -> result | MISS` for the calls whose signature is `key`
+    (as transforms_signature.plain_signature computes it): the whole call with nothing
+    left to look up or decide, for a transform called again and again the same way.
+
+    It is generated Python (see `_fast_source`), one straight line per argument,
+    because the call is a few microseconds and every bytecode shows.  What it checks
+    is exactly what native code relies on, taken from the compiled entry point itself:
+    a Python float where the code reads a float32 scalar (written into a per-thread
+    0-d array, as np.array(x, np.float32) would convert it), and elsewhere an ndarray
+    (or the buffer of a concrete tensor that does not require grad) of exactly the
+    compiled shape and dtype (dtype by identity: a foreign byte order or an odd
+    dtype object misses), C-contiguous and aligned.  Anything else, a tensor requiring
+    grad, a list, a Fortran-order or misaligned array, a numpy scalar, is a MISS and
+    takes the checked path, which converts it or raises the usual error."""
+    from ..runtime.native import POOL_MIN_BYTES, allocate
+    if any(item[0] not in (ARRAY, SCALAR) for item in key):
+        return None
+    entry = lowered.native().object_entry()
+    if entry is None or len(entry.params) != len(key):
+        return None
+    f32 = np.dtype(np.float32)
+    scalars = [i for i, item in enumerate(key) if item[0] == SCALAR]
+    if any(entry.params[i] != ((), f32) for i in scalars):
+        return None
+    local = threading.local()
+
+    def buffers() -> tuple:
+        """This thread's scratch array and one float32 cell per scalar argument."""
+        local.buffers = (entry.scratch(), *(np.empty((), f32) for _ in scalars))
+        return local.buffers
+
+    names = {"MISS": MISS, "ndarray": np.ndarray, "Tensor": Tensor, "make": Tensor._make,
+             "empty": np.empty, "allocate": allocate, "entry": entry.call,
+             "OFFSET": entry.offset, "local": local, "buffers": buffers,
+             "unflatten": unflatten, "TREE": lowered.tree}
+    for i, (shape, dtype) in enumerate(entry.params):
+        names[f"S{i}"], names[f"D{i}"] = shape, dtype
+    for j, ((shape, dtype, nbytes), t) in enumerate(zip(entry.results, lowered.result_types)):
+        names[f"R{j}"], names[f"E{j}"], names[f"N{j}"], names[f"T{j}"] = shape, dtype, nbytes, t
+    source = _fast_source(key, scalars, [n >= POOL_MIN_BYTES for _, _, n in entry.results],
+                          lowered._single, lowered._flat_tuple)
+    exec(compile(source, f"<fast call of {lowered.optimized.name}>", "exec"), names)
+    fast = names["fast"]
+    fast.source = source
+    return fast
+
+
+def _fast_source(key: tuple, scalars: list[int], pooled: list[bool], single: bool,
+                 flat_tuple: bool) -> str:
+    """The text of a fast call (see _build_fast_call), e.g. for (f32[5], float):
+
+        def fast(args):
+            if len(args) != 2:
+                return MISS
+            a0, a1 = args
+            if type(a0) is not ndarray:
+                if type(a0) is not Tensor or a0._requires_grad:
+                    return MISS
+                a0 = a0._data  # None for an abstract tensor: the next test misses
+                if type(a0) is not ndarray:
+                    return MISS
+            if a0.dtype is not D0 or a0.shape != S0:
+                return MISS
+            flags = a0.flags
+            if not (flags.c_contiguous and flags.aligned):
+                return MISS
+            if type(a1) is not float:
+                return MISS
+            try:
+                scratch, c1 = local.buffers
+            except AttributeError:
+                scratch, c1 = buffers()
+            c1[()] = a1
+            r0 = empty(R0, E0)
+            entry(OFFSET, id(a0), id(c1), id(r0), id(scratch))
+            return make(r0, T0)
+    """
+    n = len(key)
+    args = [f"a{i}" for i in range(n)]
+    lines = ["def fast(args):",
+             f"    if len(args) != {n}:",
+             "        return MISS"]
+    if n:
+        lines.append(f"    {_unpacking(args)} = args")
+    for i in range(n):
+        a = args[i]
+        if i in scalars:
+            lines += [f"    if type({a}) is not float:",
+                      "        return MISS"]
+            continue
+        lines += [f"    if type({a}) is not ndarray:",
+                  f"        if type({a}) is not Tensor or {a}._requires_grad:",
+                  "            return MISS",
+                  f"        {a} = {a}._data",
+                  f"        if type({a}) is not ndarray:",
+                  "            return MISS",
+                  f"    if {a}.dtype is not D{i} or {a}.shape != S{i}:",
+                  "        return MISS",
+                  f"    flags = {a}.flags",
+                  "    if not (flags.c_contiguous and flags.aligned):",
+                  "        return MISS"]
+    cells = [f"c{i}" for i in scalars]
+    buffers = _unpacking(["scratch", *cells])
+    lines += ["    try:",
+              f"        {buffers} = local.buffers",
+              "    except AttributeError:",
+              f"        {buffers} = buffers()"]
+    lines += [f"    c{i}[()] = a{i}" for i in scalars]
+    results = [f"r{j}" for j in range(len(pooled))]
+    lines += [f"    r{j} = allocate(R{j}, E{j}, N{j})" if big else f"    r{j} = empty(R{j}, E{j})"
+              for j, big in enumerate(pooled)]
+    passed = [f"c{i}" if i in scalars else args[i] for i in range(n)] + results + ["scratch"]
+    lines.append(f"    entry(OFFSET, {', '.join(f'id({v})' for v in passed)})")
+    tensors = [f"make(r{j}, T{j})" for j in range(len(pooled))]
+    if single:
+        lines.append(f"    return {tensors[0]}")
+    elif flat_tuple:
+        lines.append(f"    return ({_unpacking(tensors)})")
+    else:
+        lines.append(f"    return unflatten(TREE, [{', '.join(tensors)}])")
+    return "\n".join(lines) + "\n"
+
+
+def _unpacking(names: list[str]) -> str:
+    """`a, b` (or `a,` for one name): a tuple's items in source text."""
+    return names[0] + "," if len(names) == 1 else ", ".join(names)
 
 
 def _codegen_fusion(fn: Function) -> Fusion:
