@@ -3,8 +3,8 @@
 - `tape.bind_op` (one-primitive operations recorded without entering a grad_node)
   is `with grad_node(name, *inputs): bind(prim, *args)`: same values, grad_fn
   names, next_functions, recorded IR (types and source lines included), gradients;
-- binary operations skip promotion and broadcasting only where they have nothing
-  to do (`ops_elementwise._float_operands`);
+- binary operations and clamp skip promotion and broadcasting only where they have
+  nothing to do (`ops_elementwise._float_operands`, `_clamp_by_numbers`);
 - `loss.backward()` in the common case (`engine._plain_backward`) gives the general
   engine's gradients bit for bit, accumulates the same way, and leaves every other
   case (hooks, retained grads, custom Functions, stale or freed values) to it.
@@ -38,6 +38,7 @@ def _general(monkeypatch):
     for module in (ops_elementwise, ops_reduce, ops_shape):
         monkeypatch.setattr(module, "bind_op", _reference_bind_op)
     monkeypatch.setattr(ops_elementwise, "_float_operands", lambda a, b: None)
+    monkeypatch.setattr(ops_elementwise, "_PLAIN_NUMBERS", frozenset())  # clamp's bounds
     monkeypatch.setattr(engine, "_plain_backward", lambda root: False)
 
 
@@ -52,6 +53,8 @@ PROGRAMS = {
     "shared values": lambda x, w: (lambda e: (e * e).sum() + e.sum())(tg.exp(x)),
     "broadcast": lambda x, w: (x * x.sum(0) - x[0]).sum(),
     "mixed dtypes": lambda x, w: (x.double() * 2 + x.double().sum()).sum(),
+    "clamp": lambda x, w: (x.clamp(-0.5, 0.5) * x.clamp(max=1) + x.clamp(min=np.float32(0.1))
+                           + x.clamp(min=float("nan")) + x.clamp(max=2, min=3)).sum(),
     "max minimum": lambda x, w: (tg.maximum(x, x * 2) - tg.minimum(x, 0.5 * x)).sum(),
 }
 

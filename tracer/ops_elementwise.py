@@ -12,9 +12,10 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir import primitives as P
+from ..ir.core import TensorType
 from .ops_core import (broadcast_shapes, cast_to, convert, full, is_scalar, operands, scalar_constant,
                        result_dtype, scalar_dtype)
-from .tape import bind, bind_op, grad_node
+from .tape import bind, bind_op, bind_typed, grad_node
 from .tensor import Tensor
 
 #: scalar operands that never change a float tensor's dtype (PyTorch's promotion: a
@@ -247,6 +248,10 @@ def clamp(input, min=None, max=None):
     """x limited to [min, max]; NaN stays NaN (ClampBackward1, or 0 with tensor bounds)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if type(input) is Tensor and input._type.dtype.is_float and \
+            (min is None or type(min) in _PLAIN_NUMBERS) and \
+            (max is None or type(max) in _PLAIN_NUMBERS):
+        return _clamp_by_numbers(input, min, max)
     x = as_tensor(input)
     bounds = [b for b in (min, max) if b is not None]
     inputs = (x, *(b for b in bounds if isinstance(b, Tensor)))
@@ -264,6 +269,23 @@ def clamp(input, min=None, max=None):
         if max is not None:
             hi = cast_to(max, dt, shape)
             out = bind(P.select, bind(P.gt, out, hi), hi, out)
+        return out
+
+
+def _clamp_by_numbers(x: Tensor, min, max) -> Tensor:
+    """clamp of a float tensor by plain numbers (relu written `clamp(min=0)`): the same
+    primitives as the general path, without promotion or broadcasting (the bounds
+    are constants of x's type) and with the result types known."""
+    t = x._type
+    mask = TensorType(dtypes.bool_, t.shape)
+    with grad_node("ClampBackward1", x):
+        out = x
+        if min is not None:
+            lo = scalar_constant(min, t.dtype, t.shape)
+            out = bind_typed(P.select, (bind_typed(P.lt, (out, lo), mask), lo, out), t)
+        if max is not None:
+            hi = scalar_constant(max, t.dtype, t.shape)
+            out = bind_typed(P.select, (bind_typed(P.gt, (out, hi), mask), hi, out), t)
         return out
 
 

@@ -190,6 +190,12 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
     return _apply(prim, args, attrs, rtype, None, name, inputs)
 
 
+def bind_typed(prim: Primitive, args: tuple, rtype: TensorType) -> "Tensor":
+    """`bind(prim, *args)` (no attributes) when the caller knows the result type the
+    shape rule would give: inside an operation's grad_node, as bind records it."""
+    return _apply(prim, args, {}, rtype, None, None, ())
+
+
 def _apply(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType,
            loc: SourceLoc | None, name: str | None, inputs: tuple) -> "Tensor":
     """bind's work once the result type is known; `name`: the operation's GradFn name
