@@ -74,29 +74,42 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
             node = stack[-1]
             ops = node.operands
             for op in ops:
-                if type(op) is Instr and id(op) not in ref:
+                if id(op) not in ref and type(op) is Instr:
                     push(op)
                     break
             else:
                 pop()
-                refs = [get(id(op)) for op in ops]
-                if None in refs:  # parameters, first used here
-                    for j, op in enumerate(ops):
-                        if refs[j] is None:
-                            k = get(id(op))
-                            if k is None:
-                                k = ref[id(op)] = -1 - len(params)
-                                params.append(op)
-                            refs[j] = k
+                refs = []
+                for op in ops:
+                    k = get(id(op))
+                    if k is None:  # a parameter, first used here
+                        k = ref[id(op)] = -1 - len(params)
+                        params.append(op)
+                    refs.append(k)
                 ref[id(node)] = len(body)
                 body.append(node)
                 t = node.type
                 attrs = node.attrs
-                parts.append((node.prim, _attrs_key(attrs) if attrs else None, t.dtype, t.shape,
-                              tuple(refs)))
+                if attrs:
+                    known = _attr_keys.get(id(attrs))
+                    if known is None or known[0] is not attrs:
+                        if len(_attr_keys) >= _MAX_ATTR_KEYS:
+                            _attr_keys.clear()
+                        known = _attr_keys[id(attrs)] = (attrs, _attrs_key(attrs))
+                    attrs = known[1]
+                else:
+                    attrs = None
+                parts.append((node.prim, attrs, t.dtype, t.shape, tuple(refs)))
     key = (tuple(parts), tuple([(p.type.dtype, p.type.shape) for p in params]),
            tuple([ref[id(r)] for r in roots]))
     return TapeGraph(params, body, list(roots), key, ref)
+
+
+#: id(attrs) -> (attrs, _attrs_key(attrs)): eager constants share one attribute dict per
+#: value (ops_core.scalar_constant), so a loop's tape finds their keys here.  The entry
+#: holds the dict, so its id is not reused while cached; attribute dicts are never mutated.
+_attr_keys: dict[int, tuple[dict, tuple]] = {}
+_MAX_ATTR_KEYS = 4096
 
 
 def _attrs_key(attrs: dict) -> tuple:

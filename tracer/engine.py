@@ -540,6 +540,7 @@ def _plain_backward(root) -> bool:
     # the nodes, in _collect_fns's order, and the leaves, in _targets's order
     fns, seen, leaves, stack = [], set(), [], [fn0]
     saved: dict[int, Saved] = {}  # id(value) -> its first record (all agree, all intact)
+    setdefault = saved.setdefault
     while stack:
         f = stack.pop()
         if id(f) in seen:
@@ -551,10 +552,8 @@ def _plain_backward(root) -> bool:
         for key, rec in f.saved.items():
             if rec.version_box[0] != rec.version:
                 return False
-            first = saved.get(key)
-            if first is None:
-                saved[key] = rec
-            elif first.version != rec.version:
+            first = setdefault(key, rec)
+            if first is not rec and first.version != rec.version:
                 return False
         for n in f.next_fns:
             if n is None:

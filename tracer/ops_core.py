@@ -84,10 +84,11 @@ def full(value, dtype: dtypes.DType, shape=()) -> Tensor:
     return bind(P.full, type=TensorType(dtype, tuple(shape)), value=coerce_scalar(value, dtype))
 
 
-#: (dtype, shape, value's exact text) -> (type, read-only array) of eager scalar operands:
-#: `x + 1` in a loop makes the same constant every step.  The arrays are broadcast views
-#: (no memory of their own) and read-only, so sharing them is safe.
-_CONSTANTS: dict[tuple, tuple[TensorType, np.ndarray]] = {}
+#: (dtype, shape, value's exact text) -> (type, read-only array, attributes) of eager scalar
+#: operands: `x + 1` in a loop makes the same constant every step.  The arrays are
+#: broadcast views (no memory of their own) and read-only, so sharing them is safe; the
+#: one attribute dict lets backward_plan find the constant's key without recomputing it.
+_CONSTANTS: dict[tuple, tuple[TensorType, np.ndarray, dict]] = {}
 _MAX_CONSTANTS = 512
 
 
@@ -103,11 +104,11 @@ def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
     entry = _CONSTANTS.get(key)
     if entry is None:
         t = TensorType(dtype, shape)
-        entry = (t, np.broadcast_to(np.array(attrs["value"], dtype.np), t.shape))
+        entry = (t, np.broadcast_to(np.array(attrs["value"], dtype.np), t.shape), attrs)
         if len(_CONSTANTS) >= _MAX_CONSTANTS:
             _CONSTANTS.clear()
         _CONSTANTS[key] = entry
-    t, data = entry
+    t, data, attrs = entry
     return Tensor._make(data, t, value=Instr(P.full, (), attrs, t))
 
 

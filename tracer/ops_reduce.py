@@ -40,12 +40,20 @@ def _sum(x: Tensor, axes: tuple, keepdim: bool) -> Tensor:
     return _keep(x, bind(P.reduce_sum, x, axes=axes), axes, keepdim)
 
 
+#: ndim -> {"axes": every axis}: one attribute dict per rank (never mutated), whose key
+#: backward_plan then finds by identity
+_ALL_AXES: dict[int, dict] = {}
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     if type(input) is Tensor and dim is None and dtype is None and not keepdim and \
             input._type.dtype.is_float:  # a float tensor's total: one primitive
         t = input._type
-        return bind_op("SumBackward0", (input,), P.reduce_sum, (input,),
-                       {"axes": tuple(range(len(t.shape)))}, TensorType(t.dtype, ()))
+        attrs = _ALL_AXES.get(len(t.shape))
+        if attrs is None:
+            attrs = _ALL_AXES[len(t.shape)] = {"axes": tuple(range(len(t.shape)))}
+        return bind_op("SumBackward0", (input,), P.reduce_sum, (input,), attrs,
+                       TensorType(t.dtype, ()))
     x = as_tensor(input)
     if dtype is not None:
         x = convert(x, dtype)
