@@ -259,3 +259,17 @@ def test_eager_mode_reads_the_environment_as_it_is_now(monkeypatch):
     monkeypatch.setenv("TAPEGRAD_EAGER", "fast")
     with pytest.raises(ValueError, match="TAPEGRAD_EAGER='fast'"):
         execute.eager_mode()
+
+
+@pytest.mark.parametrize("value", [1.5, -0.0, float("nan"), 1e300, 3.4028235e38, 1e-46])
+def test_a_python_float_makes_the_tensor_the_general_path_makes(value):
+    from tapegrad.tracer import creation
+    fast = tg.tensor(value, requires_grad=True)
+    general = creation.tensor([value], requires_grad=True).reshape(())  # a list: general path
+    assert fast.dtype is tg.float32 and fast.shape == () and fast.requires_grad and fast.is_leaf
+    assert fast.detach().numpy().tobytes() == general.detach().numpy().tobytes()
+    assert fast._type == general._type
+    other = tg.tensor(value)
+    assert not np.shares_memory(other.numpy(), fast.detach().numpy())
+    assert tg.tensor(np.float64(value)).dtype is tg.float64  # numpy's float keeps its dtype
+    assert tg.tensor(value, dtype=tg.float64).dtype is tg.float64

@@ -151,8 +151,14 @@ def _contains_abstract(data) -> bool:
     return isinstance(data, (list, tuple)) and any(_contains_abstract(d) for d in data)
 
 
+_F32_SCALAR = TensorType(dtypes.f32, ())
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """A new tensor holding a copy of `data` (Python floats become float32)."""
+    if data.__class__ is float and dtype is None and device is None:
+        # what the general path below gives a Python float: a float32 0-d array
+        return _finish(Tensor._make(np.array(data, np.float32), _F32_SCALAR), requires_grad)
     check_device(device)
     if _contains_abstract(data):  # a list of traced tensors: stack them
         from .ops_shape import stack

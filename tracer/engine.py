@@ -374,6 +374,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if grad_tensors is None and not retain_graph and not create_graph and inputs is None \
             and type(tensors) is list and len(tensors) == 1 and _plain_backward(tensors[0]):
         return
+    general_backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+
+
+def general_backward(tensors, grad_tensors, retain_graph, create_graph, inputs) -> None:
+    """backward without trying _plain_backward (its caller did)."""
     outputs, grads = _prepare(tensors, grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph

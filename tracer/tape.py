@@ -24,7 +24,7 @@ from ..ir.core import Instr, Param, SourceLoc, TensorType, Value
 from ..ir.primitives import Primitive, ShapeError, infer_type
 from ..runtime.interpreter import eval_prim
 from .errors import TracerError, _is_internal, allocation_error, at, user_loc
-from .grad_mode import is_grad_enabled
+from .grad_mode import _state as _grad_state
 
 #: tracer.tensor hands its class over when it is defined (it imports this module, so
 #: this module cannot import it); an import inside each call cost ~0.5 us per operation
@@ -202,19 +202,21 @@ def _apply(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType,
     when the primitive is a whole operation (bind_op), else None (grad_node's or the
     primitive's own)."""
     requires_grad = False
+    arrays = []
     for a in args:
         if a._data is None:
             return _bind_abstract(prim, args, attrs, rtype, loc)
         if a._requires_grad:
             requires_grad = True
+        arrays.append(a._data)
     if not args and _tracing():
         return _bind_abstract(prim, args, attrs, rtype, loc)
     try:
-        data = eval_prim(prim, [a._data for a in args], attrs, rtype)
+        data = eval_prim(prim, arrays, attrs, rtype)
     except MemoryError:
         raise allocation_error(prim.name, [rtype], loc or user_loc(3)) from None
     if requires_grad and rtype.dtype.is_float and prim is not P.stop_gradient \
-            and is_grad_enabled():
+            and getattr(_grad_state, "enabled", True):  # is_grad_enabled(), inlined
         return _record(prim, args, attrs, rtype, data, loc, name, inputs)
     return Tensor._make(data, rtype)
 
@@ -248,7 +250,7 @@ def _record(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType, data: 
         operands.append(v)
     instr = Instr(prim, operands, attrs, rtype, loc)
     fn.instrs.append(instr)
-    out = Tensor._make(data, rtype, requires_grad=True, grad_fn=fn, value=instr)
+    out = Tensor._make(data, rtype, True, fn, instr)
     saved[id(instr)] = Saved(instr, data, out._version)
     return out
 

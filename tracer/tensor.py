@@ -265,9 +265,23 @@ class Tensor:
     # ------------------------------------------------------------ autograd
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .engine import backward
-        backward([self], None if gradient is None else [gradient], retain_graph,
-                 create_graph, inputs=inputs)
+        engine = _engine or _load_engine()
+        if gradient is None and not retain_graph and not create_graph and inputs is None \
+                and engine._plain_backward(self):  # loss.backward(): the common case
+            return
+        engine.general_backward([self], None if gradient is None else [gradient], retain_graph,
+                                create_graph, inputs)
+
+
+#: tracer.engine, imported on the first backward (it imports this module)
+_engine = None
+
+
+def _load_engine():
+    global _engine
+    from . import engine
+    _engine = engine
+    return engine
 
 
 tape.Tensor = Tensor  # see tape.Tensor
