@@ -584,9 +584,11 @@ def _plain_backward(root) -> bool:
         plan = plan_for(graph, [k for _, k in targets])
         arrays = []
         params, body = graph.params, graph.body
+        rt = root._type
         for kind, i, _ in plan.sources:
-            if kind is COTANGENT:
-                arrays.append(np.ones(root._type.shape, root._type.dtype.np))
+            if kind is COTANGENT:  # the implicit gradient: ones (np.array: 0-d, no np.ones)
+                arrays.append(np.ones(rt.shape, rt.dtype.np) if rt.shape else
+                              np.array(1, rt.dtype.np))
                 continue
             rec = saved.get(id(params[i] if kind is PARAM else body[i]))
             if rec is None:

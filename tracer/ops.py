@@ -57,9 +57,13 @@ FUNCTIONS = [
 # ---------------------------------------------------------------- operators
 
 
+#: operand types taken as they are, checked before the abstract-number checks
+_PLAIN_OPERANDS = frozenset([Tensor, float, int, bool, np.float32, np.float64, np.int64])
+
+
 def _operand(x):
     """The other operand of a Python operator, or None when the operator does not apply."""
-    if isinstance(x, Tensor) or is_scalar(x):
+    if x.__class__ in _PLAIN_OPERANDS or isinstance(x, Tensor) or is_scalar(x):
         return x
     if isinstance(x, (np.ndarray, list, tuple)):
         return creation.tensor(x)
