@@ -93,11 +93,14 @@ class Transformed:
         if not kwargs and self._plain_calls and self._min_args <= len(args) <= self._max_args:
             plain = plain_signature(args)
             if plain is not None:
-                lowered = self._cache.get(plain[0])
-                if lowered is not None:  # a signature seen before: the next calls like
-                    # this one take its fast call (built on this second call, so a
-                    # signature called once never pays the ~0.3 ms of generating it)
-                    self._cache.set_fast(plain[0], lowered.fast_call(plain[0]))
+                cache = self._cache
+                lowered = cache.get(plain[0])
+                if lowered is not None:  # a signature seen before
+                    if cache.repeated:  # and twice in a row: the next calls like this
+                        # one take its fast call.  Not sooner: generating it costs
+                        # ~0.3 ms, and calls alternating between signatures would
+                        # swap it back and forth for nothing
+                        cache.set_fast(plain[0], lowered.fast_call(plain[0]))
                     return lowered.run(plain[1])
         args, static, mode, lowered = self._specialise(args, kwargs)
         if mode is NATIVE:

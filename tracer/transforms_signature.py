@@ -178,6 +178,8 @@ class SignatureCache:
     #: before any lookup; its hits count in `hits` but do not reorder the LRU as they
     #: happen: every other operation first moves `hot` to the end if hits were counted
     fast = None
+    #: whether the last hit's signature was also the previous call's (see Transformed._call)
+    repeated = False
 
     def __init__(self, maxsize: int | None):
         if maxsize is not None and (not isinstance(maxsize, int) or maxsize < 1):
@@ -215,11 +217,13 @@ class SignatureCache:
 
     def get(self, key: tuple):
         """The entry for `key`, counted as a hit; None (not counted) when absent."""
-        self._sync()
+        if self.hits != self._ordered_hits:  # _sync's test, inline: this is the hot path
+            self._sync()
         entry = self._entries.get(key)
         if entry is not None:
             self.hits += 1
             self._ordered_hits = self.hits
+            self.repeated = key == self._last_key
             self._last_key = key
             if self.maxsize is not None:
                 try:
