@@ -273,3 +273,25 @@ def test_a_python_float_makes_the_tensor_the_general_path_makes(value):
     assert not np.shares_memory(other.numpy(), fast.detach().numpy())
     assert tg.tensor(np.float64(value)).dtype is tg.float64  # numpy's float keeps its dtype
     assert tg.tensor(value, dtype=tg.float64).dtype is tg.float64
+
+
+def test_constants_found_by_value_are_the_constants_found_by_text():
+    from tapegrad.tracer import ops_core
+    f32_ = tg.float32
+    for value in (2, 2.0, np.float32(2), np.float64(2.0), True, 1e-6, np.float32(1e-6), 2**60 + 1):
+        for _ in range(2):
+            c = ops_core.scalar_constant(value, f32_, (3,))
+            attrs = c._value.attrs
+            assert attrs == {"value": float(np.float32(value) if isinstance(value, np.float32)
+                                            else value)}
+            assert c._data.dtype == np.float32 and c._data.shape == (3,)
+            assert c._data[0] == np.float32(attrs["value"])
+    # signed zeros and NaN are told apart by their text only
+    for a, b in ((0.0, -0.0), (-0.0, 0.0), (0, -0.0)):
+        ca, cb = ops_core.scalar_constant(a, f32_, ()), ops_core.scalar_constant(b, f32_, ())
+        assert np.signbit(ca._data) == np.signbit(np.float32(a))
+        assert np.signbit(cb._data) == np.signbit(np.float32(b))
+    assert np.isnan(ops_core.scalar_constant(float("nan"), f32_, ())._data)
+    # an int and a bool constant of an integer tensor stay what they are
+    assert ops_core.scalar_constant(True, tg.int64, ())._value.attrs["value"] == 1
+    assert ops_core.scalar_constant(1, tg.bool, ())._value.attrs["value"] is True

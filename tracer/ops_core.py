@@ -90,24 +90,38 @@ def full(value, dtype: dtypes.DType, shape=()) -> Tensor:
 #: one attribute dict lets backward_plan find the constant's key without recomputing it.
 _CONSTANTS: dict[tuple, tuple[TensorType, np.ndarray, dict]] = {}
 _MAX_CONSTANTS = 512
+#: (class, value, dtype, shape) -> the same entries, for values that are their own key
+_BY_VALUE: dict[tuple, tuple[TensorType, np.ndarray, dict]] = {}
+_HASHABLE_NUMBERS = frozenset([float, int, bool, np.float32, np.float64, np.int64])
 
 
 def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
     """A Python number as an operand: on the tape it is a `full` instruction (so the IR
     says `x + 2.0`, not a parameter), and eagerly a read-only broadcast view (no copy)."""
     shape = tuple(shape)
-    attrs = {"value": coerce_scalar(value, dtype)}
     if _tracing():
-        return bind(P.full, type=TensorType(dtype, shape), **attrs)
-    # repr tells -0.0 from 0.0 (which == and hash do not)
-    key = (dtype, shape, repr(attrs["value"]))
-    entry = _CONSTANTS.get(key)
+        return bind(P.full, type=TensorType(dtype, shape), value=coerce_scalar(value, dtype))
+    # A value that is neither zero (0.0 and -0.0 are equal, of equal hash) nor NaN (unequal
+    # to itself) is found by itself and its class, without coercing and printing it
+    by_value = (value.__class__, value, dtype, shape) \
+        if value.__class__ in _HASHABLE_NUMBERS and value and value == value else None
+    entry = _BY_VALUE.get(by_value) if by_value is not None else None
     if entry is None:
-        t = TensorType(dtype, shape)
-        entry = (t, np.broadcast_to(np.array(attrs["value"], dtype.np), t.shape), attrs)
-        if len(_CONSTANTS) >= _MAX_CONSTANTS:
-            _CONSTANTS.clear()
-        _CONSTANTS[key] = entry
+        attrs = {"value": coerce_scalar(value, dtype)}
+        # repr tells -0.0 from 0.0 (which == and hash do not)
+        key = (dtype, shape, repr(attrs["value"]))
+        entry = _CONSTANTS.get(key)
+        if entry is None:
+            t = TensorType(dtype, shape)
+            entry = (t, np.broadcast_to(np.array(attrs["value"], dtype.np), t.shape), attrs)
+            if len(_CONSTANTS) >= _MAX_CONSTANTS:
+                _CONSTANTS.clear()
+                _BY_VALUE.clear()
+            _CONSTANTS[key] = entry
+        if by_value is not None:
+            if len(_BY_VALUE) >= _MAX_CONSTANTS:
+                _BY_VALUE.clear()
+            _BY_VALUE[by_value] = entry
     t, data, attrs = entry
     return Tensor._make(data, t, value=Instr(P.full, (), attrs, t))
 
