@@ -80,17 +80,33 @@ def execute(fn: Function, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     compiled = entry[1] if entry is not None else None
     if compiled is not None:  # the training loop's case: nothing to update but the counter
         stats.native += 1
-        return compiled(*arrays)
+        return _call(compiled, entry[2], arrays)
     if mode == "compile" or entry is not None:
         from .native import compile_function
         compiled = compile_function(fn)
         stats.compiled += 1
+    params = tuple([(p.type.shape, p.type.dtype.np) for p in fn.params])
     with _lock:
-        _seen[id(fn)] = (fn, compiled)
+        _seen[id(fn)] = (fn, compiled, params)
         while len(_seen) > TIER_CACHE_SIZE:
             _seen.popitem(last=False)
     if compiled is None:
         stats.interpreted += 1
         return interpret(fn, arrays)
     stats.native += 1
+    return _call(compiled, params, arrays)
+
+
+def _call(compiled, params: tuple, arrays: Sequence) -> list[np.ndarray]:
+    """compiled(*arrays): when every array is an ndarray of exactly its parameter's dtype
+    object and shape (the engine's saved arrays always are), CompiledFunction.__call__'s
+    per-argument checks would return them unchanged, so call_checked runs them at once
+    (it still fixes the memory layout); anything else takes the checked call, which
+    converts or raises."""
+    if len(arrays) == len(params):
+        for a, (shape, dtype) in zip(arrays, params):
+            if a.__class__ is not np.ndarray or a.dtype is not dtype or a.shape != shape:
+                break
+        else:
+            return compiled.call_checked(arrays)
     return compiled(*arrays)

@@ -295,3 +295,28 @@ def test_constants_found_by_value_are_the_constants_found_by_text():
     # an int and a bool constant of an integer tensor stay what they are
     assert ops_core.scalar_constant(True, tg.int64, ())._value.attrs["value"] == 1
     assert ops_core.scalar_constant(1, tg.bool, ())._value.attrs["value"] is True
+
+
+def test_native_adjoints_check_what_they_are_given(monkeypatch):
+    from tapegrad.runtime import execute
+    from tapegrad.ir.core import Function, Instr, Param, TensorType
+    from tapegrad.ir import primitives as P
+    monkeypatch.setenv("TAPEGRAD_EAGER", "compile")
+    t = TensorType(tg.float32, (3,))
+    p, q = Param(t), Param(t)
+    fn = Function("f", [p, q], [Instr(P.mul, (p, q), {}, t)], [])
+    fn.results.append(fn.body[0])
+    a, b = f32(3), f32(3, seed=1)
+    want = a * b
+    np.testing.assert_array_equal(execute.execute(fn, [a, b])[0], want)  # compiles
+    np.testing.assert_array_equal(execute.execute(fn, [a, b])[0], want)  # the direct call
+    np.testing.assert_array_equal(execute.execute(fn, [a[::-1][::-1], b])[0], want)
+    swapped = a.astype(a.dtype.newbyteorder())  # another dtype object: the checked call
+    np.testing.assert_array_equal(execute.execute(fn, [swapped, b])[0], want)
+    np.testing.assert_array_equal(execute.execute(fn, [list(a), b])[0], want)
+    with pytest.raises(ValueError, match="shape"):
+        execute.execute(fn, [f32(4), f32(4)])
+    with pytest.raises(TypeError, match="dtype"):
+        execute.execute(fn, [a.astype(np.float64), b])
+    with pytest.raises(TypeError, match="arguments"):
+        execute.execute(fn, [a])
