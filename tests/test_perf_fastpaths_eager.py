@@ -242,8 +242,8 @@ def test_the_benchmark_steps_take_the_fast_paths(monkeypatch):
     w = tg.tensor(f32(4, 3, seed=4), requires_grad=True)
     _step(w, tg.tensor(f32(5, 4, seed=5)))
     assert taken == [True, True]
-    assert ops[8:] == ["MmBackward0", "SubBackward0", "PowBackward0", "SumBackward0",
-                       "MulBackward0"]  # the last: lr * w.grad, under no_grad
+    assert ops[8:] == ["MmBackward0", "ClampBackward1", "SubBackward0", "PowBackward0",
+                       "SumBackward0", "MulBackward0"]  # the last: lr * w.grad, under no_grad
 
 
 def test_eager_mode_reads_the_environment_as_it_is_now(monkeypatch):

@@ -126,6 +126,20 @@ def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
     return Tensor._make(data, t, value=Instr(P.full, (), attrs, t))
 
 
+_TYPES: dict[tuple, TensorType] = {}
+
+
+def tensor_type(dtype: dtypes.DType, shape: tuple) -> TensorType:
+    """TensorType(dtype, shape), one object per type (they are immutable): the fast paths
+    make the same result types every step, and the dataclass checks every dimension."""
+    t = _TYPES.get((dtype, shape))
+    if t is None:
+        if len(_TYPES) >= 1024:
+            _TYPES.clear()
+        t = _TYPES[(dtype, shape)] = TensorType(dtype, shape)
+    return t
+
+
 def convert(x: Tensor, dtype: dtypes.DType) -> Tensor:
     return x if x._type.dtype is dtype else bind(P.convert, x, dtype=dtype)
 

@@ -12,9 +12,8 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from ..ir.core import TensorType
 from .ops_core import (broadcast_shapes, cast_to, convert, full, is_scalar, operands, scalar_constant,
-                       result_dtype, scalar_dtype)
+                       result_dtype, scalar_dtype, tensor_type)
 from .tape import bind, bind_op, bind_typed, grad_node
 from .tensor import Tensor
 
@@ -277,7 +276,15 @@ def _clamp_by_numbers(x: Tensor, min, max) -> Tensor:
     primitives as the general path, without promotion or broadcasting (the bounds
     are constants of x's type) and with the result types known."""
     t = x._type
-    mask = TensorType(dtypes.bool_, t.shape)
+    mask = tensor_type(dtypes.bool_, t.shape)
+    if min is None or max is None:  # one recorded primitive (the comparison is not): bind_op
+        if min is not None:
+            bound = scalar_constant(min, t.dtype, t.shape)
+            outside = bind_typed(P.lt, (x, bound), mask)
+        else:
+            bound = scalar_constant(max, t.dtype, t.shape)
+            outside = bind_typed(P.gt, (x, bound), mask)
+        return bind_op("ClampBackward1", (x,), P.select, (outside, bound, x), {}, t)
     with grad_node("ClampBackward1", x):
         out = x
         if min is not None:

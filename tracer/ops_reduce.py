@@ -9,8 +9,7 @@ from collections import namedtuple
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from ..ir.core import TensorType
-from .ops_core import convert, full, scalar_constant
+from .ops_core import convert, full, scalar_constant, tensor_type
 from .ops_elementwise import abs, as_tensor, pow, sqrt
 from .tape import bind, bind_op, grad_node
 from .tensor import Tensor, _wrap_dim
@@ -53,7 +52,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
         if attrs is None:
             attrs = _ALL_AXES[len(t.shape)] = {"axes": tuple(range(len(t.shape)))}
         return bind_op("SumBackward0", (input,), P.reduce_sum, (input,), attrs,
-                       TensorType(t.dtype, ()))
+                       tensor_type(t.dtype, ()))
     x = as_tensor(input)
     if dtype is not None:
         x = convert(x, dtype)

@@ -10,9 +10,8 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from ..ir.core import TensorType
 from .errors import at, user_loc
-from .ops_core import convert, result_dtype
+from .ops_core import convert, result_dtype, tensor_type
 from .ops_elementwise import as_tensor
 from .tape import bind, bind_op, grad_node
 from .tensor import Tensor, _wrap_dim
@@ -251,7 +250,7 @@ def mm(input, mat2):
         if len(t.shape) == 2 and len(u.shape) == 2 and t.shape[1] == u.shape[0] and \
                 t.dtype is u.dtype and t.dtype.is_float:
             return bind_op("MmBackward0", (input, mat2), P.matmul, (input, mat2), {},
-                           TensorType(t.dtype, (t.shape[0], u.shape[1])))
+                           tensor_type(t.dtype, (t.shape[0], u.shape[1])))
     a, b = as_tensor(input), as_tensor(mat2)
     if a.ndim != 2:
         raise RuntimeError("self must be a matrix")
