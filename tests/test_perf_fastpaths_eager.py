@@ -4,7 +4,9 @@
   is `with grad_node(name, *inputs): bind(prim, *args)`: same values, grad_fn
   names, next_functions, recorded IR (types and source lines included), gradients;
 - binary operations and clamp skip promotion and broadcasting only where they have
-  nothing to do (`ops_elementwise._float_operands`, `_clamp_by_numbers`);
+  nothing to do (`ops_elementwise._float_operands`, `_clamp_by_numbers`), and an
+  operation with a number that records nothing skips the constant's tensor
+  (`_unrecorded_with_number`);
 - `loss.backward()` in the common case (`engine._plain_backward`) gives the general
   engine's gradients bit for bit, accumulates the same way, and leaves every other
   case (hooks, retained grads, custom Functions, stale or freed values) to it.
@@ -236,6 +238,16 @@ def test_the_benchmark_steps_take_the_fast_paths(monkeypatch):
         real = module.bind_op
         monkeypatch.setattr(module, "bind_op", lambda name, *a, real=real: ops.append(name) or
                             real(name, *a))
+    unrecorded = []
+    direct = ops_elementwise._unrecorded_with_number
+
+    def counted(*args):
+        out = direct(*args)
+        if out is not None:
+            unrecorded.append(True)
+        return out
+
+    monkeypatch.setattr(ops_elementwise, "_unrecorded_with_number", counted)
     x = tg.tensor(1.5, requires_grad=True)
     PROGRAMS["w3"](x, None).backward()
     assert taken == [True] and len(ops) == 8
@@ -243,7 +255,8 @@ def test_the_benchmark_steps_take_the_fast_paths(monkeypatch):
     _step(w, tg.tensor(f32(5, 4, seed=5)))
     assert taken == [True, True]
     assert ops[8:] == ["MmBackward0", "ClampBackward1", "SubBackward0", "PowBackward0",
-                       "SumBackward0", "MulBackward0"]  # the last: lr * w.grad, under no_grad
+                       "SumBackward0"]
+    assert unrecorded == [True]  # lr * w.grad, under no_grad
 
 
 def test_eager_mode_reads_the_environment_as_it_is_now(monkeypatch):
@@ -320,3 +333,33 @@ def test_native_adjoints_check_what_they_are_given(monkeypatch):
         execute.execute(fn, [a.astype(np.float64), b])
     with pytest.raises(TypeError, match="arguments"):
         execute.execute(fn, [a])
+
+
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_unrecorded_operations_give_the_general_paths_values(monkeypatch, program):
+    def run():
+        x = tg.tensor(f32(3, 3, seed=1), requires_grad=True)
+        w = tg.tensor(f32(3, 3, seed=2))
+        with tg.no_grad():
+            a = PROGRAMS[program](x, w)
+        b = PROGRAMS[program](w, x)  # w needs no grad: nothing records this either
+        assert not a.requires_grad and a.grad_fn is None and a.is_leaf
+        return a.numpy(), b.numpy() if not b.requires_grad else b.detach().numpy()
+
+    fast = run()
+    _general(monkeypatch)
+    slow = run()
+    for a, b in zip(fast, slow):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+
+
+def test_unrecorded_number_operations_keep_dtype_and_errors():
+    x = tg.tensor(f32(4))
+    assert (x * np.float64(2)).dtype is tg.float32 and (x.double() * 2).dtype is tg.float64
+    assert (x * 2).dtype is tg.float32 and (x / 0).numpy()[0] in (np.inf, -np.inf)
+    assert (tg.tensor([1, 2]) / 2).dtype is tg.float32  # integers: the general path promotes
+    y = tg.tensor(f32(4), requires_grad=True)
+    assert (y * 2).grad_fn.name() == "MulBackward0"  # recorded: not this path
+    with tg.no_grad():
+        assert (y * 2).grad_fn is None

@@ -101,6 +101,13 @@ def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
     shape = tuple(shape)
     if _tracing():
         return bind(P.full, type=TensorType(dtype, shape), value=coerce_scalar(value, dtype))
+    t, data, attrs = constant_entry(value, dtype, shape)
+    return Tensor._make(data, t, value=Instr(P.full, (), attrs, t))
+
+
+def constant_entry(value, dtype: dtypes.DType, shape: tuple) -> tuple:
+    """(type, read-only broadcast array, attributes) of the eager constant `value` (see
+    scalar_constant; an operation that records nothing needs only the array)."""
     # A value that is neither zero (0.0 and -0.0 are equal, of equal hash) nor NaN (unequal
     # to itself) is found by itself and its class, without coercing and printing it
     by_value = (value.__class__, value, dtype, shape) \
@@ -122,8 +129,7 @@ def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
             if len(_BY_VALUE) >= _MAX_CONSTANTS:
                 _BY_VALUE.clear()
             _BY_VALUE[by_value] = entry
-    t, data, attrs = entry
-    return Tensor._make(data, t, value=Instr(P.full, (), attrs, t))
+    return entry
 
 
 _TYPES: dict[tuple, TensorType] = {}

@@ -12,9 +12,12 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from .ops_core import (broadcast_shapes, cast_to, convert, full, is_scalar, operands, scalar_constant,
-                       result_dtype, scalar_dtype, tensor_type)
-from .tape import bind, bind_op, bind_typed, grad_node
+from ..runtime.interpreter import eval_prim
+from .errors import allocation_error, user_loc
+from .grad_mode import is_grad_enabled
+from .ops_core import (broadcast_shapes, cast_to, constant_entry, convert, full, is_scalar,
+                       operands, result_dtype, scalar_constant, scalar_dtype, tensor_type)
+from .tape import _tracing, bind, bind_op, bind_typed, grad_node
 from .tensor import Tensor
 
 #: scalar operands that never change a float tensor's dtype (PyTorch's promotion: a
@@ -107,6 +110,10 @@ def reciprocal(input):
 
 def _binary(prim, grad_name: str, op_name: str, true_division: bool = False):
     def op(input, other):
+        if other.__class__ in _PLAIN_NUMBERS and type(input) is Tensor:
+            out = _unrecorded_with_number(prim, input, other)
+            if out is not None:
+                return out
         fast = _float_operands(input, other)
         if fast is not None:
             return bind_op(grad_name, (input, other), prim, fast, {}, input._type)
@@ -140,6 +147,23 @@ def _float_operands(input, other) -> tuple | None:
     if kind in _PLAIN_NUMBERS:
         return (input, scalar_constant(other, t.dtype, t.shape))
     return None
+
+
+def _unrecorded_with_number(prim, input: Tensor, number) -> Tensor | None:
+    """`input op number` when nothing records it (grad mode off or no grad needed: the
+    SGD step's `lr * w.grad`): the interpreter's rule on input's array and the cached
+    constant's, without the constant's tensor and instruction.  None when it would be
+    recorded or traced, or input is not a concrete float tensor: the general path."""
+    data = input._data
+    t = input._type
+    if data is None or not t.dtype.is_float or _tracing() or \
+            (input._requires_grad and is_grad_enabled()):
+        return None
+    constant = constant_entry(number, t.dtype, t.shape)[1]
+    try:
+        return Tensor._make(eval_prim(prim, [data, constant], {}, t), t)
+    except MemoryError:
+        raise allocation_error(prim.name, [t], user_loc(2)) from None
 
 
 _mul = _binary(P.mul, "MulBackward0", "mul")
