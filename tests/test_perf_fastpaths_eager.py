@@ -181,6 +181,45 @@ def test_plain_backward_accumulates_and_copies_nothing_it_shares():
     assert z.grad.numpy()[0] == 1.0
 
 
+def test_a_zeroed_grad_takes_the_adjoints_array_only_when_nothing_else_sees_it():
+    """After `w.grad.zero_()`, backward may make the adjoint's fresh array the grad's
+    buffer instead of adding into it; the same tensor, a new version, the same values,
+    and never while a view, a held `.numpy()` or a write since zero_() could tell."""
+    x = tg.tensor(f32(5, 4, seed=1))
+    w = tg.tensor(f32(4, 3, seed=2), requires_grad=True)
+
+    def backward():
+        x.mm(w).pow(2).sum().backward()
+
+    backward()
+    g, want = w.grad, w.grad.numpy().copy()
+    with tg.no_grad():
+        g.zero_()
+    version, before = g._version[0], id(g._data)  # (holding the array would stop it)
+    backward()
+    assert w.grad is g and g._version[0] == version + 1
+    assert id(g._data) != before  # replaced (both were alive at once): no add pass
+    np.testing.assert_array_equal(g.numpy(), want)
+
+    with tg.no_grad():
+        g.zero_()
+    held = g.numpy()  # the caller holds the array: it must see the update
+    view = g[1]  # and a view of it
+    backward()
+    assert g._data is held and np.array_equal(held, want)
+    np.testing.assert_array_equal(view.numpy(), want[1])
+    del held, view
+
+    with tg.no_grad():
+        g.zero_()
+        g.add_(1.0)  # written since zero_(): it holds ones, so add
+    backward()
+    np.testing.assert_allclose(g.numpy(), want + 1, rtol=1e-6)
+
+    backward()  # not zeroed at all: accumulates
+    np.testing.assert_allclose(g.numpy(), 2 * want + 1, rtol=1e-6)
+
+
 def test_plain_backward_leaves_the_rest_to_the_general_path():
     # a hook on a leaf, on a non-leaf, a retained grad: the general path's semantics
     x = tg.tensor(f32(3), requires_grad=True)

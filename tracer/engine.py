@@ -17,6 +17,7 @@ key), a dict lookup, and step 4.
 """
 from __future__ import annotations
 
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -530,6 +531,24 @@ def _gradients_from(h: Instr, fns_roots, delta: Tensor, values, create_graph):
 # ---------------------------------------------------------------- loss.backward()
 
 
+def _zeroed_and_private(grad: Tensor, a: np.ndarray) -> bool:
+    """Whether adding `a` into `grad` may instead make `a` its buffer: `grad` was zeroed
+    by zero_() and not written since (the tutorial's `w.grad.zero_()`), nothing else
+    refers to its array (no view, no `.numpy()` held: they would miss the update), and
+    `a` is a fresh array of the same dtype and shape that owns its memory.  Saves a
+    read-add-write pass over the gradient, whose fresh half from the other BLAS thread
+    is the expensive part."""
+    data = grad._data
+    return (getattr(grad, "_zeroed", None) == grad._version[0] and grad._base is None
+            and a.flags.owndata and a.dtype == data.dtype and a.shape == data.shape
+            and a.flags.c_contiguous and sys.getrefcount(data) == _PRIVATE_REFS)
+
+
+#: references to an array held only by its tensor, seen from _zeroed_and_private: the
+#: tensor's slot, the local `data` and getrefcount's argument
+_PRIVATE_REFS = 3
+
+
 def _plain_backward(root) -> bool:
     """`loss.backward()` in the common case, in one walk: a scalar root whose graph has
     no custom Function, no hook, no retained grad, nothing freed and no saved value
@@ -606,6 +625,9 @@ def _plain_backward(root) -> bool:
                 leaf._grad = Tensor._make(a if a.flags.owndata else np.array(a), t)
             elif grad._requires_grad:
                 leaf._grad = grad + Tensor._make(a, t)
+            elif _zeroed_and_private(grad, a):
+                grad._data = a  # 0 + a: the fresh result becomes the buffer, no pass over it
+                grad._version[0] += 1
             else:
                 np.add(grad._data, a, out=grad._data, casting="unsafe")
                 grad._version[0] += 1

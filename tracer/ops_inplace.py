@@ -200,6 +200,7 @@ def zero_(self):
         check_inplace(self)
         data.fill(0)
         self._version[0] += 1
+        self._zeroed = self._version[0]  # lets backward replace, not add to, a zeroed .grad
         return self
     return _inplace(self, "ZeroBackward0", (self,),
                     lambda: _overwrite(self, full(0, self.dtype, self.shape)))

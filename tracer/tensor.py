@@ -21,7 +21,8 @@ from .tape import AccumulateGrad, GradFn, concrete_error
 
 class Tensor:
     __slots__ = ("_data", "_type", "_requires_grad", "_grad_fn", "_value", "_version",
-                 "_grad", "_accum", "_retains_grad", "_hooks", "_base", "__weakref__")
+                 "_grad", "_accum", "_retains_grad", "_hooks", "_base", "_zeroed",
+                 "__weakref__")
 
     # ------------------------------------------------------------ construction
 
