@@ -57,11 +57,21 @@ class Row:
         return "yes" if self.ours <= limit else "NO"
 
 
+#: How long each row's functions run, in turns, before any of them is timed.
+WARMUP_SECONDS = 0.3
+
+
 def side_by_side(fns: list[Callable], repeat: int, number: int) -> list[float]:
     """Median seconds per call of each fn, timed in turns so noise hits all alike."""
     times: list[list[float]] = [[] for _ in fns]
-    for f in fns:  # warm up
-        f()
+    # Warm up every side in turns for a while, not once: a process's first fraction of
+    # a second here runs BLAS's threads (and the clock) slower, for numpy as for us.
+    end = time.perf_counter() + WARMUP_SECONDS
+    while True:
+        for f in fns:
+            f()
+        if time.perf_counter() >= end:
+            break
     for _ in range(repeat):
         for k, f in enumerate(fns):
             t0 = time.perf_counter()
