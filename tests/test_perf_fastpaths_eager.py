@@ -220,6 +220,26 @@ def test_a_zeroed_grad_takes_the_adjoints_array_only_when_nothing_else_sees_it()
     np.testing.assert_allclose(g.numpy(), 2 * want + 1, rtol=1e-6)
 
 
+def test_two_leaves_never_take_the_same_array(monkeypatch):
+    """Were the adjoint to return one array object for two gradients, each leaf still
+    gets its own buffer, whether its .grad is new or a zeroed one taking the array."""
+    real = engine.execute
+    monkeypatch.setattr(engine, "execute", lambda fn, arrays: (lambda outs: [outs[0]] * len(outs))(
+        real(fn, arrays)))
+    x, y = (tg.tensor(f32(3), requires_grad=True) for _ in range(2))
+    for _ in range(2):
+        (x + y).sum().backward()
+        assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+        with tg.no_grad():
+            x.grad.zero_()
+            y.grad.zero_()
+    (x + y).sum().backward()
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+    with tg.no_grad():
+        x.grad.add_(1.0)
+    np.testing.assert_array_equal(y.grad.numpy(), np.ones(3, np.float32))
+
+
 def test_plain_backward_leaves_the_rest_to_the_general_path():
     # a hook on a leaf, on a non-leaf, a retained grad: the general path's semantics
     x = tg.tensor(f32(3), requires_grad=True)

@@ -616,18 +616,20 @@ def _plain_backward(root) -> bool:
         outs = execute(plan.fn, arrays)
         ids = {id(a) for a in arrays}
         for (leaf, _), a, t in zip(targets, outs, plan.result_types):
-            if id(a) in ids:  # never an input array itself (see _wrap_results)
+            if id(a) in ids:  # never an input array, nor one a leaf took already
                 a = np.array(a)
             grad = leaf._grad
             if grad is None:
                 # an array that owns its memory is the adjoint's fresh result, held by no
                 # one else: it becomes .grad without _detached_copy's copy (views are copied)
                 leaf._grad = Tensor._make(a if a.flags.owndata else np.array(a), t)
+                ids.add(id(a))
             elif grad._requires_grad:
                 leaf._grad = grad + Tensor._make(a, t)
             elif _zeroed_and_private(grad, a):
                 grad._data = a  # 0 + a: the fresh result becomes the buffer, no pass over it
                 grad._version[0] += 1
+                ids.add(id(a))
             else:
                 np.add(grad._data, a, out=grad._data, casting="unsafe")
                 grad._version[0] += 1
