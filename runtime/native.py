@@ -91,15 +91,13 @@ class _Native:
         object_address = object_address if DATA_OFFSET is not None else 0
         self.entry = entry
         self.cfunc = _CFUNC(address)
-        # Takes the array objects themselves and reads their data pointers natively.
-        # Small functions keep the GIL (PYFUNCTYPE): releasing it costs more than they run.
+        # The `_obj` entry point: takes the array objects' addresses, id(array), and reads
+        # their data pointers natively (ctypes converts an int to a c_void_p for about half
+        # what a py_object argument costs).  The caller keeps the objects referenced for
+        # the duration of the call.  Small functions keep the GIL (PYFUNCTYPE): releasing
+        # it costs more than they run.
         kind = ctypes.CFUNCTYPE if entry.scratch_bytes + nbytes >= RELEASE_GIL_BYTES \
             else ctypes.PYFUNCTYPE
-        self.ocall = kind(None, ctypes.c_int64, *[ctypes.py_object] * nbuffers)(
-            object_address) if object_address else None
-        # The same entry point taking the objects' addresses, id(array): ctypes converts an
-        # int to a c_void_p for about half what a py_object argument costs.  The caller
-        # keeps the objects alive (referenced) for the duration of the call.
         self.icall = kind(None, ctypes.c_int64, *[ctypes.c_void_p] * nbuffers)(
             object_address) if object_address else None
         self.engine = _holders[entry.symbol]  # keep the code alive as long as this object is

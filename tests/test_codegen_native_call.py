@@ -19,7 +19,7 @@ def _scaled(n, dtype=dtypes.f32, name="scaled"):
 def test_object_entry_point_is_used():
     assert native.DATA_OFFSET is not None  # CPython on 64 bits: PyArrayObject.data found
     cf = compile_function(_scaled(5))
-    assert cf._native.ocall is not None
+    assert cf._native.icall is not None
     x = np.linspace(-2, 2, 5, dtype=np.float32)
     np.testing.assert_allclose(cf(x)[0], np.tanh(x * x), rtol=1e-6)
 
