@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from ..ir.core import Param
 from ..ir.dtypes import i64
 from . import blas
 from .layout import I32, I64, Strided
@@ -122,7 +123,18 @@ def matmul_add(em, instr, out: Strided) -> None:
     into `out` first, then gemm accumulates with beta = 1, so the product never has
     a buffer of its own and is read once (the SGD update of a gradient, say)."""
     c, a, bb = instr.operands
-    em.loop(out.shape, lambda idx: em.store(out, idx, em.elem(c, idx)))
+    if isinstance(c, Param):  # out may be c's own buffer (donated): then nothing to copy
+        b, origin = em.b, [em.i64(0)] * len(out.shape)
+        same = b.icmp_unsigned("==", b.ptrtoint(em.element_ptr(em.view(c), origin), I64),
+                               b.ptrtoint(em.element_ptr(out, origin), I64))
+        copy, done = em.func.append_basic_block("acc_copy"), em.func.append_basic_block("acc_done")
+        b.cbranch(same, done, copy)
+        b.position_at_end(copy)
+        em.loop(out.shape, lambda idx: em.store(out, idx, em.elem(c, idx)))
+        em.b.branch(done)
+        em.b.position_at_end(done)
+    else:
+        em.loop(out.shape, lambda idx: em.store(out, idx, em.elem(c, idx)))
     _gemm(em, instr, out, a, bb, alpha=float(instr.attrs["alpha"]), accumulate=True)
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, Value
 from ..ir.passes.fusion import Fusion, FusionPolicy, fusion_groups, is_product_operand
-from ..ir.passes.memory import plan_memory
+from ..ir.passes.gemm_epilogue import gemm_epilogues
+from ..ir.passes.memory import plan_memory, reads
 from .kernels import gemm_layout
 from .layout import Strided
 from .lowering import LOWERINGS
@@ -114,3 +116,47 @@ def _place_scratch(p: Plan, fn: Function) -> None:
         if root.dst.storage[0] == "scratch" and not root.copy:
             p.scratch_offsets[root.dst.storage[1]] = mp.offsets[id(root.value)]
     p.scratch_bytes = mp.total
+
+
+def donations(fn: Function, blas_dtypes=frozenset()) -> dict[int, int]:
+    """{result index: parameter index} where the result may be written into the caller's
+    array for that parameter (JAX's buffer donation; tg.compile's donate_argnums).
+
+    Only the case where it saves a pass and is safe by construction: the result is a
+    `matmul_add` whose accumulator is the parameter itself (an SGD update `w - lr *
+    (a @ b)`), the kernel then skips its copy (the pointers are equal) and gemm
+    accumulates in place.  Safe when no loop nest after the result's reads the
+    parameter (the nests before it saw it intact), neither gemm factor is the
+    parameter or a view of it (gemm would read what it writes), and the parameter is
+    not itself a result (its copy runs last)."""
+    fn = gemm_epilogues(fn)
+    policy = _Policy(fn, blas_dtypes)
+    fusion = fusion_groups(fn, policy)
+    param_index = {id(p): i for i, p in enumerate(fn.params)}
+    returned = {id(r) for r in fn.results}
+    order = {id(r): k for k, r in enumerate(fusion.roots)}
+    last_read: dict[int, int] = {}
+    for k, root in enumerate(fusion.roots):
+        for v in reads(root, fusion):
+            last_read[id(v)] = k
+    found: dict[int, int] = {}
+    for k, r in enumerate(fn.results):
+        if not isinstance(r, Instr) or r.prim is not P.matmul_add or id(r) not in order:
+            continue
+        c, a, b = r.operands
+        i = param_index.get(id(c))
+        if i is None or id(c) in returned or i in found.values() \
+                or last_read.get(id(c), -1) > order[id(r)] \
+                or any(_view_base(f, fusion) is c for f in (a, b)):
+            continue
+        if sum(1 for q in fn.results if q is r) > 1:  # returned twice: one buffer each
+            continue
+        found[k] = i
+    return found
+
+
+def _view_base(v: Value, fusion: Fusion) -> Value:
+    """The materialised value (root or parameter) whose buffer `v` is read from."""
+    while isinstance(v, Instr) and id(v) in fusion.views and v.operands:
+        v = v.operands[0]
+    return v

@@ -148,6 +148,7 @@ class CompiledFunction:
         self._empties = None if any(n >= POOL_MIN_BYTES for _, _, n in self._results) \
             else [(shape, dtype) for shape, dtype, _ in self._results]
         self._array = ctypes.c_void_p * self._nptr
+        self._donations: dict[int, int] | None = None
 
     @property
     def llvm(self) -> str:
@@ -194,16 +195,31 @@ class CompiledFunction:
                              f"(dtype {dtype}), got {list(a.shape)}")
         return a
 
-    def __call__(self, *args) -> list[np.ndarray]:
-        """Check every argument's dtype and shape, then run: numpy arrays in, new arrays out."""
+    def __call__(self, *args, donated=()) -> list[np.ndarray]:
+        """Check every argument's dtype and shape, then run: numpy arrays in, new arrays out
+        (or, for arguments whose indices are in `donated`, see call_checked)."""
         if len(args) != len(self._params):
             raise TypeError(f"@{self.name} takes {len(self._params)} arguments, "
                             f"got {len(args)}")
-        return self.call_checked([self._check(i, a) for i, a in enumerate(args)])
+        return self.call_checked([self._check(i, a) for i, a in enumerate(args)], donated)
 
-    def call_checked(self, arrays) -> list[np.ndarray]:
+    def donations(self) -> dict[int, int]:
+        """{result index: parameter index}: which results may be written into a donated
+        argument's array (codegen.plan.donations; computed on first use, it plans)."""
+        if self._donations is None:
+            from ..codegen.blas import gemm_addresses
+            from ..codegen.plan import donations
+            self._donations = donations(self.function, frozenset(gemm_addresses()))
+        return self._donations
+
+    def call_checked(self, arrays, donated=()) -> list[np.ndarray]:
         """Run on ndarrays whose count, dtypes and shapes the caller has verified
-        (a transform's signature lookup does).  Only memory layout is fixed here."""
+        (a transform's signature lookup does).  Only memory layout is fixed here.
+
+        `donated`: indices of arguments the caller gives up (JAX's donate_argnums): a
+        result that `donations()` allows is written into such an array and returned as
+        it, when the array is writable, contiguous, aligned and shares no memory with
+        any other argument; otherwise the result gets a fresh array as usual."""
         for a in arrays:
             if isinstance(a, np.ndarray):
                 flags = a.flags  # one flags object per array, read twice
@@ -217,6 +233,8 @@ class CompiledFunction:
             outs = [np.empty(shape, dtype) for shape, dtype in empties]
         else:
             outs = [allocate(shape, dtype, nbytes) for shape, dtype, nbytes in self._results]
+        if donated:
+            self._donate(arrays, outs, donated)
         native = self._native
         if native.icall is not None:  # `arrays`, `outs` and the thread's slot hold them
             native.icall(_DATA_OFFSET_ARG, *map(id, [*arrays, *outs, native.scratch_array()]))
@@ -224,6 +242,19 @@ class CompiledFunction:
         scratch, _owner = native.scratch()  # locals keep every buffer alive
         native.cfunc(self._array(*map(_address, arrays), *map(_address, outs), scratch))
         return outs
+
+
+    def _donate(self, arrays, outs: list, donated) -> None:
+        for k, i in self.donations().items():
+            if i not in donated:
+                continue
+            a = arrays[i]
+            shape, dtype, _ = self._results[k]
+            if a.__class__ is np.ndarray and a.flags.writeable and a.flags.c_contiguous \
+                    and a.flags.aligned and a.dtype == dtype and a.shape == shape \
+                    and not any(j != i and np.may_share_memory(a, b)
+                                for j, b in enumerate(arrays)):
+                outs[k] = a
 
 
 class ObjectEntry(NamedTuple):

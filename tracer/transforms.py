@@ -51,13 +51,19 @@ _NATIVE_DTYPES = frozenset(d.np for d in dtypes.ALL)
 class Transformed:
     """A function transformed by grad, value_and_grad or compile; call it like the original."""
 
-    def __init__(self, f, spec: Spec, static_argnums, cache_size: int | None):
+    def __init__(self, f, spec: Spec, static_argnums, cache_size: int | None,
+                 donate_argnums=()):
         if not callable(f):
             raise TypeError(f"{spec.kind} expects a function, got {type(f).__name__}")
         functools.update_wrapper(self, f)
         self.fun = f
         self.spec = spec
         self.static_argnums = _int_tuple("static_argnums", static_argnums)
+        self.donate_argnums = _int_tuple("donate_argnums", donate_argnums)
+        both = set(self.static_argnums) & set(self.donate_argnums)
+        if both:
+            raise ValueError(f"argument {min(both)} is both static (static_argnums) and "
+                             f"donated (donate_argnums): a static argument has no buffer")
         self._cache = SignatureCache(cache_size)
         self._lock = threading.RLock()
         self._statics: dict[int, frozenset[int]] = {}
@@ -96,6 +102,8 @@ class Transformed:
                 cache = self._cache
                 lowered = cache.get(plain[0])
                 if lowered is not None:  # a signature seen before
+                    if self.donate_argnums:  # (the fast call allocates every result)
+                        return lowered.run(plain[1], _donated(args, self.donate_argnums, ()))
                     if cache.repeated:  # and twice in a row: the next calls like this
                         # one take its fast call.  Not sooner: generating it costs
                         # ~0.3 ms, and calls alternating between signatures would
@@ -104,7 +112,8 @@ class Transformed:
                     return lowered.run(plain[1])
         args, static, mode, lowered = self._specialise(args, kwargs)
         if mode is NATIVE:
-            return lowered.results(lowered.native()(*_arrays(args, static)))
+            donated = _donated(args, self.donate_argnums, static) if self.donate_argnums else ()
+            return lowered.results(lowered.native()(*_arrays(args, static), donated=donated))
         tensors = _bind_on_tape(lowered, _tensors(args, static))
         return unflatten(lowered.tree, tensors)
 
@@ -199,6 +208,17 @@ def _arity(f) -> tuple[inspect.Signature | None, int, float]:
     return sig, required, float("inf") if variadic else len(positional)
 
 
+def _donated(args: tuple, donate_argnums: tuple, static) -> frozenset[int]:
+    """The native parameter indices of the donated arguments that are numpy arrays (a
+    tensor's buffer is never given away: it may be shared, saved or viewed)."""
+    n, out = len(args), set()
+    for k in donate_argnums:
+        i = k % n if -n <= k < n else None
+        if i is not None and i not in static and type(args[i]) is np.ndarray:
+            out.add(i - sum(1 for s in static if s < i))
+    return frozenset(out)
+
+
 def _arrays(args: tuple, static: frozenset[int]) -> list[np.ndarray]:
     """The buffers the native code takes, one per non-static argument."""
     out = []
@@ -274,16 +294,25 @@ def value_and_grad(f=None, argnums=0, has_aux: bool = False, *, static_argnums=(
                        static_argnums, cache_size)
 
 
-def compile(f=None, *, static_argnums=(), cache_size: int | None = DEFAULT_CACHE_SIZE):
+def compile(f=None, *, static_argnums=(), donate_argnums=(),
+            cache_size: int | None = DEFAULT_CACHE_SIZE):
     """`f` compiled to native code, specialised per signature.
 
+    `donate_argnums` (as JAX's): numpy arrays passed there are given up to the call,
+    which may write a result into one and return it (an SGD step `w - lr * (x.T @ g)`
+    then updates `w` in place); afterwards their contents are unspecified.  Results
+    that cannot reuse a donated array get fresh ones.
+
     grad and value_and_grad compile by themselves, so compiling an already
-    transformed function (with no new static_argnums) returns it unchanged."""
+    transformed function (with no new static_argnums or donate_argnums) returns it
+    unchanged."""
     if f is None:
-        return functools.partial(compile, static_argnums=static_argnums, cache_size=cache_size)
-    if isinstance(f, Transformed) and not _int_tuple("static_argnums", static_argnums):
+        return functools.partial(compile, static_argnums=static_argnums,
+                                 donate_argnums=donate_argnums, cache_size=cache_size)
+    if isinstance(f, Transformed) and not _int_tuple("static_argnums", static_argnums) \
+            and not _int_tuple("donate_argnums", donate_argnums):
         return f
-    return Transformed(f, Spec("compile"), static_argnums, cache_size)
+    return Transformed(f, Spec("compile"), static_argnums, cache_size, donate_argnums)
 
 
 jit = compile

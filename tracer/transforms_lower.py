@@ -80,11 +80,12 @@ class Lowered:
                         self.on_compile(self.native_seconds)
         return self._native
 
-    def run(self, arrays: list) -> object:
+    def run(self, arrays: list, donated=()) -> object:
         """The native code on buffers of exactly the signature's types (as
-        transforms_signature.plain_signature gives them), results in f's structure."""
+        transforms_signature.plain_signature gives them), results in f's structure;
+        `donated`: parameter indices whose arrays results may reuse (call_checked)."""
         native = self._native or self.native()
-        outs = native.call_checked(arrays)
+        outs = native.call_checked(arrays, donated)
         if self._single:
             return Tensor._make(outs[0], self.result_types[0])
         return self.results(outs)
