@@ -123,18 +123,23 @@ def matmul_add(em, instr, out: Strided) -> None:
     into `out` first, then gemm accumulates with beta = 1, so the product never has
     a buffer of its own and is read once (the SGD update of a gradient, say)."""
     c, a, bb = instr.operands
-    if isinstance(c, Param):  # out may be c's own buffer (donated): then nothing to copy
+
+    def copy_in():
+        em.loop(out.shape, lambda idx: em.store(out, idx, em.elem(c, idx)))
+
+    if not isinstance(c, Param):
+        copy_in()
+    else:  # out may be c's own buffer (donated): then there is nothing to copy.  (No
+        # fused expression here, so _guarded never runs this nest twice.)
         b, origin = em.b, [em.i64(0)] * len(out.shape)
         same = b.icmp_unsigned("==", b.ptrtoint(em.element_ptr(em.view(c), origin), I64),
                                b.ptrtoint(em.element_ptr(out, origin), I64))
         copy, done = em.func.append_basic_block("acc_copy"), em.func.append_basic_block("acc_done")
         b.cbranch(same, done, copy)
         b.position_at_end(copy)
-        em.loop(out.shape, lambda idx: em.store(out, idx, em.elem(c, idx)))
+        copy_in()
         em.b.branch(done)
         em.b.position_at_end(done)
-    else:
-        em.loop(out.shape, lambda idx: em.store(out, idx, em.elem(c, idx)))
     _gemm(em, instr, out, a, bb, alpha=float(instr.attrs["alpha"]), accumulate=True)
 
 
