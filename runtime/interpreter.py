@@ -266,11 +266,21 @@ def _ignore_all_errors():
 
 
 _errors_off, _errors_restore = _ignore_all_errors()
+#: for callers that run a ufunc as eval_prim does (tracer.tape.bind_op)
+errors_off, errors_restore = _errors_off, _errors_restore
 
 #: Primitives that move or select values and do no arithmetic (and no cast: their
 #: operands have the result's dtype): no floating-point flag can be raised.
 _NO_ARITHMETIC = frozenset([P.select, P.broadcast, P.reshape, P.transpose, P.slice_,
                             P.stop_gradient, P.constant, P.iota, P.pad, P.concatenate])
+
+
+#: primitive -> its rule, for the primitives eval_prim runs as `ufunc(*args, out=...)` under
+#: ignored floating-point errors (no attributes, no rule of their own); empty where this
+#: numpy's ufuncs take no out=...
+ARITHMETIC_UFUNCS = {prim: fn for prim, fn in IMPLS.items()
+                     if fn.__class__ is np.ufunc and _ARRAY_OUT and prim not in _NO_ARITHMETIC
+                     and not prim.nullary_typed}
 
 
 def eval_prim(prim: Primitive, args: Sequence[np.ndarray], attrs: dict,

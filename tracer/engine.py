@@ -437,7 +437,7 @@ def _targets(outputs: list[Tensor], inputs, fns: list[GradFn]) -> list[tuple[Val
                 leaf = n.variable
                 if leaf is not None:
                     targets.append((n.param, _grad_sink(leaf)))
-        for key, ref in f.retained.items():
+        for key, ref in (f.retained or {}).items():
             t = ref()
             if t is not None and t._value is not None and id(t._value) == key:
                 targets.append((t._value, _grad_sink(t)))

@@ -189,7 +189,10 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._grad_fn is not None:
             import weakref
-            self._grad_fn.retained[id(self._value)] = weakref.ref(self)
+            fn = self._grad_fn
+            if fn.retained is None:
+                fn.retained = {}
+            fn.retained[id(self._value)] = weakref.ref(self)
         self._retains_grad = True
 
     @property
@@ -200,8 +203,11 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is not None:
-            self._grad_fn.hooks.setdefault(id(self._value), []).append(hook)
-            hooks = self._grad_fn.hooks[id(self._value)]
+            fn = self._grad_fn
+            if fn.hooks is None:
+                fn.hooks = {}
+            hooks = fn.hooks.setdefault(id(self._value), [])
+            hooks.append(hook)
         else:
             if self._hooks is None:
                 self._hooks = []
