@@ -118,7 +118,17 @@ def _node_of(t):
     return t._grad_fn if t._grad_fn is not None else t._accumulator()
 
 
-_tls = threading.local()
+class _TapeState(threading.local):
+    """Per-thread tape state: the operation being recorded (grad_node) and how deep in
+    abstract tracing this thread is.  Class attributes are every thread's defaults, so
+    `getattr(_tls, "node", None)` finds None without raising (and formatting) an
+    AttributeError on each operation."""
+
+    node = None
+    trace_depth = 0
+
+
+_tls = _TapeState()
 
 
 class grad_node:
