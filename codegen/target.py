@@ -45,6 +45,15 @@ def target_machine() -> llvm.TargetMachine:
 
 
 @functools.cache
+def fast_ldexp() -> bool:
+    """Whether `llvm.ldexp` on vectors is one instruction here (vscalefps/pd, AVX-512F);
+    without AVX-512 LLVM calls libm's ldexp once per lane.  mathlib scales by 2^n with
+    it only then.  (The features are part of `identity`, so cached code follows.)"""
+    _initialise()
+    return "+avx512f" in llvm.get_host_cpu_features().flatten().split(",")
+
+
+@functools.cache
 def identity() -> str:
     """What object code depends on besides the IR: versions, triple, CPU and features."""
     _initialise()
