@@ -27,18 +27,18 @@ class TapeGraph:
     __slots__ = ("params", "body", "roots", "key", "_refs")
 
     def __init__(self, params: list[Param], body: list[Instr], roots: list[Value], key: tuple,
-                 refs: dict[int, int]):
+                 refs: dict[Value, int]):
         self.params = params  # first-use order, as free_params gives them
         self.body = body  # operands first, as topo_sort gives them
         self.roots = roots
         #: equal for two graphs exactly when they build the same forward Function, up to
         #: names and source locations (what structural_hash hashes, without printing)
         self.key = key
-        self._refs = refs  # id(value) -> body position, or -1-k for parameter k
+        self._refs = refs  # value -> body position, or -1-k for parameter k
 
     def number(self, v: Value) -> int | None:
         """v's number (parameters first, then body instructions), None if not below the roots."""
-        k = self._refs.get(id(v))
+        k = self._refs.get(v)
         if k is None:
             return None
         return -1 - k if k < 0 else len(self.params) + k
@@ -50,21 +50,25 @@ class TapeGraph:
 def walk_tape(roots: list[Value]) -> TapeGraph:
     """topo_sort and free_params of `roots`, and the structural key, in one pass.
 
-    Each instruction contributes (primitive, attributes, result dtype and shape,
-    operand references), where a reference is a body position, or -1-k for
-    parameter k; the parameters' types and the roots' references complete it.
+    The key is one flat tuple (one tuple to hash and compare, none per instruction):
+    per instruction its primitive, attributes, result dtype and shape, then its
+    operand references (ints: a body position, or -1-k for parameter k); the next
+    primitive (never an int) ends them.  The parameters' dtypes and shapes, a marker,
+    and the roots' references complete it.
     """
     params: list[Param] = []
     body: list[Instr] = []
-    ref: dict[int, int] = {}  # id(value) -> reference, for every value already placed
-    parts: list[tuple] = []
+    # value -> reference, for every value already placed (keyed by the values themselves,
+    # which hash by identity: no id() call per lookup)
+    ref: dict[Value, int] = {}
+    parts: list = []
     get = ref.get
     for r in roots:
-        if type(r) is not Instr and id(r) not in ref:
-            ref[id(r)] = -1 - len(params)
+        if type(r) is not Instr and r not in ref:
+            ref[r] = -1 - len(params)
             params.append(r)
     for root in roots:
-        if id(root) in ref:
+        if root in ref:
             continue
         stack = [root]
         push, pop = stack.append, stack.pop
@@ -74,20 +78,11 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
             node = stack[-1]
             ops = node.operands
             for op in ops:
-                if id(op) not in ref and type(op) is Instr:
+                if op not in ref and type(op) is Instr:
                     push(op)
                     break
             else:
                 pop()
-                refs = []
-                for op in ops:
-                    k = get(id(op))
-                    if k is None:  # a parameter, first used here
-                        k = ref[id(op)] = -1 - len(params)
-                        params.append(op)
-                    refs.append(k)
-                ref[id(node)] = len(body)
-                body.append(node)
                 t = node.type
                 attrs = node.attrs
                 if attrs:
@@ -99,10 +94,25 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
                     attrs = known[1]
                 else:
                     attrs = None
-                parts.append((node.prim, attrs, t.dtype, t.shape, tuple(refs)))
-    key = (tuple(parts), tuple([(p.type.dtype, p.type.shape) for p in params]),
-           tuple([ref[id(r)] for r in roots]))
-    return TapeGraph(params, body, list(roots), key, ref)
+                parts += (node.prim, attrs, t.dtype, t.shape)
+                for op in ops:
+                    k = get(op)
+                    if k is None:  # a parameter, first used here
+                        k = ref[op] = -1 - len(params)
+                        params.append(op)
+                    parts.append(k)
+                ref[node] = len(body)
+                body.append(node)
+    for p in params:
+        parts += (p.type.dtype, p.type.shape)
+    parts.append(_ROOTS)
+    for r in roots:
+        parts.append(ref[r])
+    return TapeGraph(params, body, list(roots), tuple(parts), ref)
+
+
+#: ends the parameters' part of a key (whose entries are dtypes and shapes)
+_ROOTS = "roots"
 
 
 #: id(attrs) -> (attrs, _attrs_key(attrs)): eager constants share one attribute dict per

@@ -562,14 +562,15 @@ def _plain_backward(root) -> bool:
     if fn0 is None or type(fn0) is not GradFn or root._data is None or root._data.size != 1:
         return False
     # the nodes, in _collect_fns's order, and the leaves, in _targets's order
+    # seen: nodes and accumulators themselves (they hash by identity: no id() calls)
     fns, seen, leaves, stack = [], set(), [], [fn0]
     saved: dict[int, Saved] = {}  # id(value) -> its first record (all agree, all intact)
     setdefault = saved.setdefault
     while stack:
         f = stack.pop()
-        if id(f) in seen:
+        if f in seen:
             continue
-        seen.add(id(f))
+        seen.add(f)
         if type(f) is not GradFn or f.freed or f.hooks or f.retained:
             return False
         fns.append(f)
@@ -583,10 +584,10 @@ def _plain_backward(root) -> bool:
             if n is None:
                 continue
             if type(n) is AccumulateGrad:
-                if id(n) not in seen:
-                    seen.add(id(n))
+                if n not in seen:
+                    seen.add(n)
                     leaves.append(n)
-            elif id(n) not in seen:
+            elif n not in seen:
                 stack.append(n)
     targets = []  # (leaf, its number in the graph)
     graph = walk_tape([root._value])

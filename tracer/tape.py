@@ -243,8 +243,9 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
         v = a._value
         if v is None:
             v = a._graph_value()
-        if id(v) not in saved:
-            saved[id(v)] = Saved(v, a._data, a._version)
+        key = id(v)
+        if key not in saved:
+            saved[key] = Saved(v, a._data, a._version)
         operands.append(v)
     instr = Instr(prim, operands, attrs, rtype, loc)
     fn.instrs.append(instr)
@@ -308,8 +309,9 @@ def _record(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType, data: 
         v = a._value
         if v is None:
             v = a._graph_value()
-        if id(v) not in saved:
-            saved[id(v)] = Saved(v, a._data, a._version)
+        key = id(v)
+        if key not in saved:
+            saved[key] = Saved(v, a._data, a._version)
         operands.append(v)
     instr = Instr(prim, operands, attrs, rtype, loc)
     fn.instrs.append(instr)
@@ -332,27 +334,29 @@ def _node_loc(node: "grad_node | None") -> SourceLoc | None:
 _internal_files: dict[str, bool] = {}
 
 
-#: (filename, line) -> its SourceLoc: a loop records the same lines every step, and a
-#: dict lookup costs a third of making the frozen dataclass
-_locs: dict[tuple[str, int], SourceLoc] = {}
+#: (id(code), instruction offset) -> (code, its SourceLoc): a loop records the same call
+#: sites every step, and the offset finds the line without frame.f_lineno's walk over
+#: the line table; the entry holds the code object, so its id is not reused while cached
+_locs: dict[tuple[int, int], tuple] = {}
 _MAX_LOCS = 4096
 
 
 def _caller_loc(frame) -> SourceLoc | None:
     """errors.user_loc from `frame` outwards: the first frame outside tapegrad."""
     while frame is not None:
-        filename = frame.f_code.co_filename
+        code = frame.f_code
+        filename = code.co_filename
         internal = _internal_files.get(filename)
         if internal is None:
             internal = _internal_files[filename] = _is_internal(filename)
         if not internal:
-            key = (filename, frame.f_lineno)
-            loc = _locs.get(key)
-            if loc is None:
+            key = (id(code), frame.f_lasti)
+            entry = _locs.get(key)
+            if entry is None or entry[0] is not code:
                 if len(_locs) >= _MAX_LOCS:
                     _locs.clear()
-                loc = _locs[key] = SourceLoc(*key)
-            return loc
+                entry = _locs[key] = (code, SourceLoc(filename, frame.f_lineno))
+            return entry[1]
         frame = frame.f_back
     return None
 
