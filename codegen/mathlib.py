@@ -338,11 +338,13 @@ class MathBuilder:
                           self.b.bitcast(shifter, self.int_type(y.type)))
         return n, bits
 
-    def _reduce_ln2(self, x, k: float = 1.0, ln2=None, n_from_int: bool = False):
+    def _reduce_ln2(self, x, k: float = 1.0, ln2=None, n_from_int: bool = False,
+                    negate: bool = False):
         """k x = n ln2 + k r, |k r| <= ln2/2 (a hair more): (r, n as integer).
 
         n = round(k x / ln2) by the shifter trick, the multiply fused into its add (one
-        rounding, no mul); r = x - n ln2/k with ln2 in the given parts (Cody-Waite).
+        rounding, no mul); r = x - n ln2/k with ln2 in the given parts (Cody-Waite), or
+        -r with `negate` (as cheap: fused multiply-subtracts).
         `n_from_int`: n as a float by converting the integer (what ldexp converts anyway,
         so LLVM computes it once) rather than by subtracting the shifter."""
         f = _fmt(x.type)
@@ -351,8 +353,14 @@ class MathBuilder:
         ni = self.b.sub(self.b.bitcast(t, self.int_type(x.type)),
                         self.b.bitcast(shifter, self.int_type(x.type)))
         n = self.b.sitofp(ni, x.type) if n_from_int else self.b.fsub(t, shifter)
+        parts = ln2 or f.ln2
+        if negate:
+            r = self.sub(self.mul(n, self.c(x, parts[0] / k)), x)
+            for part in parts[1:]:
+                r = self.add(self.mul(n, self.c(x, part / k)), r)
+            return r, ni
         r = x
-        for part in (ln2 or f.ln2):
+        for part in parts:
             r = self.sub(r, self.mul(n, self.c(x, part / k)))
         return r, ni
 
@@ -425,8 +433,8 @@ class MathBuilder:
             # x = m ln2 + r: 1 / (1 + e^-x) = 2^m / (2^m + e^-r), each power of two one
             # ldexp (an exact scaling, or the final rounding into the denormals).
             x = self.clamp_below(self.clamp_above(x, f.logistic_one), f.exp_lo)
-            r, m = self._reduce_ln2(x, n_from_int=True)
-            exp_neg_r = self.horner(r, [c if k % 2 == 0 else -c for k, c in enumerate(f.exp)])
+            neg_r, m = self._reduce_ln2(x, n_from_int=True, negate=True)
+            exp_neg_r = self.horner(neg_r, f.exp)  # exp's constants: registers shared
             return self._ldexp(b.fdiv(one, b.fadd(self._ldexp(one, m), exp_neg_r)), m)
         e = self._exp_clamped(self.clamp_below(b.fneg(self.fabs(x)), f.exp_lo))
         r = b.fdiv(one, b.fadd(one, e))
