@@ -18,6 +18,7 @@ import numpy as np
 
 from ..ir.core import Function
 from .interpreter import interpret
+from .native import allocate
 
 MODES = ("interpret", "compile", "auto")
 #: how many functions the eager tier remembers (each holds a reference to its IR)
@@ -80,33 +81,45 @@ def execute(fn: Function, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     compiled = entry[1] if entry is not None else None
     if compiled is not None:  # the training loop's case: nothing to update but the counter
         stats.native += 1
-        return _call(compiled, entry[2], arrays)
+        return _call(compiled, entry[2], entry[3], arrays)
+    obj = None
     if mode == "compile" or entry is not None:
         from .native import compile_function
         compiled = compile_function(fn)
+        obj = compiled.object_entry()
         stats.compiled += 1
     params = tuple([(p.type.shape, p.type.dtype.np) for p in fn.params])
     with _lock:
-        _seen[id(fn)] = (fn, compiled, params)
+        _seen[id(fn)] = (fn, compiled, params, obj)
         while len(_seen) > TIER_CACHE_SIZE:
             _seen.popitem(last=False)
     if compiled is None:
         stats.interpreted += 1
         return interpret(fn, arrays)
     stats.native += 1
-    return _call(compiled, params, arrays)
+    return _call(compiled, params, obj, arrays)
 
 
-def _call(compiled, params: tuple, arrays: Sequence) -> list[np.ndarray]:
-    """compiled(*arrays): when every array is an ndarray of exactly its parameter's dtype
+def _call(compiled, params: tuple, obj, arrays: Sequence) -> list[np.ndarray]:
+    """compiled(*arrays).  When every array is an ndarray of exactly its parameter's dtype
     object and shape (the engine's saved arrays always are), CompiledFunction.__call__'s
-    per-argument checks would return them unchanged, so call_checked runs them at once
-    (it still fixes the memory layout); anything else takes the checked call, which
-    converts or raises."""
+    per-argument checks would return them unchanged: if they are also C-contiguous and
+    aligned, the code's `_obj` entry point `obj` (native.ObjectEntry) runs them at once
+    (what call_checked would do, in the one loop that checked them), else call_checked
+    fixes their layout; anything else takes the checked call, which converts or raises."""
     if len(arrays) == len(params):
+        direct = obj is not None
         for a, (shape, dtype) in zip(arrays, params):
             if a.__class__ is not np.ndarray or a.dtype is not dtype or a.shape != shape:
                 break
+            if direct:
+                flags = a.flags
+                direct = flags.c_contiguous and flags.aligned
         else:
-            return compiled.call_checked(arrays)
+            if not direct:
+                return compiled.call_checked(arrays)
+            outs = [allocate(shape, dtype, nbytes) for shape, dtype, nbytes in obj.results]
+            # `arrays`, `outs` and the thread's scratch slot keep every buffer alive
+            obj.call(obj.offset, *map(id, arrays), *map(id, outs), id(obj.scratch()))
+            return outs
     return compiled(*arrays)

@@ -394,6 +394,40 @@ def test_native_adjoints_check_what_they_are_given(monkeypatch):
         execute.execute(fn, [a])
 
 
+def test_native_adjoints_fix_the_layout_of_exact_arrays(monkeypatch):
+    """Arrays of exactly the parameters' dtypes and shapes run through the `_obj` entry
+    point only when C-contiguous and aligned; a strided or unaligned one is copied
+    (call_checked) first: the results are the same either way."""
+    from tapegrad.runtime import execute
+    from tapegrad.ir.core import Function, Instr, Param, TensorType
+    from tapegrad.ir import primitives as P
+    monkeypatch.setenv("TAPEGRAD_EAGER", "compile")
+    t = TensorType(tg.float32, (3,))
+    p, q = Param(t), Param(t)
+    fn = Function("f", [p, q], [Instr(P.sub, (p, q), {}, t)], [])
+    fn.results.append(fn.body[0])
+    a, b = f32(3), f32(3, seed=1)
+    want = a - b
+    calls = []
+    real = execute.allocate
+    monkeypatch.setattr(execute, "allocate", lambda *args: calls.append(1) or real(*args))
+    np.testing.assert_array_equal(execute.execute(fn, [a, b])[0], want)  # compiles
+    np.testing.assert_array_equal(execute.execute(fn, [a, b])[0], want)
+    assert calls == [1, 1]  # the direct entry point, both times
+    strided = np.empty((3, 2), np.float32)[:, 0]
+    strided[:] = a
+    raw = np.zeros(3 * 4 + 1, np.uint8)[1:].view(np.float32)  # unaligned
+    raw[:] = b
+    assert not strided.flags.c_contiguous and not raw.flags.aligned
+    for args in ([strided, b], [a, raw], [strided, raw]):
+        out = execute.execute(fn, args)[0]
+        np.testing.assert_array_equal(out, want)
+        assert out.flags.owndata and not np.shares_memory(out, args[0])
+    assert calls == [1, 1]  # call_checked made those results
+    out1, out2 = execute.execute(fn, [a, b])[0], execute.execute(fn, [a, b])[0]
+    assert out1 is not out2 and not np.shares_memory(out1, out2)
+
+
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
 def test_unrecorded_operations_give_the_general_paths_values(monkeypatch, program):
     def run():

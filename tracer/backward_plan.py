@@ -169,18 +169,30 @@ _plans_lock = threading.Lock()
 PLAN_CACHE_SIZE = 256
 
 
+#: (key, plan) of the latest lookup: a training loop asks for one structure every step,
+#: and comparing with the last key (equal parts are mostly the same objects) is cheaper
+#: than hashing it, taking the lock and reordering the LRU
+_last: tuple | None = None
+
+
 def plan_for(graph: TapeGraph, wrt_index: list[int]) -> AdjointPlan:
+    global _last
     key = (graph.key, tuple(wrt_index))
+    last = _last
+    if last is not None and last[0] == key:
+        return last[1]  # the most recently used: the LRU's last entry already
     with _plans_lock:
         plan = _plans.get(key)
         if plan is not None:
             _plans.move_to_end(key)
+            _last = (key, plan)
             return plan
     plan = _build_plan(graph.function(), wrt_index)
     with _plans_lock:
         _plans[key] = plan
         while len(_plans) > PLAN_CACHE_SIZE:
             _plans.popitem(last=False)
+        _last = (key, plan)
     return plan
 
 

@@ -71,11 +71,19 @@ def _operand(x):
 
 
 def _operator(fn, reflected: bool = False):
-    def method(self, other):
-        other = _operand(other)
-        if other is None:
-            return NotImplemented
-        return fn(other, self) if reflected else fn(self, other)
+    if reflected:
+        def method(self, other):
+            other = _operand(other)
+            if other is None:
+                return NotImplemented
+            return fn(other, self)
+    else:
+        def method(self, other):
+            if other.__class__ not in _PLAIN_OPERANDS:  # else _operand returns it as it is
+                other = _operand(other)
+                if other is None:
+                    return NotImplemented
+            return fn(self, other)
     return method
 
 

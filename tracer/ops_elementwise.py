@@ -14,6 +14,7 @@ from ..ir import dtypes
 from ..ir import primitives as P
 from ..runtime.interpreter import eval_prim
 from .errors import allocation_error, user_loc
+from .grad_mode import _state as _grad_state
 from .grad_mode import is_grad_enabled
 from .ops_core import (broadcast_shapes, cast_to, constant_entry, convert, full, is_scalar,
                        operands, result_dtype, scalar_constant, scalar_dtype, tensor_type)
@@ -110,7 +111,8 @@ def reciprocal(input):
 
 def _binary(prim, grad_name: str, op_name: str, true_division: bool = False):
     def op(input, other):
-        if other.__class__ in _PLAIN_NUMBERS and type(input) is Tensor:
+        if other.__class__ in _PLAIN_NUMBERS and type(input) is Tensor and \
+                not (input._requires_grad and _grad_state.enabled):  # else it records
             out = _unrecorded_with_number(prim, input, other)
             if out is not None:
                 return out

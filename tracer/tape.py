@@ -86,7 +86,10 @@ class GradFn:
         nodes = []
         for t in inputs:  # _node_of, inlined: one GradFn per operation on the tape
             if isinstance(t, Tensor) and t._requires_grad:
-                nodes.append(t._grad_fn if t._grad_fn is not None else t._accumulator())
+                node = t._grad_fn
+                if node is None:  # a leaf: its accumulator, made on its first use
+                    node = t._accum or t._accumulator()
+                nodes.append(node)
             else:
                 nodes.append(None)
         self.next_fns = tuple(nodes)
