@@ -238,7 +238,11 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
             and getattr(_grad_state, "enabled", True)):  # is_grad_enabled(), inlined
         return Tensor._make(data, rtype)
     # _record for a one-primitive operation
-    loc = _caller_loc(sys._getframe(1))  # the operation calling bind_op, outwards
+    try:
+        frame = sys._getframe(2)  # the operation's caller, outwards to the user's line
+    except ValueError:  # the operation is the bottom of the stack: no user line
+        frame = None
+    loc = _caller_loc(frame)
     fn = GradFn(name, inputs, loc)
     saved = fn.saved
     operands = []

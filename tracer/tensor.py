@@ -232,7 +232,7 @@ class Tensor:
         a = self._check_concrete("Tensor.item()")
         if a.size != 1:
             raise RuntimeError(f"a Tensor with {a.size} elements cannot be converted to Scalar")
-        return a.reshape(()).item()
+        return a.item()  # any array of one element
 
     def tolist(self):
         return self._check_concrete("Tensor.tolist()").tolist()
