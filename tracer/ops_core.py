@@ -12,7 +12,7 @@ from ..ir.builder import coerce_scalar
 from ..ir.core import Instr, TensorType
 from ..ir.primitives import ShapeError
 from .errors import at, user_loc
-from .tape import _tracing, bind
+from .tape import _tls, _tracing, bind
 from .tensor import Tensor
 
 
@@ -99,9 +99,13 @@ def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
     """A Python number as an operand: on the tape it is a `full` instruction (so the IR
     says `x + 2.0`, not a parameter), and eagerly a read-only broadcast view (no copy)."""
     shape = tuple(shape)
-    if _tracing():
+    if _tls.trace_depth > 0:  # _tracing(), inlined
         return bind(P.full, type=TensorType(dtype, shape), value=coerce_scalar(value, dtype))
-    t, data, attrs = constant_entry(value, dtype, shape)
+    # constant_entry's lookup by value, inlined for the common hit: zeros and NaN are
+    # never stored by value, so they miss here and constant_entry finds them by text
+    entry = _BY_VALUE.get((value.__class__, value, dtype, shape)) \
+        if value.__class__ in _HASHABLE_NUMBERS else None
+    t, data, attrs = entry if entry is not None else constant_entry(value, dtype, shape)
     return Tensor._make(data, t, value=Instr(P.full, (), attrs, t))
 
 
