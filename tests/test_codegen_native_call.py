@@ -66,3 +66,64 @@ def test_parallel_loops_match_the_interpreter(monkeypatch, threads):
     args = [rng.standard_normal((7, 33)), rng.standard_normal(33)]
     for got, want in zip(cf(*args), interpret(fn, args)):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+class _TurnsPool:
+    """A stand-in for the thread pool: runs the parts of one split loop one after
+    another on the calling thread, each with the range a thread would get; counts
+    the calls."""
+
+    def __init__(self, threads):
+        from tapegrad.runtime import parallel
+        self.threads, self.parallel, self.calls = threads, parallel, 0
+
+    def run(self, address, buffers, n):
+        part = self.parallel._PART(address)
+        bounds = [n * k // self.threads for k in range(self.threads + 1)]
+        for lo, hi in zip(bounds, bounds[1:]):
+            self.calls += 1
+            part(buffers, lo, hi)
+
+
+@pytest.mark.parametrize("rows", [1, 5, 16, 37, 1000])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_split_loops_take_every_chunk_once_whichever_part_runs_first(monkeypatch, rows, threads):
+    """A part takes chunks from the shared counter until none is left, whatever range
+    the pool gave it: the first part to run does all of them here, the later ones find
+    none, and every element is written (fresh inputs each call, so a chunk left out
+    would show the previous call's values in a reused result buffer)."""
+    from tapegrad.runtime import parallel
+    monkeypatch.setattr(emit, "PARALLEL_WORK", 1)
+    pool = _TurnsPool(threads)
+    monkeypatch.setattr(parallel, "_pool", pool)
+    b = Builder(f"chunks{rows}_{threads}")
+    x = b.param(tensor_type(dtypes.f64, (rows, 3)), "x")
+    fn = b.build(b.mul(b.exp(x), x), b.reduce_sum(b.sin(x), axes=(1,)))
+    cf = compile_function(fn)
+    rng = np.random.default_rng(rows)
+    for _ in range(3):
+        args = [rng.standard_normal((rows, 3))]
+        for got, want in zip(cf(*args), interpret(fn, args)):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert pool.calls >= 3 * threads  # the loops really went through the pool
+
+
+class _LastRangeOnlyPool(_TurnsPool):
+    """Calls one part, with the range the last of three threads would get."""
+
+    def run(self, address, buffers, n):
+        self.calls += 1
+        self.parallel._PART(address)(buffers, 2 * n // 3, n)
+
+
+def test_one_part_does_every_chunk_whatever_range_it_is_given(monkeypatch):
+    """The ranges only say how many threads join: a worker that the pool wakes after
+    the others finished (here: the only part called) still leaves nothing undone."""
+    from tapegrad.runtime import parallel
+    monkeypatch.setattr(emit, "PARALLEL_WORK", 1)
+    monkeypatch.setattr(parallel, "_pool", _LastRangeOnlyPool(1))
+    b = Builder("one_part")
+    x = b.param(tensor_type(dtypes.f32, (100,)), "x")
+    fn = b.build(b.tanh(x))
+    x = np.linspace(-3, 3, 100, dtype=np.float32)
+    np.testing.assert_allclose(compile_function(fn)(x)[0], np.tanh(x), rtol=1e-6)
