@@ -123,6 +123,37 @@ def test_bind_op_names_the_users_line():
     assert y._value.loc == y.grad_fn.loc
 
 
+def test_a_new_thread_records_with_the_defaults_at_its_own_lines():
+    """Grad mode and the tape's per-thread state are read through class defaults (no
+    AttributeError per operation): a thread that never set them records as the main
+    thread does, and the lines found by (code, offset) are the users'."""
+    import threading
+    from inspect import currentframe
+    out = {}
+
+    def work():
+        x = tg.tensor(f32(3), requires_grad=True)
+        a, b = tg.exp(x), tg.sin(x); line = currentframe().f_lineno  # noqa: E702
+        out["enabled"], out["tracing"] = tg.is_grad_enabled(), tape._tracing()
+        out["locs"] = [(t.grad_fn.name(), t.grad_fn.loc.line) for t in (a, b)]
+        out["line"] = line
+        (a * b).sum().backward()
+        out["grad"] = x.grad.numpy()
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    x = f32(3)
+    assert out["enabled"] and not out["tracing"]
+    assert out["locs"] == [("ExpBackward0", out["line"]), ("SinBackward0", out["line"])]
+    np.testing.assert_allclose(out["grad"], np.exp(x) * (np.sin(x) + np.cos(x)), rtol=1e-5)
+    # code compiled afresh for each run (exec): each run's own line, never a stale entry
+    for k in range(3):
+        ns = {"tg": tg, "x": tg.tensor(f32(3), requires_grad=True)}
+        exec(compile("\n" * k + "y = tg.exp(x)", "<generated>", "exec"), ns)
+        assert ns["y"].grad_fn.loc.file == "<generated>" and ns["y"].grad_fn.loc.line == k + 1
+
+
 def test_fast_binary_paths_only_where_nothing_promotes_or_broadcasts():
     x = tg.tensor(f32(2, 3))
     assert ops_elementwise._float_operands(x, x) == (x, x)
