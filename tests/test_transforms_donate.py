@@ -10,6 +10,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.codegen.plan import donations
+from tapegrad.tracer.transforms_lower import MISS
 
 
 def f32(*shape, seed=0):
@@ -122,3 +123,46 @@ def test_donating_a_static_argument_is_an_error_and_floats_are_ignored():
     for _ in range(2):
         out = step(w.copy(), 0.5, g).numpy()
         np.testing.assert_allclose(out, w - 0.5 * (g.T @ g), rtol=1e-5, atol=1e-6)
+
+
+def test_the_fast_call_donates_under_the_same_rules():
+    """Once a signature repeats, calls take the generated fast call: it writes into the
+    donated array too, and still gives fresh results to a read-only array, to one that
+    shares memory with another argument, and to a tensor (it leaves those to the
+    checked path or allocates); the values are the same every way."""
+    square = tg.compile(lambda w, v, g: w - 0.5 * v.t().mm(g), donate_argnums=0)
+    w, v, g = f32(4, 4, seed=5), f32(4, 4, seed=7), f32(4, 4, seed=6)
+    for _ in range(3):
+        arg = w.copy()
+        out = square(arg, v, g).numpy()
+        assert out is arg
+        np.testing.assert_allclose(out, w - 0.5 * (v.T @ g), rtol=1e-6)
+    fast = square._cache.fast
+    assert fast is not None and "r0 = a0" in fast.source
+    answered = []  # per call: whether the fast call answered it (not a MISS)
+
+    def counting(args):
+        result = fast(args)
+        answered.append(result is not MISS)
+        return result
+
+    square._cache.fast = counting
+
+    def fresh(arg, other, want):
+        before = np.array(arg, copy=True)
+        out = square(arg, other, g).numpy()
+        assert out is not arg
+        np.testing.assert_allclose(out, want, rtol=1e-6)
+        if isinstance(arg, np.ndarray) and not np.shares_memory(arg, other):
+            np.testing.assert_array_equal(arg, before)
+
+    same = w.copy()
+    fresh(same, same, w - 0.5 * (w.T @ g))  # the same array as another argument
+    fresh(same, same[:], w - 0.5 * (w.T @ g))  # a view of it
+    ro = w.copy()
+    ro.flags.writeable = False
+    fresh(ro, v, w - 0.5 * (v.T @ g))
+    assert answered == [True, True, True]
+    t = tg.tensor(w.copy())
+    fresh(t, v, w - 0.5 * (v.T @ g))  # a tensor: a miss, then the checked path
+    np.testing.assert_array_equal(t.numpy(), w)

@@ -102,14 +102,14 @@ class Transformed:
                 cache = self._cache
                 lowered = cache.get(plain[0])
                 if lowered is not None:  # a signature seen before
-                    if self.donate_argnums:  # (the fast call allocates every result)
-                        return lowered.run(plain[1], _donated(args, self.donate_argnums, ()))
+                    donated = _donated(args, self.donate_argnums, ()) \
+                        if self.donate_argnums else frozenset()
                     if cache.repeated:  # and twice in a row: the next calls like this
                         # one take its fast call.  Not sooner: generating it costs
                         # ~0.3 ms, and calls alternating between signatures would
                         # swap it back and forth for nothing
-                        cache.set_fast(plain[0], lowered.fast_call(plain[0]))
-                    return lowered.run(plain[1])
+                        cache.set_fast(plain[0], lowered.fast_call(plain[0], donated))
+                    return lowered.run(plain[1], donated)
         args, static, mode, lowered = self._specialise(args, kwargs)
         if mode is NATIVE:
             donated = _donated(args, self.donate_argnums, static) if self.donate_argnums else ()

@@ -90,13 +90,14 @@ class Lowered:
             return Tensor._make(outs[0], self.result_types[0])
         return self.results(outs)
 
-    def fast_call(self, key: tuple):
+    def fast_call(self, key: tuple, donated: frozenset[int] = frozenset()):
         """The fast call of `key`, the signature this specialisation was cached under
-        (see _build_fast_call), built once; None if there is none (no `_obj` entry
-        point, or a key that is not only arrays and scalars)."""
-        if self._fast is _UNBUILT:
-            self._fast = _build_fast_call(self, key)
-        return self._fast
+        (see _build_fast_call), built once per set of `donated` parameters; None if
+        there is none (no `_obj` entry point, or a key that is not only arrays and
+        scalars)."""
+        if self._fast is _UNBUILT or self._fast[0] != donated:
+            self._fast = (donated, _build_fast_call(self, key, donated))
+        return self._fast[1]
 
     def results(self, outs: list) -> object:
         """Result arrays as tensors, in the structure f returned."""
@@ -146,7 +147,7 @@ MISS = object()
 _UNBUILT = object()
 
 
-def _build_fast_call(lowered: Lowered, key: tuple):
+def _build_fast_call(lowered: Lowered, key: tuple, donated: frozenset[int] = frozenset()):
     """A function `fast(args) -> result | MISS` for the calls whose signature is `key`
     (as transforms_signature.plain_signature computes it): the whole call with nothing
     left to look up or decide, for a transform called again and again the same way.
@@ -160,7 +161,12 @@ def _build_fast_call(lowered: Lowered, key: tuple):
     compiled shape and dtype (dtype by identity: a foreign byte order or an odd
     dtype object misses), C-contiguous and aligned.  Anything else, a tensor requiring
     grad, a list, a Fortran-order or misaligned array, a numpy scalar, is a MISS and
-    takes the checked path, which converts it or raises the usual error."""
+    takes the checked path, which converts it or raises the usual error.
+
+    `donated` (parameter indices, as call_checked takes them): a result that the
+    compiled code may write into a donated parameter's array (CompiledFunction.
+    donations) is that array when, as call_checked requires, it is a writable
+    ndarray sharing no memory with another argument; a tensor there is a MISS."""
     from ..runtime.native import POOL_MIN_BYTES, allocate
     if any(item[0] not in (ARRAY, SCALAR) for item in key):
         return None
@@ -178,7 +184,14 @@ def _build_fast_call(lowered: Lowered, key: tuple):
         local.buffers = (entry.scratch(), *(np.empty((), f32) for _ in scalars))
         return local.buffers
 
+    donate: dict[int, int] = {}  # result -> the parameter whose array it may be
+    if donated:
+        for j, i in lowered.native().donations().items():
+            if i in donated and key[i][0] == ARRAY and i not in donate.values() \
+                    and entry.results[j][:2] == entry.params[i]:
+                donate[j] = i
     names = {"MISS": MISS, "ndarray": np.ndarray, "Tensor": Tensor, "make": Tensor._make,
+             "may_share": np.may_share_memory,
              "empty": np.empty, "allocate": allocate, "entry": entry.call,
              "OFFSET": entry.offset, "local": local, "buffers": buffers,
              "unflatten": unflatten, "TREE": lowered.tree}
@@ -187,7 +200,7 @@ def _build_fast_call(lowered: Lowered, key: tuple):
     for j, ((shape, dtype, nbytes), t) in enumerate(zip(entry.results, lowered.result_types)):
         names[f"R{j}"], names[f"E{j}"], names[f"N{j}"], names[f"T{j}"] = shape, dtype, nbytes, t
     source = _fast_source(key, scalars, [n >= POOL_MIN_BYTES for _, _, n in entry.results],
-                          lowered._single, lowered._flat_tuple)
+                          lowered._single, lowered._flat_tuple, donate)
     exec(compile(source, f"<fast call of {lowered.optimized.name}>", "exec"), names)
     fast = names["fast"]
     fast.source = source
@@ -195,7 +208,7 @@ def _build_fast_call(lowered: Lowered, key: tuple):
 
 
 def _fast_source(key: tuple, scalars: list[int], pooled: list[bool], single: bool,
-                 flat_tuple: bool) -> str:
+                 flat_tuple: bool, donate: dict[int, int] | None = None) -> str:
     """The text of a fast call (see _build_fast_call), e.g. for (f32[5], float):
 
         def fast(args):
@@ -223,7 +236,21 @@ def _fast_source(key: tuple, scalars: list[int], pooled: list[bool], single: boo
             r0 = empty(R0, E0)
             entry(OFFSET, id(a0), id(c1), id(r0), id(scratch))
             return make(r0, T0)
+
+    With `donate` ({result j: parameter i}), a0 donated to r0 and a1 another array:
+
+            if type(a0) is not ndarray:
+                return MISS
+            ...
+            w0 = flags.writeable
+            ...
+            if w0 and not may_share(a0, a1):
+                r0 = a0
+            else:
+                r0 = allocate(R0, E0, N0)
     """
+    donate = donate or {}
+    donors = set(donate.values())
     n = len(key)
     args = [f"a{i}" for i in range(n)]
     lines = ["def fast(args):",
@@ -237,17 +264,23 @@ def _fast_source(key: tuple, scalars: list[int], pooled: list[bool], single: boo
             lines += [f"    if type({a}) is not float:",
                       "        return MISS"]
             continue
-        lines += [f"    if type({a}) is not ndarray:",
-                  f"        if type({a}) is not Tensor or {a}._requires_grad:",
-                  "            return MISS",
-                  f"        {a} = {a}._data",
-                  f"        if type({a}) is not ndarray:",
-                  "            return MISS",
-                  f"    if {a}.dtype is not D{i} or {a}.shape != S{i}:",
+        if i in donors:  # a tensor's buffer is never given away: the checked path
+            lines += [f"    if type({a}) is not ndarray:",
+                      "        return MISS"]
+        else:
+            lines += [f"    if type({a}) is not ndarray:",
+                      f"        if type({a}) is not Tensor or {a}._requires_grad:",
+                      "            return MISS",
+                      f"        {a} = {a}._data",
+                      f"        if type({a}) is not ndarray:",
+                      "            return MISS"]
+        lines += [f"    if {a}.dtype is not D{i} or {a}.shape != S{i}:",
                   "        return MISS",
                   f"    flags = {a}.flags",
                   "    if not (flags.c_contiguous and flags.aligned):",
                   "        return MISS"]
+        if i in donors:
+            lines.append(f"    w{i} = flags.writeable")
     cells = [f"c{i}" for i in scalars]
     buffers = _unpacking(["scratch", *cells])
     lines += ["    try:",
@@ -256,8 +289,18 @@ def _fast_source(key: tuple, scalars: list[int], pooled: list[bool], single: boo
               f"        {buffers} = buffers()"]
     lines += [f"    c{i}[()] = a{i}" for i in scalars]
     results = [f"r{j}" for j in range(len(pooled))]
-    lines += [f"    r{j} = allocate(R{j}, E{j}, N{j})" if big else f"    r{j} = empty(R{j}, E{j})"
-              for j, big in enumerate(pooled)]
+    for j, big in enumerate(pooled):
+        fresh = f"r{j} = allocate(R{j}, E{j}, N{j})" if big else f"r{j} = empty(R{j}, E{j})"
+        i = donate.get(j)
+        if i is None:
+            lines.append("    " + fresh)
+            continue
+        others = [f"may_share(a{i}, a{k})" for k in range(n) if k != i and k not in scalars]
+        overlap = f" and not ({' or '.join(others)})" if others else ""
+        lines += [f"    if w{i}{overlap}:",
+                  f"        r{j} = a{i}",
+                  "    else:",
+                  "        " + fresh]
     passed = [f"c{i}" if i in scalars else args[i] for i in range(n)] + results + ["scratch"]
     lines.append(f"    entry(OFFSET, {', '.join(f'id({v})' for v in passed)})")
     tensors = [f"make(r{j}, T{j})" for j in range(len(pooled))]
