@@ -193,7 +193,7 @@ def bind(prim: Primitive, *args: "Tensor", type: TensorType | None = None,
         rtype = infer_type(prim, tuple([a._type for a in args]), attrs, type)
     except ShapeError as e:
         raise _shape_error(prim, args, attrs, e) from None
-    return _apply(prim, args, attrs, rtype, loc, None, ())
+    return _apply(prim, args, attrs, rtype, loc)
 
 
 def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
@@ -203,12 +203,13 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
     the common cases of elementwise operations), without entering a node or asking the
     shape rule again.
 
-    The eager loop's hot path, so it is _apply, eval_prim's ufunc case and _record in
-    one frame (each call they cost is ~0.1 us of an operation's ~4): an arithmetic
+    The eager loop's hot path, so _apply's checks and eval_prim's ufunc case are
+    inlined (each call they cost is ~0.1 us of an operation's ~4): an arithmetic
     primitive that is a plain ufunc runs here; anything else (attributes, a rule of
-    its own, tracing, an enclosing operation) takes the general functions."""
+    its own, tracing, an enclosing operation) takes the general functions.  The
+    record itself is _on_tape's, shared with _record."""
     if getattr(_tls, "node", None) is not None:  # inside another operation: joins its node
-        return _apply(prim, args, attrs, rtype, None, None, inputs)
+        return _apply(prim, args, attrs, rtype, None)
     requires_grad = False
     arrays = []
     for a in args:
@@ -243,35 +244,18 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
     except ValueError:  # the operation is the bottom of the stack: no user line
         frame = None
     loc = _caller_loc(frame)
-    fn = GradFn(name, inputs, loc)
-    saved = fn.saved
-    operands = []
-    for a in args:
-        v = a._value
-        if v is None:
-            v = a._graph_value()
-        key = id(v)
-        if key not in saved:
-            saved[key] = Saved(v, a._data, a._version)
-        operands.append(v)
-    instr = Instr(prim, operands, attrs, rtype, loc)
-    fn.instrs.append(instr)
-    out = Tensor._make(data, rtype, True, fn, instr)
-    saved[id(instr)] = Saved(instr, data, out._version)
-    return out
+    return _on_tape(GradFn(name, inputs, loc), prim, args, attrs, rtype, data, loc)
 
 
 def bind_typed(prim: Primitive, args: tuple, rtype: TensorType) -> "Tensor":
     """`bind(prim, *args)` (no attributes) when the caller knows the result type the
     shape rule would give: inside an operation's grad_node, as bind records it."""
-    return _apply(prim, args, {}, rtype, None, None, ())
+    return _apply(prim, args, {}, rtype, None)
 
 
 def _apply(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType,
-           loc: SourceLoc | None, name: str | None, inputs: tuple) -> "Tensor":
-    """bind's work once the result type is known; `name`: the operation's GradFn name
-    when the primitive is a whole operation (bind_op), else None (grad_node's or the
-    primitive's own)."""
+           loc: SourceLoc | None) -> "Tensor":
+    """bind's work once the result type is known."""
     requires_grad = False
     arrays = []
     for a in args:
@@ -288,28 +272,30 @@ def _apply(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType,
         raise allocation_error(prim.name, [rtype], loc or user_loc(3)) from None
     if requires_grad and rtype.dtype.is_float and prim is not P.stop_gradient \
             and getattr(_grad_state, "enabled", True):  # is_grad_enabled(), inlined
-        return _record(prim, args, attrs, rtype, data, loc, name, inputs)
+        return _record(prim, args, attrs, rtype, data, loc)
     return Tensor._make(data, rtype)
 
 
 def _record(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType, data: np.ndarray,
-            loc: SourceLoc | None, name: str | None, inputs: tuple) -> "Tensor":
-    """Put the instruction on the tape, under the current operation's GradFn (a new
-    one named `name` for a one-primitive operation, see bind_op)."""
-    if name is not None:
-        if loc is None:
-            loc = _caller_loc(sys._getframe(3))  # the operation calling bind_op, outwards
-        fn = GradFn(name, inputs, loc)
+            loc: SourceLoc | None) -> "Tensor":
+    """Put the instruction on the tape, under the current operation's GradFn (the
+    enclosing grad_node's, or one of the primitive's own)."""
+    node = getattr(_tls, "node", None)
+    if loc is None:
+        loc = _node_loc(node)
+    if node is None:
+        fn = GradFn(_default_name(prim), args, loc)
+    elif node.fn is None:
+        fn = node.fn = GradFn(node.name, node.inputs, loc)
     else:
-        node = getattr(_tls, "node", None)
-        if loc is None:
-            loc = _node_loc(node)
-        if node is None:
-            fn = GradFn(_default_name(prim), args, loc)
-        elif node.fn is None:
-            fn = node.fn = GradFn(node.name, node.inputs, loc)
-        else:
-            fn = node.fn
+        fn = node.fn
+    return _on_tape(fn, prim, args, attrs, rtype, data, loc)
+
+
+def _on_tape(fn: GradFn, prim: Primitive, args: tuple, attrs: dict, rtype: TensorType,
+             data: np.ndarray, loc: SourceLoc | None) -> "Tensor":
+    """The instruction `prim(args)` under `fn`, with the arrays it read and produced
+    saved at their current versions (backward's in-place check)."""
     saved = fn.saved
     operands = []
     for a in args:
