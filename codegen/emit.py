@@ -33,9 +33,8 @@ from .lowering import LOWERINGS
 from .mathlib import FUNCTIONS as _POLYNOMIAL, MathBuilder
 from .plan import Plan, Root, plan, view_of
 
-#: The runtime's parallel loop: void(ptr part, ptr context, i64 n) calls
-#: part(context, lo, hi) over disjoint ranges covering [0, n), on its threads (our
-#: parts take chunks from a counter in the context instead: see _emit_parallel).
+#: The runtime's parallel loop: void(ptr part, ptr buffers, i64 n) calls
+#: part(buffers, lo, hi) over disjoint ranges covering [0, n), on its threads.
 PARALLEL_FOR = "tapegrad_parallel_for"
 #: The functions called through pointer slots that the loader fills: the gemm of
 #: each BLAS dtype (codegen.blas.INTERNAL_NAMES) and the parallel loop.
@@ -51,11 +50,6 @@ def slot_symbol(symbol: str, name: str) -> str:
 #: Split a loop among threads above this many elements x cost per element
 #: (handing work to the pool costs tens of microseconds).
 PARALLEL_WORK = 1 << 22
-
-#: A split loop is cut into this many chunks, which the threads take in turn from a
-#: shared counter: a thread the pool wakes late (tens of microseconds) or a core
-#: busy with something else takes fewer, instead of the others waiting for its half.
-PARALLEL_CHUNKS = 16
 
 #: Left to LLVM intrinsics: sqrt is one instruction.
 _INTRINSIC = {"sqrt"}
@@ -134,9 +128,6 @@ class Emitter:
         self.b.branch(body)
         self.b.position_at_end(body)
         self._bases: dict[tuple, ir.Value] = {}
-        #: the array of buffer pointers of the function being emitted (a part gets it
-        #: from the context its caller passes)
-        self._buffers: ir.Value = self.func.args[0]
         self._consts: dict[int, ir.Constant] = {}
         self._memo: dict[tuple, ir.Value] = {}
         self._constants = {id(i): i for i in fn.body if i.prim is P.constant}
@@ -201,47 +192,32 @@ class Emitter:
         return next((a for a, d in enumerate(root.dst.shape) if d > 1), None)
 
     def _emit_parallel(self, shape, axis: int, body) -> None:
-        """The loop nest as a function of its own (a "part") that the entry point hands
-        to `tapegrad_parallel_for` (the runtime's thread pool), with a context on its
-        stack: the buffers and a chunk counter.  Every thread's part takes chunks of
-        `axis` from the counter until none is left, so the ranges the pool hands out
-        only say how many threads join (one part alone does every chunk)."""
+        """The loop nest as a function of its own over a range of `axis`, which the
+        entry point hands to `tapegrad_parallel_for` (the runtime's thread pool)."""
         n = shape[axis]
-        chunk = -(-n // PARALLEL_CHUNKS)
-        context = ir.LiteralStructType([PTR, I64])
         fnty = ir.FunctionType(ir.VoidType(), [PTR, I64, I64])
         part = ir.Function(self.module, fnty, f"{self.func.name}_part{len(self._parts)}")
         part.linkage = "internal"
         part.attributes.add("nounwind")
         self._parts.append(part)
-        saved = (self.func, self.entry, self.b, self._bases, self._memo, self._buffers)
+        saved = (self.func, self.entry, self.b, self._bases, self._memo)
         self.func, self._bases, self._memo = part, {}, {}
         self.entry = part.append_basic_block("entry")
-        self.b = b = ir.IRBuilder(self.entry)
-        ctx = part.args[0]
-        self._buffers = b.load(b.gep(ctx, [self.i64(0), I32(0)], inbounds=True,
-                                     source_etype=context), typ=PTR, align=8)
-        counter = b.gep(ctx, [self.i64(0), I32(1)], inbounds=True, source_etype=context)
-        take, work, done = (part.append_basic_block(name) for name in ("take", "work", "done"))
-        b.branch(take)
-        b.position_at_end(take)
-        lo = b.atomic_rmw("add", counter, self.i64(chunk), "monotonic")
-        b.cbranch(b.icmp_signed("<", lo, self.i64(n)), work, done)
-        b.position_at_end(work)
-        end = b.add(lo, self.i64(chunk), flags=("nsw",))
-        hi = b.select(b.icmp_signed(">", end, self.i64(n)), self.i64(n), end)
-        self._memo.clear()
+        start, done = part.append_basic_block("start"), part.append_basic_block("done")
+        self.b = ir.IRBuilder(self.entry)
+        lo, hi = part.args[1], part.args[2]
+        b = self.b
+        lo = b.select(b.icmp_signed("<", lo, self.i64(0)), self.i64(0), lo)
+        hi = b.select(b.icmp_signed(">", hi, self.i64(n)), self.i64(n), hi)
+        b.cbranch(b.icmp_signed("<", lo, hi), start, done)  # never an empty do-while
+        b.position_at_end(start)
         self._guarded(lambda: self.loop(shape, body, ranges={axis: (lo, hi)}))
-        self.b.branch(take)
+        self.b.branch(done)
         self.b.position_at_end(done)
         self.b.ret_void()
-        self.func, self.entry, self.b, self._bases, self._memo, self._buffers = saved
-        b = self.b
-        ctx = self.alloca(context)
-        b.store(self._buffers, b.gep(ctx, [self.i64(0), I32(0)], inbounds=True), align=8)
-        b.store(self.i64(0), b.gep(ctx, [self.i64(0), I32(1)], inbounds=True), align=8)
+        self.func, self.entry, self.b, self._bases, self._memo = saved
         pfor = self.callee(PARALLEL_FOR, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64]))
-        b.call(pfor, [part, ctx, self.i64(n)])
+        self.b.call(pfor, [part, self.func.args[0], self.i64(n)])
 
     def callee(self, name: str, fnty: ir.FunctionType) -> ir.Value:
         """Function `name` (one of SLOTS) from its slot, loaded once in this function's
@@ -296,7 +272,7 @@ class Emitter:
                 else:
                     slot = {"param": k, "result": len(self.fn.params) + k,
                             "scratch": len(self.fn.params) + len(self.fn.results)}[kind]
-                    ptr = self.b.gep(self._buffers, [self.i64(slot)], inbounds=True,
+                    ptr = self.b.gep(self.func.args[0], [self.i64(slot)], inbounds=True,
                                      source_etype=PTR)
                     base = self.b.load(ptr, typ=PTR, align=8)
                     if kind == "scratch":

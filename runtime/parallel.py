@@ -4,9 +4,7 @@
                                void **buffers, int64 n)
 
 runs `part` over disjoint ranges that cover [0, n): one range on the calling
-thread, the others on persistent worker threads.  (The parts the code generator
-emits take chunks from a shared counter and treat their range as a ticket to
-join: a worker woken late then does less, instead of the caller waiting for it.)  It is a ctypes callback, so
+thread, the others on persistent worker threads.  It is a ctypes callback, so
 it holds the GIL while it hands out work; every `part` call goes through ctypes,
 which releases the GIL, so the ranges really run at the same time.  Handing
 work over costs tens of microseconds, which is why the code generator only
