@@ -417,6 +417,21 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
                                                                       float(std)))
 
 
+# ---------------------------------------------------------------- dropout's mask
+
+
+def dropout_noise(input: Tensor, p: float, generator=None) -> Tensor:
+    """PyTorch's CPU dropout noise: a tensor laid out like input, filled in address order by
+    bernoulli_(1 - p) (53-bit uniforms), divided by 1 - p in input's dtype."""
+    data = input._check_concrete("dropout")
+    keep = 1.0 - p
+    g = generator_or_default(generator)
+    noise = data.copy(order="K")
+    _write(noise, RF.bernoulli_scalar(g, data.size, keep).astype(data.dtype))
+    noise /= data.dtype.type(keep)
+    return Tensor._make(noise, input._type)
+
+
 FUNCTIONS = {"rand": rand, "randn": randn, "randint": randint, "randperm": randperm,
              "normal": normal, "bernoulli": bernoulli, "rand_like": rand_like,
              "randn_like": randn_like, "randint_like": randint_like}
