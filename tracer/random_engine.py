@@ -29,19 +29,20 @@ def _seeded_words(seed: int) -> np.ndarray:
 
 def _twist_pairs(cur: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     y = (cur & _UPPER) | (nxt & _LOWER)
-    return (y >> np.uint32(1)) ^ np.where((nxt & np.uint32(1)).astype(bool), _MATRIX_A,
-                                          np.uint32(0))
+    return (y >> np.uint32(1)) ^ ((nxt & np.uint32(1)) * _MATRIX_A)
 
 
 def _twist(state: np.ndarray) -> np.ndarray:
-    """The next 624 words. Word k reads word k+397 of the old state for k < 227 and
-    word k-227 of the new one after that, so the new words come in four blocks."""
+    """The next 624 words. Word k is word k+397 (of the old state for k < 227, of the new
+    one after) xor a mix of old words k and k+1, so the mixes are one vector operation and
+    the new words come in three blocks and a last word."""
     old = state
+    mix = _twist_pairs(old[:N - 1], old[1:])
     new = np.empty(N, dtype=np.uint32)
     k1 = N - M  # 227
-    new[:k1] = old[M:] ^ _twist_pairs(old[:k1], old[1:k1 + 1])
-    new[k1:2 * k1] = new[:k1] ^ _twist_pairs(old[k1:2 * k1], old[k1 + 1:2 * k1 + 1])
-    new[2 * k1:N - 1] = new[k1:N - 1 - k1] ^ _twist_pairs(old[2 * k1:N - 1], old[2 * k1 + 1:N])
+    new[:k1] = old[M:] ^ mix[:k1]
+    new[k1:2 * k1] = new[:k1] ^ mix[k1:2 * k1]
+    new[2 * k1:N - 1] = new[k1:N - 1 - k1] ^ mix[2 * k1:]
     new[N - 1] = new[M - 1] ^ _twist_pairs(old[N - 1:], new[:1])[0]
     return new
 
