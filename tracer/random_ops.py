@@ -12,11 +12,13 @@ there.
 from __future__ import annotations
 
 import builtins
+import warnings
 
 import numpy as np
 
 from ..ir import dtypes
 from ..ir.core import TensorType
+from . import creation as _creation
 from . import ops_elementwise as E
 from . import ops_inplace as IP
 from . import random_fill as RF
@@ -34,9 +36,9 @@ _TYPE_NAME = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": 
 
 
 def default_float() -> dtypes.DType:
-    """The dtype random floats get when none is asked for."""
-    from . import creation
-    getter = getattr(creation, "get_default_dtype", None)
+    """The dtype random floats get when none is asked for (tg.get_default_dtype's, once
+    creation has one)."""
+    getter = getattr(_creation, "get_default_dtype", None)
     return getter() if getter is not None else dtypes.f32
 
 
@@ -46,6 +48,13 @@ def _float_dtype(dtype, op: str) -> dtypes.DType:
         raise RuntimeError(f'"{op}" not implemented for \'{_TYPE_NAME.get(dt.torch_name, dt)}\''
                            + at(user_loc()))
     return dt
+
+
+def _unsupported(op: str, out=None, layout=None) -> None:
+    for name, value in (("out", out), ("layout", layout)):
+        if value is not None and not (name == "layout" and str(value).endswith("strided")):
+            raise NotImplementedError(f"tg.{op}({name}=...) is not supported (see "
+                                      "docs/torch-coverage.md)")
 
 
 def _new(values: np.ndarray, dt: dtypes.DType, shape: tuple, requires_grad: bool,
@@ -62,7 +71,7 @@ def _shape_from(shape: tuple, size) -> tuple:
     if size is not None:
         if shape:
             raise TypeError("size given both positionally and as size=")
-        shape = (size,) if isinstance(size, (tuple, list)) else (size,)
+        shape = (size,)
     return size_of(shape)
 
 
@@ -116,6 +125,7 @@ def _write(a: np.ndarray, values: np.ndarray) -> None:
 
 def rand(*shape, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
+    _unsupported("rand", out, layout)
     dt, shape = _float_dtype(dtype, "check_uniform_bounds"), _shape_from(shape, size)
     g = generator_or_default(generator)
     return _new(RF.unit_floats(g, _count(shape), dt.np), dt, shape, requires_grad, device)
@@ -123,6 +133,7 @@ def rand(*shape, size=None, generator=None, out=None, dtype=None, layout=None, d
 
 def randn(*shape, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False) -> Tensor:
+    _unsupported("randn", out, layout)
     dt, shape = _float_dtype(dtype, "normal_kernel_cpu"), _shape_from(shape, size)
     g = generator_or_default(generator)
     return _new(RF.normal(g, _count(shape), dt.np, 0.0, 1.0), dt, shape, requires_grad, device)
@@ -144,6 +155,10 @@ def _check_from_to(low: int, high: int, dt: dtypes.DType, op="random_") -> None:
         raise RuntimeError(f"{op} expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}" + at(user_loc()))
     lo, hi = _int_bounds(dt)
+    if dt.is_float and not (lo <= low and high - 1 <= hi):
+        warnings.warn(f"{op}: bounds outside [{lo}, {hi}]: {dt.torch_name} cannot hold every "
+                      "integer there, and PyTorch's numbers for such ranges are not "
+                      "reproduced for float32", stacklevel=3)
     if not dt.is_float and not (lo <= low and high - 1 <= hi):
         which, value = ("from", low) if low < lo else ("to - 1", high - 1)
         raise RuntimeError(f"{which} is out of bounds for {dt.torch_name}: {value}"
@@ -161,6 +176,7 @@ def _as_int(v, what: str) -> int:
 def randint(*args, low=None, high=None, size=None, generator=None, out=None, dtype=None,
             layout=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """`randint(high, size)` or `randint(low, high, size)` (keywords too), int64 unless dtype."""
+    _unsupported("randint", out, layout)
     args = list(args)
     if size is None and args and isinstance(args[-1], (tuple, list)):
         size = args.pop()
@@ -183,6 +199,7 @@ def randint(*args, low=None, high=None, size=None, generator=None, out=None, dty
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False) -> Tensor:
+    _unsupported("randperm", out, layout)
     n = _as_int(n, "n")
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}" + at(user_loc()))
@@ -236,6 +253,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
            device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """PyTorch's overloads: (Tensor, Tensor), (Tensor, float), (float, Tensor) draw standard
     normals then scale and shift them; (float, float, size) fills like `normal_`."""
+    _unsupported("normal", out, layout)
     g = generator_or_default(generator)
     mean_t, std_t = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not (mean_t or std_t):
@@ -294,6 +312,7 @@ def _probabilities(p: Tensor) -> np.ndarray:
 def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
     """`bernoulli(probs)`: one draw per probability; `bernoulli(x, p)`: x's shape and dtype
     filled with probability p."""
+    _unsupported("bernoulli", out)
     g = generator_or_default(generator)
     data = input._check_concrete("tg.bernoulli")
     if p is None:

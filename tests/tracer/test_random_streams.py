@@ -204,3 +204,8 @@ def test_randperm_large_path_is_the_inside_out_shuffle(monkeypatch):
         want[z] = i
     np.testing.assert_array_equal(got, want)
     assert sorted(got.tolist()) == list(range(9))
+
+
+def test_float32_randint_beyond_its_integers_warns():
+    with pytest.warns(UserWarning, match="float32 cannot hold every integer"):
+        tg.randint(0, 2 ** 25, (2,), dtype=tg.float32)

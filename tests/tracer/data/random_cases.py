@@ -252,3 +252,10 @@ def seed002_cell(torch, F):
     loss = F.binary_cross_entropy_with_logits(z, y)
     loss.backward()
     return [w, b, z, loss, w.grad, b.grad]
+
+
+@case
+def zero_dim_and_empty(torch, F):
+    torch.manual_seed(0)
+    return [torch.randint(0, 5, ()), torch.randn(()), torch.rand(()), torch.randn(0),
+            torch.rand(0, 3), torch.randn(2, 0, dtype=torch.float64), torch.randn(4)]
