@@ -323,6 +323,15 @@ case("F.cross_entropy", lambda x: F.cross_entropy(x, _LABELS, reduction="sum"), 
      tag="sum")
 case("F.nll_loss", lambda x: F.nll_loss(x, _LABELS), U(3, 4))
 
+
+def _seeded_dropout(x):
+    """F.dropout with the same mask on every call, so finite differences see one function."""
+    tg.manual_seed(0)
+    return F.dropout(x, 0.4)
+
+
+case("F.dropout", _seeded_dropout, U(3, 4))
+
 # ---------------------------------------------------------------- in place (on non-leaves)
 
 
