@@ -25,7 +25,8 @@ from .tracer.random_generator import (  # noqa: E402
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
     set_rng_state)
 from .tracer.random_ops import (  # noqa: E402
-    bernoulli, normal, rand, rand_like, randint, randint_like, randn, randn_like, randperm)
+    bernoulli, multinomial, normal, rand, rand_like, randint, randint_like, randn, randn_like,
+    randperm)
 
 # operations (each also a Tensor method)
 from .tracer.ops import (  # noqa: E402

@@ -371,7 +371,7 @@ NOT_OPERATIONS = {
     "linspace", "manual_seed", "ones", "ones_like", "rand", "rand_like", "randint", "randn",
     "randn_like", "tensor", "zeros", "zeros_like", "device", "Size", "Tensor",
     "Generator", "bernoulli", "get_rng_state", "initial_seed", "normal", "randint_like",
-    "randperm", "seed", "set_rng_state",  # random streams: tests/tracer/test_random_streams.py
+    "randperm", "seed", "set_rng_state", "multinomial",  # random streams: tests/tracer/test_random_streams.py
     "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
     # grad mode, transforms, tracing (tested elsewhere)
     "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "compile", "jit", "grad",

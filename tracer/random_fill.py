@@ -207,3 +207,25 @@ def geometric(g, n: int, p: float, np_dtype) -> np.ndarray:
 def cauchy(g, n: int, median: float, sigma: float, np_dtype) -> np.ndarray:
     u = unit_floats(g, n, _F64)
     return (median + sigma * MF.libm(math.tan, math.pi * (u - 0.5))).astype(np_dtype)
+
+
+def multinomial(g, probs: np.ndarray, n: int, replacement: bool) -> np.ndarray:
+    """Category indices, rows of `probs` (2-d) one after another. Without replacement, or
+    for one sample: the largest p / q with q ~ Exp(1) drawn for the whole tensor first
+    (argmax or a descending top-n). With replacement: per row, the cumulative sum in the
+    probabilities' dtype divided by its total, then the first bucket >= a 53-bit uniform."""
+    rows = probs.shape[0]
+    if not replacement or n == 1:
+        q = exponential(g, probs.size, 1.0, probs.dtype).reshape(probs.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = probs / q
+        if n == 1:
+            return np.argmax(ratio, axis=1).reshape(rows, 1)
+        return np.argsort(-ratio, axis=1, kind="stable")[:, :n]
+    out = np.empty((rows, n), dtype=np.int64)
+    for r in range(rows):
+        cum = np.cumsum(probs[r], dtype=probs.dtype)
+        cum = (cum / cum[-1]).astype(probs.dtype)
+        cum[-1] = 1
+        out[r] = np.searchsorted(cum.astype(_F64), unit_floats(g, n, _F64), side="left")
+    return out

@@ -326,6 +326,36 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
     return _zero_grad_through(result, "BernoulliBackward1", input)
 
 
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None,
+                out=None) -> Tensor:
+    """Indices drawn from each row's categories (weights need not sum to one)."""
+    _unsupported("multinomial", out)
+    data = input._check_concrete("tg.multinomial")
+    if input.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim" + at(user_loc()))
+    if not input.dtype.is_float:
+        raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
+                           f"{_TYPE_NAME.get(input.dtype.torch_name, input.dtype)}"
+                           + at(user_loc()))
+    n = _as_int(num_samples, "num_samples")
+    if n <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples" + at(user_loc()))
+    if not replacement and n > input.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement" + at(user_loc()))
+    probs = data.reshape(-1, data.shape[-1]) if data.ndim == 2 else data.reshape(1, -1)
+    if probs.size and not (np.all(np.isfinite(probs)) and np.all(probs >= 0)):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0"
+                           + at(user_loc()))
+    if probs.size and np.any(probs.sum(axis=1) == 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)"
+                           + at(user_loc()))
+    drawn = RF.multinomial(generator_or_default(generator), np.ascontiguousarray(probs), n,
+                           bool(replacement))
+    shape = (n,) if input.ndim == 1 else (data.shape[0], n)
+    return _new(drawn, dtypes.i64, shape, False)
+
+
 # ---------------------------------------------------------------- Tensor methods (in place)
 
 
@@ -452,12 +482,14 @@ def dropout_noise(input: Tensor, p: float, generator=None) -> Tensor:
 
 
 FUNCTIONS = {"rand": rand, "randn": randn, "randint": randint, "randperm": randperm,
-             "normal": normal, "bernoulli": bernoulli, "rand_like": rand_like,
+             "normal": normal, "bernoulli": bernoulli, "multinomial": multinomial,
+             "rand_like": rand_like,
              "randn_like": randn_like, "randint_like": randint_like}
 
 METHODS = {"normal_": normal_, "uniform_": uniform_, "bernoulli_": bernoulli_,
            "bernoulli": tensor_bernoulli, "random_": random_, "exponential_": exponential_,
-           "geometric_": geometric_, "cauchy_": cauchy_, "log_normal_": log_normal_}
+           "geometric_": geometric_, "cauchy_": cauchy_, "log_normal_": log_normal_,
+           "multinomial": multinomial}
 
 
 def attach() -> None:

@@ -259,3 +259,15 @@ def zero_dim_and_empty(torch, F):
     torch.manual_seed(0)
     return [torch.randint(0, 5, ()), torch.randn(()), torch.rand(()), torch.randn(0),
             torch.rand(0, 3), torch.randn(2, 0, dtype=torch.float64), torch.randn(4)]
+
+
+@case
+def multinomial_draws(torch, F):
+    torch.manual_seed(41)
+    p = torch.rand(3, 7)
+    p64 = torch.rand(9, dtype=torch.float64)
+    w = torch.tensor([0.0, 10.0, 3.0, 0.0, 1.0])
+    return [torch.multinomial(p, 12, replacement=True), torch.multinomial(p, 4),
+            torch.multinomial(p, 1), torch.multinomial(p64, 5), torch.multinomial(p64, 30, True),
+            torch.multinomial(w, 2), torch.multinomial(w, 1), p.multinomial(3),
+            torch.multinomial(w, 6, replacement=True)]
