@@ -209,3 +209,11 @@ def test_randperm_large_path_is_the_inside_out_shuffle(monkeypatch):
 def test_float32_randint_beyond_its_integers_warns():
     with pytest.warns(UserWarning, match="float32 cannot hold every integer"):
         tg.randint(0, 2 ** 25, (2,), dtype=tg.float32)
+
+
+def test_a_pytorch_state_continues_pytorch_stream():
+    # the bytes PyTorch's get_rng_state() gave mid-stream (a cached normal inside), handed over
+    state = RECORDED["rng_state_round_trip/0"]
+    own_dtype = tg.get_rng_state().numpy().dtype
+    tg.set_rng_state(tg.from_numpy(state.astype(own_dtype)))
+    np.testing.assert_array_equal(tg.randn(7).numpy(), RECORDED["rng_state_round_trip/1"])
