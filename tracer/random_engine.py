@@ -9,6 +9,8 @@ loop per number.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 N, M = 624, 397
@@ -58,9 +60,10 @@ class MT19937:
     """The engine with PyTorch's `left`/`next` counters: after seeding, `left` is 1 and the
     first draw twists; each draw takes word `next` and counts `left` down."""
 
-    __slots__ = ("seed", "state", "left", "next", "_tempered")
+    __slots__ = ("seed", "state", "left", "next", "_tempered", "_lock")
 
     def __init__(self, seed: int = 5489):
+        self._lock = threading.Lock()  # draws from several threads must not tear the counters
         self.reseed(seed)
 
     def reseed(self, seed: int) -> None:
@@ -71,6 +74,7 @@ class MT19937:
 
     def copy(self) -> "MT19937":
         other = MT19937.__new__(MT19937)
+        other._lock = threading.Lock()
         other.seed, other.state = self.seed, self.state.copy()
         other.left, other.next = self.left, self.next
         other._tempered = self._tempered
@@ -78,6 +82,10 @@ class MT19937:
 
     def random_u32(self, n: int) -> np.ndarray:
         """The next n 32-bit outputs, in order."""
+        with self._lock:
+            return self._draw(n)
+
+    def _draw(self, n: int) -> np.ndarray:
         out = np.empty(n, dtype=np.uint32)
         done = 0
         while done < n:
@@ -139,6 +147,7 @@ def unpack_state(data: np.ndarray):
     if not (rec["seeded"] and 0 < left <= N and nxt <= N):
         raise RuntimeError("Invalid mt19937 state")
     engine = MT19937.__new__(MT19937)
+    engine._lock = threading.Lock()
     engine.seed = int(rec["seed"])
     engine.state = rec["words"].astype(np.uint32)  # the C++ copy keeps the low 32 bits
     engine.left, engine.next = left, nxt

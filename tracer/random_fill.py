@@ -170,10 +170,14 @@ def randperm(g, n: int) -> np.ndarray:
             perm[i], perm[j] = perm[j], perm[i]
         return np.array(perm, dtype=np.int64)
     perm = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        z = int(g.engine.random_u64(1)[0] % np.uint64(i + 1))
-        perm[i] = perm[z]
-        perm[z] = i
+    step = 1 << 20
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        zs = (g.engine.random_u64(stop - start) %
+              np.arange(start + 1, stop + 1, dtype=np.uint64)).tolist()
+        for i, z in zip(range(start, stop), zs):
+            perm[i] = perm[z]
+            perm[z] = i
     return perm
 
 

@@ -217,3 +217,22 @@ def test_a_pytorch_state_continues_pytorch_stream():
     own_dtype = tg.get_rng_state().numpy().dtype
     tg.set_rng_state(tg.from_numpy(state.astype(own_dtype)))
     np.testing.assert_array_equal(tg.randn(7).numpy(), RECORDED["rng_state_round_trip/1"])
+
+
+def test_threads_drawing_from_one_generator_get_whole_disjoint_pieces():
+    import threading
+    g = tg.Generator().manual_seed(6)
+    got = []
+
+    def work():
+        for _ in range(20):
+            got.append(tg.rand(997, generator=g).numpy())
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ref = tg.Generator().manual_seed(6)
+    want = {tg.rand(997, generator=ref).numpy().tobytes() for _ in range(80)}
+    assert {a.tobytes() for a in got} == want
