@@ -95,8 +95,20 @@ class Generator:
             self.next_double_normal, self.next_float_normal
         return other
 
+    def __reduce__(self):
+        """Pickling and deepcopy carry the state (the engine's lock is not copied)."""
+        state = pack_state(self.engine, self.next_double_normal, self.next_float_normal)
+        return (_generator_from_bytes, (state.tobytes(),))
+
     def __repr__(self) -> str:
         return f"<tapegrad.Generator object at {id(self):#x}>"
+
+
+def _generator_from_bytes(state: bytes) -> Generator:
+    g = Generator()
+    g.engine, g.next_double_normal, g.next_float_normal = unpack_state(
+        np.frombuffer(state, dtype=np.uint8))
+    return g
 
 
 def _state_dtype():

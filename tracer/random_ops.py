@@ -23,11 +23,11 @@ from . import ops_elementwise as E
 from . import ops_inplace as IP
 from . import random_fill as RF
 from .creation import as_dtype, check_device, size_of
-from .errors import at, user_loc
+from .errors import TracerError, at, user_loc
 from .grad_mode import is_grad_enabled
 from .ops_core import broadcast_shapes, scalar_constant
 from .random_generator import generator_or_default
-from .tape import grad_node
+from .tape import _tracing, grad_node
 from .tensor import Tensor
 
 _TYPE_NAME = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool",
@@ -40,6 +40,16 @@ def default_float() -> dtypes.DType:
     creation has one)."""
     getter = getattr(_creation, "get_default_dtype", None)
     return getter() if getter is not None else dtypes.f32
+
+
+def _stream(generator):
+    """The generator to draw from; refused inside a traced function, where a draw would
+    happen once at trace time and repeat on every call (PyTorch draws afresh each time)."""
+    if _tracing():
+        raise TracerError("random numbers cannot be drawn inside a function being traced "
+                          "(tg.compile, tg.grad, ...): they would be drawn once and repeated "
+                          "on every call; draw them outside and pass them in" + at(user_loc()))
+    return generator_or_default(generator)
 
 
 def _float_dtype(dtype, op: str) -> dtypes.DType:
@@ -127,7 +137,7 @@ def rand(*shape, size=None, generator=None, out=None, dtype=None, layout=None, d
          requires_grad=False, pin_memory=False) -> Tensor:
     _unsupported("rand", out, layout)
     dt, shape = _float_dtype(dtype, "check_uniform_bounds"), _shape_from(shape, size)
-    g = generator_or_default(generator)
+    g = _stream(generator)
     return _new(RF.unit_floats(g, _count(shape), dt.np), dt, shape, requires_grad, device)
 
 
@@ -135,7 +145,7 @@ def randn(*shape, size=None, generator=None, out=None, dtype=None, layout=None, 
           requires_grad=False, pin_memory=False) -> Tensor:
     _unsupported("randn", out, layout)
     dt, shape = _float_dtype(dtype, "normal_kernel_cpu"), _shape_from(shape, size)
-    g = generator_or_default(generator)
+    g = _stream(generator)
     return _new(RF.normal(g, _count(shape), dt.np, 0.0, 1.0), dt, shape, requires_grad, device)
 
 
@@ -192,7 +202,7 @@ def randint(*args, low=None, high=None, size=None, generator=None, out=None, dty
     dt = as_dtype(dtype, dtypes.i64)
     _check_from_to(low, high, dt)
     shape = size_of((tuple(size),) if isinstance(size, (tuple, list)) else (size,))
-    g = generator_or_default(generator)
+    g = _stream(generator)
     values = RF.random_from_to(g, _count(shape), high - low, low, dt.np)
     return _new(values, dt, shape, requires_grad, device)
 
@@ -207,7 +217,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if dt.is_float and n > (1 << (np.finfo(dt.np).nmant + 1)) + 1:
         raise RuntimeError(f"n cannot be greater than 2^{np.finfo(dt.np).nmant + 1}+1 for "
                            f"{dt.torch_name} dtype" + at(user_loc()))
-    g = generator_or_default(generator)
+    g = _stream(generator)
     return _new(RF.randperm(g, n), dt, (n,), requires_grad, device)
 
 
@@ -254,7 +264,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     """PyTorch's overloads: (Tensor, Tensor), (Tensor, float), (float, Tensor) draw standard
     normals then scale and shift them; (float, float, size) fills like `normal_`."""
     _unsupported("normal", out, layout)
-    g = generator_or_default(generator)
+    g = _stream(generator)
     mean_t, std_t = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not (mean_t or std_t):
         if size is None:
@@ -313,7 +323,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
     """`bernoulli(probs)`: one draw per probability; `bernoulli(x, p)`: x's shape and dtype
     filled with probability p."""
     _unsupported("bernoulli", out)
-    g = generator_or_default(generator)
+    g = _stream(generator)
     data = input._check_concrete("tg.bernoulli")
     if p is None:
         probs = _values_in_memory_order(_probabilities(input))
@@ -350,7 +360,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     if probs.size and np.any(probs.sum(axis=1) == 0):
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)"
                            + at(user_loc()))
-    drawn = RF.multinomial(generator_or_default(generator), np.ascontiguousarray(probs), n,
+    drawn = RF.multinomial(_stream(generator), np.ascontiguousarray(probs), n,
                            bool(replacement))
     shape = (n,) if input.ndim == 1 else (data.shape[0], n)
     return _new(drawn, dtypes.i64, shape, False)
@@ -368,7 +378,7 @@ def _float_fill(t: Tensor, op: str):
 def normal_(self, mean=0.0, std=1.0, *, generator=None) -> Tensor:
     _float_fill(self, "normal_kernel_cpu")
     _check_std(float(std))
-    g = generator_or_default(generator)
+    g = _stream(generator)
     return _fill(self, "normal_", lambda n, d, contig: RF.normal(g, n, d, float(mean),
                                                                   float(std), contig))
 
@@ -381,12 +391,12 @@ def uniform_(self, a=0.0, b=1.0, *, generator=None, **kwargs) -> Tensor:
     if not low <= high:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={low:g} > to={high:g}" + at(user_loc()))
-    g = generator_or_default(generator)
+    g = _stream(generator)
     return _fill(self, "uniform_", lambda n, d, contig: RF.uniform(g, n, d, low, high))
 
 
 def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
-    g = generator_or_default(generator)
+    g = _stream(generator)
     if isinstance(p, Tensor):
         probs = _probabilities(p)
         shape = broadcast_shapes("bernoulli_", self.shape, p.shape)
@@ -415,7 +425,7 @@ def random_(self, *args, generator=None, **kwargs) -> Tensor:
         raise TypeError("random_() takes (from, to), (to) or nothing, and a generator")
     bounds = {"to": args[0]} if len(args) == 1 and not kwargs else dict(zip(("from", "to"), args))
     bounds.update(kwargs)
-    g = generator_or_default(generator)
+    g = _stream(generator)
     if not bounds:
         return _fill(self, "random_", lambda n, d, c: RF.random_default(g, n, d))
     dt = self.dtype
@@ -437,7 +447,7 @@ def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
     if not float(lambd) > 0.0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}"
                            + at(user_loc()))
-    g = generator_or_default(generator)
+    g = _stream(generator)
     return _fill(self, "exponential_", lambda n, d, c: RF.exponential(g, n, float(lambd), d))
 
 
@@ -445,13 +455,13 @@ def geometric_(self, p, *, generator=None) -> Tensor:
     if not 0.0 < float(p) < 1.0:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}"
                            + at(user_loc()))
-    g = generator_or_default(generator)
+    g = _stream(generator)
     return _fill(self, "geometric_", lambda n, d, c: RF.geometric(g, n, float(p), d))
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
     _float_fill(self, "cauchy_cpu")
-    g = generator_or_default(generator)
+    g = _stream(generator)
     return _fill(self, "cauchy_", lambda n, d, c: RF.cauchy(g, n, float(median),
                                                               float(sigma), d))
 
@@ -461,7 +471,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
     if not float(std) > 0.0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}"
                            + at(user_loc()))
-    g = generator_or_default(generator)
+    g = _stream(generator)
     return _fill(self, "log_normal_", lambda n, d, c: RF.log_normal(g, n, d, float(mean),
                                                                       float(std)))
 
@@ -474,7 +484,7 @@ def dropout_noise(input: Tensor, p: float, generator=None) -> Tensor:
     bernoulli_(1 - p) (53-bit uniforms), divided by 1 - p in input's dtype."""
     data = input._check_concrete("dropout")
     keep = 1.0 - p
-    g = generator_or_default(generator)
+    g = _stream(generator)
     noise = data.copy(order="K")
     _write(noise, RF.bernoulli_scalar(g, data.size, keep).astype(data.dtype))
     noise /= data.dtype.type(keep)

@@ -236,3 +236,29 @@ def test_threads_drawing_from_one_generator_get_whole_disjoint_pieces():
     ref = tg.Generator().manual_seed(6)
     want = {tg.rand(997, generator=ref).numpy().tobytes() for _ in range(80)}
     assert {a.tobytes() for a in got} == want
+
+
+def test_drawing_inside_a_traced_function_is_refused():
+    @tg.compile
+    def f(x):
+        return x + tg.randn(3)
+
+    with pytest.raises(tg.tracer.errors.TracerError, match="drawn once"):
+        f(tg.zeros(3))
+
+    def g(x):
+        return F.dropout(x, 0.5).sum()
+
+    with pytest.raises(tg.tracer.errors.TracerError, match="test_random_streams.py"):
+        tg.grad(g)(tg.ones(4))
+
+
+def test_generators_deepcopy_and_pickle_with_their_state():
+    import copy
+    import pickle
+    g = tg.Generator().manual_seed(8)
+    tg.randn(5, generator=g)
+    for other in (copy.deepcopy(g), pickle.loads(pickle.dumps(g))):
+        assert other is not g and other.initial_seed() == 8
+        np.testing.assert_array_equal(tg.randn(9, generator=other).numpy(),
+                                      tg.randn(9, generator=g.clone_state()).numpy())
