@@ -18,7 +18,7 @@ import numpy as np
 
 from ..ir.core import Function
 from .interpreter import interpret
-from .native import allocate
+from .buffer_pool import allocate
 
 MODES = ("interpret", "compile", "auto")
 #: how many functions the eager tier remembers (each holds a reference to its IR)
@@ -84,7 +84,7 @@ def execute(fn: Function, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         return _call(compiled, entry[2], entry[3], arrays)
     obj = None
     if mode == "compile" or entry is not None:
-        from .native import compile_function
+        from .compiler import compile_function
         compiled = compile_function(fn)
         obj = compiled.object_entry()
         stats.compiled += 1
@@ -104,7 +104,7 @@ def _call(compiled, params: tuple, obj, arrays: Sequence) -> list[np.ndarray]:
     """compiled(*arrays).  When every array is an ndarray of exactly its parameter's dtype
     object and shape (the engine's saved arrays always are), CompiledFunction.__call__'s
     per-argument checks would return them unchanged: if they are also C-contiguous and
-    aligned, the code's `_obj` entry point `obj` (native.ObjectEntry) runs them at once
+    aligned, the code's `_obj` entry point `obj` (native_call.ObjectEntry) runs them at once
     (what call_checked would do, in the one loop that checked them), else call_checked
     fixes their layout; anything else takes the checked call, which converts or raises."""
     if len(arrays) == len(params):

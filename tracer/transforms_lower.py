@@ -31,7 +31,7 @@ from .trace import LEAF, function_name, trace, unflatten
 from .transforms_signature import ARRAY, SCALAR
 
 if TYPE_CHECKING:  # native code (llvmlite) loads on first compile: a fast `import tapegrad`
-    from ..runtime.native import CompiledFunction
+    from ..runtime.native_call import CompiledFunction
 
 KINDS = ("compile", "grad", "value_and_grad")
 
@@ -70,7 +70,7 @@ class Lowered:
             with self._lock:
                 if self._native is None:
                     t0 = time.perf_counter()
-                    from ..runtime.native import compile_function
+                    from ..runtime.compiler import compile_function
                     native = compile_function(self.optimized)
                     self.native_seconds = time.perf_counter() - t0
                     self._native = native
@@ -167,7 +167,7 @@ def _build_fast_call(lowered: Lowered, key: tuple, donated: frozenset[int] = fro
     compiled code may write into a donated parameter's array (CompiledFunction.
     donations) is that array when, as call_checked requires, it is a writable
     ndarray sharing no memory with another argument; a tensor there is a MISS."""
-    from ..runtime.native import POOL_MIN_BYTES, allocate
+    from ..runtime.buffer_pool import POOL_MIN_BYTES, allocate
     if any(item[0] not in (ARRAY, SCALAR) for item in key):
         return None
     entry = lowered.native().object_entry()
