@@ -9,9 +9,9 @@ references (CPython 3.14 borrows references and reports lower counts: a block
 still held would be lent again, and two live results would share memory).
 
 Each loan makes a *lease*: a small ctypes object exposing the block's memory,
-which becomes the `base` of the result array.  numpy gives every view of that
-array (slices, reshapes, `.T`, a tensor's `.numpy()`) the same base, so the
-lease lives exactly as long as some array can reach the memory.  A weak
+from which the result array is made (np.frombuffer).  Every view of that array
+(slices, reshapes, `.T`, a tensor's `.numpy()`) keeps it through its chain of
+`base`s, so the lease lives exactly as long as some array can reach the memory.  A weak
 reference to the lease returns the block to the pool when it dies.  The
 block itself stays referenced by the loan's record meanwhile: the lease holds
 only its address.
