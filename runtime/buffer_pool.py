@@ -8,18 +8,16 @@ Whether a block is still in use is decided by ownership, never by counting
 references (CPython 3.14 borrows references and reports lower counts: a block
 still held would be lent again, and two live results would share memory).
 
-Each loan makes a *lease*: a small ctypes object exposing the block's memory,
-from which the result array is made (np.frombuffer).  Every view of that array
-(slices, reshapes, `.T`, a tensor's `.numpy()`) keeps it through its chain of
-`base`s, so the lease lives exactly as long as some array can reach the memory.  A weak
-reference to the lease returns the block to the pool when it dies.  The
-block itself stays referenced by the loan's record meanwhile: the lease holds
-only its address.
+Each loan makes a *lease*: a small ctypes object over the block's memory that
+owns the block while it lives, and from which the result array is made
+(np.ndarray(..., buffer=lease)).  Every view of that array (slices, reshapes,
+`.T`, a tensor's `.numpy()`) keeps the lease through its chain of `base`s, so
+the lease lives exactly as long as some array can reach the memory; when it
+dies, its `__del__` puts the block back in the pool.
 """
 from __future__ import annotations
 
 import ctypes
-import weakref
 
 import numpy as np
 
@@ -28,12 +26,10 @@ POOL_MIN_BYTES = 1 << 20
 #: free blocks kept per size; a block returned beyond that is released to the allocator
 POOL_PER_SIZE = 4
 
-#: nbytes -> blocks no array uses (list.append / list.pop are atomic: no lock, so a
-#: lease dying on any thread, even inside allocate, cannot deadlock)
-_free: dict[int, list[np.ndarray]] = {}
-#: id(weak reference to a lease) -> (that weak reference, the lent block)
-_lent: dict[int, tuple[weakref.ref, np.ndarray]] = {}
-#: nbytes -> the ctypes array type of that size (c_char * nbytes)
+#: nbytes -> (block, its address) of blocks no array uses (list.append / list.pop are
+#: atomic: no lock, so a lease dying on any thread, even inside allocate, cannot deadlock)
+_free: dict[int, list[tuple[np.ndarray, int]]] = {}
+#: nbytes -> the lease type of that size
 _lease_types: dict[int, type] = {}
 
 
@@ -41,32 +37,30 @@ def allocate(shape, dtype, nbytes: int) -> np.ndarray:
     """np.empty(shape, dtype) (`nbytes` its size), on a pooled block when it is big."""
     if nbytes < POOL_MIN_BYTES:
         return np.empty(shape, dtype)
+    lease_type = _lease_types.get(nbytes) or _new_lease_type(nbytes)
     try:
         block = _free[nbytes].pop()
-    except (KeyError, IndexError):
-        block = np.empty(nbytes, np.uint8)
-    lease_type = _lease_types.get(nbytes)
-    if lease_type is None:
-        lease_type = _lease_types[nbytes] = ctypes.c_char * nbytes
-    lease = lease_type.from_address(block.ctypes.data)
-    ref = weakref.ref(lease, _returned)
-    _lent[id(ref)] = (ref, block)
-    return np.frombuffer(lease, dtype).reshape(shape)
+    except IndexError:
+        array = np.empty(nbytes, np.uint8)
+        block = (array, array.ctypes.data)
+    lease = lease_type.from_address(block[1])
+    lease.block = block  # the lease owns the block: its memory lives as long as it does
+    return np.ndarray(shape, dtype, lease)
 
 
-def _returned(ref: weakref.ref) -> None:
-    """The lease `ref` died: no array reaches its block any more."""
-    _, block = _lent.pop(id(ref))
-    blocks = _free.setdefault(block.nbytes, [])
-    if len(blocks) < POOL_PER_SIZE:
-        blocks.append(block)
+def _new_lease_type(nbytes: int) -> type:
+    """c_char * nbytes whose instances return their block to the pool when they die."""
+    free = _free.setdefault(nbytes, [])
+
+    class Lease(ctypes.c_char * nbytes):
+        def __del__(self, free=free):  # bound now: still there at interpreter exit
+            if len(free) < POOL_PER_SIZE:
+                free.append(self.block)
+
+    _lease_types[nbytes] = Lease
+    return Lease
 
 
 def free_blocks(nbytes: int) -> int:
     """How many blocks of `nbytes` wait in the pool (for tests)."""
     return len(_free.get(nbytes, ()))
-
-
-def lent_blocks() -> int:
-    """How many blocks some live array uses (for tests)."""
-    return len(_lent)
