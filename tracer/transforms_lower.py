@@ -10,7 +10,7 @@
     lowered.llvm, lowered.asm
 
 Native code is built lazily, so a transform called inside another trace (which
-only needs `optimized`, to inline it) never compiles anything of its own.
+only needs `program`, to inline it) never compiles anything of its own.
 """
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..codegen.passes import compiled_ir
 from ..ir.autodiff import vjp
 from ..ir.core import Function, Instr, free_params
 from ..ir.passes import cse, dce, fold, simplify
 from ..ir.passes.fusion import Fusion, annotate
+from ..codegen.passes import compiled_ir
 from ..runtime import dump
 from .errors import TracerError, at, user_loc
 from .tensor import Tensor
@@ -170,7 +170,7 @@ def _build_fast_call(lowered: Lowered, key: tuple, donated: frozenset[int] = fro
     compiled code may write into a donated parameter's array (CompiledFunction.
     donations) is that array when, as call_checked requires, it is a writable
     ndarray sharing no memory with another argument; a tensor there is a MISS."""
-    from ..runtime.buffer_pool import POOL_MIN_BYTES, allocate
+    from ..runtime.native import POOL_MIN_BYTES, allocate
     if any(item[0] not in (ARRAY, SCALAR) for item in key):
         return None
     entry = lowered.native().object_entry()
