@@ -1,4 +1,9 @@
-"""Element types of the IR: four dtypes, each tied to one numpy dtype."""
+"""Element types of the IR: PyTorch's nine real dtypes, each tied to one numpy dtype.
+
+The IR spells them f16, f32, f64, i8, i16, i32, i64, u8 and bool.  Integer
+arithmetic wraps around (two's complement, as PyTorch's CPU kernels); f16
+computes each operation in float32 and rounds the result to float16.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,14 +12,18 @@ import numpy as np
 class DType:
     """An IR element type. Instances are singletons, so `is` compares them."""
 
-    __slots__ = ("name", "np", "is_float", "itemsize", "torch_name")
+    __slots__ = ("name", "np", "is_float", "is_signed", "itemsize", "torch_name", "rank")
 
-    def __init__(self, name: str, np_dtype, is_float: bool, torch_name: str):
+    def __init__(self, name: str, np_dtype, torch_name: str, rank: int):
         self.name = name
         self.np = np.dtype(np_dtype)
-        self.is_float = is_float
+        self.is_float = self.np.kind == "f"
+        #: two's complement integers and floats; False for u8 and bool
+        self.is_signed = self.np.kind in "fi"
         self.itemsize = self.np.itemsize
         self.torch_name = torch_name
+        #: position in `ALL`, which lists the dtypes in PyTorch's promotion order
+        self.rank = rank
 
     def __repr__(self) -> str:
         # PyTorch's spelling, so `print(x.dtype)` in a tutorial prints what it shows;
@@ -35,13 +44,23 @@ class DType:
         return (by_name, (self.name,))
 
 
-f32 = DType("f32", np.float32, True, "float32")
-f64 = DType("f64", np.float64, True, "float64")
-i64 = DType("i64", np.int64, False, "int64")
-bool_ = DType("bool", np.bool_, False, "bool")
+bool_ = DType("bool", np.bool_, "bool", 0)
+u8 = DType("u8", np.uint8, "uint8", 1)
+i8 = DType("i8", np.int8, "int8", 2)
+i16 = DType("i16", np.int16, "int16", 3)
+i32 = DType("i32", np.int32, "int32", 4)
+i64 = DType("i64", np.int64, "int64", 5)
+f16 = DType("f16", np.float16, "float16", 6)
+f32 = DType("f32", np.float32, "float32", 7)
+f64 = DType("f64", np.float64, "float64", 8)
 
-ALL = (f32, f64, i64, bool_)
+#: every dtype, in the order PyTorch's promotion table grows along
+ALL = (bool_, u8, i8, i16, i32, i64, f16, f32, f64)
+INTEGERS = (u8, i8, i16, i32, i64)
+FLOATS = (f16, f32, f64)
 _BY_NAME = {d.name: d for d in ALL}
+#: the IR spellings of the dtypes (f16, ..., bool)
+NAMES = frozenset(_BY_NAME)
 _BY_NP = {d.np: d for d in ALL}
 
 
@@ -53,21 +72,47 @@ def by_name(name: str) -> DType:
 
 
 def from_numpy(np_dtype) -> DType:
-    """The IR dtype for a numpy dtype; other float/int kinds map to the nearest one."""
+    """The IR dtype for a numpy dtype; other float/int kinds (uint16, uint32, long
+    double, byte-swapped) map to the nearest one that holds all their values."""
     d = np.dtype(np_dtype)
-    if d in _BY_NP:
-        return _BY_NP[d]
+    got = _BY_NP.get(d)
+    if got is not None:
+        return got
     if d.kind == "f":
-        return f64 if d.itemsize > 4 else f32
+        return f64 if d.itemsize > 4 else f32 if d.itemsize > 2 else f16
     if d.kind == "u" and d.itemsize >= 8:  # values from 2**63 would wrap to negatives
         raise TypeError(f"unsupported dtype {d}: its values do not all fit int64; convert "
                         "explicitly (e.g. .astype(np.int64) or np.float64)")
-    if d.kind in "iu":
-        return i64
-    raise TypeError(f"unsupported dtype {d}: tapegrad supports float32, float64, int64 and bool")
+    if d.kind == "u":  # uint16/uint32: the next wider signed type holds every value
+        return i32 if d.itemsize == 2 else i64
+    if d.kind == "i":
+        return {1: i8, 2: i16, 4: i32}.get(d.itemsize, i64)
+    raise TypeError(f"unsupported dtype {d}: tapegrad supports "
+                    f"{', '.join(t.torch_name for t in ALL)}")
+
+
+def category(d: DType) -> int:
+    """0 bool, 1 integer, 2 floating: a scalar changes a tensor's dtype only from a
+    higher category."""
+    return 2 if d.is_float else 0 if d is bool_ else 1
 
 
 def promote(a: DType, b: DType) -> DType:
-    """Result dtype of a binary operation between two tensors (PyTorch's lattice)."""
-    order = (bool_, i64, f32, f64)
-    return a if order.index(a) >= order.index(b) else b
+    """Result dtype of a binary operation between two tensors (PyTorch's promote_types):
+    the wider of the two, except that uint8 with a signed integer needs the next signed
+    type holding both (int16 for int8, else the signed one)."""
+    if a is b:
+        return a
+    if a is u8 or b is u8:
+        other = b if a is u8 else a
+        if other is i8:
+            return i16
+    return a if a.rank >= b.rank else b
+
+
+def holds(d: DType, value: int) -> bool:
+    """Whether the integer `value` is one of integer (or bool) dtype `d`'s values."""
+    if d is bool_:
+        return value in (0, 1)
+    info = np.iinfo(d.np)
+    return info.min <= value <= info.max

@@ -154,7 +154,7 @@ def _operands(ts: _Tokens, env: dict[str, Value]) -> list[Value]:
 
 def _parse_type(ts: _Tokens) -> TensorType:
     tok = ts.next()
-    if tok[0] != "ident" or tok[1] not in ("f32", "f64", "i64", "bool"):
+    if tok[0] != "ident" or tok[1] not in dtypes.NAMES:
         raise ts.error(f"expected a type like f32[2,3], found {tok[1] or 'end of input'!r}", tok)
     ts.expect("[")
 
@@ -233,7 +233,9 @@ def _constant_value(ts: _Tokens, op, literal, t: TensorType) -> np.ndarray:
     def fits(x) -> bool:  # no silent conversion: true is not 1, 1.5 is not an i64
         if t.dtype is dtypes.bool_ or isinstance(x, bool):
             return t.dtype is dtypes.bool_ and isinstance(x, bool)
-        return isinstance(x, int) or (t.dtype.is_float and isinstance(x, float))
+        if t.dtype.is_float:
+            return isinstance(x, (int, float))
+        return isinstance(x, int) and dtypes.holds(t.dtype, x)
 
     if shape != want or not all(fits(x) and d == len(want) for x, d in leaves):
         raise ts.error(f"constant literal does not spell a value of type {t}", op)
@@ -250,7 +252,7 @@ def _parse_attr(ts: _Tokens):
     if kind == "ident":
         if text in ("true", "false"):
             return text == "true"
-        if text in ("f32", "f64", "i64", "bool"):
+        if text in dtypes.NAMES:
             return dtypes.by_name(text)
         raise ts.error(f"unexpected attribute value {text!r}", tok)
     if kind == "string":

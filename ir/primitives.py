@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core import TensorType
-from .dtypes import DType, bool_, i64
+from .dtypes import DType, bool_, holds, i64
 
 
 #: the largest tensor, in bytes, whose sizes and offsets fit the int64 arithmetic of native code
@@ -321,7 +321,7 @@ def _fits(value, dtype: DType) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return True
     if _is_int(value):
-        return dtype is not bool_ or value in (0, 1)
+        return dtype.is_float or holds(dtype, int(value))
     if isinstance(value, (float, np.floating)):
         return dtype.is_float
     return False

@@ -2,6 +2,12 @@
 
 It is the oracle every backend is tested against, so each rule is the plainest
 numpy that states the primitive's meaning (NaN propagation included).
+
+float16 follows PyTorch's CPU kernels: every operation computes in float32 and
+rounds its result to float16 once (numpy's own float16 ufunc loops do exactly
+that; the rules made of several numpy steps widen explicitly), and sums and
+products accumulate in float32.  Integer arithmetic wraps around, as numpy's
+and PyTorch's does.
 """
 from __future__ import annotations
 
@@ -54,7 +60,23 @@ for _prim, _fn in [
     _elementwise(_prim, _fn)
 
 
+_F16 = np.dtype(np.float16)
+
+
+def _in_float32(rule):
+    """Run a rule of several numpy steps on float16 operands in float32 and round the
+    result once, as PyTorch's kernels do (each step in float16 would round each time)."""
+    def run(*args, **attrs):
+        if args and args[0].dtype == _F16:
+            wide = [a.astype(np.float32) for a in args]
+            return np.asarray(rule(*wide, **attrs)).astype(_F16)
+        return rule(*args, **attrs)
+    run.__name__, run.__doc__ = rule.__name__, rule.__doc__
+    return run
+
+
 @impl(P.logistic)
+@_in_float32
 def _logistic(x):
     # exp(-|x|) never overflows; pick the branch by sign.
     e = np.exp(-np.abs(x))
@@ -63,10 +85,11 @@ def _logistic(x):
 
 @impl(P.div)
 def _div(x, y):
-    if x.dtype.kind in "iu":  # integer division truncates toward zero (C semantics)
+    if x.dtype.kind in "iu":  # integer division truncates toward zero (C semantics), x/0 is 0
+        a, b = x.astype(np.int64), y.astype(np.int64)  # wraps back below (int64: -2**63/-1)
         with np.errstate(all="ignore"):
-            q = np.where(y == 0, 0, np.abs(x) // np.where(y == 0, 1, np.abs(y)))
-        return (q * np.sign(x) * np.sign(y)).astype(x.dtype)
+            q = np.where(b == 0, 0, np.abs(a) // np.where(b == 0, 1, np.abs(b)))
+        return (q * np.sign(a) * np.sign(b)).astype(x.dtype)
     return np.divide(x, y, **_AS_ARRAY)
 
 
@@ -137,6 +160,8 @@ def _select(c, x, y):
 
 @impl(P.convert)
 def _convert(x, *, dtype):
+    if dtype.np == _F16 and x.dtype == np.float64:
+        x = x.astype(np.float32)  # PyTorch's double -> half goes through float
     return x.astype(dtype.np)
 
 
@@ -182,6 +207,8 @@ def _concatenate(*xs, axis):
 
 @impl(P.reduce_sum)
 def _reduce_sum(x, *, axes):
+    if x.dtype == _F16:  # accumulate in float32, round once
+        return np.add.reduce(x, axis=tuple(axes), dtype=np.float32).astype(_F16)
     if x.__class__ is np.ndarray:  # what np.sum calls for an ndarray, without its wrapper
         return np.add.reduce(x, axis=tuple(axes), dtype=x.dtype)
     return np.sum(x, axis=tuple(axes), dtype=x.dtype)
@@ -206,11 +233,13 @@ def _argmax(x, *, axis):
 
 
 @impl(P.matmul)
+@_in_float32
 def _matmul(a, b):
     return np.matmul(a, b)
 
 
 @impl(P.matmul_add)
+@_in_float32
 def _matmul_add(c, a, b, *, alpha):
     return c + c.dtype.type(alpha) * np.matmul(a, b)
 

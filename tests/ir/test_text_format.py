@@ -252,7 +252,7 @@ PARSE_ERRORS = [
     ("return %1", "return %1,", 4, 13, "expected a value"),
     ("(%x: f32[3])", "(%x: f32[3] %y: f32[3])", 1, 20, "expected ','"),
     ("(%x: f32[3])", "(%x: f32[3],)", 1, 20, "expected a parameter"),
-    ("(%x: f32[3])", "(%x: f16[3])", 1, 13, "expected a type like f32[2,3], found 'f16'"),
+    ("(%x: f32[3])", "(%x: f8[3])", 1, 13, "expected a type like f32[2,3], found 'f8'"),
     ("(%x: f32[3])", "(%x: f32[-3])", 1, 17, "dimension -3 is not a non-negative integer"),
     ("(%x: f32[3])", "(%x: f32[3 4])", 1, 19, "expected ','"),
     ("sin %x", "sin %x extra", 2, 28, "expected '='"),
