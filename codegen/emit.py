@@ -25,9 +25,9 @@ from llvmlite import ir
 
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Value
-from ..ir.dtypes import DType, bool_
+from ..ir.dtypes import DType, bool_, f16
 from . import blas, target
-from .layout import I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
+from .layout import F32, HALF, I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
 from .lowering import LOWERINGS
 from .mathlib import FUNCTIONS as _POLYNOMIAL, MathBuilder
 from .passes import compiled_ir
@@ -253,7 +253,9 @@ class Emitter:
     def compute(self, v: Instr, idx: list) -> ir.Value:
         low = LOWERINGS[v.prim]
         if low.kind == "scalar":
-            return low.rule(self, v, *(self.elem(o, idx) for o in v.operands))
+            x = low.rule(self, v, *(self.elem(o, idx) for o in v.operands))
+            # float16: each operation rounds its float32 result, as PyTorch's kernels
+            return self.round_half(x) if v.type.dtype is f16 else x
         if low.kind == "gather":
             return low.rule(self, v, idx)
         raise AssertionError(f"kernel {v.prim.name} was not materialised by the plan")
@@ -298,12 +300,20 @@ class Emitter:
     def load(self, view: Strided, idx: list) -> ir.Value:
         ty = storage_type(view.dtype)
         x = self.b.load(self.element_ptr(view, idx), typ=ty, align=view.dtype.itemsize)
-        return self.b.icmp_unsigned("!=", x, ir.Constant(I8, 0)) if view.dtype is bool_ else x
+        if view.dtype is bool_:
+            return self.b.icmp_unsigned("!=", x, ir.Constant(I8, 0))
+        return self.b.fpext(x, F32) if view.dtype is f16 else x
 
     def store(self, view: Strided, idx: list, x: ir.Value) -> None:
         if view.dtype is bool_:
             x = self.b.zext(x, I8)
+        elif view.dtype is f16:
+            x = self.b.fptrunc(x, HALF)  # the one rounding of a float32 result (a sum)
         self.b.store(x, self.element_ptr(view, idx), align=view.dtype.itemsize)
+
+    def round_half(self, x: ir.Value) -> ir.Value:
+        """A float32 result rounded to the nearest float16 value (kept in float32)."""
+        return self.b.fpext(self.b.fptrunc(x, HALF), F32)
 
     def _global(self, instr: Instr) -> ir.GlobalVariable:
         data = np.ascontiguousarray(instr.attrs["value"], instr.dtype.np).view(np.uint8)
@@ -381,7 +391,8 @@ class Emitter:
             return ir.Constant(I1, int(bool(value)))
         if dtype.is_float:
             return ir.Constant(scalar_type(dtype), float(value))
-        return ir.Constant(I64, int(value))
+        bits = dtype.itemsize * 8  # wrapped to the type's width (u8's 255 is i8's -1)
+        return ir.Constant(scalar_type(dtype), int(value) & ((1 << bits) - 1))
 
     def zero(self, dtype: DType) -> ir.Constant:
         return self.const(dtype, 0)
@@ -411,7 +422,8 @@ class Emitter:
         """max(x, y) (or min) that returns NaN when either is NaN, like numpy."""
         b, op = self.b, "<" if minimum else ">"
         if not dtype.is_float:
-            return b.select(b.icmp_signed(op, x, y), x, y)
+            cmp = b.icmp_signed if dtype.is_signed else b.icmp_unsigned
+            return b.select(cmp(op, x, y), x, y)
         r = b.select(b.fcmp_ordered(op, x, y), x, y)  # y when y is NaN
         return b.select(b.fcmp_unordered("uno", x, x), x, r)
 

@@ -7,10 +7,11 @@ OpenBLAS was found, else a row-tiled loop the LLVM vectoriser handles well.
 """
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
 
 from ..ir.core import Param
-from ..ir.dtypes import i64
+from ..ir.dtypes import f16
 from . import blas
 from .layout import I32, I64, Strided
 
@@ -27,6 +28,8 @@ def _reduce(em, instr, out: Strided, identity, combine) -> None:
     """
     b, (x,) = em.b, instr.operands
     axes = set(instr.attrs["axes"])
+    if instr.dtype is f16:  # accumulate in float32 and round once, as PyTorch does
+        return _reduce_in_register(em, instr, out, identity, combine)
     t = x.type.ndim
     while t > 0 and t - 1 in axes:
         t -= 1
@@ -51,6 +54,31 @@ def _reduce(em, instr, out: Strided, identity, combine) -> None:
     em.loop(outer, outer_body)
 
 
+def _reduce_in_register(em, instr, out: Strided, identity, combine) -> None:
+    """out[kept] = combine over the reduced axes, one register accumulator per output
+    element (each result is stored, and so rounded, once)."""
+    b, (x,) = em.b, instr.operands
+    axes = instr.attrs["axes"]
+    kept = [i for i in range(x.type.ndim) if i not in axes]
+
+    def per_output(kidx):
+        acc = em.alloca(em.scalar_type(instr.dtype))
+        b.store(identity, acc)
+
+        def step(ridx):
+            full = [None] * x.type.ndim
+            for i, v in zip(kept, kidx):
+                full[i] = v
+            for i, v in zip(axes, ridx):
+                full[i] = v
+            b.store(combine(b.load(acc), em.elem(x, full)), acc)
+
+        em.loop(tuple(x.shape[i] for i in axes), step)
+        em.store(out, kidx, b.load(acc))
+
+    em.loop(out.shape, per_output)
+
+
 def reduce_sum(em, instr, out: Strided) -> None:
     b, dt = em.b, instr.dtype
     add = (lambda acc, x: b.fadd(acc, x, flags=REASSOC)) if dt.is_float else b.add
@@ -58,8 +86,8 @@ def reduce_sum(em, instr, out: Strided) -> None:
 
 
 def reduce_max(em, instr, out: Strided) -> None:
-    dt = instr.dtype  # an empty reduction gives -inf (or INT64_MIN), as the interpreter
-    lowest = em.const(dt, float("-inf")) if dt.is_float else em.const(i64, -2 ** 63)
+    dt = instr.dtype  # an empty reduction gives -inf (or the type's minimum), as the interpreter
+    lowest = em.const(dt, float("-inf")) if dt.is_float else em.const(dt, int(np.iinfo(dt.np).min))
     _reduce(em, instr, out, lowest, lambda acc, x: em.nan_max(x, acc, dt))
 
 
@@ -81,7 +109,7 @@ def argmax(em, instr, out: Strided) -> None:
                 take = b.or_(b.fcmp_ordered(">", v, cur),
                              b.and_(b.fcmp_unordered("uno", v, v), b.fcmp_ordered("ord", cur, cur)))
             else:
-                take = b.icmp_signed(">", v, cur)
+                take = (b.icmp_signed if dt.is_signed else b.icmp_unsigned)(">", v, cur)
             b.store(b.select(take, v, cur), best)
             b.store(b.select(take, k, b.load(where)), where)
 
@@ -155,6 +183,9 @@ def _gemm(em, instr, out: Strided, a, bb, *, alpha: float, accumulate: bool) -> 
     zero = [em.i64(0), em.i64(0)]
 
     def per_batch(bidx):
+        if instr.dtype is f16:
+            _dot_loop(em, A, B, out, bidx, m, n, k, alpha, accumulate)
+            return
         if gemm is None:
             _gemm_loop(em, A, B, out, bidx, m, n, k, alpha, accumulate)
             return
@@ -197,3 +228,23 @@ def _gemm_loop(em, A, B, C, bidx, m, n, k, alpha=1.0, accumulate=False, tile=4):
     em.loop((tiles,), lambda t: rows(b.mul(t[0], em.i64(tile)), tile))
     for i in range(tiles * tile, m):
         rows(em.i64(i), 1)
+
+
+def _dot_loop(em, A, B, C, bidx, m, n, k, alpha=1.0, accumulate=False):
+    """C = alpha * A @ B (+ C) for one batch with a float32 accumulator per element of C,
+    rounded once when stored: float16 as PyTorch's CPU gemm computes it."""
+    b, dt = em.b, C.dtype
+
+    def per_element(ij):
+        acc = em.alloca(em.scalar_type(dt))
+        b.store(em.zero(dt), acc)
+        em.loop((k,), lambda p: b.store(b.fadd(b.load(acc), b.fmul(
+            em.load(A, bidx + [ij[0], p[0]]), em.load(B, bidx + [p[0], ij[1]]))), acc))
+        total = b.load(acc)
+        if alpha != 1.0:
+            total = b.fmul(total, em.const(dt, alpha))
+        if accumulate:
+            total = b.fadd(em.load(C, bidx + ij), total)
+        em.store(C, bidx + ij, total)
+
+    em.loop((m, n), per_element)

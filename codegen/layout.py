@@ -12,21 +12,26 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
-from ..ir.dtypes import DType, bool_, f32, f64, i64
+from ..ir.dtypes import DType, bool_, f16, f32, f64, i8, i16, i32, i64, u8
 
-I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
 PTR = ir.PointerType()
-_SCALAR = {f32: ir.FloatType(), f64: ir.DoubleType(), i64: I64, bool_: I1}
+F32, HALF = ir.FloatType(), ir.HalfType()
+#: float16 computes in float32 registers (each result rounded to a float16 value: see
+#: Emitter.compute), as PyTorch's CPU kernels do; u8 is i8 with unsigned operations
+_SCALAR = {f16: ir.FloatType(), f32: ir.FloatType(), f64: ir.DoubleType(), i8: I8, u8: I8,
+           i16: I16, i32: I32, i64: I64, bool_: I1}
+_STORAGE = {**_SCALAR, f16: ir.HalfType(), bool_: I8}
 
 
 def scalar_type(dtype: DType) -> ir.Type:
-    """The type an element has in registers (bool is i1)."""
+    """The type an element has in registers (bool is i1, float16 is float)."""
     return _SCALAR[dtype]
 
 
 def storage_type(dtype: DType) -> ir.Type:
-    """The type an element has in memory (bool is one byte, as in numpy)."""
-    return I8 if dtype is bool_ else _SCALAR[dtype]
+    """The type an element has in memory (bool is one byte, as in numpy; half)."""
+    return _STORAGE[dtype]
 
 
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:

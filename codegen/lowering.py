@@ -19,12 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from llvmlite import ir
+
 from ..ir import primitives as P
 from ..ir.core import Instr
 from ..ir.dtypes import bool_, i64
 from ..ir.primitives import Primitive
 from . import kernels
-from .layout import I1, I64, Strided, contiguous_strides
+from .layout import I1, I32, I64, Strided, contiguous_strides
 
 
 @dataclass(frozen=True)
@@ -74,16 +76,21 @@ def _neg(em, instr, x):
 def _abs(em, instr, x):
     if _is_float(instr):
         return em.intrinsic("llvm.fabs", x)
-    b = em.b  # wraps like numpy: abs(INT64_MIN) is INT64_MIN
-    return b.select(b.icmp_signed("<", x, em.zero(i64)), b.sub(em.zero(i64), x), x)
+    b, dt = em.b, instr.dtype  # wraps like numpy: abs(INT64_MIN) is INT64_MIN
+    if not dt.is_signed:
+        return x
+    return b.select(b.icmp_signed("<", x, em.zero(dt)), b.sub(em.zero(dt), x), x)
 
 
 @scalar(P.sign)
 def _sign(em, instr, x):
     b, dt = em.b, instr.dtype
     if not dt.is_float:
-        pos = b.zext(b.icmp_signed(">", x, em.zero(dt)), I64)
-        return b.sub(pos, b.zext(b.icmp_signed("<", x, em.zero(dt)), I64))
+        ty = em.scalar_type(dt)
+        if not dt.is_signed:
+            return b.zext(b.icmp_unsigned("!=", x, em.zero(dt)), ty)
+        pos = b.zext(b.icmp_signed(">", x, em.zero(dt)), ty)
+        return b.sub(pos, b.zext(b.icmp_signed("<", x, em.zero(dt)), ty))
     r = b.select(b.fcmp_ordered("<", x, em.zero(dt)), em.const(dt, -1.0), x)
     return b.select(b.fcmp_ordered(">", x, em.zero(dt)), em.const(dt, 1.0), r)  # NaN, 0: x
 
@@ -114,13 +121,26 @@ def _convert(em, instr, x):
             else b.icmp_unsigned("!=", x, em.zero(src))
     if src is bool_:
         return b.uitofp(x, ty) if dst.is_float else b.zext(x, ty)
-    if src.is_float and dst.is_float:
-        return b.fpext(x, ty) if dst.itemsize > src.itemsize else b.fptrunc(x, ty)
+    if src.is_float and dst.is_float:  # float16 is float32 in registers (rounded by compute)
+        width = x.type.intrinsic_name, ty.intrinsic_name
+        if width[0] == width[1]:
+            return x
+        return b.fpext(x, ty) if ty.intrinsic_name == "f64" else b.fptrunc(x, ty)
     if dst.is_float:
-        return b.sitofp(x, ty)
-    # float -> int: NaN and out-of-range give INT64_MIN, as x86 (and so numpy) does.
-    fits = b.fcmp_ordered("<", em.intrinsic("llvm.fabs", x), em.const(src, 2.0 ** 63))
-    return b.select(fits, b.fptosi(x, ty), em.const(i64, -2 ** 63))
+        return b.sitofp(x, ty) if src.is_signed else b.uitofp(x, ty)
+    if not src.is_float:  # integer -> integer: wrap to the narrower, extend by the source's sign
+        if dst.itemsize < src.itemsize:
+            return b.trunc(x, ty)
+        if dst.itemsize == src.itemsize:
+            return x
+        return b.sext(x, ty) if src.is_signed else b.zext(x, ty)
+    # float -> int, as x86 (and so numpy and PyTorch) converts: through a 32-bit integer
+    # for the narrow types (then wrapped), NaN and out-of-range giving INT_MIN
+    wide = I64 if dst is i64 else I32
+    limit = 2.0 ** (wide.width - 1)
+    fits = b.fcmp_ordered("<", em.intrinsic("llvm.fabs", x), ir.Constant(x.type, limit))
+    v = b.select(fits, b.fptosi(x, wide), ir.Constant(wide, -(1 << (wide.width - 1))))
+    return v if wide.width == ty.width else b.trunc(v, ty)
 
 
 # ---------------------------------------------------------------- binary
@@ -146,10 +166,14 @@ def _div(em, instr, x, y):
     if _is_float(instr):
         return b.fdiv(x, y)
     # Truncating division; x/0 is 0 and x/-1 wraps, so the hardware never traps.
-    zero, minus1 = b.icmp_signed("==", y, em.zero(i64)), b.icmp_signed("==", y, em.const(i64, -1))
-    q = b.sdiv(x, b.select(b.or_(zero, minus1), em.const(i64, 1), y))
-    q = b.select(minus1, b.sub(em.zero(i64), x), q)
-    return b.select(zero, em.zero(i64), q)
+    dt = instr.dtype
+    zero = b.icmp_unsigned("==", y, em.zero(dt))
+    if not dt.is_signed:
+        return b.select(zero, em.zero(dt), b.udiv(x, b.select(zero, em.const(dt, 1), y)))
+    minus1 = b.icmp_signed("==", y, em.const(dt, -1))
+    q = b.sdiv(x, b.select(b.or_(zero, minus1), em.const(dt, 1), y))
+    q = b.select(minus1, b.sub(em.zero(dt), x), q)
+    return b.select(zero, em.zero(dt), q)
 
 
 def _splat(v):
@@ -169,13 +193,20 @@ def _pow(em, instr, x, y):
                 r = em.b.fmul(r, x)
             return r
         return em.intrinsic("llvm.pow", x, y)
-    # A negative exponent truncates 1/x**|y| toward zero: 1, +-1 (x == -1) or 0.
-    b, one = em.b, em.const(i64, 1)
+    # A negative exponent truncates 1/x**|y| toward zero: 1, +-1 (x == -1) or 0.  Narrow
+    # integers compute in i64 and wrap back (the low bits of a product need only the
+    # low bits of its factors).
+    b, dt = em.b, instr.dtype
+    if dt is not i64:
+        widen = b.sext if dt.is_signed else b.zext
+        x, y = widen(x, I64), widen(y, I64)
+    one = em.const(i64, 1)
     odd = b.trunc(y, I1)
     neg = b.select(b.icmp_signed("==", x, one), one, b.select(
         b.icmp_signed("==", x, em.const(i64, -1)), b.select(odd, em.const(i64, -1), one),
         em.zero(i64)))
-    return b.select(b.icmp_signed("<", y, em.zero(i64)), neg, b.call(em.ipow(), [x, y]))
+    r = b.select(b.icmp_signed("<", y, em.zero(i64)), neg, b.call(em.ipow(), [x, y]))
+    return r if dt is i64 else b.trunc(r, em.scalar_type(dt))
 
 
 @scalar(P.max_, P.min_)
@@ -191,7 +222,7 @@ def _compare(em, instr, x, y):
     op, dt = _ORDER[instr.prim], instr.operands[0].dtype
     if dt.is_float:  # every comparison with NaN is false, except !=
         return em.b.fcmp_unordered(op, x, y) if op == "!=" else em.b.fcmp_ordered(op, x, y)
-    if dt is bool_:
+    if not dt.is_signed:  # bool and uint8
         return em.b.icmp_unsigned(op, x, y)
     return em.b.icmp_signed(op, x, y)
 
