@@ -12,9 +12,10 @@ import numpy as np
 class DType:
     """An IR element type. Instances are singletons, so `is` compares them."""
 
-    __slots__ = ("name", "np", "is_float", "is_signed", "itemsize", "torch_name", "rank")
+    __slots__ = ("name", "np", "is_float", "is_signed", "itemsize", "torch_name", "rank",
+                 "scalar_name")
 
-    def __init__(self, name: str, np_dtype, torch_name: str, rank: int):
+    def __init__(self, name: str, np_dtype, torch_name: str, rank: int, scalar_name: str):
         self.name = name
         self.np = np.dtype(np_dtype)
         self.is_float = self.np.kind == "f"
@@ -24,6 +25,8 @@ class DType:
         self.torch_name = torch_name
         #: position in `ALL`, which lists the dtypes in PyTorch's promotion order
         self.rank = rank
+        #: PyTorch's ScalarType name (`Float`, `Long`, ...): its messages and `FloatTensor`
+        self.scalar_name = scalar_name
 
     def __repr__(self) -> str:
         # PyTorch's spelling, so `print(x.dtype)` in a tutorial prints what it shows;
@@ -44,15 +47,15 @@ class DType:
         return (by_name, (self.name,))
 
 
-bool_ = DType("bool", np.bool_, "bool", 0)
-u8 = DType("u8", np.uint8, "uint8", 1)
-i8 = DType("i8", np.int8, "int8", 2)
-i16 = DType("i16", np.int16, "int16", 3)
-i32 = DType("i32", np.int32, "int32", 4)
-i64 = DType("i64", np.int64, "int64", 5)
-f16 = DType("f16", np.float16, "float16", 6)
-f32 = DType("f32", np.float32, "float32", 7)
-f64 = DType("f64", np.float64, "float64", 8)
+bool_ = DType("bool", np.bool_, "bool", 0, "Bool")
+u8 = DType("u8", np.uint8, "uint8", 1, "Byte")
+i8 = DType("i8", np.int8, "int8", 2, "Char")
+i16 = DType("i16", np.int16, "int16", 3, "Short")
+i32 = DType("i32", np.int32, "int32", 4, "Int")
+i64 = DType("i64", np.int64, "int64", 5, "Long")
+f16 = DType("f16", np.float16, "float16", 6, "Half")
+f32 = DType("f32", np.float32, "float32", 7, "Float")
+f64 = DType("f64", np.float64, "float64", 8, "Double")
 
 #: every dtype, in the order PyTorch's promotion table grows along
 ALL = (bool_, u8, i8, i16, i32, i64, f16, f32, f64)

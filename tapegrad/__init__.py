@@ -11,8 +11,16 @@ from .tracer.tensor import Tensor  # noqa: E402
 from .tracer.sizes import Size  # noqa: E402
 
 # dtypes: the IR's, under PyTorch's names
-from .ir.dtypes import f32 as float32, f64 as float64, i64 as int64, bool_ as bool  # noqa: E402
-float, double, long = float32, float64, int64
+from .ir.dtypes import (  # noqa: E402
+    bool_ as bool, f16 as float16, f32 as float32, f64 as float64, i8 as int8, i16 as int16,
+    i32 as int32, i64 as int64, u8 as uint8)
+from .ir.dtypes import DType as dtype  # noqa: E402
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+from .tracer.dtype_api import (  # noqa: E402
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+    LongTensor, ShortTensor, can_cast, finfo, iinfo, promote_types, result_type)
+from .tracer.ops_core import get_default_dtype, set_default_dtype  # noqa: E402
 
 # grad mode
 from .tracer.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402

@@ -15,6 +15,7 @@ from ..ir import dtypes
 from ..ir.core import TensorType
 from ..ir.primitives import MAX_BYTES
 from .ops_core import full as _full
+from .ops_core import get_default_dtype, set_default_dtype  # noqa: F401  (tg.*, random_ops)
 from .tensor import Tensor
 
 # ---------------------------------------------------------------- dtypes and devices
@@ -97,7 +98,7 @@ def _finish(t: Tensor, requires_grad: bool, dev=None) -> Tensor:
 
 
 def _filled(value, size, dtype, requires_grad, dev) -> Tensor:
-    dt = as_dtype(dtype, dtypes.f32)
+    dt = as_dtype(dtype, get_default_dtype())
     return _finish(_full(value, dt, size_of(size)), requires_grad, dev)
 
 
@@ -132,7 +133,8 @@ _F32_SCALAR = TensorType(dtypes.f32, ())
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """A new tensor holding a copy of `data` (Python floats become float32)."""
-    if data.__class__ is float and dtype is None and device is None:
+    if data.__class__ is float and dtype is None and device is None and \
+            get_default_dtype() is dtypes.f32:
         # what the general path below gives a Python float: a float32 0-d array
         return _finish(Tensor._make(np.array(data, np.float32), _F32_SCALAR), requires_grad)
     check_device(device)
@@ -144,7 +146,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         return t if dtype is None else t.to(as_dtype(dtype))
     arr = np.array(_to_numpy(data))
     if arr.dtype.kind == "f" and dtype is None and not _has_typed_leaf(data):
-        arr = arr.astype(np.float32)  # only the default: dtype=float64 keeps Python's doubles
+        arr = arr.astype(get_default_dtype().np)  # dtype=float64 keeps Python's doubles
     if arr.dtype == object or arr.dtype.kind not in "fiub":
         raise TypeError(f"tg.tensor: cannot make a tensor from {type(data).__name__} data "
                         f"(numpy infers {arr.dtype})")
@@ -199,7 +201,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    dt = as_dtype(dtype, dtypes.f32)
+    dt = as_dtype(dtype, get_default_dtype())
     a = np.eye(n, n if m is None else m, dtype=dt.np)
     return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
 
@@ -212,7 +214,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if step == 0:
         raise RuntimeError("step must be nonzero")
     is_int = all(isinstance(v, (builtins.int, np.integer)) for v in bounds)
-    dt = as_dtype(dtype, dtypes.i64 if is_int else dtypes.f32)
+    dt = as_dtype(dtype, dtypes.i64 if is_int else get_default_dtype())
     start, end, step = bounds
     n = math.ceil((end - start) / step)
     if n < 0:
@@ -222,7 +224,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
-    dt = as_dtype(dtype, dtypes.f32)
+    dt = as_dtype(dtype, get_default_dtype())
     a = np.linspace(start, end, steps).astype(dt.np)
     return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
 

@@ -127,10 +127,6 @@ def _format(self, spec: str) -> str:
     return format(repr(self), spec)
 
 
-def _dtype_method(dt):
-    return lambda self: S.to_dtype(self, dt)
-
-
 METHODS = {
     # arithmetic operators
     "__add__": _operator(E.add), "__radd__": _operator(E.add),
@@ -165,8 +161,6 @@ METHODS = {
     "zero_": IP.zero_, "fill_": IP.fill_, "copy_": IP.copy_, "clamp_": IP.clamp_,
     "clip_": IP.clamp_, "relu_": IP.relu_,
     # dtypes and devices
-    "float": _dtype_method(dtypes.f32), "double": _dtype_method(dtypes.f64),
-    "long": _dtype_method(dtypes.i64), "bool": _dtype_method(dtypes.bool_),
     "to": _to, "type_as": lambda self, other: S.to_dtype(self, other.dtype),
     "cpu": lambda self: self, "cuda": _cuda,
     "new_ones": _new(creation.ones), "new_zeros": _new(creation.zeros),
@@ -175,8 +169,6 @@ METHODS = {
         size, fill_value, dtype=dtype or self.dtype, **kw),
     "new_tensor": lambda self, data, dtype=None, **kw: creation.tensor(
         data, dtype=dtype or self.dtype, **kw),
-    "is_floating_point": lambda self: self.dtype.is_float,
-    "element_size": lambda self: self.dtype.itemsize,
     # numpy hands binary operators with a Tensor operand to the Tensor's reflected method
     "__array_ufunc__": None,
 }
@@ -188,3 +180,4 @@ def attach() -> None:
 
 
 attach()
+from . import dtype_api  # noqa: E402,F401  (attaches the dtype conversion methods)

@@ -16,9 +16,24 @@ from .tape import _tls, _tracing, bind
 from .tensor import Tensor
 
 
-#: Python's own number types, checked by `type(x) in` before the slower ABC checks
+#: Python's own number types, checked by `type(x) in` before the slower ABC checks;
+#: a float's entry is the default dtype (set_default_dtype changes it)
 _PLAIN_SCALARS = {float: dtypes.f32, int: dtypes.i64, bool: dtypes.bool_}
-_CATEGORY = {dtypes.bool_: 0, dtypes.i64: 1, dtypes.f32: 2, dtypes.f64: 2}
+_category = dtypes.category
+
+
+def get_default_dtype() -> dtypes.DType:
+    """The dtype Python floats and float factories (ones, rand, ...) get: float32 unless
+    set_default_dtype changed it."""
+    return _PLAIN_SCALARS[float]
+
+
+def set_default_dtype(d) -> None:
+    """PyTorch's set_default_dtype: float32 or float64 (float16 works, as in PyTorch)."""
+    if not isinstance(d, dtypes.DType) or not d.is_float:
+        raise TypeError(f"only floating-point types are supported as the default type, "
+                        f"got {d!r}")
+    _PLAIN_SCALARS[float] = d
 
 
 def is_scalar(x) -> bool:
@@ -28,6 +43,7 @@ def is_scalar(x) -> bool:
 
 
 def scalar_dtype(x) -> dtypes.DType:
+    """The dtype PyTorch wraps a Python number in: bool, int64, or the default float."""
     dt = _PLAIN_SCALARS.get(type(x))
     if dt is not None:
         return dt
@@ -35,35 +51,56 @@ def scalar_dtype(x) -> dtypes.DType:
         return dtypes.bool_
     if isinstance(x, (numbers.Integral, np.integer)):
         return dtypes.i64
-    return dtypes.f32
+    return _PLAIN_SCALARS[float]
+
+
+def _combine_categories(higher, lower):
+    """PyTorch's rule for a lower-priority group (0-d tensors, then Python numbers):
+    it changes the result only when its category is higher."""
+    if higher is None:
+        return lower
+    if lower is None or higher.is_float:
+        return higher
+    if higher is dtypes.bool_ or lower.is_float:
+        return dtypes.promote(higher, lower)
+    return higher
+
+
+def _promote(a, b):
+    return b if a is None else a if b is None else dtypes.promote(a, b)
 
 
 def result_dtype(*args) -> dtypes.DType:
-    """PyTorch's promotion: tensors decide within a category; scalars only lift the category."""
+    """PyTorch's result_type: tensors with dimensions decide, then 0-d tensors, then
+    Python numbers, each group changing the dtype only by raising its category (bool <
+    integer < floating); a Python float stands for the default dtype, an int for int64."""
     same = _common_tensor_dtype(args)
     if same is not None:
         return same
-    dimensioned = any(isinstance(a, Tensor) and a._type.shape for a in args)
-    tensor_dt = None
-    scalar_dt = None
+    dim = zero = wrapped = None
     for a in args:
         if isinstance(a, Tensor):
-            dt = a._type.dtype
-            if dimensioned and not a._type.shape:
-                # 0-d tensors act like scalars next to dimensioned tensors
-                scalar_dt = dt if scalar_dt is None else dtypes.promote(scalar_dt, dt)
-                continue
-            tensor_dt = dt if tensor_dt is None else dtypes.promote(tensor_dt, dt)
+            if a._type.shape:
+                dim = _promote(dim, a._type.dtype)
+            else:
+                zero = _promote(zero, a._type.dtype)
         elif a is not None:
-            dt = scalar_dtype(a)
-            scalar_dt = dt if scalar_dt is None else dtypes.promote(scalar_dt, dt)
-    if tensor_dt is None:
-        return scalar_dt
-    if scalar_dt is None:
-        return tensor_dt
-    if _CATEGORY[scalar_dt] > _CATEGORY[tensor_dt]:
-        return dtypes.f32 if scalar_dt is dtypes.f32 else scalar_dt
-    return tensor_dt
+            wrapped = _promote(wrapped, scalar_dtype(a))
+    out = _combine_categories(dim, _combine_categories(zero, wrapped))
+    if out is None:
+        raise TypeError("result_type: needs at least one tensor or number")
+    return out
+
+
+def wrap_integer(value, dtype: dtypes.DType):
+    """An integer scalar as `dtype` holds it: wrapped around, as PyTorch casts a Python
+    int into a narrower tensor (uint8 - 1 subtracts 255 + 1)."""
+    if dtype.is_float or dtype is dtypes.bool_ or isinstance(value, (bool, np.bool_)) \
+            or not isinstance(value, (int, np.integer)):
+        return value
+    bits = dtype.itemsize * 8
+    v = int(value) & ((1 << bits) - 1)
+    return v - (1 << bits) if dtype.is_signed and v >> (bits - 1) else v
 
 
 def _common_tensor_dtype(args) -> dtypes.DType | None:
@@ -81,7 +118,8 @@ def _common_tensor_dtype(args) -> dtypes.DType | None:
 
 
 def full(value, dtype: dtypes.DType, shape=()) -> Tensor:
-    return bind(P.full, type=TensorType(dtype, tuple(shape)), value=coerce_scalar(value, dtype))
+    return bind(P.full, type=TensorType(dtype, tuple(shape)),
+                value=coerce_scalar(wrap_integer(value, dtype), dtype))
 
 
 #: (dtype, shape, value's exact text) -> (type, read-only array, attributes) of eager scalar
@@ -99,6 +137,8 @@ def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
     """A Python number as an operand: on the tape it is a `full` instruction (so the IR
     says `x + 2.0`, not a parameter), and eagerly a read-only broadcast view (no copy)."""
     shape = tuple(shape)
+    if not dtype.is_float and value.__class__ is not bool:
+        value = wrap_integer(value, dtype)
     if _tls.trace_depth > 0:  # _tracing(), inlined
         return bind(P.full, type=TensorType(dtype, shape), value=coerce_scalar(value, dtype))
     # constant_entry's lookup by value, inlined for the common hit: zeros and NaN are
@@ -118,7 +158,7 @@ def constant_entry(value, dtype: dtypes.DType, shape: tuple) -> tuple:
         if value.__class__ in _HASHABLE_NUMBERS and value and value == value else None
     entry = _BY_VALUE.get(by_value) if by_value is not None else None
     if entry is None:
-        attrs = {"value": coerce_scalar(value, dtype)}
+        attrs = {"value": coerce_scalar(wrap_integer(value, dtype), dtype)}
         # repr tells -0.0 from 0.0 (which == and hash do not)
         key = (dtype, shape, repr(attrs["value"]))
         entry = _CONSTANTS.get(key)

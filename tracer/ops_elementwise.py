@@ -16,7 +16,7 @@ from ..runtime.interpreter import eval_prim
 from .errors import allocation_error, user_loc
 from .grad_mode import _state as _grad_state
 from .grad_mode import is_grad_enabled
-from .ops_core import (broadcast_shapes, cast_to, constant_entry, convert, full, is_scalar,
+from .ops_core import (broadcast_shapes, get_default_dtype, cast_to, constant_entry, convert, full, is_scalar,
                        operands, result_dtype, scalar_constant, scalar_dtype, tensor_type)
 from .tape import _tracing, bind, bind_op, bind_typed, grad_node
 from .tensor import Tensor
@@ -36,8 +36,9 @@ def as_tensor(x) -> Tensor:
 
 
 def to_float(x: Tensor) -> Tensor:
-    """Integer and bool tensors become float32 for floating-point functions, as in PyTorch."""
-    return x if x.dtype.is_float else convert(x, dtypes.f32)
+    """Integer and bool tensors become the default float dtype (float32) for
+    floating-point functions, as in PyTorch."""
+    return x if x.dtype.is_float else convert(x, get_default_dtype())
 
 
 # ---------------------------------------------------------------- unary
@@ -122,7 +123,7 @@ def _binary(prim, grad_name: str, op_name: str, true_division: bool = False):
         with grad_node(grad_name, input, other):
             dt = result_dtype(input, other)
             if true_division and not dt.is_float:
-                dt = dtypes.f32
+                dt = get_default_dtype()
             if dt is dtypes.bool_:  # bool + bool is `or`, bool * bool is `and`: via int64
                 out = bind(prim, *operands(op_name, input, other, dtype=dtypes.i64))
                 return convert(out, dtypes.bool_)

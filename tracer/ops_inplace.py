@@ -26,8 +26,7 @@ from .tape import Saved, bind, grad_node
 from .tensor import Tensor
 
 _LEAF_ERROR = ("a leaf Variable that requires grad is being used in an in-place operation.")
-_CATEGORY = {dtypes.bool_: 0, dtypes.i64: 1, dtypes.f32: 2, dtypes.f64: 2}
-_TYPE_NAME = {dtypes.bool_: "Bool", dtypes.i64: "Long", dtypes.f32: "Float", dtypes.f64: "Double"}
+_category = dtypes.category
 
 
 _VIEW_ERROR = ("tapegrad does not record in-place operations on a view (the base's history "
@@ -61,9 +60,9 @@ def _commit(x: Tensor, result: Tensor, old_value=None) -> Tensor:
     if result.shape != x.shape:
         raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast "
                            f"shape {list(result.shape)}{at(user_loc())}")
-    if _CATEGORY[result.dtype] > _CATEGORY[x.dtype]:
-        raise RuntimeError(f"result type {_TYPE_NAME[result.dtype]} can't be cast to the "
-                           f"desired output type {_TYPE_NAME[x.dtype]}")
+    if _category(result.dtype) > _category(x.dtype):
+        raise RuntimeError(f"result type {result.dtype.scalar_name} can't be cast to the "
+                           f"desired output type {x.dtype.scalar_name}")
     if x._data is None:  # tracing: an in-place update is a new SSA value for the same tensor
         x._value = cast_to(result, x.dtype, x.shape)._value
         return x
@@ -102,7 +101,7 @@ def _inplace(x: Tensor, name: str, inputs: tuple, compute) -> Tensor:
     old_value = x._value
     with grad_node(name, *inputs):
         result = compute()
-        if result.dtype is not x.dtype and _CATEGORY[result.dtype] <= _CATEGORY[x.dtype]:
+        if result.dtype is not x.dtype and _category(result.dtype) <= _category(x.dtype):
             result = cast_to(result, x.dtype, result.shape)
         return _commit(x, result, old_value)
 

@@ -78,7 +78,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def _torch_type_name(dt) -> str:
-    return {"i64": "Long", "bool": "Bool", "f32": "Float", "f64": "Double"}[dt.name]
+    return dt.scalar_name
 
 
 # ---------------------------------------------------------------- max / min

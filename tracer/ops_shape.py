@@ -199,7 +199,9 @@ def _float_pair(a: Tensor, b: Tensor, op: str):
 
 
 def _type_name(dt) -> str:
-    return {"f32": "float", "f64": "double", "i64": "long int", "bool": "bool"}[dt.name]
+    return {"f16": "c10::Half", "f32": "float", "f64": "double", "i64": "long int", "i32": "int",
+            "i16": "short int", "i8": "signed char", "u8": "unsigned char",
+            "bool": "bool"}[dt.name]
 
 
 def _matmul_nd(a: Tensor, b: Tensor, op: str) -> Tensor:

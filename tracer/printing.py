@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ..ir import dtypes
+from .ops_core import get_default_dtype
 
 PRECISION = 4
 THRESHOLD = 1000
@@ -120,11 +121,12 @@ def tensor_repr(t) -> str:
         return f"tensor(<traced {t._type}>)"
     a = t._data
     suffixes = []
-    shows_dtype = t.dtype not in (dtypes.f32, dtypes.i64, dtypes.bool_)
+    default = get_default_dtype()
+    shows_dtype = t.dtype not in (default, dtypes.i64, dtypes.bool_)
     if a.size == 0:
         if a.ndim != 1:
             suffixes.append(f"size={tuple(a.shape)}")
-        shows_dtype = t.dtype is not dtypes.f32
+        shows_dtype = t.dtype is not default
     if shows_dtype:
         suffixes.append(f"dtype=torch.{t.dtype.torch_name}")
     if t._grad_fn is not None:

@@ -19,7 +19,25 @@ from .sizes import Size
 from .tape import AccumulateGrad, GradFn, concrete_error
 
 
-class Tensor:
+#: PyTorch's legacy constructor `Tensor(data)` / `Tensor(*sizes)`, set by tracer/dtype_api
+_legacy_constructor = [None]
+
+
+def register_legacy_constructor(make) -> None:
+    _legacy_constructor[0] = make
+
+
+class _TensorMeta(type):
+    """`Tensor(...)` called as a constructor is PyTorch's legacy one (a float tensor of the
+    default dtype); subclasses and `isinstance` are unaffected."""
+
+    def __call__(cls, *args, **kwargs):
+        if cls is Tensor and _legacy_constructor[0] is not None:
+            return _legacy_constructor[0](*args, **kwargs)
+        return super().__call__(*args, **kwargs)
+
+
+class Tensor(metaclass=_TensorMeta):
     __slots__ = ("_data", "_type", "_requires_grad", "_grad_fn", "_value", "_version",
                  "_grad", "_accum", "_retains_grad", "_hooks", "_base", "_zeroed",
                  "__weakref__")
@@ -252,7 +270,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self._type.dtype not in (dtypes.i64, dtypes.bool_):
+        if self._type.dtype.is_float:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
