@@ -21,6 +21,7 @@ from .tracer.dtype_api import (  # noqa: E402
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
     LongTensor, ShortTensor, can_cast, finfo, iinfo, promote_types, result_type)
 from .tracer.ops_core import get_default_dtype, set_default_dtype  # noqa: E402
+from .tracer.ops_divide import floor_divide  # noqa: E402
 
 # grad mode
 from .tracer.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402

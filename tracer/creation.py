@@ -92,6 +92,9 @@ def size_of(size) -> tuple[int, ...]:
 
 def _finish(t: Tensor, requires_grad: bool, dev=None) -> Tensor:
     check_device(dev)
+    if requires_grad and not t.dtype.is_float:  # PyTorch's factory message differs from
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                           "gradients")  # requires_grad_()'s
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -2,7 +2,8 @@
 conversion methods (`.int()`, `.half()`, `.type()`, ...), and the legacy typed
 constructors (`torch.FloatTensor([...])`, `torch.Tensor(2, 3)`).
 
-The dtypes themselves are the IR's (ir/dtypes.py); promotion is ops_core's.
+The dtypes themselves are the IR's (ir/dtypes.py); promotion is ops_core's; tracer/ops.py
+attaches CONVERSION_METHODS to Tensor with the other methods.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class finfo:
         self.bits = dt.itemsize * 8
         self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
         self.tiny = self.smallest_normal = float(info.tiny)
-        self.resolution = float(info.resolution)
+        self.resolution = 10.0 ** -int(info.precision)
         self.dtype = dt.torch_name
 
     def __repr__(self) -> str:
@@ -171,10 +172,4 @@ LEGACY_CONSTRUCTORS = {f"{d.scalar_name}Tensor": _legacy_class(d) for d in dtype
  FloatTensor, DoubleTensor) = LEGACY_CONSTRUCTORS.values()
 
 
-def attach() -> None:
-    for name, fn in CONVERSION_METHODS.items():
-        setattr(Tensor, name, fn)
-    register_legacy_constructor(lambda *args, **kwargs: legacy_new(None, args, kwargs))
-
-
-attach()
+register_legacy_constructor(lambda *args, **kwargs: legacy_new(None, args, kwargs))

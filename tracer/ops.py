@@ -10,11 +10,13 @@ import numpy as np
 
 from ..ir import dtypes
 from . import creation
+from . import ops_divide as D
 from . import ops_elementwise as E
 from . import ops_index as I
 from . import ops_inplace as IP
 from . import ops_reduce as R
 from . import ops_shape as S
+from .dtype_api import CONVERSION_METHODS
 from .ops_core import is_scalar
 from .printing import tensor_repr
 from .tensor import Tensor
@@ -133,6 +135,9 @@ METHODS = {
     "__sub__": _operator(E.sub), "__rsub__": _operator(E.rsub),
     "__mul__": _operator(E.mul), "__rmul__": _operator(E.mul),
     "__truediv__": _operator(E.div), "__rtruediv__": _operator(E.rdiv),
+    "__floordiv__": _operator(D.floor_divide),
+    "__rfloordiv__": _operator(D.floor_divide, reflected=True),
+    "floor_divide": D.floor_divide,
     "__pow__": _operator(E.pow), "__rpow__": _operator(E.pow, reflected=True),
     "__matmul__": _operator(S.matmul), "__rmatmul__": _operator(S.matmul, reflected=True),
     "__neg__": E.neg, "__abs__": E.abs, "__pos__": lambda self: self,
@@ -161,6 +166,7 @@ METHODS = {
     "zero_": IP.zero_, "fill_": IP.fill_, "copy_": IP.copy_, "clamp_": IP.clamp_,
     "clip_": IP.clamp_, "relu_": IP.relu_,
     # dtypes and devices
+    **CONVERSION_METHODS,
     "to": _to, "type_as": lambda self, other: S.to_dtype(self, other.dtype),
     "cpu": lambda self: self, "cuda": _cuda,
     "new_ones": _new(creation.ones), "new_zeros": _new(creation.zeros),
@@ -180,4 +186,3 @@ def attach() -> None:
 
 
 attach()
-from . import dtype_api  # noqa: E402,F401  (attaches the dtype conversion methods)

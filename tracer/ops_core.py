@@ -92,6 +92,15 @@ def result_dtype(*args) -> dtypes.DType:
     return out
 
 
+def in_float32(x: Tensor, compute) -> Tensor:
+    """compute(x) for a float16 x in float32, rounded to float16 once at the end: what
+    PyTorch's CPU kernels do for reductions such as mean and softmax (a float16 sum
+    of in-range values may overflow, their float32 mean not).  Other dtypes: compute(x)."""
+    if x._type.dtype is not dtypes.f16:
+        return compute(x)
+    return convert(compute(convert(x, dtypes.f32)), dtypes.f16)
+
+
 def wrap_integer(value, dtype: dtypes.DType):
     """An integer scalar as `dtype` holds it: wrapped around, as PyTorch casts a Python
     int into a narrower tensor (uint8 - 1 subtracts 255 + 1)."""

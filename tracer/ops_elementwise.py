@@ -110,8 +110,28 @@ def reciprocal(input):
 # ---------------------------------------------------------------- binary
 
 
+def _half_by_number(prim, grad_name: str, input, other) -> Tensor | None:
+    """A float16 tensor times (or divided by) a Python number as PyTorch's CPU kernels
+    compute it: in float32 with the number as a float32 (not first rounded to float16),
+    the product rounded once.  None for other operands."""
+    x, number = (input, other) if isinstance(input, Tensor) else (other, input)
+    if not isinstance(x, Tensor) or x._type.dtype is not dtypes.f16 or \
+            isinstance(number, Tensor) or not is_scalar(number):
+        return None
+    with grad_node(grad_name, input, other):
+        wide = convert(x, dtypes.f32)
+        c = scalar_constant(number, dtypes.f32, wide.shape)
+        return convert(bind(prim, *((wide, c) if x is input else (c, wide))), dtypes.f16)
+
+
 def _binary(prim, grad_name: str, op_name: str, true_division: bool = False):
+    opmath_scalar = prim is P.mul or prim is P.div
+
     def op(input, other):
+        if opmath_scalar and (input.__class__ is not other.__class__):
+            out = _half_by_number(prim, grad_name, input, other)
+            if out is not None:
+                return out
         if other.__class__ in _PLAIN_NUMBERS and type(input) is Tensor and \
                 not (input._requires_grad and _grad_state.enabled):  # else it records
             out = _unrecorded_with_number(prim, input, other)

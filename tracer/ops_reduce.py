@@ -9,7 +9,7 @@ from collections import namedtuple
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from .ops_core import convert, full, scalar_constant, tensor_type
+from .ops_core import in_float32, convert, full, scalar_constant, tensor_type
 from .ops_elementwise import abs, as_tensor, pow, sqrt
 from .tape import bind, bind_op, grad_node
 from .tensor import Tensor, _wrap_dim
@@ -69,6 +69,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             "mean(): could not infer output dtype. Input dtype must be either a floating "
             f"point or complex dtype. Got: {_torch_type_name(x.dtype)}")
     with grad_node("MeanBackward0" if dim is None else "MeanBackward1", x):
+        if x.dtype is dtypes.f16:  # PyTorch divides the float32 sum before rounding
+            return in_float32(x, lambda w: mean(w, dim, keepdim))
         axes = wrap_dims(dim, x.ndim)
         count = 1
         for a in axes:

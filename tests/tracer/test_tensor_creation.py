@@ -10,7 +10,7 @@ import tapegrad.nn.functional as F
     (1.5, tg.float32, ()), (3, tg.int64, ()), (True, tg.bool, ()), ([1.0, 2.0], tg.float32, (2,)),
     ([1, 2.5], tg.float32, (2,)), ([[1, 2], [3, 4]], tg.int64, (2, 2)), ([], tg.float32, (0,)),
     (np.ones(3), tg.float64, (3,)), (np.ones(3, np.float32), tg.float32, (3,)),
-    (np.arange(3, dtype=np.int32), tg.int64, (3,)), (np.float64(2.0), tg.float64, ()),
+    (np.arange(3, dtype=np.int32), tg.int32, (3,)), (np.float64(2.0), tg.float64, ()),
     ([tg.tensor(1.0), tg.tensor(2.0)], tg.float32, (2,)), ([True, 1], tg.int64, (2,)),
 ])
 def test_tensor_infers_dtype(data, dtype, shape):
