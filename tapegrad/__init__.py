@@ -35,3 +35,14 @@ from .tracer.ops import (  # noqa: E402
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
 from . import autograd, cuda, nn  # noqa: E402
+
+# interop: DLPack (Tensor.__dlpack__ / __dlpack_device__ are attached by tracer.dlpack)
+from .tracer.dlpack import from_dlpack  # noqa: E402
+from . import utils  # noqa: E402
+
+# a PyTorch name tapegrad lacks raises AttributeError naming it (tapegrad/unsupported.py)
+from .unsupported import install_tensor_getattr as _install_tensor_getattr  # noqa: E402
+from .unsupported import module_getattr as _module_getattr  # noqa: E402
+
+_install_tensor_getattr(Tensor)
+__getattr__ = _module_getattr("tapegrad", "torch")

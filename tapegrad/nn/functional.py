@@ -174,3 +174,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight=None, ignore_index: int 
     if label_smoothing:
         raise NotImplementedError("label_smoothing with class-index targets")
     return nll_loss(logp, target, weight, ignore_index, reduction)
+
+
+from ..unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("tapegrad.nn.functional", "torch.nn.functional")
