@@ -2,7 +2,8 @@
 #   (BSD-3-Clause). Written for tapegrad's corpus after that program: the same calls,
 #   constants and printed lines.
 # Edits for determinism: torch.manual_seed(0) before the random weights; the device choice
-#   (`torch.accelerator...`) is kept as the tutorial has it.
+#   (`torch.accelerator...`, `set_default_device`) is kept as the tutorial has it. Gradients are
+#   reset with `.grad = None` (one version of the tutorial assigns 0.0 instead).
 import math
 
 import torch
@@ -10,6 +11,7 @@ import torch
 torch.manual_seed(0)
 dtype = torch.float
 device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+print(f"Using {device} device")
 torch.set_default_device(device)
 
 x = torch.linspace(-math.pi, math.pi, 2000, dtype=dtype)

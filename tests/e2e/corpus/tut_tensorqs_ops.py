@@ -1,8 +1,9 @@
 # Source: pytorch/tutorials beginner_source/basics/tensorqs_tutorial.py ("Operations on Tensors":
 #   indexing, joining, arithmetic with out=, single-element tensors, in-place; BSD-3-Clause).
-#   Written for tapegrad's corpus after that program: the same calls and printed lines.
-# Edits: the accelerator move (`if torch.accelerator.is_available(): ...`) is kept; no seed
-#   needed except for rand_like's out= target, seeded with torch.manual_seed(0).
+#   Written for tapegrad's corpus after that program: the same calls and printed lines, plus a
+#   print of the matmul and mul results (the tutorial computes them without printing).
+# Edits: the accelerator move of the tutorial's newer version is kept; torch.manual_seed(0)
+#   before rand_like (its values are overwritten by out=).
 import torch
 
 torch.manual_seed(0)
