@@ -94,6 +94,14 @@ KNOWN_FAILURES = {
                                    "log_softmax holds -0.0 where tapegrad's holds 0.0"),
     "qa_old_blitz_mean": ("type(grad_fn).__name__ is 'GradFn' for every node (PyTorch has one "
                           "class per node kind, e.g. AddBackward0)"),
+    "introyt_autograd_simple": ("linspace: PyTorch's float32 kernel steps from both ends in "
+                                "float32, tapegrad rounds numpy's float64 values, so 6 of 25 "
+                                "points differ in the last bit and sin(2*pi)*2+1 prints another "
+                                "tiny number"),
+    "introyt_autograd_advanced": _RANDOM + "rand/randn print other numbers",
+    "introyt_autograd_training": _NN + "torch.nn.Module",
+    "docs_node_register_prehook": _AUTOGRAD + "torch.autograd.graph.Node",
+    "docs_saved_tensors_hooks": _AUTOGRAD + "torch.autograd.graph.saved_tensors_hooks",
     "qa_second_derivative_backward": ("backward(create_graph=True) leaves x.grad with "
                                       "grad_fn=<AddBackward0>; PyTorch's is <CopyBackwards>"),
 }
