@@ -31,11 +31,6 @@ from .tracer.ops import (  # noqa: E402
     permute, pow, reciprocal, relu, reshape, select, sigmoid, sign, sin, sqrt, squeeze, stack,
     sub, subtract, sum, swapaxes, t, tanh, transpose, unsqueeze, where)
 
-# tracing, the function transforms and the namespaces
-from .tracer.trace import make_ir  # noqa: E402
-from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
-from . import autograd, cuda, nn  # noqa: E402
-
 # interop: DLPack (Tensor.__dlpack__ / __dlpack_device__ are attached by tracer.dlpack)
 from .tracer.dlpack import from_dlpack  # noqa: E402
 from . import utils  # noqa: E402
@@ -46,3 +41,8 @@ from .unsupported import module_getattr as _module_getattr  # noqa: E402
 
 _install_tensor_getattr(Tensor)
 __getattr__ = _module_getattr("tapegrad", "torch")
+
+# tracing, the function transforms and the namespaces
+from .tracer.trace import make_ir  # noqa: E402
+from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
+from . import autograd, cuda, nn  # noqa: E402

@@ -14,10 +14,14 @@ from ..tracer import ops_shape as S
 from ..tracer.ops_core import convert
 from ..tracer.tape import bind, grad_node
 from ..tracer.tensor import Tensor, _wrap_dim
+from ..unsupported import module_getattr as _module_getattr
 
 relu = E.relu
 sigmoid = E.sigmoid
 tanh = E.tanh
+
+# a name PyTorch's functional has and this one lacks raises AttributeError naming it
+__getattr__ = _module_getattr("tapegrad.nn.functional", "torch.nn.functional")
 
 
 def _softmax_dim(x: Tensor, dim) -> int:
@@ -174,8 +178,3 @@ def cross_entropy(input: Tensor, target: Tensor, weight=None, ignore_index: int 
     if label_smoothing:
         raise NotImplementedError("label_smoothing with class-index targets")
     return nll_loss(logp, target, weight, ignore_index, reduction)
-
-
-from ..unsupported import module_getattr as _module_getattr  # noqa: E402
-
-__getattr__ = _module_getattr("tapegrad.nn.functional", "torch.nn.functional")
