@@ -18,9 +18,11 @@ text around the numbers must still be equal. Every other program is compared
 exactly.
 
 `KNOWN_FAILURES` lists the programs that do not print PyTorch's output yet,
-each with the first thing that goes wrong on main and where the fix belongs.
-They are strict xfails: a program that starts passing fails the suite until it
-is taken off the list.
+each with the first thing that goes wrong and where the fix belongs. A reason
+that names a missing API carries a check for that API, so it stops applying
+when the API lands (and the next known difference, if any, becomes the
+reason). They are strict xfails: a program that starts passing fails the suite
+until it is taken off the list.
 """
 from __future__ import annotations
 
@@ -43,68 +45,122 @@ _FLOAT32_LOOP = ("prints loss.item() of a 2000-step float32 fit in full precisio
                  "another order move the 7th digit, and coefficients that converge to 0 print "
                  "as rounding noise of size 1e-9")
 _FLOAT32_NET = ("prints loss.item() of a float32 two-layer net over 500 steps in full "
-                "precision: matmul accumulation order moves the last digits")
+                "precision while the loss falls by 7 orders of magnitude: matmul rounding "
+                "(OpenBLAS against PyTorch's kernels) moves the 6th digit at step 99 and the "
+                "2nd by step 499; a wrong gradient changes the losses by far more")
 NUMERIC_TOLERANCE = {
     "tut_polynomial_tensor": (1e-5, 1e-7, _FLOAT32_LOOP),
     "tut_polynomial_autograd": (1e-5, 1e-7, _FLOAT32_LOOP),
     "tut_polynomial_custom_function": (1e-5, 1e-7, _FLOAT32_LOOP),
     "tut_polynomial_nn": (1e-5, 1e-7, _FLOAT32_LOOP),
     "tut_polynomial_optim": (1e-5, 1e-7, _FLOAT32_LOOP),
-    "tut_two_layer_net_tensor": (1e-4, 0.0, _FLOAT32_NET),
-    "tut_two_layer_net_autograd": (1e-4, 0.0, _FLOAT32_NET),
-    "tut_two_layer_net_custom_function": (1e-4, 0.0, _FLOAT32_NET),
+    "tut_two_layer_net_tensor": (2e-2, 0.0, _FLOAT32_NET),
+    "tut_two_layer_net_autograd": (2e-2, 0.0, _FLOAT32_NET),
+    "tut_two_layer_net_custom_function": (2e-2, 0.0, _FLOAT32_NET),
 }
 
-_RANDOM = "random streams (issue 15 item 5, branch random): torch.manual_seed + "
-_NN = "torch.nn / torch.optim are the next issue's: "
-_AUTOGRAD = "torch.autograd as a package (issue 15 item 4, branch autograd): "
-_SURFACE = "the tutorials' API surface (issue 15 item 1): "
-#: program -> the first difference on main and which issue/branch fixes it
+def _lacks(path: str):
+    """A condition: tapegrad has no attribute at `path` (dotted, from the package)."""
+    def lacks() -> bool:
+        import tapegrad
+        obj = tapegrad
+        for part in path.split("."):
+            if not hasattr(obj, part):
+                return True
+            obj = getattr(obj, part)
+        return False
+    return lacks
+
+
+_NO_RANDOM_STREAMS = _lacks("Generator")  # comes with PyTorch's generator (branch random)
+_NO_AUTOGRAD_PACKAGE = _lacks("autograd.graph")  # comes with the package (branch autograd)
+_RANDOM = ("random streams (issue 15 item 5, branch random): after torch.manual_seed, ",
+           _NO_RANDOM_STREAMS)
+_AUTOGRAD = ("torch.autograd as a package (issue 15 item 4, branch autograd): ",
+             _NO_AUTOGRAD_PACKAGE)
+_NN = ("torch.nn / torch.optim are the next issue's: ", None)
+_SURFACE = ("the tutorials' API surface (issue 15 item 1): ", None)
+_INDEXING = ("advanced indexing (issue 15 item 2): ", None)
+
+
+def _known(*steps):
+    """A program's known differences in the order they stop it: (kind, detail) pairs, each
+    kind a (prefix, condition) where the condition says whether the API is still missing
+    (None: still a difference). The first that applies is the xfail's reason."""
+    return [(prefix + detail, condition) for (prefix, condition), detail in steps]
+
+
+_DIFFERS = ("", None)
+#: program -> its first difference from PyTorch on this code, and the next ones already
+#: known (seen with the pending branches merged), so the list stays true as they land
 KNOWN_FAILURES = {
-    "blitz_tensor_tutorial": _RANDOM + "rand_like/rand print other numbers",
-    "tut_tensorqs_init": _RANDOM + "rand_like/rand print other numbers",
-    "d2l_ndarray": _RANDOM + "randn prints other numbers",
-    "tut_autogradqs_graph": _RANDOM + "randn weights, so other gradients",
-    "tut_polynomial_tensor": _RANDOM + "randn coefficients, so other losses",
-    "tut_two_layer_net_autograd": _RANDOM + "randn data and weights, so other losses",
-    "d2l_autograd": _SURFACE + "torch.randn(size=()) (the size= keyword)",
-    "d2l_linear_algebra": _SURFACE + "sum(axis=...) (numpy-style axis/keepdims keywords)",
-    "lib_tinygrad_ops_grads": _SURFACE + "sum(axis=...) (numpy-style axis keyword)",
-    "d2l_linreg_scratch": _SURFACE + "torch.normal",
-    "micrograd_more_ops": _SURFACE + "torch.Tensor([...]) as a constructor",
-    "micrograd_sanity_check": _SURFACE + "torch.Tensor([...]) as a constructor",
-    "micrograd_video_neuron": _SURFACE + "torch.Tensor([...]) as a constructor",
-    "qa_gradient_argument": _SURFACE + "torch.FloatTensor (legacy typed constructor)",
-    "qa_inplace_is_leaf": _SURFACE + "torch.add(..., out=)",
-    "tut_polynomial_autograd": _SURFACE + "torch.accelerator, torch.set_default_device",
-    "tut_tensorqs_ops": _SURFACE + "torch.accelerator",
-    "tut_two_layer_net_tensor": "advanced indexing (issue 15 item 2): grad_h[h < 0] = 0",
-    "tut_two_layer_net_custom_function": ("advanced indexing (issue 15 item 2): "
-                                          "grad_input[input < 0] = 0"),
-    "docs_extending_linear": _AUTOGRAD + "Function.setup_context (forward without ctx)",
-    "docs_functional_hessian": _AUTOGRAD + "import torch.autograd.functional",
-    "docs_functional_jacobian": _AUTOGRAD + "import torch.autograd.functional",
-    "docs_functional_vjp_jvp": _AUTOGRAD + "import torch.autograd.functional",
-    "docs_grad_mode": _AUTOGRAD + "torch.inference_mode",
-    "docs_no_grad_parameter": _NN + "torch.nn.Parameter",
-    "tut_polynomial_nn": _NN + "torch.nn.Sequential",
-    "tut_polynomial_optim": _NN + "torch.nn.Sequential",
-    "qa_sgd_on_tensor": _NN + "torch.optim.SGD",
-    "lib_tinygrad_backward_pass": ("sign of zero: PyTorch's gradient through relu and "
-                                   "log_softmax holds -0.0 where tapegrad's holds 0.0"),
-    "qa_old_blitz_mean": ("type(grad_fn).__name__ is 'GradFn' for every node (PyTorch has one "
-                          "class per node kind, e.g. AddBackward0)"),
-    "introyt_autograd_simple": ("linspace: PyTorch's float32 kernel steps from both ends in "
-                                "float32, tapegrad rounds numpy's float64 values, so 6 of 25 "
-                                "points differ in the last bit and sin(2*pi)*2+1 prints another "
-                                "tiny number"),
-    "introyt_autograd_advanced": _RANDOM + "rand/randn print other numbers",
-    "introyt_autograd_training": _NN + "torch.nn.Module",
-    "docs_node_register_prehook": _AUTOGRAD + "torch.autograd.graph.Node",
-    "docs_saved_tensors_hooks": _AUTOGRAD + "torch.autograd.graph.saved_tensors_hooks",
-    "qa_second_derivative_backward": ("backward(create_graph=True) leaves x.grad with "
-                                      "grad_fn=<AddBackward0>; PyTorch's is <CopyBackwards>"),
+    "blitz_tensor_tutorial": _known((_RANDOM, "rand_like/rand print other numbers")),
+    "tut_tensorqs_init": _known((_RANDOM, "rand_like/rand print other numbers")),
+    "d2l_ndarray": _known(
+        (_RANDOM, "randn prints other numbers"),
+        (_DIFFERS, "float32 exp: numpy's SIMD exp(12.0) is 162754.78125, one ulp below "
+                   "PyTorch's correctly rounded 162754.796875 (the interpreter's rule)")),
+    "tut_autogradqs_graph": _known((_RANDOM, "randn weights, so other gradients")),
+    "tut_polynomial_tensor": _known((_RANDOM, "randn coefficients, so other losses")),
+    "tut_two_layer_net_autograd": _known((_RANDOM, "randn data and weights, other losses")),
+    "introyt_autograd_advanced": _known((_RANDOM, "rand/randn print other numbers")),
+    "d2l_autograd": _known((_RANDOM, "torch.randn(size=()) (the size= keyword)")),
+    "d2l_linreg_scratch": _known((_RANDOM, "torch.normal"),
+                                 (_INDEXING, "features[batch_indices]")),
+    "d2l_linear_algebra": _known((_SURFACE, "sum(axis=...) (numpy-style axis/keepdims)")),
+    "lib_tinygrad_ops_grads": _known((_SURFACE, "sum(axis=...) (numpy-style axis keyword)")),
+    "micrograd_more_ops": _known((_SURFACE, "torch.Tensor([...]) as a constructor")),
+    "micrograd_sanity_check": _known((_SURFACE, "torch.Tensor([...]) as a constructor")),
+    "micrograd_video_neuron": _known((_SURFACE, "torch.Tensor([...]) as a constructor")),
+    "qa_gradient_argument": _known((_SURFACE, "torch.FloatTensor (legacy typed constructor)")),
+    "qa_inplace_is_leaf": _known((_SURFACE, "torch.add(..., out=)")),
+    "tut_polynomial_autograd": _known((_SURFACE, "torch.accelerator, set_default_device")),
+    "tut_tensorqs_ops": _known((_SURFACE, "torch.accelerator")),
+    "tut_two_layer_net_tensor": _known((_INDEXING, "grad_h[h < 0] = 0")),
+    "tut_two_layer_net_custom_function": _known((_INDEXING, "grad_input[input < 0] = 0")),
+    "docs_extending_linear": _known((_AUTOGRAD, "Function.setup_context (forward without ctx)")),
+    "docs_functional_hessian": _known((_AUTOGRAD, "import torch.autograd.functional"),
+                                      (_RANDOM, "rand inputs")),
+    "docs_functional_jacobian": _known((_AUTOGRAD, "import torch.autograd.functional"),
+                                       (_RANDOM, "rand inputs")),
+    "docs_functional_vjp_jvp": _known(
+        (_AUTOGRAD, "import torch.autograd.functional"), (_RANDOM, "rand inputs"),
+        (_DIFFERS, "jvp(create_graph=True): the second result's grad_fn is SumBackward0, "
+                   "PyTorch's SqueezeBackward1")),
+    "docs_grad_mode": _known((("", _lacks("inference_mode")), "torch.inference_mode "
+                              "(issue 15 item 4, branch autograd)")),
+    "docs_node_register_prehook": _known(
+        (_AUTOGRAD, "torch.autograd.graph.Node"),
+        (_DIFFERS, "grad_fn nodes have no register_prehook / register_hook")),
+    "docs_saved_tensors_hooks": _known(
+        (_AUTOGRAD, "torch.autograd.graph.saved_tensors_hooks"),
+        (_DIFFERS, "saved_tensors_hooks raises NotImplementedError: the tape keeps saved "
+                   "values as arrays (a deliberate difference)")),
+    "docs_no_grad_parameter": _known((_NN, "torch.nn.Parameter")),
+    "tut_polynomial_nn": _known((_NN, "torch.nn.Sequential")),
+    "tut_polynomial_optim": _known((_NN, "torch.nn.Sequential")),
+    "qa_sgd_on_tensor": _known((_NN, "torch.optim.SGD")),
+    "introyt_autograd_training": _known((_NN, "torch.nn.Module")),
+    "lib_tinygrad_backward_pass": _known((_DIFFERS, "sign of zero: PyTorch's gradient through "
+                                          "relu and log_softmax holds -0.0, tapegrad's 0.0")),
+    "qa_old_blitz_mean": _known((_DIFFERS, "type(grad_fn).__name__ is 'GradFn' for every "
+                                 "node (PyTorch has a class per kind, e.g. AddBackward0)")),
+    "introyt_autograd_simple": _known((_DIFFERS, (
+        "linspace: PyTorch's float32 kernel steps from both ends in float32, tapegrad rounds "
+        "numpy's float64 values, so 6 of 25 points differ in the last bit and "
+        "sin(2*pi)*2+1 prints another tiny number"))),
+    "qa_second_derivative_backward": _known((_DIFFERS, (
+        "backward(create_graph=True) leaves x.grad with grad_fn=<AddBackward0>; PyTorch's "
+        "is <CopyBackwards>"))),
 }
+
+
+def known_failure(name: str) -> str | None:
+    """The reason `name` is expected to fail on this code, or None."""
+    for reason, still_missing in KNOWN_FAILURES.get(name, ()):
+        if still_missing is None or still_missing():
+            return reason
+    return None
 
 ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf")
@@ -163,8 +219,8 @@ def differences(name: str, stdout: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[n], strict=True))
-    if n in KNOWN_FAILURES else n for n in PROGRAMS])
+    pytest.param(n, marks=pytest.mark.xfail(reason=known_failure(n), strict=True))
+    if known_failure(n) else n for n in PROGRAMS])
 def test_program_prints_what_pytorch_printed(name):
     res = result(name)
     assert res.returncode == 0, f"{name} failed under tapegrad:\n{res.stderr[-3000:]}"
