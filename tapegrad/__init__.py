@@ -35,9 +35,9 @@ from .tracer.ops import (  # noqa: E402
 from .tracer.dlpack import from_dlpack  # noqa: E402
 from . import utils  # noqa: E402
 
-# a PyTorch name tapegrad lacks raises AttributeError naming it (tapegrad/unsupported.py)
-from .unsupported import install_tensor_getattr as _install_tensor_getattr  # noqa: E402
-from .unsupported import module_getattr as _module_getattr  # noqa: E402
+# a PyTorch name tapegrad lacks raises AttributeError naming it (tracer/unsupported.py)
+from .tracer.unsupported import install_tensor_getattr as _install_tensor_getattr  # noqa: E402
+from .tracer.unsupported import module_getattr as _module_getattr  # noqa: E402
 
 _install_tensor_getattr(Tensor)
 __getattr__ = _module_getattr("tapegrad", "torch")

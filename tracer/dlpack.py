@@ -13,6 +13,7 @@ import numpy as np
 from ..ir import dtypes
 from ..ir.core import TensorType
 from .tensor import Tensor
+from .unsupported import unsupported_argument
 
 _COVERAGE = "docs/torch-coverage.md"
 
@@ -23,7 +24,7 @@ def _exported_array(t: Tensor, what: str) -> np.ndarray:
     return t._check_concrete(what)
 
 
-def tensor_dlpack(self: Tensor, *, stream=None, max_version=None, dl_device=None, copy=None):
+def tensor_dlpack(self: Tensor, *, stream=-1, max_version=None, dl_device=None, copy=None):
     """Tensor.__dlpack__: the capsule of the tensor's own buffer (CPU only, so no stream)."""
     if stream is not None and stream != -1:
         raise BufferError(f"Tensor.__dlpack__: stream={stream!r} is for device streams; "
@@ -52,11 +53,15 @@ class _Capsule:
         return (1, 0)  # kDLCPU: numpy refuses any other device when it reads the capsule
 
 
-def from_dlpack(ext_tensor) -> Tensor:
+def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
     """A tensor sharing the memory of `ext_tensor` (an object with `__dlpack__`, e.g. a numpy
-    array, a torch tensor or a jax array, or a capsule from a `to_dlpack`)."""
+    array, a torch tensor or a jax array, or a capsule from a `to_dlpack`); `copy=True`
+    gives it its own memory instead."""
+    if device is not None and str(device) != "cpu":
+        raise unsupported_argument("torch.from_dlpack", f"device={device!r}",
+                                   "tapegrad tensors live on the CPU")
     if isinstance(ext_tensor, Tensor):
-        return ext_tensor
+        return ext_tensor.clone() if copy else ext_tensor
     producer = ext_tensor if hasattr(ext_tensor, "__dlpack__") else _Capsule(ext_tensor)
     try:
         array = np.from_dlpack(producer)
@@ -70,6 +75,8 @@ def from_dlpack(ext_tensor) -> Tensor:
         raise NotImplementedError(f"from_dlpack: a {array.dtype} tensor cannot be shared: "
                                   f"tapegrad has no dtype {array.dtype} yet (see {_COVERAGE}); "
                                   "convert it on the producer's side first")
+    if copy:
+        array = array.copy()
     return Tensor._make(array, TensorType(dt, tuple(array.shape)))
 
 

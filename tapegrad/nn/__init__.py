@@ -3,6 +3,6 @@ from . import functional
 
 __all__ = ["functional"]
 
-from ..unsupported import module_getattr as _module_getattr  # noqa: E402
+from ..tracer.unsupported import module_getattr as _module_getattr  # noqa: E402
 
 __getattr__ = _module_getattr("tapegrad.nn", "torch.nn")

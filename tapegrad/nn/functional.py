@@ -14,7 +14,7 @@ from ..tracer import ops_shape as S
 from ..tracer.ops_core import convert
 from ..tracer.tape import bind, grad_node
 from ..tracer.tensor import Tensor, _wrap_dim
-from ..unsupported import module_getattr as _module_getattr
+from ..tracer.unsupported import module_getattr as _module_getattr
 
 relu = E.relu
 sigmoid = E.sigmoid

@@ -71,6 +71,17 @@ def test_export_refuses_what_pytorch_refuses():
     assert shared.tolist() == [1.0, 1.0] and not shared.requires_grad
 
 
+def test_copy_and_device_arguments():
+    a = np.arange(3.0)
+    own = tg.from_dlpack(a, copy=True)
+    assert not np.shares_memory(own.numpy(), a) and own.tolist() == a.tolist()
+    assert np.shares_memory(tg.from_dlpack(a, device="cpu").numpy(), a)
+    t = tg.ones(2)
+    assert tg.from_dlpack(t) is t and tg.from_dlpack(t, copy=True) is not t
+    with pytest.raises(NotImplementedError, match="torch.from_dlpack.*device='cuda'.*coverage"):
+        tg.from_dlpack(a, device="cuda")
+
+
 def test_unsupported_dtype_says_so():
     # sharing memory needs tapegrad's own dtype; converting would be a silent copy
     with pytest.raises(NotImplementedError, match="complex64.*torch-coverage.md"):

@@ -5,7 +5,7 @@ import pytest
 
 import tapegrad as tg
 import tapegrad.nn.functional as F
-from tapegrad.unsupported import unsupported_argument
+from tapegrad.tracer.unsupported import unsupported_argument
 
 MISSING = "certainly_not_a_torch_name"
 

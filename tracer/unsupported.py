@@ -3,7 +3,8 @@
 A missing name raises AttributeError (what `hasattr` and `getattr(x, n, default)`
 expect) and an unsupported argument NotImplementedError; both name the PyTorch
 API and point at docs/torch-coverage.md, so a program written for PyTorch stops
-at the first thing tapegrad lacks instead of computing something else.
+at the first thing tapegrad lacks instead of computing something else. It lives
+in tracer/ so that the operations can raise `unsupported_argument` too.
 """
 from __future__ import annotations
 
@@ -38,5 +39,6 @@ def _tensor_getattr(self, name: str):
 
 
 def install_tensor_getattr(tensor_class) -> None:
-    """Late registration on the tracer's Tensor (the tracer does not import tapegrad)."""
+    """Installed by the public package (tapegrad/__init__), which also installs the modules'
+    __getattr__: importing this module alone changes nothing."""
     tensor_class.__getattr__ = _tensor_getattr
