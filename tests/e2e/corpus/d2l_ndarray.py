@@ -1,8 +1,9 @@
 # Source: d2l-ai/d2l-en chapter_preliminaries/ndarray.md, the PyTorch tab ("Data
 #   Manipulation"; code MIT-0, text CC BY-SA 4.0). Written for tapegrad's corpus after that
 #   section: the same calls in the same order, each cell's result printed.
-# Edits for determinism: torch.manual_seed(0) before torch.randn; the cells' `id(Y) == before`
-#   lines are kept (they print booleans).
+# Edits for determinism: torch.manual_seed(0) before torch.randn; the two
+#   `print('id(Z):', id(Z))` lines print whether Z's id is unchanged (an id is an address,
+#   different in every run); the `id(Y) == before` lines are the book's own.
 import torch
 
 x = torch.arange(12, dtype=torch.float32)
@@ -43,8 +44,10 @@ before = id(Y)
 Y = Y + X
 print(id(Y) == before)
 Z = torch.zeros_like(Y)
-print('id(Z):', id(Z) == id(Z))
+z_id = id(Z)
+print('id(Z):', id(Z) == z_id)
 Z[:] = X + Y
+print('id(Z):', id(Z) == z_id)
 print(Z)
 before = id(X)
 X += Y
