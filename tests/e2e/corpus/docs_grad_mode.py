@@ -19,7 +19,7 @@ z = doubler(x)
 print(z.requires_grad)
 
 
-@torch.no_grad()
+@torch.no_grad
 def tripler(x):
     return x * 3
 
@@ -43,6 +43,16 @@ def doubler2(x):
 
 with torch.no_grad():
     z = doubler2(x)
+print(z.requires_grad)
+
+
+@torch.enable_grad
+def tripler2(x):
+    return x * 3
+
+
+with torch.no_grad():
+    z = tripler2(x)
 print(z.requires_grad)
 
 x = torch.tensor([1.], requires_grad=True)
