@@ -236,6 +236,8 @@ def test_corpus_is_complete_and_each_program_names_its_source():
         assert (CORPUS / "expected" / f"{name}.txt").is_file(), f"no recording for {name}"
     assert set(KNOWN_FAILURES) <= set(PROGRAMS)
     assert set(NUMERIC_TOLERANCE) <= set(PROGRAMS)
+    readme = (CORPUS.parents[2] / "README.md").read_text()
+    assert f"corpus of {len(PROGRAMS)} public programs" in readme, "README's corpus count"
 
 
 def test_line_comparison_is_strict_unless_tolerance_is_asked():
