@@ -15,9 +15,9 @@ record_torch_parity.py (from a side venv with PyTorch 2.13). A case without a
 recording fails: record it when you add it.
 
 Deliberate differences are not in the table, with the reason:
-- random values: `tg.randn`/`tg.rand`/`tg.randint` draw from numpy's generator,
-  so the numbers after `manual_seed` differ from PyTorch's (only shapes,
-  dtypes and flags of random tensors are compared);
+- random values: only shapes, dtypes and flags of random tensors are compared
+  here; their numbers are PyTorch's and are compared with recorded PyTorch
+  output in tests/tracer/test_random_streams.py;
 - devices: tapegrad runs on the CPU only, so `cuda` paths are not compared;
 - object addresses in `<MulBackward0 object at 0x...>` are masked.
 """
