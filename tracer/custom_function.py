@@ -7,12 +7,16 @@ inputs in another pass (see engine._gradients).
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
+import warnings
 import weakref
 
 import numpy as np
 
 from ..ir.core import Param
+from . import anomaly as _anomaly
 from .errors import user_loc
 from .grad_mode import is_grad_enabled, no_grad
 from .tape import GradFn, _node_of
@@ -30,6 +34,7 @@ class FunctionCtx:
         self.needs_input_grad: tuple = ()
         self.materialize_grads = True
         self._non_differentiable: set[int] = set()
+        self._dirty: set[int] = set()
 
     def save_for_backward(self, *tensors) -> None:
         self._saved = tensors
@@ -49,6 +54,11 @@ class FunctionCtx:
                     f"by an inplace operation: [{t._type}] is at version {t._version[0]}; "
                     f"expected version {v} instead.")
         return saved
+
+    def mark_dirty(self, *tensors) -> None:
+        """The inputs forward changed in place: they become the outputs, with this node
+        as their history (PyTorch's rebase), instead of new tensors."""
+        self._dirty.update(id(t) for t in tensors)
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable.update(id(t) for t in tensors)
@@ -103,6 +113,8 @@ class CustomGradFn(GradFn):
             with no_grad():
                 result = self.cls.backward(self.ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
+        if _anomaly.enabled:
+            _anomaly.check_custom_backward(self._name, self.loc, result)
         extra = result[len(self.input_links):]
         if len(result) < len(self.input_links) or any(g is not None for g in extra):
             raise RuntimeError(
@@ -114,12 +126,20 @@ class CustomGradFn(GradFn):
         self.ctx._saved = None
 
 
-class _FunctionMeta(type):
-    pass
+class Function:
+    """Subclass with `forward(ctx, *args)` and `backward(ctx, *grads)` staticmethods, or
+    PyTorch 2's `forward(*args)` plus `setup_context(ctx, inputs, output)`."""
 
+    def __init__(self, *args, **kwargs):
+        warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd "
+                      "functions are all static, so you should invoke them on the class "
+                      "itself.", DeprecationWarning, stacklevel=2)
 
-class Function(metaclass=_FunctionMeta):
-    """Subclass with `forward(ctx, *args)` and `backward(ctx, *grads)` staticmethods."""
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(
+            "Legacy autograd function with non-static forward method is deprecated. Please "
+            "use new-style autograd function with static forward method. (Example: "
+            "https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -127,18 +147,39 @@ class Function(metaclass=_FunctionMeta):
                                   "autograd.Function.")
 
     @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
     def backward(ctx, *grads):
-        raise NotImplementedError("You must implement the backward function for custom "
-                                  "autograd.Function.")
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward "
+                                  "mode AD.")
+
+    vjp = backward
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("forward-mode AD of a custom Function (Function.jvp) is not "
+                                  "supported by tapegrad (see docs/torch-coverage.md)")
 
     @classmethod
-    def apply(cls, *args):
+    def apply(cls, *args, **kwargs):
         ctx = FunctionCtx()
+        if cls.setup_context is not Function.setup_context:  # forward without ctx
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
-            outputs = cls.forward(ctx, *args)
+            if cls.setup_context is Function.setup_context:
+                outputs = cls.forward(ctx, *args, **kwargs)
+            else:
+                outputs = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, outputs)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
+        _check_dirty(cls, ctx, args, outs)
         if not (is_grad_enabled() and any(ctx.needs_input_grad)):
             return outputs
         # next_functions lists the tensor arguments only, as in PyTorch (a number
@@ -158,15 +199,72 @@ class Function(metaclass=_FunctionMeta):
                 wrapped.append(o)
                 continue
             p = Param(o._type)
-            t = Tensor._make(o._data, o._type, requires_grad=True, grad_fn=node, value=p)
-            t._version = o._version
+            if id(o) in ctx._dirty:  # the input itself takes the node as its history
+                t = o
+                t._requires_grad, t._grad_fn, t._value, t._accum = True, node, p, None
+            else:
+                t = Tensor._make(o._data, o._type, requires_grad=True, grad_fn=node, value=p)
+                t._version = o._version
             node.out_values.append(p)
             node.out_index.append(k)
             wrapped.append(t)
-        by_id = {id(o): w for o, w in zip(outs, wrapped) if w is not o}
+        by_id = {id(o): w for o, w in zip(outs, wrapped) if w is not o or id(o) in ctx._dirty}
         ctx._saved = tuple(_SavedOutput(node, by_id[id(t)]) if id(t) in by_id else t
                            for t in ctx._saved)
         return wrapped[0] if single else tuple(wrapped)
+
+
+def _check_dirty(cls, ctx: FunctionCtx, args: tuple, outs: tuple) -> None:
+    """mark_dirty's rules: only inputs, returned as outputs, and no leaf requiring grad."""
+    if not ctx._dirty:
+        return
+    by_id = {id(a): a for a in args if isinstance(a, Tensor)}
+    returned = {id(o) for o in outs}
+    for key in ctx._dirty:
+        t = by_id.get(key)
+        if t is None:
+            raise RuntimeError(f"{cls.__name__}.forward: mark_dirty was given a tensor that is "
+                               "not an input of the function")
+        if key not in returned:
+            raise RuntimeError("Some elements marked as dirty during the forward method were "
+                               "not returned as output. The inputs that are modified inplace "
+                               "must all be outputs of the Function.")
+        if t._requires_grad and t._grad_fn is None and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                               "in-place operation.")
+
+
+def once_differentiable(backward):
+    """A backward that runs without recording: its gradients cannot be differentiated
+    again.  Under create_graph, results that would need a graph get a node whose own
+    backward raises (PyTorch's DelayedError)."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *args, **kwargs):
+        with no_grad():
+            outputs = backward(ctx, *args, **kwargs)
+        if not is_grad_enabled() or not any(isinstance(a, Tensor) and a.requires_grad
+                                             for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        marked = _DelayedError.apply(*[o.detach().requires_grad_() if isinstance(o, Tensor)
+                                       and o.dtype.is_float else o for o in outs])
+        return marked if single else tuple(marked) if isinstance(marked, tuple) else (marked,)
+    return wrapper
+
+
+class _DelayedError(Function):
+    """The identity, whose gradient raises: marks gradients of a once_differentiable backward."""
+
+    @staticmethod
+    def forward(ctx, *xs):
+        return xs[0] if len(xs) == 1 else xs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("trying to differentiate twice a function that was marked with "
+                           "@once_differentiable")
 
 
 def link_tensor(link) -> Tensor:
