@@ -1,10 +1,10 @@
 """Anomaly detection: a NaN made in backward names the operation and the user's line.
 
 Off by default, and then the engine reads one flag (`enabled`) per backward pass.
-On, the adjoint runs instruction by instruction on the interpreter: the first
-instruction whose result has a NaN (its operands had none) was written by the
-VJP rule of some forward operation, and carries that operation's source location,
-which finds its grad_fn among the nodes of the pass.  PyTorch names the operation
+On, the adjoint runs instruction by instruction on the interpreter, following
+where each NaN came from: the first instruction that made a NaN some gradient
+carries was written by the VJP rule of a forward operation and carries that
+operation's source location, which finds its grad_fn among the nodes of the pass.  PyTorch names the operation
 ("Function 'SqrtBackward0' returned nan values in its 0th output."); tapegrad also
 names the line that recorded it.
 """
@@ -46,8 +46,8 @@ def _nan_in(a) -> bool:
 
 
 def run_checked(plan, graph, wrt_index, arrays, fns) -> list:
-    """The adjoint `plan` on `arrays` (interpreted), raising at the first instruction that
-    makes a NaN.
+    """The adjoint `plan` on `arrays` (interpreted), raising when a gradient has a NaN: at
+    the first instruction that made one of the NaNs the results carry.
 
     A cached plan carries the source locations of the tape it was first built from, so
     the check runs an adjoint built afresh from this tape (`graph`): its instructions
@@ -55,24 +55,63 @@ def run_checked(plan, graph, wrt_index, arrays, fns) -> list:
     among `fns` (the nodes of the pass) is the operation named."""
     fresh = _build_plan(graph.function(), list(wrt_index))
     fn = fresh.fn if fresh.sources == plan.sources else plan.fn
-    env = {}
+    env, origin, order = {}, {}, {}
     for p, a in zip(fn.params, arrays):
         env[id(p)] = np.asarray(a)
-    for instr in fn.body:
+    for k, instr in enumerate(fn.body):
         args = [env[id(o)] for o in instr.operands]
-        out = eval_instr(instr, args)
-        if _nan_in(out) and not any(_nan_in(a) for a in args):
-            raise _nan_error(instr.loc, fns)
-        env[id(instr)] = out
+        out = env[id(instr)] = eval_instr(instr, args)
+        order[id(instr)] = k
+        if _nan_in(out):  # made here, or carried from the operands' first source
+            sources = [origin[id(o)] for o, a in zip(instr.operands, args)
+                       if id(o) in origin and _nan_in(a)]
+            origin[id(instr)] = min(sources, key=lambda i: order[id(i)]) if sources else instr
+    reaching = [origin[id(r)] for r in fn.results if id(r) in origin and _nan_in(env[id(r)])]
+    if reaching:  # a NaN a rule masks again (pow's log(0) * 0) is not an anomaly
+        first = min(reaching, key=lambda i: order[id(i)])
+        node = _node_at(first.loc, fns)
+        raise _nan_error(node, first.loc, _nan_input(node, graph, plan, arrays))
     return interpret(plan.fn, arrays)  # the unchecked run returns owned arrays, as execute
 
 
-def _nan_error(loc, fns) -> RuntimeError:
-    node = _node_at(loc, fns)
+def _nan_error(node, loc, index) -> RuntimeError:
     name = node.name() if node is not None else "an operation's backward"
     where = loc if loc is not None else getattr(node, "loc", None)
-    return RuntimeError(f"Function '{name}' returned nan values in its 0th output. The "
-                        f"operation was recorded{at(where) or ' at an unknown location'}.")
+    output = f"its {index}th output" if index is not None else "one of its outputs"
+    return RuntimeError(f"Function '{name}' returned nan values in {output}. The operation "
+                        f"was recorded{at(where) or ' at an unknown location'}.")
+
+
+def _nan_input(node, graph, plan, arrays) -> int | None:
+    """Which input of `node` gets a NaN gradient (PyTorch's "kth output" of its backward).
+
+    0 for a node of one input.  Otherwise each input's value on the tape (the operand of
+    the node's instructions that the input's own node produced) is differentiated for
+    in a further adjoint, bound from the arrays of this one; its first NaN gradient
+    names the input.  None when that cannot be told."""
+    if node is None or not getattr(node, "next_fns", None):
+        return None
+    if len(node.next_fns) == 1:
+        return 0
+    own = {id(i) for i in node.instrs}
+    operands = [op for i in node.instrs for op in i.operands if id(op) not in own]
+    values = []
+    for nxt in node.next_fns:
+        made = ({id(i) for i in nxt.instrs} if hasattr(nxt, "instrs") else
+                {id(nxt.param)} if hasattr(nxt, "param") else set())
+        values.append(next((op for op in operands if id(op) in made), None))
+    numbers = [None if v is None else graph.number(v) for v in values]
+    wanted = sorted({k for k in numbers if k is not None})
+    if not wanted:
+        return None
+    try:
+        probe = _build_plan(graph.function(), wanted)
+        have = {(kind, i): a for (kind, i, _), a in zip(plan.sources, arrays)}
+        grads = interpret(probe.fn, [have[(kind, i)] for kind, i, _ in probe.sources])
+    except Exception:  # noqa: BLE001 - a source this pass did not bind: cannot tell
+        return None
+    nan_at = {k: _nan_in(g) for k, g in zip(wanted, grads)}
+    return next((pos for pos, k in enumerate(numbers) if k is not None and nan_at[k]), None)
 
 
 def _node_at(loc, fns):

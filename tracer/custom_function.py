@@ -19,6 +19,7 @@ from ..ir.core import Param
 from . import anomaly as _anomaly
 from .errors import user_loc
 from .grad_mode import is_grad_enabled, no_grad
+from .ops_core import sum_to_shape
 from .tape import GradFn, _node_of
 from .tensor import Tensor
 
@@ -91,7 +92,8 @@ class _SavedOutput:
 class CustomGradFn(GradFn):
     """The grad_fn of a custom Function's outputs."""
 
-    __slots__ = ("ctx", "cls", "out_values", "out_index", "out_types", "input_links", "order")
+    __slots__ = ("ctx", "cls", "out_values", "out_index", "out_types", "input_links", "order",
+                 "input_is_tensor")
 
     def call_backward(self, grads: list, create_graph: bool) -> list:
         """The user's backward on the output gradients; one gradient (or None) per input.
@@ -120,7 +122,32 @@ class CustomGradFn(GradFn):
             raise RuntimeError(
                 f"function {self._name} returned an incorrect number of gradients "
                 f"(expected {len(self.input_links)}, got {len(result)})")
-        return list(result[:len(self.input_links)])
+        return [self._checked(k, g) for k, g in enumerate(result[:len(self.input_links)])]
+
+    def _checked(self, k: int, g):
+        """PyTorch's checks of one returned gradient: None for a non-tensor input; a shape
+        the input's broadcasts to (summed back to it), else an error naming the index."""
+        if g is None:
+            return None
+        if not self.input_is_tensor[k]:
+            raise RuntimeError(f"function {self._name} returned a gradient different than None "
+                               f"at position {k + 1}, but the corresponding forward input was "
+                               "not a Variable")
+        link = self.input_links[k]
+        if link is None or not isinstance(g, Tensor):
+            return g
+        want = tuple(link[2].shape)
+        if tuple(g.shape) != want:
+            try:
+                ok = np.broadcast_shapes(want, tuple(g.shape)) == tuple(g.shape)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise RuntimeError(f"Function {self._name} returned an invalid gradient at index "
+                                   f"{k} - got {list(g.shape)} but expected shape compatible "
+                                   f"with {list(want)}")
+            g = sum_to_shape(g, want)
+        return g
 
     def release(self) -> None:
         self.ctx._saved = None
@@ -187,6 +214,7 @@ class Function:
         node = CustomGradFn(f"{cls.__name__}Backward",
                             tuple(a for a in args if isinstance(a, Tensor)), user_loc())
         node.ctx, node.cls, node.order = ctx, cls, next(_order)
+        node.input_is_tensor = [isinstance(a, Tensor) for a in args]
         node.input_links = [
             (a._graph_value(), a._grad_fn, a._type) if isinstance(a, Tensor) and a.requires_grad
             else None for a in args]

@@ -509,6 +509,22 @@ def case_anomaly(torch):
         warnings.simplefilter("ignore")
         with torch.autograd.detect_anomaly(check_nan=False):
             out["check_nan_false"] = [v != v for v in run()]
+    def run_div():
+        a = torch.tensor([0.0, 1.0], requires_grad=True)
+        b = torch.tensor([0.0, 2.0], requires_grad=True)
+        (a / b).sum().backward()
+
+    def run_pow():  # a NaN pow's rule makes and masks again is no anomaly
+        a = torch.tensor([1.0, 2.0], requires_grad=True)
+        b = torch.tensor([0.0, 1.0], requires_grad=True)
+        (torch.pow(b, a) * 0).sum().backward()
+        return [_v(a.grad), _v(b.grad)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.autograd.detect_anomaly():
+            out["second_input_error"] = _error(run_div)
+            out["masked_nan"] = _error(run_pow) or run_pow()
     fs = _nan_function(torch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -534,6 +550,184 @@ def _nan_function(torch):
             return g * float("nan")
 
     return MakesNan
+
+
+
+
+# ---------------------------------------------------------------- more Function behaviour
+
+
+def case_function_edges(torch):
+    Function = torch.autograd.Function
+    log = {}
+
+    class WithNumber(Function):
+        @staticmethod
+        def forward(ctx, x, n):
+            return x * n, n + 1
+
+        @staticmethod
+        def backward(ctx, g, g_n):
+            log["g_n"] = g_n if g_n is None else "tensor"
+            log["needs_in_backward"] = list(ctx.needs_input_grad)
+            return g * 2, None
+
+    class Identity(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 5
+
+    class FloatNonDiff(Function):
+        @staticmethod
+        def forward(ctx, x):
+            a, b = x * 2, x * 3
+            ctx.mark_non_differentiable(b)
+            return a, b
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            log["float_nondiff_gb"] = _v(gb)
+            return ga * 2
+
+    class TooMany(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    class TooFew(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g,)
+
+    class BadShape(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.sum()
+
+        @staticmethod
+        def backward(ctx, g):
+            return torch.ones(3)
+
+    class GradForNumber(Function):
+        @staticmethod
+        def forward(ctx, x, n):
+            return x * n
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, torch.ones(1)
+
+    class Saves(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 2
+
+    out = {}
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y, m = WithNumber.apply(x, 3)
+    out["number_output"] = {"m": m, "y_grad_fn": y.grad_fn.name()}
+    y.sum().backward()
+    out["number_output"].update(g_n=log["g_n"], needs=log["needs_in_backward"],
+                                grad=_v(x.grad))
+    with torch.no_grad():
+        z = WithNumber.apply(x, 3)[0]
+    out["under_no_grad"] = {"requires_grad": z.requires_grad, "grad_fn": z.grad_fn is None}
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    i = Identity.apply(x)
+    i.sum().backward()
+    out["identity"] = {"is_input": i is x, "grad_fn": i.grad_fn.name(), "grad": _v(x.grad)}
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    a, b = FloatNonDiff.apply(x)
+    a.sum().backward()
+    out["float_non_diff"] = {"b_requires_grad": b.requires_grad, "b_grad_fn": b.grad_fn is None,
+                             "gb": log["float_nondiff_gb"], "grad": _v(x.grad)}
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.tensor([3.0, 4.0], requires_grad=True)
+    out["too_many"] = _error(lambda: TooMany.apply(x).sum().backward())
+    out["too_few"] = _error(lambda: TooFew.apply(x, y).sum().backward())
+    out["bad_shape"] = _error(lambda: BadShape.apply(x).backward())
+    out["grad_for_number"] = _error(lambda: GradForNumber.apply(x, 2.0).sum().backward())
+    s = Saves.apply(x).sum()
+    s.backward()
+    out["saved_twice"] = _error(lambda: s.backward())
+    return out
+
+
+def case_backward_api(torch):
+    out = {}
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    y = x * w
+    torch.autograd.backward([y], [torch.tensor([1.0, 10.0])], inputs=[x])
+    out["inputs_only"] = {"x": _v(x.grad), "w": _v(w.grad)}
+    x.grad = None
+    y = (x * w).sum()
+    torch.autograd.backward(y, retain_graph=True)
+    torch.autograd.backward(y)
+    out["accumulates"] = {"x": _v(x.grad), "w": _v(w.grad)}
+    out["non_scalar"] = _error(lambda: torch.autograd.backward(x * w))
+    out["grad_non_scalar"] = _error(lambda: torch.autograd.grad(x * w, x))
+    out["grad_no_grad_input"] = _error(lambda: torch.autograd.grad(
+        (x * 2).sum(), torch.ones(2)))
+    out["grad_empty_inputs"] = _error(lambda: torch.autograd.grad((x * 2).sum(), []))
+    return out
+
+
+def case_functional_more(torch):
+    F = torch.autograd.functional
+    out = {}
+    x = torch.tensor([0.5, -1.5], dtype=torch.float64)
+    y = torch.tensor([2.0], dtype=torch.float64)
+
+    def two(a, b):
+        return (a * b).sin(), a.sum() * 0 + b.exp()
+
+    def partial(a, b):
+        return a.exp()
+
+    out["jacobian_unused_input"] = _struct(F.jacobian(partial, (x, y)))
+    out["jacobian_unused_strict"] = _error(lambda: F.jacobian(partial, (x, y), strict=True))
+    out["vjp_tuple_len_error"] = _error(lambda: F.vjp(two, (x, y), (torch.ones(2),)))
+    out["vjp_entry_size_error"] = _error(lambda: F.vjp(two, (x, y),
+                                                       (torch.ones(2), torch.ones(3))))
+    out["jvp_v_none"] = _struct(F.jvp(lambda a: a.exp(), torch.tensor(1.0)))
+    out["jvp_v_none_error"] = _error(lambda: F.jvp(lambda a: a.exp(), x))
+    out["hvp_v_none_error"] = _error(lambda: F.hvp(lambda a: a.sum(), x))
+    out["hvp_strict_linear"] = _error(lambda: F.hvp(lambda a: (a * 2).sum(), x, x,
+                                                    strict=True))
+    out["vhp_strict_linear"] = _error(lambda: F.vhp(lambda a: (a * 2).sum(), x, x,
+                                                    strict=True))
+    out["hessian_tuple_output_error"] = _error(lambda: F.hessian(lambda a: (a.sum(), a), x))
+    out["hessian_not_scalar_error"] = _error(lambda: F.hessian(lambda a: a * 2, x))
+    out["hessian_create_graph"] = _struct(F.hessian(lambda a: (a ** 3).sum(),
+                                                    x.clone().requires_grad_(),
+                                                    create_graph=True))
+    out["jacobian_scalar_in_out"] = _struct(F.jacobian(lambda a: a * a, torch.tensor(3.0)))
+    out["jacobian_strategy_error"] = _error(lambda: F.jacobian(lambda a: a, x,
+                                                               strategy="forward-mode"))
+    out["jvp_tuple_out_single_in"] = _struct(F.jvp(lambda a: (a * 2, a.sum()), x,
+                                                   torch.ones(2, dtype=torch.float64)))
+    out["input_not_tensor"] = _error(lambda: F.jacobian(lambda a: a, 3.0))
+    out["tuple_input_not_tensor"] = _error(lambda: F.jacobian(lambda a, b: a, (x, 3.0)))
+    return out
 
 
 CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
