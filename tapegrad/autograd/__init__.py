@@ -19,7 +19,32 @@ from .function import Function, FunctionCtx, InplaceFunction, once_differentiabl
 from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-backward = _engine.backward
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """Accumulate the gradients of `tensors` into the leaves' (or `inputs`') `.grad`.
+
+    `grad_variables` is PyTorch's deprecated name of `grad_tensors` (with its warning);
+    `inputs` may be a tensor, a sequence or a dict of tensors."""
+    if grad_variables is not None:
+        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.",
+                      FutureWarning, stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments both "
+                               "passed to `backward()`. Please only use `grad_tensors`.")
+        grad_tensors = grad_variables
+    if type(inputs) is dict:
+        inputs = list(inputs.values())
+    if inputs is not None and not isinstance(inputs, Tensor):
+        inputs = list(inputs)
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    elif type(tensors) is not list:
+        tensors = list(tensors)
+    _engine.backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
 
 
 def Variable(tensor, requires_grad=None):

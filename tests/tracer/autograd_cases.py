@@ -340,8 +340,25 @@ def case_register_hook_handle(torch):
     h2 = mid.register_hook(lambda g: g * 100)
     h2.remove()
     mid.sum().backward()
-    return {"with_hook": first, "after_remove": _v(x.grad), "nonleaf_removed": _v(y.grad),
-            "has_remove": hasattr(h, "remove")}
+    out = {"with_hook": first, "after_remove": _v(x.grad), "nonleaf_removed": _v(y.grad),
+           "has_remove": hasattr(h, "remove")}
+    out["no_grad_error"] = _error(lambda: torch.ones(2).register_hook(lambda g: g))
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    h1 = a.register_hook(lambda g: g * 2)
+    a.register_hook(lambda g: g + 1)
+    (a * 3).sum().backward()
+    out["chained"] = _v(a.grad)
+    h1.remove()
+    h1.remove()  # a second remove is harmless
+    a.grad = None
+    (a * 3).sum().backward()
+    out["chained_after_remove"] = _v(a.grad)
+    m = a * 2
+    m.retain_grad()
+    m.register_hook(lambda g: g * 10)
+    (m * m).sum().backward()
+    out["retained_with_hook"] = [_v(m.grad), _v(a.grad)]
+    return out
 
 
 # ---------------------------------------------------------------- functional
@@ -688,6 +705,19 @@ def case_backward_api(torch):
     out["grad_no_grad_input"] = _error(lambda: torch.autograd.grad(
         (x * 2).sum(), torch.ones(2)))
     out["grad_empty_inputs"] = _error(lambda: torch.autograd.grad((x * 2).sum(), []))
+    out["backward_empty_inputs"] = _error(lambda: torch.autograd.backward((x * 2).sum(),
+                                                                         inputs=[]))
+    x.grad = None
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        torch.autograd.backward([x * 2], grad_variables=[torch.tensor([1.0, 3.0])])
+    out["grad_variables"] = {"grad": _v(x.grad),
+                             "warnings": [(c.category.__name__, str(c.message)) for c in w]}
+    out["grad_variables_and_tensors"] = _error(lambda: torch.autograd.backward(
+        [x * 2], [torch.ones(2)], grad_variables=[torch.ones(2)]))
+    x.grad = None
+    torch.autograd.backward((x * w).sum(), inputs={"x": x})
+    out["inputs_dict"] = _v(x.grad)
     return out
 
 
@@ -727,6 +757,25 @@ def case_functional_more(torch):
                                                    torch.ones(2, dtype=torch.float64)))
     out["input_not_tensor"] = _error(lambda: F.jacobian(lambda a: a, 3.0))
     out["tuple_input_not_tensor"] = _error(lambda: F.jacobian(lambda a, b: a, (x, 3.0)))
+    return out
+
+
+def case_signatures(torch):
+    """Parameter names, kinds and defaults of the package's functions (not annotations)."""
+    import inspect
+    F = torch.autograd.functional
+    fns = {"grad": torch.autograd.grad, "backward": torch.autograd.backward,
+           "gradcheck": torch.autograd.gradcheck, "gradgradcheck": torch.autograd.gradgradcheck,
+           "vjp": F.vjp, "jvp": F.jvp, "jacobian": F.jacobian, "hessian": F.hessian,
+           "hvp": F.hvp, "vhp": F.vhp, "detect_anomaly": torch.autograd.detect_anomaly,
+           "set_detect_anomaly": torch.autograd.set_detect_anomaly,
+           "set_grad_enabled": torch.set_grad_enabled, "inference_mode": torch.inference_mode}
+    out = {}
+    for name, fn in fns.items():
+        params = inspect.signature(fn).parameters.values()
+        out[name] = [[p.name, p.kind.name,
+                      None if p.default is inspect.Parameter.empty else repr(p.default)]
+                     for p in params]
     return out
 
 
