@@ -708,11 +708,12 @@ def case_backward_api(torch):
     out["backward_empty_inputs"] = _error(lambda: torch.autograd.backward((x * 2).sum(),
                                                                          inputs=[]))
     x.grad = None
-    with warnings.catch_warnings(record=True) as w:
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         torch.autograd.backward([x * 2], grad_variables=[torch.tensor([1.0, 3.0])])
     out["grad_variables"] = {"grad": _v(x.grad),
-                             "warnings": [(c.category.__name__, str(c.message)) for c in w]}
+                             "warnings": [(c.category.__name__, str(c.message))
+                                          for c in caught]}
     out["grad_variables_and_tensors"] = _error(lambda: torch.autograd.backward(
         [x * 2], [torch.ones(2)], grad_variables=[torch.ones(2)]))
     x.grad = None
