@@ -1,16 +1,13 @@
 """torch.autograd.functional against PyTorch's recorded results: values, the tuple
 structure by input kind, grad_fn under create_graph, strict-mode errors."""
 import json
-import os
-import sys
 
 import pytest
 
 import tapegrad as tg
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import autograd_cases  # noqa: E402
-from autograd_compare import differences, expected  # noqa: E402
+from . import autograd_cases
+from .autograd_compare import differences, expected
 
 F = tg.autograd.functional
 

@@ -2,7 +2,6 @@
 hooks, gradcheck, anomaly detection, each compared with PyTorch's recorded results
 (data/autograd_expected.json, written by data/record_autograd.py)."""
 import json
-import os
 import sys
 import warnings
 
@@ -10,9 +9,8 @@ import pytest
 
 import tapegrad as tg
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import autograd_cases  # noqa: E402
-from autograd_compare import differences, expected  # noqa: E402
+from . import autograd_cases
+from .autograd_compare import differences, expected
 
 PACKAGE_CASES = [n for n in autograd_cases.CASES if n != "functional"]
 
