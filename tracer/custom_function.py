@@ -185,6 +185,9 @@ class Function:
 
     vjp = backward
 
+    #: the grad_fn name, when not `<class name>Backward`
+    _node_name: str | None = None
+
     @staticmethod
     def jvp(ctx, *grad_inputs):
         raise NotImplementedError("forward-mode AD of a custom Function (Function.jvp) is not "
@@ -211,7 +214,7 @@ class Function:
             return outputs
         # next_functions lists the tensor arguments only, as in PyTorch (a number
         # argument has no entry, a tensor that needs no grad has (None, 0))
-        node = CustomGradFn(f"{cls.__name__}Backward",
+        node = CustomGradFn(cls._node_name or f"{cls.__name__}Backward",
                             tuple(a for a in args if isinstance(a, Tensor)), user_loc())
         node.ctx, node.cls, node.order = ctx, cls, next(_order)
         node.input_is_tensor = [isinstance(a, Tensor) for a in args]
@@ -284,6 +287,8 @@ def once_differentiable(backward):
 
 class _DelayedError(Function):
     """The identity, whose gradient raises: marks gradients of a once_differentiable backward."""
+
+    _node_name = "torch::autograd::Error"  # PyTorch's DelayedError node
 
     @staticmethod
     def forward(ctx, *xs):

@@ -287,6 +287,12 @@ def case_function_ctx(torch):
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     (g,) = torch.autograd.grad(fs["Cube"].apply(x).sum(), x)
     out["once_differentiable_plain"] = {"grad": _v(g), "requires_grad": g.requires_grad}
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    v = torch.tensor([1.0, 1.0], requires_grad=True)
+    (g,) = torch.autograd.grad(fs["Cube"].apply(x), x, v, create_graph=True)
+    out["once_differentiable_graph"] = {
+        "grad": _v(g), "grad_fn": g.grad_fn.name(),
+        "double_error": _error(lambda: g.sum().backward())}
 
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     s = fs["Square"].apply(x, 3)
