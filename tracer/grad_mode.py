@@ -167,3 +167,20 @@ class inference_mode(_GradModeContext):
 
     def clone(self):
         return self.__class__(self.mode)
+
+
+class set_multithreading_enabled(_GradModeContext):
+    """Accepted for PyTorch programs: backward always runs on the calling thread here, so
+    the mode changes nothing (PyTorch's affects device threads only)."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+    def clone(self):
+        return self.__class__(self.mode)

@@ -64,6 +64,10 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         if err.size and err.max() > 0:
             return _fail(raise_exception, _mismatch_message(oi, diff[ii][0], a, nmr, err,
                                                             atol, rtol))
+    if check_grad_dtypes:
+        message = _grad_dtype_problem(func, inputs, [t for _, t in diff])
+        if message is not None:
+            return _fail(raise_exception, message)
     if check_undefined_grad:
         message = _undefined_grad_problem(func, inputs, [t for _, t in diff])
         if message is not None:
@@ -131,6 +135,20 @@ def _analytical_jacobians(func, inputs, diff) -> dict:
                     if g is not None:
                         jac[oi, ii][:, j] = np.asarray(g.detach(), np.float64).reshape(-1)
     return jac
+
+
+def _grad_dtype_problem(func, inputs, diff) -> str | None:
+    """check_grad_dtypes: each gradient has its input's dtype."""
+    with enable_grad():
+        outs = [o for o in _float_outputs(func, inputs) if o.requires_grad]
+        if not outs:
+            return None
+        ones = [Tensor._from_array(np.ones(o.shape, o.dtype.np)) for o in outs]
+        gs = autograd_grad(outs, diff, ones, retain_graph=True, allow_unused=True)
+    for ii, (g, x) in enumerate(zip(gs, diff)):
+        if g is not None and g.dtype is not x.dtype:
+            return f"Gradient has dtype mismatch: input {ii} is {x.dtype}, its gradient {g.dtype}"
+    return None
 
 
 def _undefined_grad_problem(func, inputs, diff) -> str | None:

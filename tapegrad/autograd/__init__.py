@@ -16,7 +16,8 @@ from . import anomaly_mode, function, functional, grad_mode, graph  # noqa: F401
 from . import gradcheck as _gradcheck_module
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
-from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
+from .grad_mode import (enable_grad, inference_mode, no_grad, set_grad_enabled,
+                        set_multithreading_enabled)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
@@ -137,4 +138,5 @@ def __getattr__(name: str):
 __all__ = ["Variable", "Function", "FunctionCtx", "backward", "grad", "gradcheck",
            "gradgradcheck", "GradcheckError", "detect_anomaly", "set_detect_anomaly",
            "enable_grad", "no_grad", "set_grad_enabled", "inference_mode",
+           "set_multithreading_enabled",
            "once_differentiable", "functional", "graph", "tape"]

@@ -22,6 +22,12 @@ class Node(metaclass=_NodeMeta):
     """The type of `tensor.grad_fn` (abstract, as PyTorch's)."""
 
 
+def increment_version(tensor) -> None:
+    """Mark a tensor (or each of several) as changed in place, as an in-place op does."""
+    for t in (tensor,) if hasattr(tensor, "_version") else tensor:
+        t._version[0] += 1
+
+
 def _unsupported(api: str):
     raise NotImplementedError(f"torch.autograd.graph.{api} is not supported by tapegrad: saved "
                               "tensors are kept by the tape as arrays (see "
@@ -55,5 +61,5 @@ def __getattr__(name: str):
                          "docs/torch-coverage.md)")
 
 
-__all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
+__all__ = ["Node", "increment_version", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
            "register_multi_grad_hook"]

@@ -454,6 +454,7 @@ def case_gradcheck(torch):
     y = torch.tensor([[1.5, 0.5], [0.2, -0.7]], dtype=torch.float64, requires_grad=True)
     out["sin"] = gc(torch.sin, (x,))
     out["two_inputs"] = gc(lambda a, b: (a[:2] * b).sum(0) * a[2], (x, y))
+    out["grad_dtypes"] = gc(torch.exp, (x,), check_grad_dtypes=True)
     out["keywords"] = gc(torch.exp, (x,), eps=1e-6, atol=1e-5, rtol=1e-3,
                          raise_exception=True, nondet_tol=0.0, check_undefined_grad=True,
                          check_grad_dtypes=False, check_batched_grad=False,
@@ -725,6 +726,29 @@ def case_backward_api(torch):
     x.grad = None
     torch.autograd.backward((x * w).sum(), inputs={"x": x})
     out["inputs_dict"] = _v(x.grad)
+    return out
+
+
+def case_graph_and_threads(torch):
+    import importlib
+    graph = importlib.import_module(torch.__name__ + ".autograd.graph")
+    out = {}
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    z = (y * y).sum()
+    graph.increment_version(y)
+    err = _error(lambda: z.backward())
+    out["increment_version_error"] = err and {"type": err["type"],
+                                              "message": err["message"][:85]}
+    seen = []
+    with torch.autograd.set_multithreading_enabled(False):
+        seen.append(torch.is_grad_enabled())
+
+    @torch.autograd.set_multithreading_enabled(False)
+    def f():
+        return 1
+
+    out["multithreading"] = [seen, f()]
     return out
 
 
