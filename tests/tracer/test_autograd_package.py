@@ -171,3 +171,20 @@ def test_gradcheck_checks_backward_of_zero_output_gradients():
     x = tg.tensor([0.5], dtype=tg.float64, requires_grad=True)
     assert not tg.autograd.gradcheck(Offset.apply, (x,), raise_exception=False, atol=10)
     assert tg.autograd.gradcheck(Offset.apply, (x,), atol=10, check_undefined_grad=False)
+
+
+def test_gradcheck_reports_the_worst_pair_of_output_and_input():
+    class TwoWrong(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 1.01 * ctx_b[0], g * 2 * ctx_a[0]  # b's gradient is far worse
+
+    a = tg.tensor([1.5], dtype=tg.float64, requires_grad=True)
+    b = tg.tensor([2.0], dtype=tg.float64, requires_grad=True)
+    ctx_a, ctx_b = [a.detach()], [b.detach()]
+    with pytest.raises(tg.autograd.GradcheckError, match="with respect to input 1,"):
+        tg.autograd.gradcheck(TwoWrong.apply, (a, b))
