@@ -13,7 +13,6 @@ from ..ir.core import Function as IRFunction, free_params, topo_sort
 from ..tracer import engine as _engine
 from ..tracer.tensor import Tensor
 from . import anomaly_mode, function, functional, grad_mode, graph  # noqa: F401
-from . import gradcheck as _gradcheck_module
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, no_grad, set_grad_enabled,
