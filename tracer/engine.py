@@ -233,9 +233,10 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
                 computed = _keep_dependence(plan, values, apply_function(plan.fn, values))
         else:
             arrays = _bind_arrays(plan, graph, grads, records)
-            outs = anomaly.run_checked(plan, graph, wrt_index, arrays, fns) if anomaly.enabled \
-                else \
-                execute(plan.fn, arrays)
+            if anomaly.enabled:  # detect_anomaly: each instruction is checked for NaN
+                outs = anomaly.run_checked(plan, graph, wrt_index, arrays, fns)
+            else:
+                outs = execute(plan.fn, arrays)
             computed = _wrap_results(plan, arrays, outs)
         it = iter(computed)
         result = [next(it) if ok else None for ok in reachable]
