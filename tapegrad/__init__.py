@@ -26,7 +26,10 @@ _install_tensor_getattr(Tensor)
 __getattr__ = _module_getattr("tapegrad", "torch")
 
 # grad mode
-from .tracer.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .tracer.grad_mode import (  # noqa: E402
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled)
+from .tracer.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 
 # creation, devices, the random generator
 from .tracer.creation import (  # noqa: E402
