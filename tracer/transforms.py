@@ -41,7 +41,7 @@ from .tape import grad_node
 from .tensor import Tensor
 from .trace import function_name, param_names
 from .transforms_lower import MISS, Lowered, Spec, lower_call
-from .transforms_signature import (NATIVE, BadArgument, CacheInfo, SignatureCache,
+from .transforms_signature import (NATIVE, TREE, BadArgument, CacheInfo, SignatureCache,
                                    plain_signature, signature)
 from .tree_util import tree_leaves
 
@@ -119,8 +119,10 @@ class Transformed:
             leaves = _leaves(args, static)
             donated = _donated(args, self.donate_argnums, static) if self.donate_argnums else ()
             cache = self._cache
-            if cache.repeated and positional and self._plain_calls:
-                # pytree arguments, a hit twice in a row: as above, the fast call
+            if cache.repeated and positional and self._plain_calls \
+                    and any(item[0] is TREE for item in key):
+                # pytree arguments, a hit twice in a row: as above, the fast call (flat
+                # arguments that come this way are what the fast call cannot take)
                 cache.set_fast(key, lowered.fast_call(key, frozenset(donated)))
             return lowered.results(lowered.native()(*_arrays(leaves), donated=donated))
         tensors = _bind_on_tape(lowered, _tensors(_leaves(args, static)))
