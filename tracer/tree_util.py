@@ -131,6 +131,16 @@ def _node_of(cls: type) -> _Node | None:
     return node
 
 
+def node_flatten(kind: type) -> Callable:
+    """The flatten function of a container type: `x -> (children, aux)`."""
+    return _node_of(kind).flatten
+
+
+def node_unflatten(kind: type) -> Callable:
+    """The unflatten function of a container type: `(aux, children) -> x`."""
+    return _node_of(kind).unflatten
+
+
 def register_pytree_node(nodetype: type, flatten_func: Callable, unflatten_func: Callable,
                          flatten_with_keys_func: Callable | None = None) -> None:
     """Make `nodetype` a container: `flatten_func(x) -> (children, aux_data)` and
