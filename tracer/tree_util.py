@@ -124,10 +124,11 @@ def _namedtuple_node(cls: type) -> _Node:
 
 
 def _node_of(cls: type) -> _Node | None:
-    """The registry entry of a container type, None for a leaf type."""
+    """The registry entry of a container type, None for a leaf type.  A namedtuple's is
+    made when asked (not kept: a class made on the fly may go away)."""
     node = _REGISTRY.get(cls)
     if node is None and issubclass(cls, tuple) and hasattr(cls, "_fields"):
-        node = _REGISTRY[cls] = _namedtuple_node(cls)  # namedtuples register on sight
+        return _namedtuple_node(cls)
     return node
 
 
@@ -294,14 +295,14 @@ def _build(t: PyTreeDef, leaves):
     kind = t.node_type
     if kind is None:
         return next(leaves)
-    return _REGISTRY[kind].unflatten(t._data, [_build(c, leaves) for c in t._children])
+    return _node_of(kind).unflatten(t._data, [_build(c, leaves) for c in t._children])
 
 
 def _paths(t: PyTreeDef, prefix: tuple, out: list) -> None:
     if t.node_type is None:
         out.append(prefix)
         return
-    keys = _REGISTRY[t.node_type].keys(t._data, len(t._children))
+    keys = _node_of(t.node_type).keys(t._data, len(t._children))
     for k, c in zip(keys, t._children):
         _paths(c, prefix + (k,), out)
 
@@ -313,13 +314,13 @@ def _up_to(t: PyTreeDef, tree, prefix: tuple, out: list) -> None:
     if type(tree) is not t.node_type:
         raise ValueError(f"pytree structure error: at {keystr(prefix) or 'the root'} expected "
                          f"{describe_node(t)}, got {type(tree).__name__}")
-    children, data = _REGISTRY[t.node_type].flatten(tree)
+    children, data = _node_of(t.node_type).flatten(tree)
     children = list(children)
     if data != t._data or len(children) != len(t._children):
         other = tree_structure(tree)
         raise ValueError(f"pytree structure error: at {keystr(prefix) or 'the root'} "
                          f"{structure_change(t, other)[1]}")
-    keys = _REGISTRY[t.node_type].keys(t._data, len(children))
+    keys = _node_of(t.node_type).keys(t._data, len(children))
     for k, c, sub in zip(keys, t._children, children):
         _up_to(c, sub, prefix + (k,), out)
 
@@ -412,7 +413,7 @@ def structure_change(old: PyTreeDef, new: PyTreeDef) -> tuple[tuple, str]:
     if len(old._children) != len(new._children):
         return (), (f"{describe_node(old)} of length {len(old._children)} -> "
                     f"{len(new._children)}")
-    keys = _REGISTRY[kind].keys(old._data, len(old._children))
+    keys = _node_of(kind).keys(old._data, len(old._children))
     for k, a, b in zip(keys, old._children, new._children):
         if a != b:
             path, change = structure_change(a, b)
