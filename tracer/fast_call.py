@@ -17,7 +17,7 @@ import numpy as np
 
 from .tensor import Tensor
 from .transforms_signature import ARRAY, SCALAR, TREE, leaf_items
-from .tree_util import LEAF, PyTreeDef, node_flatten, node_unflatten
+from .tree_util import LEAF, PyTreeDef, is_namedtuple, node_flatten, node_unflatten
 
 #: what a fast call returns when the arguments are not exactly its signature's
 MISS = object()
@@ -257,7 +257,7 @@ class _Source:
                       "        return MISS"]
             if kids:
                 lines.append(f"    {_unpacking(kids)} = {var}")
-        elif hasattr(kind, "_fields") and issubclass(kind, tuple):  # a namedtuple
+        elif is_namedtuple(kind):  # a namedtuple
             lines += [f"    if type({var}) is not {self.constant(kind)}:", "        return MISS"]
             if kids:
                 lines.append(f"    {_unpacking(kids)} = {var}")
@@ -290,7 +290,7 @@ class _Source:
             return f"[{', '.join(items)}]"
         if kind is dict:
             return "{" + ", ".join(f"{self.constant(k)}: {v}" for k, v in zip(data, items)) + "}"
-        if hasattr(kind, "_fields") and issubclass(kind, tuple):
+        if is_namedtuple(kind):
             return f"{self.constant(kind)}({', '.join(items)})"
         unflatten = self.constant(node_unflatten(kind))
         return f"{unflatten}({self.constant(data)}, [{', '.join(items)}])"

@@ -123,6 +123,11 @@ def _namedtuple_node(cls: type) -> _Node:
                  f"namedtuple[{cls.__name__}]")
 
 
+def is_namedtuple(cls: type) -> bool:
+    """Whether `cls` flattens as a namedtuple (one not registered some other way)."""
+    return cls not in _REGISTRY and issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
 def _node_of(cls: type) -> _Node | None:
     """The registry entry of a container type, None for a leaf type.  A namedtuple's is
     made when asked (not kept: a class made on the fly may go away)."""
