@@ -10,7 +10,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad import tree_util as tu
-from pytree_cases import cases
+from helpers.pytree_cases import cases
 
 JAX = json.loads((Path(__file__).resolve().parent / "data" / "jax_pytrees.json").read_text())
 CASES = cases(tu)

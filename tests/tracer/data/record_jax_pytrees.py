@@ -11,8 +11,8 @@ import numpy as np
 from jax import tree_util
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from pytree_cases import cases  # noqa: E402
+sys.path.insert(0, str(HERE.parents[1]))  # tests/: the shared helpers
+from helpers.pytree_cases import cases  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 

@@ -1,4 +1,5 @@
-"""Pytrees shared by the tree_util tests and by data/record_jax_pytrees.py, which records
+"""Pytrees shared by tests/tracer/test_tree_util.py and by
+tests/tracer/data/record_jax_pytrees.py, which records
 what JAX's tree_util says about the same trees (data/jax_pytrees.json).
 
 `cases(tree_util)` builds them with either module: the classes are created fresh and
