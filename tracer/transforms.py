@@ -114,9 +114,8 @@ class Transformed:
                         cache.set_fast(plain[0], lowered.fast_call(plain[0], donated))
                     return lowered.run(plain[1], donated)
         positional = not kwargs
-        args, static, mode, lowered, key = self._specialise(args, kwargs)
+        args, static, mode, lowered, key, leaves = self._specialise(args, kwargs)
         if mode is NATIVE:
-            leaves = _leaves(args, static)
             donated = _donated(args, self.donate_argnums, static) if self.donate_argnums else ()
             cache = self._cache
             if cache.repeated and positional and self._plain_calls \
@@ -125,7 +124,7 @@ class Transformed:
                 # arguments that come this way are what the fast call cannot take)
                 cache.set_fast(key, lowered.fast_call(key, frozenset(donated)))
             return lowered.results(lowered.native()(*_arrays(leaves), donated=donated))
-        tensors = _bind_on_tape(lowered, _tensors(_leaves(args, static)))
+        tensors = _bind_on_tape(lowered, _tensors(leaves))
         return lowered.tree.unflatten(tensors)
 
     def lower(self, *args, **kwargs) -> Lowered:
@@ -135,15 +134,17 @@ class Transformed:
 
     def _specialise(self, args: tuple, kwargs: dict):
         """(positional args, static indices, how to run, the Lowered for this signature,
-        the signature)."""
+        the signature, the leaves of the non-static arguments)."""
         if kwargs or not self._min_args <= len(args) <= self._max_args:
             args = self._bind(args, kwargs)
         static = self._static(len(args))
         try:
-            key, mode = signature(args, static)
+            leaves: list = []
+            key, mode = signature(args, static, leaves)
         except BadArgument as e:
             raise self._argument_error(e) from None
-        return args, static, mode, self._cache.get(key) or self._miss(key, args, static), key
+        return (args, static, mode, self._cache.get(key) or self._miss(key, args, static), key,
+                leaves)
 
     def cache_info(self) -> CacheInfo:
         return self._cache.info()

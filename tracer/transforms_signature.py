@@ -54,10 +54,14 @@ _BAD_LEAF = ("pass a tg.Tensor, a numpy array or a Python number (or a pytree of
              "argument in static_argnums")
 
 
-def signature(args: tuple, static: frozenset[int]) -> tuple[tuple, str]:
-    """The cache key of a call and the way it must run (NATIVE, TAPE or INLINE)."""
+def signature(args: tuple, static: frozenset[int], leaves_out: list | None = None
+              ) -> tuple[tuple, str]:
+    """The cache key of a call and the way it must run (NATIVE, TAPE or INLINE); the
+    leaves of the non-static arguments, the native code's parameters, are appended to
+    `leaves_out`."""
     items = []
     modes = [NATIVE]
+    out = [] if leaves_out is None else leaves_out
     for i, a in enumerate(args):
         if i in static:
             items.append(_static_item(i, a))
@@ -68,6 +72,9 @@ def signature(args: tuple, static: frozenset[int]) -> tuple[tuple, str]:
             if treedef.is_leaf:
                 raise BadArgument(i, f"got {type(a).__name__}; {_BAD_LEAF}")
             item = (TREE, treedef, _leaf_items(i, leaves, treedef, modes))
+            out += leaves
+        else:
+            out.append(a)
         items.append(item)
     return tuple(items), modes[-1]
 

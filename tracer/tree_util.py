@@ -97,12 +97,17 @@ def _sorted_keys(d: dict) -> tuple:
                          f"them): {e}") from None
 
 
+def _dict_flatten(d: dict) -> tuple[list, tuple]:
+    keys = _sorted_keys(d)
+    return [d[k] for k in keys], keys
+
+
 _REGISTRY: dict[type, _Node] = {
     tuple: _Node(lambda t: (t, None), lambda aux, ch: tuple(ch),
                  lambda aux, n: [SequenceKey(i) for i in range(n)], "tuple"),
     list: _Node(lambda t: (t, None), lambda aux, ch: list(ch),
                 lambda aux, n: [SequenceKey(i) for i in range(n)], "list"),
-    dict: _Node(lambda d: ([d[k] for k in _sorted_keys(d)], _sorted_keys(d)),
+    dict: _Node(lambda d: _dict_flatten(d),
                 lambda keys, ch: dict(zip(keys, ch)),
                 lambda keys, n: [DictKey(k) for k in keys], "dict"),
     type(None): _Node(lambda t: ((), None), lambda aux, ch: None, lambda aux, n: [], "None"),
@@ -214,8 +219,11 @@ class PyTreeDef:
         self.node_type = node_type  # None for a leaf
         self._data = data
         self._children = children
-        self.num_leaves = 1 if node_type is None else sum(c.num_leaves for c in children)
-        self.num_nodes = 1 + sum(c.num_nodes for c in children)
+        leaves, nodes = (1 if node_type is None else 0), 1
+        for c in children:
+            leaves += c.num_leaves
+            nodes += c.num_nodes
+        self.num_leaves, self.num_nodes = leaves, nodes
         self._hash = None
 
     # -- reading
@@ -348,14 +356,21 @@ def _flatten(x, is_leaf, leaves: list) -> PyTreeDef:
     if is_leaf is not None and is_leaf(x):
         leaves.append(x)
         return LEAF
-    if x is None:
+    kind = type(x)
+    if kind is dict:  # the common containers without the registry's indirection
+        data = _sorted_keys(x)
+        children = [x[k] for k in data]
+    elif kind is list or kind is tuple:
+        data, children = None, x
+    elif x is None:
         return _NONE
-    node = _node_of(type(x))
-    if node is None:
-        leaves.append(x)
-        return LEAF
-    children, data = node.flatten(x)
-    return PyTreeDef(type(x), data, tuple(_flatten(c, is_leaf, leaves) for c in children))
+    else:
+        node = _node_of(kind)
+        if node is None:
+            leaves.append(x)
+            return LEAF
+        children, data = node.flatten(x)
+    return PyTreeDef(kind, data, tuple([_flatten(c, is_leaf, leaves) for c in children]))
 
 
 def tree_flatten_with_path(tree, is_leaf: Callable | None = None):
