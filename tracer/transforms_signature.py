@@ -120,12 +120,18 @@ def plain_signature(args: tuple) -> tuple[tuple, list[np.ndarray]] | None:
     makes sure no argument is static).
 
     Plain arguments are numpy arrays of the four dtypes (native byte order), concrete
-    tensors (not requiring grad while grad mode is on) and Python numbers.  This is the
-    common call, so it is worth a loop of its own: one type test per argument, no
-    conversions but the float32 array a number becomes.
+    tensors (not requiring grad while grad mode is on), Python numbers, and dicts,
+    lists and tuples of them.  This is the common call, so it is worth a loop of its
+    own: one type test per argument, no conversions but the float32 array a number
+    becomes.
     """
-    items = []
-    arrays = []
+    items: list = []
+    arrays: list = []
+    return (tuple(items), arrays) if _plain_items(args, items, arrays) else None
+
+
+def _plain_items(args, items: list, arrays: list) -> bool:
+    """plain_signature's loop: False as soon as an argument is not plain."""
     for a in args:
         kind = type(a)
         if kind is float or kind is int or kind is bool:
@@ -137,15 +143,22 @@ def plain_signature(args: tuple) -> tuple[tuple, list[np.ndarray]] | None:
         elif isinstance(a, Tensor):
             data = a._data
             if data is None or (a._requires_grad and is_grad_enabled()):
-                return None
+                return False
+        elif kind is dict or kind is list or kind is tuple:
+            leaves, treedef = tree_flatten(a)  # its leaves are no dicts, lists or tuples
+            leaf_items: list = []
+            if not _plain_items(leaves, leaf_items, arrays):
+                return False
+            items.append((TREE, treedef, tuple(leaf_items)))
+            continue
         else:
-            return None
+            return False
         dt = _EXACT_DTYPES.get(data.dtype)
         if dt is None:
-            return None
+            return False
         items.append((ARRAY, data.shape, dt))  # the buffer's own type: what native code reads
         arrays.append(data)
-    return tuple(items), arrays
+    return True
 
 
 def _static_item(i: int, value) -> tuple:

@@ -308,7 +308,14 @@ def _build(t: PyTreeDef, leaves):
     kind = t.node_type
     if kind is None:
         return next(leaves)
-    return _node_of(kind).unflatten(t._data, [_build(c, leaves) for c in t._children])
+    children = [_build(c, leaves) for c in t._children]
+    if kind is dict:  # the common containers without the registry's indirection
+        return dict(zip(t._data, children))
+    if kind is list:
+        return children
+    if kind is tuple:
+        return tuple(children)
+    return _node_of(kind).unflatten(t._data, children)
 
 
 def _paths(t: PyTreeDef, prefix: tuple, out: list) -> None:

@@ -289,9 +289,13 @@ def test_plain_signature_equals_signature():
     key, arrays = plain_signature(args)
     assert key == signature(args, frozenset())[0]
     assert [a.dtype for a in arrays[2:5]] == [np.float32] * 3
-    for odd in ([1.0], np.ones(2, np.float16), np.ones(2).astype(">f8"),
-                tg.tensor(f32(2), requires_grad=True)):
+    for odd in (np.ones(2, np.float16), np.ones(2).astype(">f8"),
+                tg.tensor(f32(2), requires_grad=True), [np.ones(2, np.float16)], {1.0},
+                {"a": tg.tensor(f32(2), requires_grad=True)}):
         assert plain_signature((odd,)) is None
+    trees = ([1.0], {"w": f32(2), "b": [tg.tensor(f32(3)), 2.0]}, (), f32(1))
+    key, arrays = plain_signature(trees)  # dicts, lists and tuples of plain leaves
+    assert key == signature(trees, frozenset())[0] and len(arrays) == 5
 
 
 def test_plain_calls_count_hits_and_give_the_general_paths_results():
