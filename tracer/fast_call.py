@@ -43,7 +43,7 @@ def build_fast_call(lowered, key: tuple, donated: frozenset[int] = frozenset()):
     compiled code may write into a donated parameter's array (CompiledFunction.
     donations) is that array when, as call_checked requires, it is a writable
     ndarray sharing no memory with another argument; a tensor there is a MISS."""
-    from ..runtime.native import POOL_MIN_BYTES, allocate
+    from ..runtime.buffer_pool import POOL_MIN_BYTES, allocate
     leaves = leaf_items(key)
     if leaves is None or any(item[0] not in (ARRAY, SCALAR) for item in leaves):
         return None
