@@ -23,8 +23,22 @@ from .tracer.dtype_api import (  # noqa: E402
 from .tracer.ops_core import get_default_dtype, set_default_dtype  # noqa: E402
 from .tracer.ops_divide import floor_divide  # noqa: E402
 
+# interop: DLPack (Tensor.__dlpack__ / __dlpack_device__ are attached by tracer.dlpack)
+from .tracer.dlpack import from_dlpack  # noqa: E402
+from . import utils  # noqa: E402
+
+# a PyTorch name tapegrad lacks raises AttributeError naming it (tracer/unsupported.py)
+from .tracer.unsupported import install_tensor_getattr as _install_tensor_getattr  # noqa: E402
+from .tracer.unsupported import module_getattr as _module_getattr  # noqa: E402
+
+_install_tensor_getattr(Tensor)
+__getattr__ = _module_getattr("tapegrad", "torch")
+
 # grad mode
-from .tracer.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .tracer.grad_mode import (  # noqa: E402
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled)
+from .tracer.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 
 # creation, devices, the random generator
 from .tracer.creation import (  # noqa: E402
@@ -48,4 +62,4 @@ from .tracer.ops import (  # noqa: E402
 # tracing, the function transforms and the namespaces
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
-from . import autograd, cuda, nn, random  # noqa: E402
+from . import autograd, cuda, nn, random, tree_util  # noqa: E402
