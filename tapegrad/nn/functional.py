@@ -12,7 +12,7 @@ from ..tracer import ops_elementwise as E
 from ..tracer import ops_inplace as IP
 from ..tracer import ops_reduce as R
 from ..tracer import ops_shape as S
-from ..tracer.ops_core import convert, full as _full, in_float32
+from ..tracer.ops_core import convert, full as _full, in_float32 as _in_float32
 from ..tracer.random_ops import dropout_noise as _dropout_noise
 from ..tracer.tape import bind, grad_node
 from ..tracer.tensor import Tensor, _wrap_dim
@@ -49,7 +49,7 @@ def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
         def compute(x):  # float16 in float32, rounded once, as PyTorch's kernel
             e = E.exp(_shifted(E.to_float(x), d))
             return E.div(e, R.sum(e, d, keepdim=True))
-        return in_float32(x, compute)
+        return _in_float32(x, compute)
 
 
 def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
@@ -59,7 +59,7 @@ def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
         def compute(x):  # float16 in float32, rounded once, as PyTorch's kernel
             z = _shifted(E.to_float(x), d)
             return E.sub(z, E.log(R.sum(E.exp(z), d, keepdim=True)))
-        return in_float32(x, compute)
+        return _in_float32(x, compute)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

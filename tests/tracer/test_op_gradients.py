@@ -363,7 +363,7 @@ case("setitem", _inplace(lambda y, z: y.__setitem__((0, slice(None, None, 2)), z
 #: Public names that are not differentiable operations (no gradient can flow, or not ops).
 NON_DIFFERENTIABLE = {
     "argmax", "argmin", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "is_tensor",
-    "long", "bool", "int", "short", "char", "byte",  # integer/bool results
+    "long", "bool", "int", "short", "char", "byte", "floor_divide",  # integer/bool results
 }
 NOT_OPERATIONS = {
     # creation, random, devices, dtypes-as-functions
