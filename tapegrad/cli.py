@@ -22,7 +22,7 @@ from . import cli_cache
 from .ir import dtypes
 
 DUMP_STAGES = ("ir", "adjoint", "optimized", "llvm", "asm", "dot")
-_TYPE = re.compile(r"^\s*(f32|f64|i64|bool)\s*\[\s*([0-9,\s]*)\]\s*$")
+_TYPE = re.compile(r"^\s*(" + "|".join(sorted(dtypes.NAMES)) + r")\s*\[\s*([0-9,\s]*)\]\s*$")
 
 
 def parse_arg_type(text: str) -> np.ndarray:
@@ -31,7 +31,7 @@ def parse_arg_type(text: str) -> np.ndarray:
     if m is None:
         raise argparse.ArgumentTypeError(
             f"bad argument type {text!r}: write a dtype and a shape, like f32[64,1000], "
-            "f64[3], i64[] or bool[2,2]")
+            "f64[3], i64[] or bool[2,2] (dtypes: " + ", ".join(sorted(dtypes.NAMES)) + ")")
     dims = [d.strip() for d in m.group(2).split(",") if d.strip()]
     return np.zeros(tuple(int(d) for d in dims), dtypes.by_name(m.group(1)).np)
 
