@@ -2,7 +2,7 @@
 from . import dtypes, primitives
 from .builder import Builder
 from .core import Function, Instr, Param, SourceLoc, TensorType, Value, tensor_type, topo_sort
-from .dtypes import DType, bool_, f32, f64, i64
+from .dtypes import DType, bool_, f16, f32, f64, i8, i16, i32, i64, u8
 from .parser import ParseError, parse
 from .primitives import PRIMITIVES, Primitive, ShapeError
 from .printer import print_function, structural_hash
@@ -10,7 +10,7 @@ from .verifier import VerifyError, verify
 
 __all__ = [
     "dtypes", "primitives", "Builder", "Function", "Instr", "Param", "SourceLoc",
-    "TensorType", "Value", "tensor_type", "topo_sort", "DType", "bool_", "f32", "f64",
-    "i64", "ParseError", "parse", "PRIMITIVES", "Primitive", "ShapeError",
+    "TensorType", "Value", "tensor_type", "topo_sort", "DType", "bool_", "f16", "f32", "f64",
+    "i8", "i16", "i32", "i64", "u8", "ParseError", "parse", "PRIMITIVES", "Primitive", "ShapeError",
     "print_function", "structural_hash", "VerifyError", "verify",
 ]

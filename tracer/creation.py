@@ -171,7 +171,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
     dt = dtypes.from_numpy(array.dtype)
     if array.dtype != dt.np:
         raise TypeError(f"can't share memory with a numpy array of dtype {array.dtype}: "
-                        "tapegrad tensors are float32, float64, int64 or bool; convert with "
+                        "tapegrad tensors are "
+                        f"{', '.join(d.torch_name for d in dtypes.ALL)}; convert with "
                         "tg.tensor(array) (a copy)")
     return Tensor._make(array, TensorType(dt, array.shape))
 

@@ -110,6 +110,9 @@ def reciprocal(input):
 # ---------------------------------------------------------------- binary
 
 
+_F16 = dtypes.f16
+
+
 def _half_by_number(prim, grad_name: str, input, other) -> Tensor | None:
     """A float16 tensor times (or divided by) a Python number as PyTorch's CPU kernels
     compute it: in float32 with the number as a float32 (not first rounded to float16),
@@ -128,7 +131,9 @@ def _binary(prim, grad_name: str, op_name: str, true_division: bool = False):
     opmath_scalar = prim is P.mul or prim is P.div
 
     def op(input, other):
-        if opmath_scalar and (input.__class__ is not other.__class__):
+        if opmath_scalar and input.__class__ is not other.__class__ and (
+                (input.__class__ is Tensor and input._type.dtype is _F16)
+                or (other.__class__ is Tensor and other._type.dtype is _F16)):
             out = _half_by_number(prim, grad_name, input, other)
             if out is not None:
                 return out

@@ -63,7 +63,7 @@ class Tensor(metaclass=_TensorMeta):
 
     @classmethod
     def _from_array(cls, data: np.ndarray, requires_grad: bool = False) -> "Tensor":
-        """Wrap an array (no copy) whose dtype is one of the four IR dtypes."""
+        """Wrap an array (no copy) whose dtype is one of the IR dtypes."""
         dt = dtypes.from_numpy(data.dtype)
         if data.dtype != dt.np:
             data = data.astype(dt.np)

@@ -119,7 +119,7 @@ def plain_signature(args: tuple) -> tuple[tuple, list[np.ndarray]] | None:
     buffers to pass; None when the call needs `signature` and `_arrays` (the caller also
     makes sure no argument is static).
 
-    Plain arguments are numpy arrays of the four dtypes (native byte order), concrete
+    Plain arguments are numpy arrays of the IR dtypes (native byte order), concrete
     tensors (not requiring grad while grad mode is on), Python numbers, and dicts,
     lists and tuples of them.  This is the common call, so it is worth a loop of its
     own: one type test per argument, no conversions but the float32 array a number

@@ -109,3 +109,16 @@ def test_integer_division_by_zero_never_kills_the_process():
     for dt in (tg.int8, tg.int32, tg.int64, tg.uint8):
         got = tg.compile(lambda a, b: a // b)(x.to(dt), y.to(dt))
         assert got.dtype is dt and got.numpy()[2] == (7 // 2)
+
+
+def test_float16_matmul_then_add_rounds_the_product_first():
+    """a @ b + c in float16 is two rounded operations (PyTorch's), never one fused gemm
+    with the sum inside its float32 accumulator."""
+    rng = np.random.default_rng(6)
+    a, b = (tg.tensor(rng.standard_normal(s).astype(np.float16)) for s in ((4, 30), (30, 5)))
+    c = tg.tensor((rng.standard_normal((4, 5)) * 0.37).astype(np.float16))
+    f = lambda a, b, c: a @ b + c  # noqa: E731
+    got = tg.compile(f)(a, b, c).numpy()
+    product = (a.numpy().astype(np.float64) @ b.numpy()).astype(np.float32).astype(np.float16)
+    want = (product.astype(np.float32) + c.numpy()).astype(np.float16)
+    assert np.array_equal(got, want) and np.array_equal(f(a, b, c).numpy(), want)
