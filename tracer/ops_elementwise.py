@@ -16,8 +16,9 @@ from ..runtime.interpreter import eval_prim
 from .errors import allocation_error, user_loc
 from .grad_mode import _state as _grad_state
 from .grad_mode import is_grad_enabled
-from .ops_core import (broadcast_shapes, cast_to, constant_entry, convert, full, is_scalar,
-                       operands, result_dtype, scalar_constant, scalar_dtype, tensor_type)
+from .ops_core import (broadcast_shapes, cast_to, constant_entry, convert, filled_tensor,
+                       is_scalar, operands, result_dtype, scalar_constant, scalar_dtype,
+                       tensor_type)
 from .tape import _tracing, bind, bind_op, bind_typed, grad_node
 from .tensor import Tensor
 
@@ -31,7 +32,7 @@ def as_tensor(x) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if is_scalar(x):
-        return full(x, scalar_dtype(x))
+        return filled_tensor(x, scalar_dtype(x))
     raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..ir import dtypes
 from ..ir.core import Function, Param, TensorType, Value, topo_sort
 from .errors import at, user_loc
-from .ops_core import full
+from .ops_core import filled_tensor
 from .tape import tracing
 from .tensor import Tensor
 
@@ -88,7 +88,7 @@ def _result_value(x) -> Value:
     if isinstance(x, Tensor):
         return x._trace_value()
     if isinstance(x, (numbers.Number, np.number)):
-        return full(x, dtypes.f32)._trace_value()
+        return filled_tensor(x, dtypes.f32)._trace_value()
     raise TypeError(f"a traced function must return tensors (or tuples of them), got "
                     f"{type(x).__name__}{at(user_loc())}")
 
