@@ -70,7 +70,7 @@ def _neg(em, instr, x):
     return em.b.fneg(x) if _is_float(instr) else em.b.sub(em.zero(instr.dtype), x)
 
 
-@scalar(P.abs_)
+@scalar(P.abs)
 def _abs(em, instr, x):
     if _is_float(instr):
         return em.intrinsic("llvm.fabs", x)
@@ -159,7 +159,7 @@ def _splat(v):
     return v.attrs["value"] if isinstance(v, Instr) and v.prim is P.full else None
 
 
-@scalar(P.pow_)
+@scalar(P.pow)
 def _pow(em, instr, x, y):
     if _is_float(instr):
         k = _splat(instr.operands[1])
@@ -178,9 +178,9 @@ def _pow(em, instr, x, y):
     return b.select(b.icmp_signed("<", y, em.zero(i64)), neg, b.call(em.ipow(), [x, y]))
 
 
-@scalar(P.max_, P.min_)
+@scalar(P.max, P.min)
 def _max_min(em, instr, x, y):
-    return em.nan_max(x, y, instr.dtype, instr.prim is P.min_)
+    return em.nan_max(x, y, instr.dtype, instr.prim is P.min)
 
 
 _ORDER = {P.eq: "==", P.ne: "!=", P.lt: "<", P.le: "<=", P.gt: ">", P.ge: ">="}
@@ -254,7 +254,7 @@ def _reshape_view(instr, src):
                    src.offset)
 
 
-@gather(P.slice_)
+@gather(P.slice)
 def _slice(em, instr, idx):
     b, a = em.b, instr.attrs
     src_idx = [b.add(em.i64(lo), b.mul(i, em.i64(st)))
@@ -262,7 +262,7 @@ def _slice(em, instr, idx):
     return em.elem(instr.operands[0], src_idx)
 
 
-@view(P.slice_)
+@view(P.slice)
 def _slice_view(instr, src):
     a = instr.attrs
     offset = src.offset + sum(lo * s for lo, s in zip(a["start"], src.strides))

@@ -10,9 +10,16 @@ table per concern, keyed by the primitive object:
 
 The rich tensor API (mean, softmax, losses, ...) is built from these by the
 tracer, so the differentiation and fusion passes see only this small set.
+
+Naming rule: a primitive's Python name is its IR name (`P.add`, `P.pow`, `P.slice`),
+always used qualified as `P.name`.  A trailing underscore never names a primitive: in
+tapegrad it means only "in place" (PyTorch's `add_`).  Five names (abs, pow, max, min,
+slice) therefore shadow Python's builtins inside this module, whose code calls those
+builtins as `builtins.max` (a test checks that it calls none of them by the bare name).
 """
 from __future__ import annotations
 
+import builtins
 import inspect
 from typing import Any, Callable
 
@@ -153,10 +160,10 @@ UNARY_ANY = ("neg", "abs", "sign")
 BINARY = ("add", "sub", "mul", "div", "pow", "max", "min")
 COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
 
-neg, abs_, sign = (_register(n, "unary", _unary_rule(n, False)) for n in UNARY_ANY)
+neg, abs, sign = (_register(n, "unary", _unary_rule(n, False)) for n in UNARY_ANY)
 exp, log, log1p, sin, cos, tanh, sqrt, logistic = (
     _register(n, "unary", _unary_rule(n, True)) for n in UNARY_FLOAT)
-add, sub, mul, div, pow_, max_, min_ = (_register(n, "binary", _binary_rule(n)) for n in BINARY)
+add, sub, mul, div, pow, max, min = (_register(n, "binary", _binary_rule(n)) for n in BINARY)
 eq, ne, lt, le, gt, ge = (_register(n, "compare", _binary_rule(n, True)) for n in COMPARE)
 
 
@@ -227,9 +234,9 @@ def _slice_rule(x: TensorType, *, start, stop, step) -> TensorType:
 def _pad_rule(x: TensorType, *, low, high, interior) -> TensorType:
     low, high, interior = (_ints("pad", "low/high/interior", x, a) for a in (low, high, interior))
     if not len(low) == len(high) == len(interior) == x.ndim or \
-            min(low + high + interior, default=0) < 0:
+            builtins.min(low + high + interior, default=0) < 0:
         raise ShapeError(f"pad: bad padding low={low} high={high} interior={interior} for {x}")
-    return x.with_shape(lo + hi + d + max(d - 1, 0) * it
+    return x.with_shape(lo + hi + d + builtins.max(d - 1, 0) * it
                         for d, lo, hi, it in zip(x.shape, low, high, interior))
 
 
@@ -251,7 +258,7 @@ def _concatenate_rule(*xs: TensorType, axis) -> TensorType:
 broadcast = _register("broadcast", "structural", _broadcast_rule)
 reshape = _register("reshape", "structural", _reshape_rule)
 transpose = _register("transpose", "structural", _transpose_rule)
-slice_ = _register("slice", "structural", _slice_rule)
+slice = _register("slice", "structural", _slice_rule)
 pad = _register("pad", "structural", _pad_rule)
 concatenate = _register("concatenate", "structural", _concatenate_rule)
 

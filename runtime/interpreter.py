@@ -43,11 +43,11 @@ def _elementwise(prim: Primitive, fn):
 
 
 for _prim, _fn in [
-    (P.neg, np.negative), (P.abs_, np.abs), (P.sign, np.sign), (P.exp, np.exp),
+    (P.neg, np.negative), (P.abs, np.abs), (P.sign, np.sign), (P.exp, np.exp),
     (P.log, np.log), (P.log1p, np.log1p), (P.sin, np.sin), (P.cos, np.cos),
     (P.tanh, np.tanh), (P.sqrt, np.sqrt),
     (P.add, np.add), (P.sub, np.subtract), (P.mul, np.multiply),
-    (P.max_, np.maximum), (P.min_, np.minimum),  # both propagate NaN
+    (P.max, np.maximum), (P.min, np.minimum),  # both propagate NaN
     (P.eq, np.equal), (P.ne, np.not_equal), (P.lt, np.less), (P.le, np.less_equal),
     (P.gt, np.greater), (P.ge, np.greater_equal),
 ]:
@@ -70,7 +70,7 @@ def _div(x, y):
     return np.divide(x, y, **_AS_ARRAY)
 
 
-@impl(P.pow_)
+@impl(P.pow)
 def _pow(x, y):
     if x.dtype.kind in "iu":
         # A negative exponent truncates 1/x**|y| toward zero, as integer division
@@ -160,7 +160,7 @@ def _transpose(x, *, perm):
     return np.transpose(x, perm)
 
 
-@impl(P.slice_)
+@impl(P.slice)
 def _slice(x, *, start, stop, step):
     return x[tuple(slice(a, b, s) for a, b, s in zip(start, stop, step))]
 
@@ -271,7 +271,7 @@ errors_off, errors_restore = _errors_off, _errors_restore
 
 #: Primitives that move or select values and do no arithmetic (and no cast: their
 #: operands have the result's dtype): no floating-point flag can be raised.
-_NO_ARITHMETIC = frozenset([P.select, P.broadcast, P.reshape, P.transpose, P.slice_,
+_NO_ARITHMETIC = frozenset([P.select, P.broadcast, P.reshape, P.transpose, P.slice,
                             P.stop_gradient, P.constant, P.iota, P.pad, P.concatenate])
 
 

@@ -33,7 +33,7 @@ MAX_COST = 96
 #: A value read by several loop nests is recomputed only when cheaper than this.
 SHARE_COST = 3
 COSTS = {P.exp: 8, P.log: 8, P.log1p: 8, P.sin: 8, P.cos: 8, P.tanh: 8,
-         P.logistic: 10, P.pow_: 10, P.sqrt: 4, P.div: 4}
+         P.logistic: 10, P.pow: 10, P.sqrt: 4, P.div: 4}
 KERNELS = frozenset({"reduce", "matmul"})
 
 
