@@ -29,7 +29,7 @@ from ..ir.dtypes import DType, bool_
 from ..ir.passes.gemm_epilogue import gemm_epilogues
 from . import blas, target
 from .layout import I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
-from .lowering import LOWERINGS
+from .lowering import LOWERINGS, LoweringKind
 from .mathlib import FUNCTIONS as _POLYNOMIAL, MathBuilder
 from .plan import Plan, Root, plan, view_of
 
@@ -144,7 +144,7 @@ class Emitter:
         if dst.size == 0:
             return
         low = LOWERINGS.get(v.prim) if isinstance(v, Instr) else None
-        if not root.copy and low.kind == "kernel":
+        if not root.copy and low.kind is LoweringKind.KERNEL:
             self._guarded(lambda: low.rule(self, v, dst))
             return
         get = self.elem if root.copy else self.compute
@@ -251,9 +251,9 @@ class Emitter:
 
     def compute(self, v: Instr, idx: list) -> ir.Value:
         low = LOWERINGS[v.prim]
-        if low.kind == "scalar":
+        if low.kind is LoweringKind.SCALAR:
             return low.rule(self, v, *(self.elem(o, idx) for o in v.operands))
-        if low.kind == "gather":
+        if low.kind is LoweringKind.GATHER:
             return low.rule(self, v, idx)
         raise AssertionError(f"kernel {v.prim.name} was not materialised by the plan")
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, TensorType
-from ..ir.primitives import Primitive
+from ..ir.primitives import NO_ARITHMETIC, Primitive
 
 IMPLS: dict[Primitive, Callable[..., np.ndarray]] = {}
 
@@ -269,17 +269,11 @@ _errors_off, _errors_restore = _ignore_all_errors()
 #: for callers that run a ufunc as eval_prim does (tracer.tape.bind_op)
 errors_off, errors_restore = _errors_off, _errors_restore
 
-#: Primitives that move or select values and do no arithmetic (and no cast: their
-#: operands have the result's dtype): no floating-point flag can be raised.
-_NO_ARITHMETIC = frozenset([P.select, P.broadcast, P.reshape, P.transpose, P.slice,
-                            P.stop_gradient, P.constant, P.iota, P.pad, P.concatenate])
-
-
 #: primitive -> its rule, for the primitives eval_prim runs as `ufunc(*args, out=...)` under
 #: ignored floating-point errors (no attributes, no rule of their own); empty where this
 #: numpy's ufuncs take no out=...
 ARITHMETIC_UFUNCS = {prim: fn for prim, fn in IMPLS.items()
-                     if fn.__class__ is np.ufunc and _ARRAY_OUT and prim not in _NO_ARITHMETIC
+                     if fn.__class__ is np.ufunc and _ARRAY_OUT and prim not in NO_ARITHMETIC
                      and not prim.nullary_typed}
 
 
@@ -287,7 +281,7 @@ def eval_prim(prim: Primitive, args: Sequence[np.ndarray], attrs: dict,
               type: TensorType) -> np.ndarray:
     """One primitive on concrete operands; the result has exactly the IR type."""
     fn = IMPLS[prim]
-    if prim in _NO_ARITHMETIC:
+    if prim in NO_ARITHMETIC:
         out = fn(type=type, **attrs) if prim.nullary_typed else fn(*args, **attrs)
     else:
         token = _errors_off()

@@ -212,7 +212,7 @@ def test_every_primitive_has_a_rule_or_is_declared():
 
 
 def test_the_registry_check_catches_a_primitive_without_rule(monkeypatch):
-    rogue = P.Primitive("rogue", "unary")
+    rogue = P.Primitive("rogue", P.OpGroup.UNARY)
     monkeypatch.setitem(P.PRIMITIVES, "rogue", rogue)
     monkeypatch.setitem(P.SHAPE_RULES, rogue, lambda x: x)
     assert missing_vjp_rules() == [rogue]

@@ -232,7 +232,7 @@ def programs(draw):
             pool.append(back[y.shape](y))
         else:
             last = b.body[-1] if b.body else None
-            if last is not None and last.prim.kind in ("unary", "binary"):
+            if last is not None and last.prim.group in (P.OpGroup.UNARY, P.OpGroup.BINARY):
                 pool.append(b.emit(last.prim, *last.operands, **last.attrs))
     n_results = draw(st.integers(1, 3))
     return b.build(*pool[-n_results:])
