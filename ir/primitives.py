@@ -1,6 +1,6 @@
 """The primitive set and each primitive's shape/dtype rule.
 
-A primitive is a name plus a few flags (like `jax.lax`); its rules live in one
+A primitive is a name and an op group (like `jax.lax`); its rules live in one
 table per concern, keyed by the primitive object:
 
     ir.primitives.SHAPE_RULES   result type from operand types and attributes
