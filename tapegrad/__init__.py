@@ -15,7 +15,10 @@ from .ir.dtypes import f32 as float32, f64 as float64, i64 as int64, bool_ as bo
 float, double, long = float32, float64, int64
 
 # grad mode
-from .tracer.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .tracer.grad_mode import (  # noqa: E402
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled)
+from .tracer.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 
 # creation, devices, the random generator
 from .tracer.creation import (  # noqa: E402

@@ -375,6 +375,8 @@ NOT_OPERATIONS = {
     "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
     # grad mode, transforms, tracing (tested elsewhere)
     "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "compile", "jit", "grad",
+    "inference_mode", "is_inference_mode_enabled", "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
     "value_and_grad", "make_ir",
     # Tensor plumbing
     "cpu", "cuda", "element_size", "is_floating_point",
