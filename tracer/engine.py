@@ -22,23 +22,15 @@ from typing import Sequence
 
 import numpy as np
 
-from ..ir import primitives as P
-from ..ir.core import Function, Instr, Param, Value, topo_sort
+from ..ir.core import Instr, Param, Value, topo_sort
 from ..runtime.execute import execute
-from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph, plan_for, walk_tape
+from .backward_plan import COTANGENT, PARAM, AdjointPlan, TapeGraph, plan_for, walk_tape
+from .backward_replay import replay
 from .custom_function import CustomGradFn, link_tensor
-from .errors import at, user_loc
+from .errors import SECOND_BACKWARD, at, user_loc
 from .grad_mode import enable_grad, no_grad
-from .inline import apply_function
-from .tape import AccumulateGrad, GradFn, Saved, bind
+from .tape import AccumulateGrad, GradFn, Saved
 from .tensor import Tensor
-
-_SECOND_TIME = (
-    "Trying to backward through the graph a second time (or directly access saved tensors "
-    "after they have already been freed). Saved intermediate values of the graph are freed "
-    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
-    "backward through the graph a second time or if you need to access saved tensors after "
-    "calling backward.")
 
 
 def _collect_fns(roots: Sequence[Tensor]) -> list[GradFn]:
@@ -87,7 +79,7 @@ class _Records:
         """
         recs = self.saved.get(id(value))
         if not recs:
-            raise RuntimeError(_SECOND_TIME + _where(self.fns))
+            raise RuntimeError(SECOND_BACKWARD + _where(self.fns))
         first = recs[0][1]
         for f, rec in recs:
             if rec.version != first.version or rec.version_box[0] != rec.version:
@@ -225,9 +217,7 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
         for t in outputs:
             _record_leaf_root(t, records)
         if create_graph:
-            values = _bind_tensors(plan, graph, grads, records)
-            with enable_grad():
-                computed = _keep_dependence(plan, values, apply_function(plan.fn, values))
+            computed = replay(plan, graph, grads, records)
         else:
             arrays = _bind_arrays(plan, graph, grads, records)
             computed = _wrap_results(plan, arrays, execute(plan.fn, arrays))
@@ -259,71 +249,6 @@ def _record_leaf_root(t: Tensor, records: _Records) -> None:
         records.saved[id(v)] = [(None, Saved(v, data, t._version))]
 
 
-def _keep_dependence(plan: AdjointPlan, values: list[Tensor], computed: list[Tensor]) -> list[Tensor]:
-    """create_graph: a gradient computed from values that require grad stays on the tape.
-
-    PyTorch records a backward formula whenever one of its inputs requires grad, so
-    relu's gradient (the cotangent masked where x > 0) can be differentiated again,
-    giving zeros.  In the adjoint IR the mask reaches the gradient only through a
-    comparison, which carries no gradient, so the replayed result would be a constant
-    and a second `grad` an error.  Such a result is tied back to a value it read with a
-    select that never takes that side: the numbers are unchanged, the derivative is 0.
-    """
-    out = []
-    for g, result in zip(computed, plan.fn.results):
-        if not g._requires_grad and g.dtype.is_float:
-            src = _input_requiring_grad(plan.fn, result, values)
-            if src is not None:
-                g = _tie(g, src)
-        out.append(g)
-    return out
-
-
-def _input_requiring_grad(fn: Function, result: Value, values: list[Tensor]) -> Tensor | None:
-    """A tensor requiring grad among the inputs `result` is computed from (any dtype path).
-
-    A comparison of two computed values (the tie masks of maximum, max, amax) is not
-    followed: PyTorch's formulas for those read only the mask, so their gradients are
-    constants there too.  A comparison with a constant (relu's x > 0) is followed, as
-    PyTorch's threshold formulas read the input.
-    """
-    position = {id(p): k for k, p in enumerate(fn.params)}
-    stack, seen = [result], set()
-    while stack:
-        v = stack.pop()
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        k = position.get(id(v))
-        if k is not None:
-            if values[k]._requires_grad:
-                return values[k]
-        elif isinstance(v, Instr):
-            if v.prim.kind == "compare" and not any(_is_constant(op) for op in v.operands):
-                continue
-            stack.extend(v.operands)
-    return None
-
-
-def _is_constant(v: Value) -> bool:
-    """A constant, possibly reshaped or broadcast."""
-    while isinstance(v, Instr) and v.prim in (P.broadcast, P.reshape):
-        v = v.operands[0]
-    return isinstance(v, Instr) and v.prim.kind == "source"
-
-
-def _tie(g: Tensor, src: Tensor) -> Tensor:
-    """select(False, f(src), g) with f = sign (derivative 0), reduced and cast to g's type."""
-    link = bind(P.sign, src)
-    if link.shape != g.shape:
-        link = bind(P.reduce_sum, link, axes=tuple(range(link.ndim)))
-        link = bind(P.broadcast, link, shape=tuple(g.shape))
-    if link.dtype is not g.dtype:
-        link = bind(P.convert, link, dtype=g.dtype)
-    never = Tensor._from_array(np.zeros(g._type.shape, np.bool_))
-    return bind(P.select, never, link, g)
-
-
 def _bind_arrays(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
                  records: _Records) -> list[np.ndarray]:
     """The adjoint's inputs: cotangents, and the arrays the forward operations saved."""
@@ -335,39 +260,6 @@ def _bind_arrays(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
             v = graph.params[i] if kind is PARAM else graph.body[i]
             arrays.append(records.array(v, graph, readers))
     return arrays
-
-
-def _bind_tensors(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
-                  records: _Records) -> list[Tensor]:
-    """Tensors standing for the forward values, linked to their place on the tape."""
-    out = []
-    for kind, i, readers in plan.sources:
-        if kind is COTANGENT:
-            out.append(grads[i])
-            continue
-        v = graph.params[i] if kind is PARAM else graph.body[i]
-        data = records.array(v, graph, readers)
-        if kind is INSTR:
-            t = Tensor._make(data, v.type, requires_grad=True,
-                             grad_fn=records.producer[id(v)], value=v)
-            t._version = records.saved[id(v)][0][1].version_box
-        else:
-            accum = _leaf_accumulator(v, records.fns)
-            leaf = accum.variable if accum is not None else None
-            if leaf is not None and leaf._value is v:
-                t = leaf
-            else:
-                t = Tensor._make(data, v.type, requires_grad=accum is not None, value=v)
-        out.append(t)
-    return out
-
-
-def _leaf_accumulator(param: Param, fns: list[GradFn]) -> AccumulateGrad | None:
-    for f in fns:
-        for n in f.next_fns:
-            if isinstance(n, AccumulateGrad) and n.param is param:
-                return n
-    return None
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
@@ -638,3 +530,16 @@ def _plain_backward(root) -> bool:
         f.saved.clear()
         f.freed = True
     return True
+
+
+def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """`Tensor.backward`: accumulate the gradients of this tensor into the leaves' `.grad`."""
+    if gradient is None and not retain_graph and not create_graph and inputs is None \
+            and _plain_backward(self):  # loss.backward(): the common case
+        return
+    general_backward([self], None if gradient is None else [gradient], retain_graph,
+                     create_graph, inputs)
+
+
+# late registration: tensor.py sits below this module and cannot import it
+Tensor.backward = tensor_backward
