@@ -10,23 +10,23 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import primitives as P
-from ..ir.core import Function, Instr, Param, Value
+from ..ir.core import Function, Instr, Value
 from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph
 from .grad_mode import enable_grad
 from .inline import apply_function
-from .tape import AccumulateGrad, GradFn, bind
+from .backward_walk import NodeWalk
+from .tape import bind
 from .tensor import Tensor
 
 
-def replay(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor], records) -> list[Tensor]:
-    """The adjoint bound on the tape: gradients that can be differentiated again.
-    `records` (engine's) gives the array each forward value had and its producer."""
-    values = bind_tensors(plan, graph, grads, records)
+def replay(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor], walk: NodeWalk) -> list[Tensor]:
+    """The adjoint bound on the tape: gradients that can be differentiated again."""
+    values = _bind_tensors(plan, graph, grads, walk)
     with enable_grad():
-        return keep_dependence(plan, values, apply_function(plan.fn, values))
+        return _keep_dependence(plan, values, apply_function(plan.fn, values))
 
 
-def keep_dependence(plan: AdjointPlan, values: list[Tensor], computed: list[Tensor]) -> list[Tensor]:
+def _keep_dependence(plan: AdjointPlan, values: list[Tensor], computed: list[Tensor]) -> list[Tensor]:
     """create_graph: a gradient computed from values that require grad stays on the tape.
 
     PyTorch records a backward formula whenever one of its inputs requires grad, so
@@ -91,8 +91,8 @@ def _tie(g: Tensor, src: Tensor) -> Tensor:
     return bind(P.select, never, link, g)
 
 
-def bind_tensors(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
-                  records) -> list[Tensor]:
+def _bind_tensors(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
+                   walk: NodeWalk) -> list[Tensor]:
     """Tensors standing for the forward values, linked to their place on the tape."""
     out = []
     for kind, i, readers in plan.sources:
@@ -100,13 +100,13 @@ def bind_tensors(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
             out.append(grads[i])
             continue
         v = graph.params[i] if kind is PARAM else graph.body[i]
-        data = records.array(v, graph, readers)
+        data = walk.array(v, graph, readers)
         if kind is INSTR:
             t = Tensor._make(data, v.type, requires_grad=True,
-                             grad_fn=records.producer[id(v)], value=v)
-            t._version = records.saved[id(v)][0][1].version_box
+                             grad_fn=walk.producer[id(v)], value=v)
+            t._version = walk.saved[id(v)].version_box
         else:
-            accum = _leaf_accumulator(v, records.fns)
+            accum = walk.leaf_accumulator(v)
             leaf = accum.variable if accum is not None else None
             if leaf is not None and leaf._value is v:
                 t = leaf
@@ -114,11 +114,3 @@ def bind_tensors(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
                 t = Tensor._make(data, v.type, requires_grad=accum is not None, value=v)
         out.append(t)
     return out
-
-
-def _leaf_accumulator(param: Param, fns: list[GradFn]) -> AccumulateGrad | None:
-    for f in fns:
-        for n in f.next_fns:
-            if isinstance(n, AccumulateGrad) and n.param is param:
-                return n
-    return None
