@@ -1,0 +1,291 @@
+"""Fuzzing the whole stack with random programs.
+
+Hypothesis writes random programs over the public API (elementwise ops, broadcasting, mixed
+f32/f64, reductions, matmuls, reshapes, softmax, where) as Python source, e.g.
+
+    def f(x0, x1):
+        v2 = x0 * x1
+        v3 = v2.amax(1)
+        v4 = v3 @ x2
+        return v4
+
+and runs each one eagerly on the interpreter (the oracle), eagerly with native adjoints
+(TAPEGRAD_EAGER=compile), through tg.compile, tg.grad and tg.value_and_grad (native code),
+comparing values and gradients.
+
+The programs run in a child process (this file run as a script), so a crash of native code
+is a test failure that shows the program that caused it, not a dead test run.  The default
+run tries QUICK_EXAMPLES programs with a fixed seed; `pytest -m slow` tries SLOW_EXAMPLES
+with a random seed (printed, and replayable with TAPEGRAD_FUZZ_SEED).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+QUICK_EXAMPLES = 100
+SLOW_EXAMPLES = 2000
+ROOT = Path(__file__).resolve().parents[2]
+
+# ---------------------------------------------------------------- the programs
+
+UNARY = {  # name: (template, needs a non-empty reduced axis)
+    "sin": "{a}.sin()", "cos": "{a}.cos()", "tanh": "{a}.tanh()", "sigmoid": "{a}.sigmoid()",
+    "relu": "{a}.relu()", "abs": "{a}.abs()", "neg": "-{a}", "square": "{a} * {a}",
+    "exp": "({a} * 0.5).exp()", "log": "({a}.abs() + 1.0).log()",
+    "sqrt": "({a} * {a} + 0.25).sqrt()", "clamp": "{a}.clamp(-1.0, 1.0)",
+    "scale": "{a} * 1.5 + 0.25", "rdiv": "1.0 / ({a}.abs() + 1.0)",
+    "double": "{a}.double()", "float": "{a}.float()",
+}
+BINARY = {
+    "add": "{a} + {b}", "sub": "{a} - {b}", "mul": "{a} * {b}",
+    "div": "{a} / ({b}.abs() + 1.0)", "maximum": "tg.maximum({a}, {b})",
+    "minimum": "tg.minimum({a}, {b})", "where": "tg.where({a} > {b}, {a}, {b} * 2.0)",
+}
+
+
+def _promote(a, b):
+    """PyTorch's result dtype for two float tensors: a 0-d one does not widen the other."""
+    (sa, da), (sb, db) = a, b
+    if (len(sa) == 0) != (len(sb) == 0):
+        return da if len(sb) == 0 else db
+    return "f64" if "f64" in (da, db) else "f32"
+
+
+def _bcast(s, t):
+    try:
+        return tuple(np.broadcast_shapes(s, t))
+    except ValueError:
+        return None
+
+
+def _program(draw):
+    """(source, input specs, seed): a random program as the text of a Python function."""
+    from hypothesis import strategies as st
+
+    dims = st.integers(0 if draw(st.integers(0, 9)) == 0 else 1, 5)  # zero sizes sometimes
+    base = tuple(draw(st.lists(dims, min_size=0, max_size=3)))
+    inputs, values, lines = [], [], []  # inputs: (dtype, shape); values: (name, shape, dtype)
+
+    def new_input(shape, dtype=None):
+        dtype = dtype or draw(st.sampled_from(["f32", "f32", "f64"]))
+        name = f"x{len(inputs)}"
+        inputs.append((dtype, tuple(shape)))
+        values.append((name, tuple(shape), dtype))
+        return values[-1]
+
+    new_input(base)
+    for _ in range(draw(st.integers(0, 2))):  # more inputs that broadcast against the first
+        shape = [1 if draw(st.booleans()) else d for d in base][draw(st.integers(0, len(base))):]
+        new_input(shape)
+
+    def emit(expr, shape, dtype):
+        name = f"v{len(values)}"
+        lines.append(f"    {name} = {expr}")
+        values.append((name, tuple(shape), dtype))
+
+    for _ in range(draw(st.integers(1, 8))):
+        a = draw(st.sampled_from(values))
+        kind = draw(st.sampled_from(["unary", "unary", "binary", "binary", "reduce", "matmul",
+                                     "shape", "softmax"]))
+        name, shape, dtype = a
+        if kind == "unary":
+            op = draw(st.sampled_from(sorted(UNARY)))
+            out_dtype = {"double": "f64", "float": "f32"}.get(op, dtype)
+            emit(UNARY[op].format(a=name), shape, out_dtype)
+        elif kind == "binary":
+            partners = [v for v in values if _bcast(shape, v[1]) is not None]
+            b = draw(st.sampled_from(partners))
+            op = draw(st.sampled_from(sorted(BINARY)))
+            dt = _promote((shape, dtype), (b[1], b[2]))
+            emit(BINARY[op].format(a=name, b=b[0]), _bcast(shape, b[1]), dt)
+        elif kind == "reduce" and shape:
+            axis = draw(st.integers(0, len(shape) - 1))
+            keep = draw(st.booleans())
+            op = draw(st.sampled_from(["sum", "mean", "amax"] if shape[axis] else ["sum"]))
+            out = list(shape)
+            if keep:
+                out[axis] = 1
+            else:
+                del out[axis]
+            emit(f"{name}.{op}({axis}{', keepdim=True' if keep else ''})", out, dtype)
+        elif kind == "matmul" and shape:
+            m = draw(st.integers(1, 4))
+            w = new_input((shape[-1], m) if len(shape) > 1 or draw(st.booleans())
+                          else (shape[-1],), dtype)  # matmul does not promote (PyTorch)
+            emit(f"{name} @ {w[0]}", shape[:-1] + w[1][1:], dtype)
+        elif kind == "shape" and len(shape) >= 2:
+            emit(f"{name}.transpose(0, {len(shape) - 1})",
+                 (shape[-1],) + shape[1:-1] + (shape[0],), dtype)
+        elif kind == "shape":
+            emit(f"{name}.reshape(-1)[None, :]", (1, int(np.prod(shape))), dtype)
+        elif kind == "softmax" and shape:
+            axis = draw(st.integers(0, len(shape) - 1))
+            emit(f"tg.nn.functional.softmax({name}, {axis})", shape, dtype)
+    params = ", ".join(f"x{i}" for i in range(len(inputs)))
+    body = "\n".join(lines) or "    pass"
+    last = values[-1][0]
+    source = f"def f({params}):\n{body}\n    return {last}\n"
+    special = draw(st.sampled_from([False] * 7 + [True]))
+    return source, inputs, draw(st.integers(0, 2**31 - 1)), special
+
+
+def _arrays(inputs, seed, special):
+    rng = np.random.default_rng(seed)
+    out = []
+    for dtype, shape in inputs:
+        a = rng.uniform(-2, 2, shape).astype(np.float32 if dtype == "f32" else np.float64)
+        if special and a.size:
+            flat = a.reshape(-1)
+            flat[rng.integers(0, a.size)] = rng.choice([np.nan, np.inf, -np.inf, 0.0])
+        out.append(a)
+    return out
+
+
+# ---------------------------------------------------------------- running one program
+
+
+def _close(got, want, label, float32_inside=False):
+    """float32 tolerance for float32 results, and for float64 results of programs that
+    compute part of the way in float32 (promoted later: the f32 rounding stays)."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape and got.dtype == want.dtype, \
+        (label, got.shape, want.shape, got.dtype, want.dtype)
+    rtol = 2e-3 if want.dtype == np.float32 or float32_inside else 1e-8
+    finite = want[np.isfinite(want)]
+    scale = float(np.max(np.abs(finite))) if finite.size else 0.0
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * (1.0 + scale), equal_nan=True,
+                               err_msg=label)
+
+
+def run_program(source, inputs, seed, special):
+    """Eager (interpreted) is the oracle; everything else must agree with it."""
+    import tapegrad as tg
+    from tapegrad.runtime import execute
+
+    scope = {"tg": tg}
+    exec(compile(source, "<fuzz program>", "exec"), scope)
+    f = scope["f"]
+    arrays = _arrays(inputs, seed, special)
+    n = len(arrays)
+    float32_inside = any(a.dtype == np.float32 for a in arrays)
+
+    def close(got, want, label):
+        _close(got, want, label, float32_inside)
+
+    def loss(*xs):
+        return f(*xs).sum()
+
+    def eager(mode):
+        old = os.environ.get("TAPEGRAD_EAGER")
+        os.environ["TAPEGRAD_EAGER"] = mode
+        try:
+            xs = [tg.tensor(a, requires_grad=True) for a in arrays]
+            out = f(*xs)
+            s = out.sum()
+            s.backward()
+            grads = [x.grad.numpy() if x.grad is not None else np.zeros_like(a)
+                     for x, a in zip(xs, arrays)]
+            return out.detach().numpy(), float(s), grads
+        finally:
+            if old is None:
+                os.environ.pop("TAPEGRAD_EAGER", None)
+            else:
+                os.environ["TAPEGRAD_EAGER"] = old
+
+    with np.errstate(all="ignore"):
+        want, want_loss, want_grads = eager("interpret")
+        got, _, got_grads = eager("compile")
+        assert execute.eager_mode() in execute.MODES
+        close(got, want, "eager forward, native adjoints")
+        for i in range(n):
+            close(got_grads[i], want_grads[i], f"eager grad {i}, native adjoint")
+        close(tg.compile(f)(*arrays).numpy(), want, "tg.compile")
+        grads = tg.grad(loss, argnums=tuple(range(n)))(*arrays)
+        for i in range(n):
+            close(grads[i].numpy(), want_grads[i], f"tg.grad {i}")
+        value, grads = tg.value_and_grad(loss, argnums=tuple(range(n)))(*arrays)
+        close(value.numpy(), np.asarray(want_loss, want.dtype), "value_and_grad value")
+        for i in range(n):
+            close(grads[i].numpy(), want_grads[i], f"value_and_grad {i}")
+
+
+def describe(source, inputs, seed, special):
+    args = ", ".join(f"{d}{list(s)}" for d, s in inputs)
+    return f"{source}# arguments: {args}; data seed {seed}; special values: {special}"
+
+
+# ---------------------------------------------------------------- the child process
+
+
+def child_main(examples: int, seed: int, last_path: str) -> int:
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    from hypothesis import seed as hseed
+
+    @hseed(seed)
+    @settings(max_examples=examples, deadline=None, database=None, print_blob=False,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def fuzz(data):
+        prog = _program(data.draw)
+        with open(last_path, "w") as fh:  # survives a crash: the parent reports it
+            json.dump(prog, fh)
+        try:
+            run_program(*prog)
+        except BaseException:
+            print("\n--- failing program ---\n" + describe(*prog), file=sys.stderr, flush=True)
+            raise
+
+    fuzz()
+    return 0
+
+
+def _run_child(examples: int, seed: int, timeout: float):
+    with tempfile.TemporaryDirectory() as tmp:
+        last = os.path.join(tmp, "last.json")
+        env = dict(os.environ, TAPEGRAD_CACHE_DIR=os.path.join(tmp, "cache"))
+        proc = subprocess.run([sys.executable, __file__, str(examples), str(seed), last],
+                              capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                              env=env)
+        program = None
+        if os.path.exists(last):
+            with open(last) as fh:
+                program = describe(*json.load(fh))
+    if proc.returncode < 0:
+        pytest.fail(f"the fuzz child died with signal {-proc.returncode} (seed {seed}) "
+                    f"running:\n{program}\n{proc.stderr[-3000:]}")
+    assert proc.returncode == 0, f"seed {seed}:\n{proc.stderr[-6000:]}"
+
+
+def test_fuzz_quick():
+    _run_child(QUICK_EXAMPLES, seed=12345, timeout=300)
+
+
+@pytest.mark.slow
+def test_fuzz_many():
+    seed = int(os.environ.get("TAPEGRAD_FUZZ_SEED") or np.random.SeedSequence().entropy % 2**32)
+    print(f"fuzz seed {seed} (replay with TAPEGRAD_FUZZ_SEED={seed})")
+    _run_child(SLOW_EXAMPLES, seed=seed, timeout=3600)
+
+
+def test_a_crashing_program_is_reported_with_its_source(tmp_path, monkeypatch):
+    """The harness itself: a child killed by a signal fails the test and names the program."""
+    script = tmp_path / "crash.py"
+    script.write_text("import json, os, signal, sys\n"
+                      "json.dump(['def f(x0):\\n    return x0\\n', [['f32', [2]]], 7, False],"
+                      " open(sys.argv[3], 'w'))\n"
+                      "os.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.setattr(sys.modules[__name__], "__file__", str(script))
+    with pytest.raises(pytest.fail.Exception, match=r"signal 11(.|\n)*def f\(x0\)"):
+        _run_child(1, seed=1, timeout=60)
+
+
+if __name__ == "__main__":
+    sys.exit(child_main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
