@@ -125,14 +125,15 @@ class NodeWalk:
 
 
 def walk_nodes(roots: list) -> NodeWalk:
-    """Visit every node below `roots` (GradFns) once, depth first; see NodeWalk."""
+    """Visit every node below `roots` (GradFns; the list is used up) once, depth first;
+    see NodeWalk."""
     fns, leaves = [], []
     # nodes and accumulators themselves (they hash by identity: no id() calls)
     seen = set()
     saved: dict[int, Saved] = {}
     setdefault = saved.setdefault
     stale = special = False
-    stack = list(roots)
+    stack = roots
     while stack:
         f = stack.pop()
         if f in seen:

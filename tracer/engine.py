@@ -207,7 +207,7 @@ def _plain_backward(root) -> bool:
         targets, numbers = [], []  # the leaves, their numbers in the graph
         graph = walk_tape([root._value])
         for n in walk.leaves:
-            leaf = n.variable
+            leaf = n._variable()  # (the weak reference itself: no property call)
             if leaf is None:
                 continue
             if leaf._hooks:
@@ -376,9 +376,6 @@ def _gradients_from(h: Instr, walk: NodeWalk, delta: Tensor, values, create_grap
     root = Tensor._make(np.zeros(h.type.shape, h.type.dtype.np), h.type, requires_grad=True,
                         grad_fn=producer, value=h)
     return _gradients([root], [delta], values, True, create_graph)
-
-
-# ---------------------------------------------------------------- loss.backward()
 
 
 # ---------------------------------------------------------------- into .grad
