@@ -14,7 +14,7 @@ import numpy as np
 from ..ir import dtypes
 from ..ir.core import TensorType
 from ..ir.primitives import MAX_BYTES
-from .ops_core import full as _full
+from .ops_core import filled_tensor
 from .ops_core import get_default_dtype, set_default_dtype  # noqa: F401  (tg.*, random_ops)
 from .tensor import Tensor
 
@@ -102,7 +102,7 @@ def _finish(t: Tensor, requires_grad: bool, dev=None) -> Tensor:
 
 def _filled(value, size, dtype, requires_grad, dev) -> Tensor:
     dt = as_dtype(dtype, get_default_dtype())
-    return _finish(_full(value, dt, size_of(size)), requires_grad, dev)
+    return _finish(filled_tensor(value, dt, size_of(size)), requires_grad, dev)
 
 
 # ---------------------------------------------------------------- from data

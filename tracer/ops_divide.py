@@ -42,11 +42,11 @@ def _floor_float(x: Tensor, y: Tensor) -> Tensor:
     t = convert(convert(q, dtypes.i64), q.dtype)
     floor = bind(P.select, bind(P.gt, t, q), bind(P.sub, t, scalar_constant(1, q.dtype, q.shape)), t)
     const = lambda v: scalar_constant(v, q.dtype, q.shape)  # noqa: E731
-    small = bind(P.lt, bind(P.abs_, q), const(2.0 ** 52))
+    small = bind(P.lt, bind(P.abs, q), const(2.0 ** 52))
     out = bind(P.select, small, floor, q)
     # PyTorch's kernel works through fmod: an infinite or NaN dividend gives NaN, a zero
     # divisor gives x / 0 itself
-    out = bind(P.select, bind(P.lt, bind(P.abs_, x), const(float("inf"))), out, const(float("nan")))
+    out = bind(P.select, bind(P.lt, bind(P.abs, x), const(float("inf"))), out, const(float("nan")))
     return bind(P.select, bind(P.eq, y, const(0.0)), q, out)
 
 
