@@ -14,6 +14,7 @@ import numpy as np
 from ..ir import dtypes
 from ..ir.core import TensorType
 from ..ir.primitives import MAX_BYTES
+from .errors import at, user_loc
 from .ops_core import filled_tensor
 from .ops_core import get_default_dtype, set_default_dtype  # noqa: F401  (tg.*, random_ops)
 from .tensor import Tensor
@@ -94,7 +95,7 @@ def _finish(t: Tensor, requires_grad: bool, dev=None) -> Tensor:
     check_device(dev)
     if requires_grad and not t.dtype.is_float:  # PyTorch's factory message differs from
         raise RuntimeError("Only Tensors of floating point and complex dtype can require "
-                           "gradients")  # requires_grad_()'s
+                           "gradients" + at(user_loc()))  # requires_grad_()'s
     if requires_grad:
         t.requires_grad_(True)
     return t
