@@ -196,7 +196,8 @@ def _own_diagonals(x: Tensor, labels: list) -> tuple[Tensor, list]:
         for i, c in enumerate(labels):
             if c in seen:
                 j = seen[c]
-                x = _diagonal(x, 0, j, i)  # the diagonal becomes the last dim
+                with grad_node("DiagonalBackward0", x):
+                    x = _diagonal(x, 0, j, i)  # the diagonal becomes the last dim
                 labels = [c2 for k, c2 in enumerate(labels) if k not in (i, j)] + [c]
                 break
             seen[c] = i

@@ -209,9 +209,9 @@ def median(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
         if x.numel() == 0:
             return scalar_constant(float("nan"), x.dtype, ())
-        flat = bind(P.reshape, x, shape=(x.numel(),)) if x.ndim != 1 else x
+        index = _median_index(bind(P.reshape, x, shape=(x.numel(),)) if x.ndim != 1 else x, 0)
         with grad_node("MedianBackward0", x):
-            index = _median_index(flat, 0)
+            flat = bind(P.reshape, x, shape=(x.numel(),)) if x.ndim != 1 else x
             return bind(P.reshape, take_along(flat, index, 0), shape=())
     if x.ndim == 0:
         return MedianResult(x.clone(), scalar_constant(0, dtypes.i64, ()))
