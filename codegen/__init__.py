@@ -1,7 +1,7 @@
 """tapegrad.codegen: IR -> LLVM IR (llvmlite) -> native code.
 
-    lowered = lower(fn, "symbol")          # LLVM IR text of one entry point
-    mod = target.optimize(lowered.llvm_ir)  # host-tuned pipeline
+    emitted = lower(fn, "symbol")          # EmittedModule: LLVM IR text of one entry point
+    mod = target.optimize(emitted.llvm_ir)  # host-tuned pipeline
     obj = target.emit_object(mod)          # object code (what the disk cache keeps)
 
 Running the code (engine, caches, argument checks) is the runtime's job.  The
@@ -10,10 +10,10 @@ that loads cached shared libraries needs only `codegen.blas`'s lookup.
 """
 import importlib
 
-_LAZY = {"lower": "emit", "Lowered": "emit", "LOWERINGS": "lowering", "Lowering": "lowering",
-         "blas": None, "target": None}
+_LAZY = {"lower": "emit", "EmittedModule": "emit", "compiled_ir": "passes",
+         "LOWERINGS": "lowering", "Lowering": "lowering", "blas": None, "target": None}
 
-__all__ = ["LOWERINGS", "Lowering", "Lowered", "lower", "blas", "target"]
+__all__ = ["LOWERINGS", "Lowering", "EmittedModule", "compiled_ir", "lower", "blas", "target"]
 
 
 def __getattr__(name: str):

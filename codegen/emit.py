@@ -26,11 +26,11 @@ from llvmlite import ir
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Value
 from ..ir.dtypes import DType, bool_
-from ..ir.passes.gemm_epilogue import gemm_epilogues
 from . import blas, target
 from .layout import I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
 from .lowering import LOWERINGS
 from .mathlib import FUNCTIONS as _POLYNOMIAL, MathBuilder
+from .passes import compiled_ir
 from .plan import Plan, Root, plan, view_of
 
 #: The runtime's parallel loop: void(ptr part, ptr buffers, i64 n) calls
@@ -56,25 +56,26 @@ _INTRINSIC = {"sqrt"}
 
 
 @dataclass(frozen=True)
-class Lowered:
-    """The unoptimised LLVM IR of one function and what calling it needs."""
+class EmittedModule:
+    """The unoptimised LLVM IR of one function's module and what calling it needs."""
 
     llvm_ir: str
     symbol: str
     scratch_bytes: int
 
 
-def lower(fn: Function, symbol: str, use_blas: bool = True) -> Lowered:
-    """`use_blas=False` forces the LLVM matmul loop even where BLAS was found."""
+def lower(fn: Function, symbol: str, use_blas: bool = True) -> EmittedModule:
+    """The module of `compiled_ir(fn)` (codegen/passes.py) with entry point `symbol`.
+    `use_blas=False` forces the LLVM matmul loop even where BLAS was found."""
     blas_dtypes = frozenset(blas.available() if use_blas else ())
-    fn = gemm_epilogues(fn)
+    fn = compiled_ir(fn)
     p = plan(fn, blas_dtypes)
     em = Emitter(fn, p, symbol, blas_dtypes)
     for root in p.roots:
         em.emit_root(root)
     em.b.ret_void()
     _object_entry(em, len(fn.params) + len(fn.results) + 1)
-    return Lowered(str(em.module), symbol, p.scratch_bytes)
+    return EmittedModule(str(em.module), symbol, p.scratch_bytes)
 
 
 def _object_entry(em: "Emitter", n: int) -> None:

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, Value
-from ..ir.passes.fusion import Fusion, FusionPolicy, fusion_groups, is_product_operand
-from ..ir.passes.gemm_epilogue import gemm_epilogues
+from ..ir.passes.fusion import Fusion, FusionPolicy, annotate, fusion_groups, is_product_operand
 from ..ir.passes.memory import plan_memory, reads
 from .kernels import gemm_layout
 from .layout import Strided
 from .lowering import LOWERINGS
+from .passes import compiled_ir
 
 ALIGN = 64
 
@@ -109,6 +109,14 @@ def plan(fn: Function, blas_dtypes=frozenset()) -> Plan:
     return result
 
 
+def fused_text(fn: Function, blas_dtypes=frozenset()) -> str:
+    """compiled_ir(fn) as text, each instruction tagged with how the loops compute it
+    (`[loop]`, `[view]`, `[fused into %k]`: ir.passes.fusion.annotate): the `optimized`
+    stage of a dump."""
+    fn = compiled_ir(fn)
+    return annotate(fn, plan(fn, blas_dtypes).fusion)
+
+
 def _place_scratch(p: Plan, fn: Function) -> None:
     """Scratch offsets from the memory planning pass (ir/passes/memory.py)."""
     mp = plan_memory(fn, p.fusion, align=ALIGN)
@@ -129,7 +137,7 @@ def donations(fn: Function, blas_dtypes=frozenset()) -> dict[int, int]:
     parameter (the nests before it saw it intact), neither gemm factor is the
     parameter or a view of it (gemm would read what it writes), and the parameter is
     not itself a result (its copy runs last)."""
-    fn = gemm_epilogues(fn)
+    fn = compiled_ir(fn)
     policy = _Policy(fn, blas_dtypes)
     fusion = fusion_groups(fn, policy)
     param_index = {id(p): i for i, p in enumerate(fn.params)}

@@ -6,6 +6,7 @@ it costs a few milliseconds of `import tapegrad` and saves them, and more, on
 the first call of a compiled function (W5 in benchmarks/README.md).
 """
 from .interpreter import IMPLS, interpret
-from .native import CompiledFunction, compile_function
+from .compiler import compile_function
+from .native_call import CompiledFunction
 
 __all__ = ["IMPLS", "interpret", "CompiledFunction", "compile_function"]

@@ -17,8 +17,9 @@ from typing import Sequence
 import numpy as np
 
 from ..ir.core import Function
+from . import dump
+from .buffer_pool import allocate
 from .interpreter import interpret
-from .native import allocate
 
 MODES = ("interpret", "compile", "auto")
 #: how many functions the eager tier remembers (each holds a reference to its IR)
@@ -84,10 +85,11 @@ def execute(fn: Function, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         return _call(compiled, entry[2], entry[3], arrays)
     obj = None
     if mode == "compile" or entry is not None:
-        from .native import compile_function
+        from .compiler import compile_function
         compiled = compile_function(fn)
         obj = compiled.object_entry()
         stats.compiled += 1
+        _dump(fn, compiled)
     params = tuple([(p.type.shape, p.type.dtype.np) for p in fn.params])
     with _lock:
         _seen[id(fn)] = (fn, compiled, params, obj)
@@ -100,11 +102,33 @@ def execute(fn: Function, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     return _call(compiled, params, obj, arrays)
 
 
+def _dump(fn: Function, compiled) -> None:
+    """What TAPEGRAD_DUMP / TAPEGRAD_DUMP_DIR ask for (runtime/dump.py), for an adjoint
+    the eager tier just compiled: the adjoint as the engine built it, the IR codegen
+    compiled (its passes applied, loop nests tagged), LLVM IR and assembly.  There is
+    no `ir` stage: the eager engine compiles no forward function."""
+    if not dump.requested_stages():
+        return
+
+    def stage(name: str) -> str | None:
+        if name == "adjoint":
+            return str(fn)
+        if name == "optimized":
+            from ..codegen.blas import gemm_addresses
+            from ..codegen.plan import fused_text
+            return fused_text(fn, frozenset(gemm_addresses()))
+        if name in ("llvm", "asm"):
+            return getattr(compiled, name)
+        return None
+
+    dump.dump_stages(fn.name, stage, fn.structural_hash())
+
+
 def _call(compiled, params: tuple, obj, arrays: Sequence) -> list[np.ndarray]:
     """compiled(*arrays).  When every array is an ndarray of exactly its parameter's dtype
     object and shape (the engine's saved arrays always are), CompiledFunction.__call__'s
     per-argument checks would return them unchanged: if they are also C-contiguous and
-    aligned, the code's `_obj` entry point `obj` (native.ObjectEntry) runs them at once
+    aligned, the code's `_obj` entry point `obj` (native_call.ObjectEntry) runs them at once
     (what call_checked would do, in the one loop that checked them), else call_checked
     fixes their layout; anything else takes the checked call, which converts or raises."""
     if len(arrays) == len(params):

@@ -7,7 +7,7 @@ ctypes in later processes, without importing llvmlite.
 Importing llvmlite and tapegrad.codegen costs ~40 ms; loading a cached entry
 this way costs about a millisecond.  The object code is position independent
 (codegen.target), so it links as it is; a process without a linker, or whose
-library fails to load, uses MCJIT on the same object (runtime.native).
+library fails to load, uses MCJIT on the same object (runtime/loader.py).
 
 What the generated code calls outside itself is never looked up by name in a
 file someone else could have written: BLAS gemm and tapegrad_parallel_for are

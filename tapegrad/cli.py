@@ -96,7 +96,7 @@ def load_function(target: str):
 
 
 def run_dump(ns: argparse.Namespace) -> int:
-    from .tracer import dump
+    from .runtime import dump
     from .tracer.dump_dot import to_dot, write_svg
     from .tracer.transforms import Transformed, compile, grad
 

@@ -5,15 +5,24 @@ Examples"): `relu(x @ w1) @ w2`, squared-error sum, plain SGD.  Each step runs
 twice from the same weights' history: once as a `tg.value_and_grad` step
 (traced once, differentiated into adjoint IR, compiled to native code) and
 once as the tutorial's eager loop (`loss.backward()` on the tape).  The demo
-prints both losses, the step's IR, and the median time per step of each.
+prints both losses, the step's IR, how the eager backward passes ran, and the
+median time per step of each.
+
+The eager engine interprets an adjoint the first time it sees a tape's
+structure and compiles it the second (runtime/execute.py): from the second
+step on every backward should run native code.  A tape whose structure
+changed from step to step (a lost cache hit) would run on the interpreter
+every time, slowly but correctly, so the demo prints the tier's counters.
 """
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 
 import tapegrad as tg
 from .ir import print_function
+from .runtime import execute
 
 N, D_IN, H, D_OUT = 64, 1000, 100, 10
 LEARNING_RATE = 1e-6
@@ -70,6 +79,7 @@ def run_demo(steps: int = 500) -> int:
     v1, v2 = w1_start.clone().requires_grad_(), w2_start.clone().requires_grad_()  # eager's
     compiled_times, eager_times = [], []
     worst = 0.0
+    tier_before = dataclasses.replace(execute.stats)
     print(f"{'step':>5}  {'loss (compiled)':>16}  {'loss (eager)':>14}")
     for t in range(steps):
         t0 = time.perf_counter()
@@ -85,6 +95,8 @@ def run_demo(steps: int = 500) -> int:
         if t % PRINT_EVERY == 0 or t == steps - 1:
             print(f"{t:>5}  {loss.item():>16.6g}  {eager_loss:>14.6g}")
 
+    tier = {k: v - getattr(tier_before, k) for k, v in vars(execute.stats).items()}
+
     lowered = step.lower(w1, w2, x, y)
     print("\nThe step's forward IR (traced once, on abstract tensors):")
     print(print_function(lowered.ir, locs=False))  # locations would all point into tapegrad
@@ -96,6 +108,8 @@ def run_demo(steps: int = 500) -> int:
     print(f"\ncompiled once: {info.misses} trace, {info.hits} cache hits, "
           f"{info.compile_seconds * 1e3:.0f} ms to trace, differentiate and compile "
           f"(code from {'the disk cache' if native.source == 'disk' else 'LLVM'})")
+    print(f"eager backward: {tier['native']} of {steps} steps ran native code "
+          f"({tier['interpreted']} interpreted, {tier['compiled']} compiled)")
     print(f"losses agree: largest relative difference compiled vs eager {worst:.1e}")
     if compiled_times:
         fast, slow = _milliseconds(compiled_times), _milliseconds(eager_times)

@@ -238,7 +238,7 @@ def _bind_on_tape(lowered: Lowered, tensors: list[Tensor]) -> list[Tensor]:
     """Run the optimised IR by binding it: the whole call is one grad_fn on the eager tape
     (inside another trace, the instructions land in that trace instead)."""
     with grad_node(COMPILED_GRAD_FN, *tensors):
-        return apply_function(lowered.optimized, tensors)
+        return apply_function(lowered.program, tensors)
 
 
 def _tensors(args: tuple, static: frozenset[int]) -> list[Tensor]:

@@ -3,13 +3,14 @@
     lowered = lower_call(f, args, static, Spec("grad", argnums=0, has_aux=False))
     lowered.ir          # the traced forward Function
     lowered.adjoint     # vjp's output (None for compile)
-    lowered.optimized   # after simplify/cse/dce: what runs, and what gets inlined
+    lowered.program     # after simplify/cse/dce: what gets inlined, and what is compiled
+    lowered.optimized   # program after codegen's passes too (codegen.compiled_ir): what runs
     lowered.fused       # optimized as text, each line tagged with its loop nest
     lowered.native()    # the compiled entry point, built on first use
     lowered.llvm, lowered.asm
 
 Native code is built lazily, so a transform called inside another trace (which
-only needs `optimized`, to inline it) never compiles anything of its own.
+only needs `program`, to inline it) never compiles anything of its own.
 """
 from __future__ import annotations
 
@@ -24,14 +25,15 @@ from ..ir.autodiff import vjp
 from ..ir.core import Function, Instr, free_params
 from ..ir.passes import cse, dce, fold, simplify
 from ..ir.passes.fusion import Fusion, annotate
-from . import dump
+from ..codegen.passes import compiled_ir
+from ..runtime import dump
 from .errors import TracerError, at, user_loc
 from .tensor import Tensor
 from .trace import LEAF, function_name, trace, unflatten
 from .transforms_signature import ARRAY, SCALAR
 
 if TYPE_CHECKING:  # native code (llvmlite) loads on first compile: a fast `import tapegrad`
-    from ..runtime.native import CompiledFunction
+    from ..runtime.native_call import CompiledFunction
 
 KINDS = ("compile", "grad", "value_and_grad")
 
@@ -51,7 +53,8 @@ class Lowered:
     def __init__(self, ir: Function, adjoint: Function | None, optimized: Function, tree):
         self.ir = ir
         self.adjoint = adjoint
-        self.optimized = optimized
+        self.program = optimized
+        self.optimized = compiled_ir(optimized)
         self.tree = tree  # the structure the flat results are rebuilt into
         self.result_types = optimized.result_types
         # the two common structures, rebuilt without unflatten
@@ -70,8 +73,8 @@ class Lowered:
             with self._lock:
                 if self._native is None:
                     t0 = time.perf_counter()
-                    from ..runtime.native import compile_function
-                    native = compile_function(self.optimized)
+                    from ..runtime.compiler import compile_function
+                    native = compile_function(self.program)
                     self.native_seconds = time.perf_counter() - t0
                     self._native = native
                     dump.dump_stages(self.optimized.name, self.stage,

@@ -265,7 +265,7 @@ def test_results_that_are_params_or_repeated():
     fn.results[3] = fn.results[2]  # the same value returned twice
     rng = np.random.default_rng(9)
     x, s = random_array(rng, f32, (3, 4)), random_array(rng, f64, ())
-    from tapegrad.runtime.native import compile_function
+    from tapegrad.runtime.compiler import compile_function
     outs = compile_function(fn)(x, s)
     assert outs[2] is not outs[3] and outs[0] is not outs[4]
     check(fn, [x, s])

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tapegrad.ir import Builder, dtypes, tensor_type
-from tapegrad.runtime.native import compile_function
+from tapegrad.runtime.compiler import compile_function
 
 from helpers.math_reference import LD, REFERENCE, SPECIALS, ULP, inputs, ulp_error
 

@@ -1,19 +1,18 @@
-"""Both ways codegen/mathlib.py scales by 2^n, and its fitted polynomials.
+"""Both ways codegen/mathlib.py scales by 2^n.
 
 The code generator picks one way per host (llvm.ldexp where it is one AVX-512
 instruction, bit tricks elsewhere), so compile_function only ever tests one.
 Here each function is built directly with MathBuilder(ldexp=...) into a loop
 that LLVM vectorises (a vector body and a scalar remainder), compiled with the
 same target and pipeline, and held to test_mathlib_accuracy's bounds on its inputs,
-special values and denormals.  The last tests regenerate the polynomials and
-measure their error exactly.
+special values and denormals.  tests/codegen/test_polynomial_fit.py regenerates
+the polynomials and measures their error exactly.
 """
 from __future__ import annotations
 
 import ctypes
 import functools
 import math
-from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
@@ -131,28 +130,3 @@ def test_the_host_default_and_what_each_way_compiles_to():
             if target.fast_ldexp():
                 fast = compiled(name, np_dtype, True).asm
                 assert "vscalef" in fast and "call" not in fast
-
-
-@pytest.mark.parametrize("key", sorted(mathlib._POLY), ids=lambda k: f"{k[0]}-f{k[1]}")
-def test_polynomials_are_what_the_generator_gives_and_as_accurate_as_stated(key):
-    """The checked-in coefficients: their weighted error measured in 40-digit decimal
-    arithmetic on 2,001 points is within POLY_ERRORS, and fit_polynomial still gives
-    them (to a unit in the last place: least squares may round differently elsewhere)."""
-    name, bits = key
-    spec, coeffs = mathlib.SPECS[name], mathlib._POLY[key]
-    with localcontext() as ctx:
-        ctx.prec = 40
-        worst = Decimal(0)
-        for i in range(2001):
-            x = Decimal(spec.lo) + (Decimal(spec.hi) - Decimal(spec.lo)) * i / 2000
-            exact = sum((Decimal(spec.taylor(k).numerator) / spec.taylor(k).denominator
-                         * x ** k for k in range(1, 40)), Decimal(spec.taylor(0).numerator))
-            poly = sum((Decimal(c) * x ** k for k, c in enumerate(coeffs) if k), Decimal(coeffs[0]))
-            worst = max(worst, abs(exact - poly) * Decimal(abs(spec.weight(float(x))))
-                        if x else abs(exact - poly))
-    assert worst <= Decimal(mathlib.POLY_ERRORS[key]), (key, float(worst))
-    again, _ = mathlib.fit_polynomial(spec, mathlib.DEGREES[key], bits)
-    fmt = np.float32 if bits == 32 else np.float64
-    assert len(again) == len(coeffs)
-    for a, c in zip(again, coeffs):
-        assert abs(a - c) <= np.spacing(fmt(abs(c))), (key, again, coeffs)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tapegrad.ir import PRIMITIVES, Builder, ShapeError, f32, f64, i64, tensor_type
 from tapegrad.ir import primitives as P
 from tapegrad.runtime import interpret
-from tapegrad.runtime.native import compile_function
+from tapegrad.runtime.compiler import compile_function
 
 from helpers.native_check import noncontiguous, random_array
 from helpers.op_tables import ANY_UNARY, ARITHMETIC, FLOAT_UNARY

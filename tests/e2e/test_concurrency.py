@@ -135,7 +135,7 @@ _COMPILER = textwrap.dedent("""
     import json, sys, time
     import numpy as np
     from tapegrad.ir import Builder, f32, tensor_type
-    from tapegrad.runtime.native import compile_function
+    from tapegrad.runtime.compiler import compile_function
     b = Builder("shared")
     x = b.param(tensor_type(f32, (257,)), "x")
     y = x

@@ -221,7 +221,7 @@ def test_compiled_function_with_new_shapes_retraces_or_names_the_line():
 
 def test_low_level_compiled_function_checks_arguments_before_the_call():
     fn = tg.make_ir(lambda a: a.exp())(f32(4))
-    from tapegrad.runtime.native import compile_function
+    from tapegrad.runtime.compiler import compile_function
     cf = compile_function(fn)
     with pytest.raises(TypeError, match="takes 1 arguments, got 2"):
         cf(f32(4), f32(4))

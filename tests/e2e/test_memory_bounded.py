@@ -12,7 +12,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.demo import D_IN, D_OUT, H, N, eager_step
-from tapegrad.runtime import native
+from tapegrad.runtime import compiler, loader
 
 MB = 1 << 20
 
@@ -88,25 +88,25 @@ def _fn(i: int):
 
 def test_memory_cache_is_an_lru_of_configurable_size(monkeypatch, cache_dir):
     monkeypatch.setenv("TAPEGRAD_MEMORY_CACHE_SIZE", "8")
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     fns = [_fn(100_000 + i) for i in range(30)]
     for fn in fns:
-        native.compile_function(fn)
-        assert len(native._memory) <= 8
-    native.compile_function(fns[-8])  # recently used: stays
-    native.compile_function(fns[0])  # evicted long ago: back from disk, code reused
+        compiler.compile_function(fn)
+        assert compiler.memory_cache_len() <= 8
+    compiler.compile_function(fns[-8])  # recently used: stays
+    compiler.compile_function(fns[0])  # evicted long ago: back from disk, code reused
     x = np.full((fns[0].params[0].type.shape), 0.5, np.float32)
-    np.testing.assert_allclose(native.compile_function(fns[0])(x)[0],
+    np.testing.assert_allclose(compiler.compile_function(fns[0])(x)[0],
                                np.sin(x) * (1.0 + 100_000), rtol=1e-6)
-    linked = len(native._addresses)
+    linked = loader.loaded_count()
     for fn in fns:  # every one again: evicted ones reload, none is linked a second time
-        native.compile_function(fn)
-    assert len(native._addresses) == linked
-    assert len(native._memory) <= 8
+        compiler.compile_function(fn)
+    assert loader.loaded_count() == linked
+    assert compiler.memory_cache_len() <= 8
     monkeypatch.setenv("TAPEGRAD_MEMORY_CACHE_SIZE", "zero")
     with pytest.raises(ValueError, match="TAPEGRAD_MEMORY_CACHE_SIZE"):
-        native.compile_function(_fn(99_999))
-    native.clear_memory_cache()
+        compiler.compile_function(_fn(99_999))
+    compiler.clear_memory_cache()
 
 
 def test_transform_cache_is_bounded():
@@ -127,7 +127,7 @@ def test_2000_distinct_signatures_keep_python_memory_bounded():
     manager leaks per optimisation run (LLVM-NOTES.md), outside anything tapegrad holds.  The
     RSS limit below is that leak plus a margin, so a leak of our own would still be caught."""
     f = tg.compile(lambda x: (x.sin() * 3.0).sum())
-    cap = native.memory_cache_size()
+    cap = compiler.memory_cache_size()
     tracemalloc.start()
     try:
         rss_at, heap_at = {}, {}
@@ -136,7 +136,7 @@ def test_2000_distinct_signatures_keep_python_memory_bounded():
             if n in (500, 2000):
                 gc.collect()
                 rss_at[n], heap_at[n] = rss(), tracemalloc.get_traced_memory()[0]
-        assert len(native._memory) <= cap
+        assert compiler.memory_cache_len() <= cap
         assert f.cache_info().misses == 2000
         assert heap_at[2000] - heap_at[500] < 8 * MB, heap_at
         assert (rss_at[2000] - rss_at[500]) / 1500 < 200 * 1024, rss_at

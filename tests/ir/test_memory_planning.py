@@ -123,7 +123,7 @@ def test_random_programs_get_a_valid_plan(fn):
 
 def test_native_code_uses_the_plan_and_agrees_with_the_interpreter():
     from tapegrad.runtime.interpreter import interpret
-    from tapegrad.runtime.native import compile_function
+    from tapegrad.runtime.compiler import compile_function
     fn = _matmul_chain()
     rng = np.random.default_rng(0)
     dt = fn.results[0].dtype

@@ -18,9 +18,9 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.ir import Builder, f32, tensor_type
-from tapegrad.runtime import cache, native
+from tapegrad.runtime import cache, compiler
 from tapegrad.runtime.cache import CacheWarning
-from tapegrad.runtime.native import compile_function
+from tapegrad.runtime.compiler import compile_function
 
 ROOT = Path(__file__).resolve().parents[2]
 OTHER_UID = 54321  # a uid that is not ours (tests that chown need root)
@@ -28,9 +28,9 @@ OTHER_UID = 54321  # a uid that is not ours (tests that chown need root)
 
 @pytest.fixture(autouse=True)
 def private_cache(cache_dir):
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     yield cache_dir
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
 
 
 def _fn(scale: float, n: int = 5):
@@ -53,7 +53,7 @@ def _entry_path(cache_dir: Path, fn) -> Path:
 
 def _compile_fresh(fn):
     """compile_function as a new process would: nothing in the memory cache."""
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     return compile_function(fn)
 
 
@@ -234,7 +234,7 @@ def test_refusal_through_the_public_api_still_gives_the_right_answer(private_cac
     want = f(x).numpy()
     (path,) = [p for p in private_cache.iterdir() if p.suffix == cache.SUFFIX]
     os.chmod(path, 0o666)
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     g = tg.compile(lambda x: (x * 3.0).exp().sum())
     with pytest.warns(CacheWarning, match="writable by group or others"):
         got = g(x).numpy()

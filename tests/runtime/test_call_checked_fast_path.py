@@ -5,7 +5,7 @@ import numpy as np
 
 from tapegrad.ir import Builder, dtypes, tensor_type
 from tapegrad.runtime import interpret
-from tapegrad.runtime.native import compile_function
+from tapegrad.runtime.compiler import compile_function
 
 
 def _two_results(n, name):

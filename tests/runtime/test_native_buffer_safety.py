@@ -10,7 +10,7 @@ from tapegrad.ir import f32 as F32, tensor_type
 from tapegrad.ir import primitives as P
 from tapegrad.ir.core import Function, Instr, Param
 from tapegrad.ir.verifier import VerifyError
-from tapegrad.runtime.native import compile_function
+from tapegrad.runtime.compiler import compile_function
 
 RNG = np.random.default_rng(7)
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tapegrad.ir import Builder, f32, f64, i64, tensor_type
-from tapegrad.runtime import cache, interpret, native
-from tapegrad.runtime.native import compile_function
+from tapegrad.runtime import cache, compiler, interpret
+from tapegrad.runtime.compiler import compile_function
 
 from helpers.native_check import build, random_array
 
@@ -144,7 +144,7 @@ DAMAGES = ["truncate", "flip", "garbage", "empty", "foreign", "payload"]
 def test_damaged_cache_entry_is_rebuilt(cache_dir, damage):
     scale = 11.0 + DAMAGES.index(damage)
     fn = _fn("damaged", scale=scale)
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     compile_function(fn)
     (path,) = cache_dir.glob("*" + cache.SUFFIX)
     data = path.read_bytes()
@@ -163,13 +163,13 @@ def test_damaged_cache_entry_is_rebuilt(cache_dir, damage):
         path.write_bytes(cache.MAGIC + json.dumps(head).encode() + b"\n" + data[head_end:])
     else:  # object code replaced, header kept
         path.write_bytes(data[:head_end] + os.urandom(len(data) - head_end))
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     cf = compile_function(fn)
     assert cf.source == "llvm"
     np.testing.assert_array_equal(cf(*_args())[0], _args()[0] * scale)
     key = cache.make_key(fn.structural_hash(), "blas")
     assert cache.load(key) is not None  # rewritten whole
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     assert compile_function(fn).source == "disk"
 
 
@@ -178,7 +178,7 @@ _CHILD = textwrap.dedent("""
     t0 = time.perf_counter()
     from tapegrad.ir import Builder, f32, tensor_type
     from tapegrad.ir.autodiff import vjp
-    from tapegrad.runtime.native import compile_function
+    from tapegrad.runtime.compiler import compile_function
     import numpy as np
     b = Builder("w1")
     x = b.param(tensor_type(f32, (64, 100)), "x")

@@ -21,9 +21,9 @@ import pytest
 import tapegrad as tg
 from tapegrad.codegen import blas, emit
 from tapegrad.ir import Builder, f32, tensor_type
-from tapegrad.runtime import cache, interpret, native, sharedlib
+from tapegrad.runtime import cache, compiler, interpret, sharedlib
 from tapegrad.runtime.cache import CacheWarning
-from tapegrad.runtime.native import compile_function
+from tapegrad.runtime.compiler import compile_function
 
 ROOT = Path(__file__).resolve().parents[2]
 OTHER_UID = 54321
@@ -155,7 +155,7 @@ def _args():
 
 @needs_linker
 def test_compiled_code_runs_from_its_library(cache_dir):
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     fn = _matmul_fn(2.0)
     cf = compile_function(fn)
     assert isinstance(cf._native.engine, sharedlib.Library)
@@ -168,7 +168,7 @@ def test_compiled_code_runs_from_its_library(cache_dir):
 def test_parallel_loops_call_the_pool_through_their_slot(cache_dir, monkeypatch):
     monkeypatch.setattr(emit, "PARALLEL_WORK", 1)  # split every elementwise loop
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "2")
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     b = Builder("par_so")
     x = b.param(tensor_type(f32, (6, 40)), "x")
     fn = b.build(b.mul(b.exp(x), b.full(x.type, 3.0)))
@@ -181,7 +181,7 @@ def test_parallel_loops_call_the_pool_through_their_slot(cache_dir, monkeypatch)
 
 @needs_linker
 def test_a_library_needing_an_address_this_process_lacks_is_refused(cache_dir, monkeypatch):
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     cf = compile_function(_matmul_fn(3.0))
     entry = cf._native.entry
     assert sharedlib.slot_symbol(entry.symbol, blas.INTERNAL_NAMES["f32"]) in cf.llvm
@@ -197,13 +197,13 @@ def test_without_a_linker_the_mcjit_path_still_works(cache_dir, monkeypatch, tmp
         monkeypatch.setenv("PATH", str(tmp_path))
     else:
         monkeypatch.setattr(sharedlib, "linker_commands", lambda obj, out: [["false"]])
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     fn = _matmul_fn(4.0 + (how == "linker fails"))
     cf = compile_function(fn)
     assert cf.source == "llvm" and cf._native.entry.shared_object == b""
     assert not isinstance(cf._native.engine, sharedlib.Library)  # the MCJIT engine
     np.testing.assert_allclose(cf(*_args())[0], interpret(fn, _args())[0], rtol=1e-5)
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     assert cache.load(cache.make_key(fn.structural_hash(), "blas")).shared_object == b""
 
 
@@ -271,11 +271,11 @@ def test_slot_and_gemm_tables_agree_with_codegen():
 
 def test_public_api_after_a_warm_load_computes_gradients(cache_dir):
     """The loaded entry point serves every call path (call_checked, object entry)."""
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     f = tg.grad(lambda w, x: (x.mm(w).tanh() ** 2).sum())
     w, x = _args()[1], _args()[0]
     first = f(w, x).numpy()
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     g = tg.grad(lambda w, x: (x.mm(w).tanh() ** 2).sum())
     np.testing.assert_array_equal(g(w, x).numpy(), first)
 
@@ -283,7 +283,7 @@ def test_public_api_after_a_warm_load_computes_gradients(cache_dir):
 @needs_linker
 def test_code_calling_libm_links_against_it(cache_dir):
     """sin of a huge argument comes from libm: the library links it (no undefined symbols)."""
-    native.clear_memory_cache()
+    compiler.clear_memory_cache()
     b = Builder("sin_so")
     x = b.param(tensor_type(f32, (4,)), "x")
     fn = b.build(b.sin(x))

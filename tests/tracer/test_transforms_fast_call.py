@@ -14,7 +14,7 @@ import pytest
 
 import tapegrad as tg
 import tapegrad.nn.functional as F
-from tapegrad.runtime import native
+from tapegrad.runtime import buffer_pool
 from tapegrad.tracer.transforms_lower import MISS
 from tapegrad.tracer.transforms_signature import plain_signature, signature
 
@@ -200,7 +200,7 @@ def test_results_are_fresh_arrays_every_call():
 
 
 def test_big_results_come_from_the_pool_on_the_fast_path_too():
-    n = native.POOL_MIN_BYTES // 4 + 16
+    n = buffer_pool.POOL_MIN_BYTES // 4 + 16
     g = tg.grad(lambda x: (x * x).sum())
     x = np.full(n, 0.5, np.float32)
     _warm(g, x)
