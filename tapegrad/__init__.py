@@ -60,6 +60,13 @@ from .tracer.ops import (  # noqa: E402
     permute, pow, reciprocal, relu, reshape, select, sigmoid, sign, sin, sqrt, squeeze, stack,
     sub, subtract, sum, swapaxes, t, tanh, transpose, unsqueeze, where)
 
+from .tracer.ops import (  # noqa: E402
+    addbmm, addmm, addmv, argsort, baddbmm, chunk, diag, diagonal, einsum, flip, fliplr,
+    flipud, ger, kthvalue, median, mode, moveaxis, movedim, mv, narrow, outer, roll, sort,
+    split, swapdims, tensordot, tile, topk, tril, triu, unbind, unflatten, vdot)
+from .tracer.creation import (  # noqa: E402
+    asarray, get_default_device, logspace, set_default_device)
+
 # tracing, the function transforms and the namespaces
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
