@@ -156,15 +156,39 @@ def _rsqrt(x):
     return bind(P.div, _const(1.0, x), bind(P.sqrt, x))
 
 
+#: above this |x| (float64's; float32 uses it too), exp(-|x|) is below an ulp of exp(|x|)
+_EXP_ONLY = 40.0
+
+
+def _large_and_small(x: Tensor):
+    """(large mask, |x| where large else 0, x where not large else 0): each branch is fed
+    only arguments where it is finite, so its gradient is never 0 * inf."""
+    a = bind(P.abs_, x)
+    large = bind(P.gt, a, _const(_EXP_ONLY, x))
+    zero = _const(0.0, x)
+    return large, bind(P.select, large, a, zero), bind(P.select, large, zero, x)
+
+
+def _half_exp_squared(a: Tensor) -> Tensor:
+    """exp(a) / 2 as (exp(a/2) / 2) exp(a/2): finite up to a = 2 log(max), as sinh/cosh."""
+    h = bind(P.exp, bind(P.mul, a, _const(0.5, a)))
+    return bind(P.mul, bind(P.mul, h, _const(0.5, a)), h)
+
+
 def _sinh(x):
-    """(expm1(x) - expm1(-x)) / 2: no cancellation near 0."""
-    d = bind(P.sub, bind(P.expm1, x), bind(P.expm1, bind(P.neg, x)))
-    return bind(P.mul, d, _const(0.5, x))
+    """(expm1(x) - expm1(-x)) / 2 (no cancellation near 0); sign(x) e^|x| / 2 for large |x|."""
+    large, a, small = _large_and_small(x)
+    d = bind(P.sub, bind(P.expm1, small), bind(P.expm1, bind(P.neg, small)))
+    big = _half_exp_squared(a)
+    big = bind(P.select, bind(P.lt, x, _const(0.0, x)), bind(P.neg, big), big)
+    return bind(P.select, large, big, bind(P.mul, d, _const(0.5, x)))
 
 
 def _cosh(x):
-    """(exp(x) + exp(-x)) / 2."""
-    return bind(P.mul, bind(P.add, bind(P.exp, x), bind(P.exp, bind(P.neg, x))), _const(0.5, x))
+    """(exp(x) + exp(-x)) / 2; e^|x| / 2 for large |x|."""
+    large, a, small = _large_and_small(x)
+    both = bind(P.add, bind(P.exp, small), bind(P.exp, bind(P.neg, small)))
+    return bind(P.select, large, _half_exp_squared(a), bind(P.mul, both, _const(0.5, x)))
 
 
 def _tan(x):
@@ -196,7 +220,8 @@ def _asinh(x):
     r = bind(P.log1p, bind(P.add, small, bind(P.div, s2, bind(P.add, one, bind(
         P.sqrt, bind(P.add, one, s2))))))
     r = bind(P.select, huge, _log_twice(big), r)
-    return bind(P.select, bind(P.lt, x, _const(0.0, x)), bind(P.neg, r), r)
+    r = bind(P.select, bind(P.lt, x, _const(0.0, x)), bind(P.neg, r), r)
+    return bind(P.select, bind(P.eq, x, _const(0.0, x)), x, r)  # -0.0 stays -0.0
 
 
 def _acosh(x):
@@ -205,7 +230,8 @@ def _acosh(x):
     t = bind(P.sub, small, _const(1.0, x))
     r = bind(P.log1p, bind(P.add, t, bind(P.sqrt, bind(P.mul, t, bind(
         P.add, small, _const(1.0, x))))))
-    return bind(P.select, huge, _log_twice(big), r)
+    r = bind(P.select, huge, _log_twice(big), r)
+    return bind(P.select, bind(P.lt, x, _const(1.0, x)), _const(float("nan"), x), r)
 
 
 def _atanh(x):
