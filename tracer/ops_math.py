@@ -39,7 +39,7 @@ def _rounding(prim, grad_name: str, kernel: str):
     def op(input):
         x = as_tensor(input)
         if x.dtype is dtypes.bool_:
-            raise RuntimeError(f'"{kernel}_vml_cpu" not implemented for \'Bool\'')
+            raise NotImplementedError(f'"{kernel}_vml_cpu" not implemented for \'Bool\'')
         with grad_node(grad_name, x):
             return bind(prim, x)
     op.__name__ = kernel
@@ -60,8 +60,7 @@ def round(input, *, decimals=0):
         return _round_half_even(input)
     x = as_tensor(input)
     if not x.dtype.is_float:
-        raise RuntimeError(f'"round_cpu" not implemented for \'{_type_name(x.dtype)}\' '
-                           "with decimals != 0")
+        raise NotImplementedError(f'"round_cpu" not implemented for \'{_type_name(x.dtype)}\'')
     with grad_node("RoundBackward1", x):
         scale = _const(10.0 ** abs(decimals), x)
         if decimals > 0:
@@ -73,7 +72,7 @@ def frac(input):
     """x - trunc(x), sign of x kept."""
     x = as_tensor(input)
     if not x.dtype.is_float:
-        raise RuntimeError(f'"frac_cpu" not implemented for \'{_type_name(x.dtype)}\'')
+        raise NotImplementedError(f'"frac_cpu" not implemented for \'{_type_name(x.dtype)}\'')
     with grad_node("FracBackward0", x):
         return bind(P.sub, x, bind(P.trunc, x))
 
@@ -91,7 +90,7 @@ def _remainder_operands(name: str, input, other):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     dt = result_dtype(input, other)
     if dt is dtypes.bool_:
-        raise RuntimeError(f'"{name}_cpu" not implemented for \'Bool\'')
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
     x, y = operands(name, input, other, dtype=dt)
     _check_integer_divisor(name, dt, y)
     return x, y
@@ -264,7 +263,8 @@ def _float_binary(prim, grad_name: str, name: str, int_ok: bool = True):
         dt = result_dtype(input, other)
         if not dt.is_float:
             if not int_ok:
-                raise RuntimeError(f'"{name}_cpu" not implemented for \'{_type_name(dt)}\'')
+                raise NotImplementedError(
+                    f'"{name}_cpu" not implemented for \'{_type_name(dt)}\'')
             dt = dtypes.f32
         inputs = [a for a in (input, other) if isinstance(a, Tensor)]
         with grad_node(grad_name, *inputs):

@@ -111,9 +111,16 @@ def test_integer_division_by_zero_refused():
         tg.tensor([3, 4]) % tg.tensor([1, 0])
 
 
-def test_bool_rounding_refused_as_pytorch():
-    with pytest.raises(RuntimeError, match="not implemented for 'Bool'"):
+def test_unsupported_dtypes_refused_as_pytorch():
+    """PyTorch's NotImplementedError (a RuntimeError) and its words."""
+    with pytest.raises(NotImplementedError, match="\"floor_vml_cpu\" not implemented for 'Bool'"):
         tg.floor(tg.tensor([True]))
+    with pytest.raises(NotImplementedError, match="\"frac_cpu\" not implemented for 'Long'"):
+        tg.frac(tg.tensor([1]))
+    with pytest.raises(NotImplementedError, match="\"hypot_cpu\" not implemented for 'Long'"):
+        tg.hypot(tg.tensor([1]), tg.tensor([1]))
+    with pytest.raises(NotImplementedError, match="\"round_cpu\" not implemented for 'Long'"):
+        tg.round(tg.tensor([15]), decimals=-1)
 
 
 def test_std_of_integers_refused():
