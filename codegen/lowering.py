@@ -389,5 +389,6 @@ kernel(P.reduce_max)(kernels.reduce_max)
 kernel(P.argmax)(kernels.argmax)
 kernel(P.matmul)(kernels.matmul)
 kernel(P.matmul_add)(kernels.matmul_add)
+kernel(P.cumsum)(kernels.cumsum)  # maths surface (issue 15)
 
 __all__ = ["LOWERINGS", "Lowering"]

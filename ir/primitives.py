@@ -184,6 +184,20 @@ def _float_binary_rule(name: str):
 
 SHAPE_RULES[atan2] = _float_binary_rule("atan2")
 SHAPE_RULES[hypot] = _float_binary_rule("hypot")
+
+
+def _cumsum_rule(x: TensorType, *, axis, reverse) -> TensorType:
+    """Inclusive running sum along `axis` (from the end with `reverse`): a kernel, like
+    the reductions, so its operand's elementwise chain fuses into its loop."""
+    if x.dtype is bool_:
+        raise ShapeError(f"cumsum: not defined for bool operands ({x})")
+    (axis,) = _check_axes("cumsum", x, (axis,))
+    if not isinstance(reverse, (bool, np.bool_)):
+        raise ShapeError(f"cumsum: reverse must be a bool, got {reverse!r} (operand {x})")
+    return x
+
+
+cumsum = _register("cumsum", "reduce", _cumsum_rule)
 # ---- end of the maths surface block
 
 

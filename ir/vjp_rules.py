@@ -382,6 +382,12 @@ def _hypot(b, instr, ct):
     return [b.mul(ct, b.div(x, instr)), b.mul(ct, b.div(y, instr))]
 
 
+@defvjp(P.cumsum)
+def _cumsum(b, instr, ct):
+    """Each input element reaches every later output: the running sum from the other end."""
+    return [b.cumsum(ct, axis=instr.attrs["axis"], reverse=not instr.attrs["reverse"])]
+
+
 @defvjp(P.fmod)
 def _fmod(b, instr, ct):
     x, y = instr.operands  # fmod(x, y) = x - trunc(x / y) y

@@ -85,6 +85,14 @@ IMPLS[P.erf] = _erf_rule(False)
 IMPLS[P.erfc] = _erf_rule(True)
 
 
+@impl(P.cumsum)
+def _cumsum(x, *, axis, reverse):
+    """Sequential (numpy's cumsum adds in order, as PyTorch's CPU kernel)."""
+    if reverse:
+        return np.flip(np.cumsum(np.flip(x, axis), axis=axis, dtype=x.dtype), axis).copy()
+    return np.cumsum(x, axis=axis, dtype=x.dtype)
+
+
 @impl(P.fmod)
 def _fmod(x, y):
     if x.dtype.kind in "iu":  # C's %: the sign of x; x % 0 is 0 here (PyTorch raises first)

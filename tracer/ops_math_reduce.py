@@ -1,9 +1,10 @@
 """The reductions and scans of issue 15: prod, cumsum, cumprod, var/std (and their
 _mean pairs), logsumexp, all/any, count_nonzero, aminmax, isclose/allclose/equal.
 
-prod, cumsum and cumprod are composites of slices, pads and products in O(log n)
-steps (a pairwise tree; Hillis-Steele scans), so their gradients are the
-primitives' own, exact at zeros and differentiable again, as PyTorch's are.
+cumsum is a primitive (a sequential kernel; its VJP is the reverse cumsum).  prod
+and cumprod are composites of slices and products in O(log n) steps (a pairwise
+tree; a Hillis-Steele scan), so their gradients are the primitives' own, exact at
+zeros and differentiable again, as PyTorch's are.
 """
 from __future__ import annotations
 
@@ -103,7 +104,18 @@ def _scan_op(name: str, grad_name: str, prim, identity):
     return op
 
 
-cumsum = _scan_op("cumsum", "CumsumBackward0", P.add, 0)
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along `dim` (the cumsum primitive: one sequential pass, as PyTorch's);
+    integers and bool accumulate in int64."""
+    x = as_tensor(input)
+    axis = _wrap_dim(dim, x.ndim)
+    with grad_node("CumsumBackward0", x):
+        x = _accumulating_dtype(x, dtype)
+        if x.ndim == 0:
+            return bind(P.select, scalar_constant(True, dtypes.bool_, ()), x, x)
+        return bind(P.cumsum, x, axis=axis, reverse=False)
+
+
 cumprod = _scan_op("cumprod", "CumprodBackward0", P.mul, 1)
 
 

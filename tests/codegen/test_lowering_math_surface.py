@@ -63,3 +63,23 @@ def test_binary(prim, dt):
             if dt is f64 or abs(a) < 1e38 or abs(a) == np.inf or a != a:
                 x[k], y[k] = a, c
     check(fn, args, rtol={f32: 2.5e-7, f64: 5e-16, i64: None}[dt] if prim is P.hypot else None)
+
+
+@pytest.mark.parametrize("dt", [f32, f64, i64], ids=str)
+def test_cumsum_kernel(dt):
+    """Both directions, every axis, a fused producer, empty and 0-size axes."""
+    rng = np.random.default_rng(14)
+    shapes = [(7,), (3, 0, 2), (4, 5, 6), (1037,), (0,)]
+
+    def body(b, v, e, x, big, z):
+        out = [b.cumsum(v, axis=0, reverse=False), b.cumsum(v, axis=0, reverse=True),
+               b.cumsum(e, axis=1, reverse=False), b.cumsum(e, axis=2, reverse=True),
+               b.cumsum(big, axis=0, reverse=False), b.cumsum(z, axis=0, reverse=True)]
+        out += [b.cumsum(x, axis=a, reverse=r) for a in range(3) for r in (False, True)]
+        out.append(b.cumsum(b.mul(x, x), axis=1, reverse=False))  # producer fused in
+        out.append(b.cumsum(b.transpose(x, perm=(2, 0, 1)), axis=2, reverse=True))
+        return out
+
+    fn = build("cumsum", [(dt, s) for s in shapes], body)
+    args = [random_array(rng, dt, s, special=dt.is_float) for s in shapes]
+    check(fn, args, rtol={f32: 1e-6, f64: 1e-14, i64: None}[dt])

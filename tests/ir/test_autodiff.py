@@ -142,6 +142,8 @@ MATH_SURFACE_CASES = [
     binary(P.atan2, [(2, 3), (3,)], x_sampler=sample_away_from_zero),
     binary(P.hypot, [(2, 3), (2, 3)], sample_away_from_zero, sample_away_from_zero),
     binary(P.fmod, [(2, 3), ()], sample_positive),
+    case("cumsum", P.cumsum, [(3, 4)], lambda b, x: b.cumsum(x, axis=1, reverse=False)),
+    case("cumsum-reverse", P.cumsum, [(3, 4)], lambda b, x: b.cumsum(x, axis=0, reverse=True)),
 ]
 
 ALL_CASES = UNARY_CASES + MULTI_CASES + MATH_SURFACE_CASES
