@@ -50,7 +50,7 @@ floor = _rounding(P.floor, "FloorBackward0", "floor")
 ceil = _rounding(P.ceil, "CeilBackward0", "ceil")
 trunc = _rounding(P.trunc, "TruncBackward0", "trunc")
 fix = trunc
-_round_half_even = _rounding(P.round_, "RoundBackward0", "round")
+_round_half_even = _rounding(P.round, "RoundBackward0", "round")
 
 
 def round(input, *, decimals=0):
@@ -64,8 +64,8 @@ def round(input, *, decimals=0):
     with grad_node("RoundBackward1", x):
         scale = _const(10.0 ** abs(decimals), x)
         if decimals > 0:
-            return bind(P.div, bind(P.round_, bind(P.mul, x, scale)), scale)
-        return bind(P.mul, bind(P.round_, bind(P.div, x, scale)), scale)
+            return bind(P.div, bind(P.round, bind(P.mul, x, scale)), scale)
+        return bind(P.mul, bind(P.round, bind(P.div, x, scale)), scale)
 
 
 def frac(input):
@@ -162,7 +162,7 @@ _EXP_ONLY = 40.0
 def _large_and_small(x: Tensor):
     """(large mask, |x| where large else 0, x where not large else 0): each branch is fed
     only arguments where it is finite, so its gradient is never 0 * inf."""
-    a = bind(P.abs_, x)
+    a = bind(P.abs, x)
     large = bind(P.gt, a, _const(_EXP_ONLY, x))
     zero = _const(0.0, x)
     return large, bind(P.select, large, a, zero), bind(P.select, large, zero, x)
@@ -212,7 +212,7 @@ def _log_twice(a: Tensor) -> Tensor:
 
 def _asinh(x):
     """sign(x) log1p(a + a^2 / (1 + sqrt(1 + a^2))), a = |x|; log(2a) for huge a."""
-    a = bind(P.abs_, x)
+    a = bind(P.abs, x)
     huge, small, big = _split_huge(a)
     s2 = bind(P.mul, small, small)
     one = _const(1.0, x)
@@ -292,7 +292,7 @@ def isnan(input):
 
 def isinf(input):
     x = as_tensor(input)
-    return bind(P.eq, bind(P.abs_, x), _const(math.inf, x)) if x.dtype.is_float \
+    return bind(P.eq, bind(P.abs, x), _const(math.inf, x)) if x.dtype.is_float \
         else _bool_like(x, False)
 
 

@@ -26,7 +26,7 @@ def _const(value, x: Tensor) -> Tensor:
 def _sliced(x: Tensor, axis: int, start: int, stop: int, step: int = 1) -> Tensor:
     lo, hi, st = [0] * x.ndim, list(x.shape), [1] * x.ndim
     lo[axis], hi[axis], st[axis] = start, stop, step
-    return bind(P.slice_, x, start=tuple(lo), stop=tuple(hi), step=tuple(st))
+    return bind(P.slice, x, start=tuple(lo), stop=tuple(hi), step=tuple(st))
 
 
 def _accumulating_dtype(x: Tensor, dtype) -> Tensor:
@@ -188,7 +188,7 @@ def logsumexp(input, dim, keepdim=False):
         if x.ndim == 0:
             return bind(P.add, x, _const(0.0, x))
         peak = bind(P.stop_gradient, bind(P.reduce_max, x, axes=axes))
-        peak = bind(P.select, bind(P.eq, bind(P.abs_, peak), _const(float("inf"), peak)),
+        peak = bind(P.select, bind(P.eq, bind(P.abs, peak), _const(float("inf"), peak)),
                     _const(0.0, peak), peak)
         wide = bind(P.broadcast, _keep(x, peak, axes, True), shape=x.shape)
         total = bind(P.reduce_sum, bind(P.exp, bind(P.sub, x, wide)), axes=axes)
@@ -277,8 +277,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         both = bind(P.select, bind(P.ne, a, a), bind(P.ne, b, b),
                     scalar_constant(False, dtypes.bool_, a.shape))
         close = bind(P.select, close, close, both)
-    diff = bind(P.abs_, bind(P.sub, a, b))
-    allowed = bind(P.add, _const(atol, b), bind(P.abs_, bind(P.mul, _const(rtol, b), b)))
+    diff = bind(P.abs, bind(P.sub, a, b))
+    allowed = bind(P.add, _const(atol, b), bind(P.abs, bind(P.mul, _const(rtol, b), b)))
     finite = bind(P.eq, bind(P.sub, diff, diff), _const(0.0, diff))
     near = bind(P.select, finite, bind(P.le, diff, allowed),
                 scalar_constant(False, dtypes.bool_, a.shape))

@@ -376,6 +376,7 @@ NON_DIFFERENTIABLE = {
 NOT_OPERATIONS = {
     # creation, random, devices, dtypes-as-functions
     "arange", "as_tensor", "empty", "empty_like", "eye", "from_numpy", "full", "full_like",
+    "from_dlpack",
     "linspace", "manual_seed", "ones", "ones_like", "rand", "rand_like", "randint", "randn",
     "randn_like", "tensor", "zeros", "zeros_like", "device", "Size", "Tensor",
     "Generator", "bernoulli", "get_rng_state", "initial_seed", "normal", "randint_like",
