@@ -3,10 +3,11 @@
 `import tapegrad as torch` runs PyTorch-style eager code; this file is the list
 of public names and where each one lives.
 """
-__version__ = "0.1.0"
+from .ir.version import __version__  # noqa: E402  (written once, in ir/version.py)
 
 from . import ir, runtime  # noqa: E402
 from .tracer import ops as _ops  # noqa: E402  (attaches the operations to Tensor)
+from .tracer import engine as _engine  # noqa: E402  (attaches Tensor.backward)
 from .tracer.tensor import Tensor  # noqa: E402
 from .tracer.sizes import Size  # noqa: E402
 

@@ -116,6 +116,10 @@ def _to(self, *args, **kwargs):
     return S.clone(out) if kwargs.get("copy") and out is self else out
 
 
+def _device(self):
+    return creation.device("cpu")
+
+
 def _cuda(self, *args, **kwargs):
     creation.device("cuda")
 
@@ -221,7 +225,7 @@ METHODS = {
     "float": _dtype_method(dtypes.f32), "double": _dtype_method(dtypes.f64),
     "long": _dtype_method(dtypes.i64), "bool": _dtype_method(dtypes.bool_),
     "to": _to, "type_as": lambda self, other: S.to_dtype(self, other.dtype),
-    "cpu": lambda self: self, "cuda": _cuda,
+    "cpu": lambda self: self, "cuda": _cuda, "device": property(_device),
     "new_ones": _new(creation.ones), "new_zeros": _new(creation.zeros),
     "new_empty": _new(creation.empty),
     "new_full": lambda self, size, fill_value, dtype=None, **kw: creation.full(
