@@ -59,6 +59,15 @@ from .tracer.ops import (  # noqa: E402
     matmul, max, maximum, mean, min, minimum, mm, mul, multiply, ne, neg, negative, norm,
     permute, pow, reciprocal, relu, reshape, select, sigmoid, sign, sin, sqrt, squeeze, stack,
     sub, subtract, sum, swapaxes, t, tanh, transpose, unsqueeze, where)
+# the maths surface of issue 15 (tracer/ops_math.py, tracer/ops_math_reduce.py)
+from .tracer.ops_math import (  # noqa: E402
+    acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan,
+    atan2, atanh, ceil, cosh, erf, erfc, expm1, fix, floor, fmod, frac, hypot, isfinite, isinf,
+    isnan, isneginf, isposinf, log2, log10, logical_and, logical_or, logical_xor, nan_to_num,
+    remainder, round, rsqrt, sinh, square, tan, trunc)
+from .tracer.ops_math_reduce import (  # noqa: E402
+    all, allclose, aminmax, any, count_nonzero, cumprod, cumsum, equal, isclose, logsumexp,
+    prod, std, std_mean, var, var_mean)
 
 from .tracer.ops import (  # noqa: E402
     addbmm, addmm, addmv, argsort, baddbmm, chunk, diag, diagonal, einsum, flip, fliplr,

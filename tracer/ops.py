@@ -14,6 +14,8 @@ from . import ops_divide as D
 from . import ops_elementwise as E
 from . import ops_index as I
 from . import ops_inplace as IP
+from . import ops_math as M
+from . import ops_math_reduce as MR
 from . import ops_reduce as R
 from . import ops_shape as S
 from .dtype_api import CONVERSION_METHODS
@@ -37,10 +39,7 @@ cat, concat, stack, clone, select = S.cat, S.cat, S.stack, S.clone, I.select
 swapaxes, broadcast_to = S.swapaxes, S.broadcast_to
 
 
-def logical_not(input: Tensor) -> Tensor:
-    return E.eq(input, False) if input.dtype is dtypes.bool_ else E.eq(input, 0)
-
-
+logical_not = M.logical_not
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
@@ -54,6 +53,12 @@ FUNCTIONS = [
     "squeeze", "cat", "concat", "stack", "clone", "select", "swapaxes", "broadcast_to",
     "logical_not", "is_tensor",
 ]
+
+# ---- maths surface (issue 15): ops_math and ops_math_reduce
+globals().update({name: getattr(M, name) for name in M.FUNCTIONS})
+globals().update({name: getattr(MR, name) for name in MR.FUNCTIONS})
+FUNCTIONS += [n for n in M.FUNCTIONS + MR.FUNCTIONS if n not in FUNCTIONS]
+
 
 
 # ---------------------------------------------------------------- operators
@@ -133,6 +138,54 @@ def _format(self, spec: str) -> str:
     return format(repr(self), spec)
 
 
+def _math_inplace(fn, grad_name: str, tensor_suffix: str | None = None):
+    """`x.floor_()` etc.: fn's result written into x, recorded as fn's grad_fn name
+    (a binary one ends in 1 for a tensor operand, 0 for a number, as PyTorch's)."""
+    def method(self, *args, **kwargs):
+        name = grad_name
+        if tensor_suffix is not None:
+            name += tensor_suffix if args and isinstance(args[0], Tensor) else "0"
+        inputs = (self, *(a for a in args if isinstance(a, Tensor)))
+        return IP._inplace(self, name, inputs, lambda: fn(self, *args, **kwargs))
+    return method
+
+
+_MATH_INPLACE = {
+    "floor_": (M.floor, "FloorBackward0"), "ceil_": (M.ceil, "CeilBackward0"),
+    "trunc_": (M.trunc, "TruncBackward0"), "fix_": (M.trunc, "TruncBackward0"),
+    "frac_": (M.frac, "FracBackward0"), "expm1_": (M.expm1, "Expm1Backward0"),
+    "erf_": (M.erf, "ErfBackward0"), "erfc_": (M.erfc, "ErfcBackward0"),
+    "atan_": (M.atan, "AtanBackward0"), "asin_": (M.asin, "AsinBackward0"),
+    "acos_": (M.acos, "AcosBackward0"), "arctan_": (M.atan, "AtanBackward0"),
+    "arcsin_": (M.asin, "AsinBackward0"), "arccos_": (M.acos, "AcosBackward0"),
+    "log2_": (M.log2, "Log2Backward0"), "log10_": (M.log10, "Log10Backward0"),
+    "rsqrt_": (M.rsqrt, "RsqrtBackward0"), "square_": (M.square, "PowBackward0"),
+    "sinh_": (M.sinh, "SinhBackward0"), "cosh_": (M.cosh, "CoshBackward0"),
+    "tan_": (M.tan, "TanBackward0"), "asinh_": (M.asinh, "AsinhBackward0"),
+    "acosh_": (M.acosh, "AcoshBackward0"), "atanh_": (M.atanh, "AtanhBackward0"),
+    "arcsinh_": (M.asinh, "AsinhBackward0"), "arccosh_": (M.acosh, "AcoshBackward0"),
+    "arctanh_": (M.atanh, "AtanhBackward0"), "atan2_": (M.atan2, "Atan2Backward0"),
+    "arctan2_": (M.atan2, "Atan2Backward0"), "hypot_": (M.hypot, "HypotBackward0"),
+    "nan_to_num_": (M.nan_to_num, "NanToNumBackward0"),
+    "sign_": (E.sign, "SignBackward0"), "reciprocal_": (E.reciprocal, "ReciprocalBackward0"),
+    "cumsum_": (MR.cumsum, "CumsumBackward0"), "cumprod_": (MR.cumprod, "CumprodBackward0"),
+    "logical_not_": (M.logical_not, "LogicalNot"),
+    "logical_and_": (M.logical_and, "LogicalAnd"), "logical_or_": (M.logical_or, "LogicalOr"),
+    "logical_xor_": (M.logical_xor, "LogicalXor"),
+}
+_MATH_METHODS = {
+    **{name: _math_inplace(fn, grad) for name, (fn, grad) in _MATH_INPLACE.items()},
+    "round_": lambda self, *, decimals=0: IP._inplace(
+        self, "RoundBackward1" if decimals else "RoundBackward0", (self,),
+        lambda: M.round(self, decimals=decimals)),
+    "fmod_": _math_inplace(M.fmod, "FmodBackward", "1"),
+    "remainder_": _math_inplace(M.remainder, "RemainderBackward", "1"),
+    **{name: globals()[name] for name in M.FUNCTIONS + MR.FUNCTIONS},
+    "__mod__": _operator(M.remainder), "__rmod__": _operator(M.remainder, reflected=True),
+    "__imod__": _inplace_operator(lambda self, other: _MATH_METHODS["remainder_"](self, other)),
+}
+
+
 METHODS = {
     # arithmetic operators
     "__add__": _operator(E.add), "__radd__": _operator(E.add),
@@ -181,6 +234,7 @@ METHODS = {
         data, dtype=dtype or self.dtype, **kw),
     # numpy hands binary operators with a Tensor operand to the Tensor's reflected method
     "__array_ufunc__": None,
+    **_MATH_METHODS,
 }
 
 

@@ -357,6 +357,14 @@ case("copy_", _inplace(lambda y, z: y.copy_(z)), U(2, 3), U(3))
 case("setitem", _inplace(lambda y, z: y.__setitem__((0, slice(None, None, 2)), z)),
      U(2, 3), U(2))
 
+# ---------------------------------------------------------------- the maths surface (issue 15)
+
+from .math_surface_cases import NON_DIFFERENTIABLE as _MATH_NON_DIFFERENTIABLE  # noqa: E402
+from .math_surface_cases import ROWS as _MATH_ROWS  # noqa: E402
+
+for _row in _MATH_ROWS:  # (own names: the lambdas above read `_name` late)
+    case(_row[0], _row[1], *_row[2], order=_row[3], tag=_row[4])
+
 
 # ---------------------------------------------------------------- the checks
 
@@ -364,7 +372,7 @@ case("setitem", _inplace(lambda y, z: y.__setitem__((0, slice(None, None, 2)), z
 NON_DIFFERENTIABLE = {
     "argmax", "argmin", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "is_tensor",
     "long", "bool", "int", "short", "char", "byte", "floor_divide",  # integer/bool results
-}
+} | _MATH_NON_DIFFERENTIABLE
 NOT_OPERATIONS = {
     # creation, random, devices, dtypes-as-functions
     "arange", "as_tensor", "empty", "empty_like", "eye", "from_numpy", "full", "full_like",
