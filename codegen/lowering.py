@@ -431,9 +431,13 @@ def _fmod(em, instr, x, y):
     if _is_float(instr):
         return b.frem(x, y)  # C's fmod: exact, the sign of x
     # x % 0 and x % -1 are 0 here (the hardware traps on both; PyTorch refuses / 0 first)
-    zero, minus1 = b.icmp_signed("==", y, em.zero(i64)), b.icmp_signed("==", y, em.const(i64, -1))
-    r = b.srem(x, b.select(b.or_(zero, minus1), em.const(i64, 1), y))
-    return b.select(b.or_(zero, minus1), em.zero(i64), r)
+    dt = instr.dtype
+    zero = b.icmp_unsigned("==", y, em.zero(dt))
+    if not dt.is_signed:  # uint8: unsigned remainder
+        return b.select(zero, em.zero(dt), b.urem(x, b.select(zero, em.const(dt, 1), y)))
+    minus1 = b.icmp_signed("==", y, em.const(dt, -1))
+    r = b.srem(x, b.select(b.or_(zero, minus1), em.const(dt, 1), y))
+    return b.select(b.or_(zero, minus1), em.zero(dt), r)
 
 
 # ---------------------------------------------------------------- kernels

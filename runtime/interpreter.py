@@ -108,7 +108,10 @@ IMPLS[P.erfc] = _erf_rule(True)
 
 @impl(P.cumsum)
 def _cumsum(x, *, axis, reverse):
-    """Sequential (numpy's cumsum adds in order, as PyTorch's CPU kernel)."""
+    """Sequential (numpy's cumsum adds in order, as PyTorch's CPU kernel); float16 keeps
+    a float32 running sum and rounds each output, as PyTorch's does."""
+    if x.dtype == _F16:
+        return _cumsum(x.astype(np.float32), axis=axis, reverse=reverse).astype(_F16)
     if reverse:
         return np.flip(np.cumsum(np.flip(x, axis), axis=axis, dtype=x.dtype), axis).copy()
     return np.cumsum(x, axis=axis, dtype=x.dtype)

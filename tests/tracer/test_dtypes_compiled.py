@@ -122,3 +122,19 @@ def test_float16_matmul_then_add_rounds_the_product_first():
     product = (a.numpy().astype(np.float64) @ b.numpy()).astype(np.float32).astype(np.float16)
     want = (product.astype(np.float32) + c.numpy()).astype(np.float16)
     assert np.array_equal(got, want) and np.array_equal(f(a, b, c).numpy(), want)
+
+
+def test_narrow_dtypes_through_the_maths_surface():
+    """float16 cumsum keeps a float32 running sum and rounds each output (PyTorch's CPU
+    kernel; checked against torch 2.13 when this was written); integer fmod/remainder in
+    every width, unsigned included, compiled as eagerly."""
+    rng = np.random.default_rng(7)
+    x = tg.tensor((rng.standard_normal(300) * 10).astype(np.float16))
+    y = tg.tensor(np.arange(-5, 6, dtype=np.int16))
+    f = lambda x, y: (x.cumsum(0), x.floor(), tg.fmod(x, 1.5), y % 3,  # noqa: E731
+                      tg.fmod(y.to(tg.uint8), 7), tg.fmod(y.to(tg.int8), -3))
+    eager, compiled = f(x, y), tg.compile(f)(x, y)
+    for e, c in zip(eager, compiled):
+        assert e.dtype is c.dtype and np.array_equal(e.numpy(), c.numpy())
+    running = np.cumsum(x.numpy().astype(np.float32)).astype(np.float16)
+    assert np.array_equal(eager[0].numpy(), running)
