@@ -6,7 +6,8 @@ A rule is one of three kinds, which is what makes fusion free:
     gather  rule(em, instr, idx) -> x     the result element at index `idx`, reading
                                           operands through `em.elem(operand, index)`
     kernel  rule(em, instr, out)          writes the whole result into view `out`
-                                          (reductions, argmax, matmul: kernels.py)
+                                          (reductions, argmax, matmul: kernels.py;
+                                          scatters: indexing.py)
 
 Scalar and gather rules are evaluated inside whatever loop nest needs the value,
 so a chain of them becomes one loop (the emitter decides what to materialise).
@@ -23,7 +24,7 @@ from ..ir import primitives as P
 from ..ir.core import Instr
 from ..ir.dtypes import bool_, i64
 from ..ir.primitives import Primitive
-from . import kernels
+from . import indexing, kernels
 from .layout import I1, I64, Strided, contiguous_strides
 
 
@@ -340,5 +341,11 @@ kernel(P.reduce_max)(kernels.reduce_max)
 kernel(P.argmax)(kernels.argmax)
 kernel(P.matmul)(kernels.matmul)
 kernel(P.matmul_add)(kernels.matmul_add)
+
+# ---------------------------------------------------------------- dynamic indexing (indexing.py)
+
+gather(P.gather)(indexing.gather)
+kernel(P.scatter_add)(indexing.scatter_add)
+kernel(P.scatter)(indexing.scatter)
 
 __all__ = ["LOWERINGS", "Lowering"]

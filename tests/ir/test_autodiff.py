@@ -131,7 +131,35 @@ MULTI_CASES = [
     case("clamp-min", P.min_, [(4,)], lambda b, x: b.min(b.full(x.type, 0.5), x)),
 ]
 
-ALL_CASES = UNARY_CASES + MULTI_CASES
+
+
+def _idx(b, values):
+    a = np.asarray(values, np.int64)
+    return b.emit("constant", type=T(*a.shape, dtype=i64), value=a)
+
+
+# data-dependent indices (constants here): duplicates and negative ones, except for the
+# overwriting scatter, whose duplicates make it a step function of its source
+INDEX_CASES = [
+    case("gather-axis0", P.gather, [(4, 3)],
+         lambda b, x: b.gather(x, _idx(b, [[0, 1, 2], [3, -1, -4], [1, 1, 1], [2, 0, 2], [0, 0, 3]]),
+                               axes=(0,))),
+    case("gather-corner-axis1", P.gather, [(4, 3)],
+         lambda b, x: b.gather(x, _idx(b, [[2, -3], [1, 1]]), axes=(1,))),
+    case("gather-two-axes", P.gather, [(3, 4, 2)],
+         lambda b, x: b.gather(x, _idx(b, np.array([0, 2, -1, 0, 1]).reshape(5, 1, 1) + [[[0, 0]]]),
+                               _idx(b, np.array([3, 0, 1, 3, -2]).reshape(5, 1, 1) + [[[0, 0]]]),
+                               axes=(0, 1))),
+    case("scatter_add", P.scatter_add, [(4, 3), (5, 3)],
+         lambda b, x, s: b.scatter_add(x, s, _idx(b, [[0, 1, 2], [3, -1, -4], [1, 1, 1], [2, 0, 2],
+                                                     [0, 0, 3]]), axes=(0,))),
+    case("scatter_add-two-axes", P.scatter_add, [(3, 2), (2, 1)],
+         lambda b, x, s: b.scatter_add(x, s, _idx(b, [[2], [2]]), _idx(b, [[1], [-1]]), axes=(0, 1))),
+    case("scatter", P.scatter, [(4, 3), (3, 3)],
+         lambda b, x, s: b.scatter(x, s, _idx(b, [[3, 0, 1], [-4, 2, 3], [1, 3, 0]]), axes=(0,))),
+]
+
+ALL_CASES = UNARY_CASES + MULTI_CASES + INDEX_CASES
 
 
 def ids(cases):

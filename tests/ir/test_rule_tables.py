@@ -46,6 +46,6 @@ def test_registry_is_consistent():
     for name, prim in PRIMITIVES.items():
         assert isinstance(prim, Primitive) and prim.name == name
         assert prim.kind in ("unary", "binary", "compare", "select", "structural", "reduce",
-                             "matmul", "source")
+                             "matmul", "gather", "scatter", "source")
         assert prim.nullary_typed == (prim.kind == "source")
     assert set(SHAPE_RULES) == set(PRIMITIVES.values())
