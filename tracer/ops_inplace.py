@@ -222,7 +222,10 @@ def copy_(self, src):
 def setitem(x: Tensor, index, value) -> None:
     """Write `value` into the region `index` selects: a numpy write when nothing records,
     else select(mask, pad(value), x) so the update is differentiable (CopySlices)."""
-    from .ops_index import region
+    from .ops_index import has_tensor_items, region
+    if has_tensor_items(index) or (isinstance(index, list) and index):
+        from .ops_index_put import index_setitem  # (it imports this module)
+        return index_setitem(x, index, value)
     starts, counts, steps, view_shape = region(x, index)
     val = value if isinstance(value, Tensor) else E.as_tensor(value)
     try:
