@@ -31,6 +31,11 @@ from .tracer.ops import (  # noqa: E402
     permute, pow, reciprocal, relu, reshape, select, sigmoid, sign, sin, sqrt, squeeze, stack,
     sub, subtract, sum, swapaxes, t, tanh, transpose, unsqueeze, where)
 
+# indexing functions (tracer/ops_index_fns.py; `where` also takes the condition alone)
+from .tracer.ops_index_fns import (  # noqa: E402
+    argwhere, gather, index_add, index_put, index_select, masked_fill, masked_select, nonzero,
+    scatter, scatter_add, take, where)
+
 # tracing, the function transforms and the namespaces
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402

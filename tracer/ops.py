@@ -12,6 +12,7 @@ from ..ir import dtypes
 from . import creation
 from . import ops_elementwise as E
 from . import ops_index as I
+from . import ops_index_fns as IF  # noqa: F401  (attaches its methods itself)
 from . import ops_inplace as IP
 from . import ops_reduce as R
 from . import ops_shape as S
