@@ -60,7 +60,12 @@ def index_setitem(x: Tensor, index, value) -> None:
         mask, d = lone
         _inplace(x, "IndexPutBackward0", (x, val), lambda: _masked_write(x, mask, d, val))
         return
-    _inplace(x, "IndexPutBackward0", (x, val), lambda: put(x, index, val, accumulate=False))
+    # PyTorch indexes a view first when there are ints or partial slices: CopySlices
+    items = index if isinstance(index, tuple) else (index,)
+    partial = any(isinstance(it, (int, np.integer)) and not isinstance(it, (bool, np.bool_))
+                  or isinstance(it, slice) and it != slice(None) for it in items)
+    _inplace(x, "CopySlices" if partial else "IndexPutBackward0", (x, val),
+             lambda: put(x, index, val, accumulate=False))
 
 
 def _masked_write(x: Tensor, mask: Tensor, d: int, val: Tensor) -> Tensor:
