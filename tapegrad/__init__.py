@@ -20,8 +20,13 @@ from .tracer.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_en
 # creation, devices, the random generator
 from .tracer.creation import (  # noqa: E402
     arange, as_tensor, device, empty, empty_like, eye, from_numpy, full, full_like, linspace,
-    manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
-    zeros_like)
+    ones, ones_like, tensor, zeros, zeros_like)
+from .tracer.random_generator import (  # noqa: E402
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
+    set_rng_state)
+from .tracer.random_ops import (  # noqa: E402
+    bernoulli, multinomial, normal, rand, rand_like, randint, randint_like, randn, randn_like,
+    randperm)
 
 # operations (each also a Tensor method)
 from .tracer.ops import (  # noqa: E402
@@ -39,4 +44,4 @@ from .tracer.ops_index_fns import (  # noqa: E402
 # tracing, the function transforms and the namespaces
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
-from . import autograd, cuda, nn  # noqa: E402
+from . import autograd, cuda, nn, random  # noqa: E402

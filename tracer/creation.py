@@ -2,7 +2,7 @@
 
 Constant-valued tensors (ones, zeros, full) go through the `full` primitive, so
 inside a traced function they are IR instructions, not captured arrays.
-Random tensors come from tapegrad's own numpy Generator (`manual_seed`).
+Random tensors are in random_ops (PyTorch's generator and distributions).
 """
 from __future__ import annotations
 
@@ -67,30 +67,6 @@ class device:
 def check_device(dev) -> None:
     if dev is not None:
         device(dev)
-
-
-# ---------------------------------------------------------------- the generator
-
-_generator = np.random.default_rng()
-
-
-class Generator:
-    """What `manual_seed` returns (PyTorch returns its generator)."""
-
-    def __init__(self, seed: int):
-        self._seed = seed
-
-    def initial_seed(self) -> int:
-        return self._seed
-
-    def __repr__(self) -> str:
-        return f"<tapegrad.Generator seed={self._seed}>"
-
-
-def manual_seed(seed: int) -> Generator:
-    global _generator
-    _generator = np.random.default_rng(int(seed))
-    return Generator(int(seed))
 
 
 # ---------------------------------------------------------------- helpers
@@ -251,37 +227,6 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
     return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
 
 
-# ---------------------------------------------------------------- random
-
-
-def _random(draw, size, dtype, requires_grad, dev) -> Tensor:
-    dt = as_dtype(dtype, dtypes.f32)
-    if not dt.is_float:
-        raise RuntimeError(f"random floats need a floating point dtype, got {dt!r}")
-    a = np.array(draw(size_of(size), dt.np), dtype=dt.np, order="C")
-    return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, dev)
-
-
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    return _random(lambda s, d: _generator.standard_normal(s, dtype=d),
-                   size, dtype, requires_grad, device)
-
-
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    return _random(lambda s, d: _generator.random(s, dtype=d), size, dtype, requires_grad, device)
-
-
-def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False) -> Tensor:
-    """`randint(high, size)` or `randint(low, high, size)`, as in PyTorch."""
-    if isinstance(high, (tuple, list)) and size == ():  # randint(high, size)
-        low, high, size = 0, low, high
-    if high is None:
-        low, high = 0, low
-    dt = as_dtype(dtype, dtypes.i64)
-    a = _generator.integers(low, high, size=size_of((size,))).astype(dt.np)
-    return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
-
-
 # ---------------------------------------------------------------- *_like
 
 
@@ -295,8 +240,6 @@ def _like(make):
 ones_like = _like(ones)
 zeros_like = _like(zeros)
 empty_like = _like(empty)
-randn_like = _like(randn)
-rand_like = _like(rand)
 
 
 def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:

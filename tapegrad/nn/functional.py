@@ -9,9 +9,11 @@ from __future__ import annotations
 from ..ir import dtypes
 from ..ir import primitives as P
 from ..tracer import ops_elementwise as E
+from ..tracer import ops_inplace as IP
 from ..tracer import ops_reduce as R
 from ..tracer import ops_shape as S
-from ..tracer.ops_core import convert
+from ..tracer.ops_core import convert, full as _full
+from ..tracer.random_ops import dropout_noise as _dropout_noise
 from ..tracer.tape import bind, grad_node
 from ..tracer.tensor import Tensor, _wrap_dim
 
@@ -174,3 +176,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight=None, ignore_index: int 
     if label_smoothing:
         raise NotImplementedError("label_smoothing with class-index targets")
     return nll_loss(logp, target, weight, ignore_index, reduction)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """PyTorch's CPU dropout: input times a mask drawn from the default generator as
+    `bernoulli_(1 - p)` and scaled by 1 / (1 - p), so seeded runs drop what PyTorch drops.
+    Differentiable through the multiplication (MulBackward0, as in PyTorch)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    noise = _full(0, input.dtype, ()) if p == 1 else _dropout_noise(input, p)
+    return IP.mul_(input, noise) if inplace else E.mul(input, noise)

@@ -101,6 +101,23 @@ def test_seed2_bce_with_logits_gradients():
     assert not z.detach().requires_grad
 
 
+def test_seed2_manual_seed_cell_prints_what_pytorch_prints():
+    """Seed 002's `torch.manual_seed(7)` cell run alone prints PyTorch 2.13's numbers
+    (recorded in tests/tracer/data/random_streams.npz; the notebook's own printout came
+    after other cells had drawn numbers, so it is not the reference)."""
+    import contextlib
+    import io
+    import pathlib
+    here = pathlib.Path(__file__).resolve()
+    data = next(p / "tracer" / "data" / "random_streams.npz" for p in here.parents
+                if (p / "tracer" / "data" / "random_streams.npz").exists())
+    recorded = np.load(data)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(str(recorded["seed002/cell"]), {"torch": torch})
+    assert out.getvalue() == str(recorded["seed002/stdout"])
+
+
 def test_seed2_add_mul_retain_graph():
     w = torch.tensor([1.], requires_grad=True)
     x = torch.tensor([2.], requires_grad=True)

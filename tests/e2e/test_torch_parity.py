@@ -13,9 +13,9 @@ it, and CI (which has no torch) skips the module. Run it with a venv that has
 both: `python -m pytest tests/e2e/test_torch_parity.py`.
 
 Deliberate differences are not in the table, with the reason:
-- random values: `tg.randn`/`tg.rand`/`tg.randint` draw from numpy's generator,
-  so the numbers after `manual_seed` differ from PyTorch's (only shapes,
-  dtypes and flags of random tensors are compared);
+- random values: only shapes, dtypes and flags of random tensors are compared
+  here; their numbers are PyTorch's and are compared with recorded PyTorch
+  output in tests/tracer/test_random_streams.py;
 - devices: tapegrad runs on the CPU only, so `cuda` paths are not compared;
 - object addresses in `<MulBackward0 object at 0x...>` are masked.
 """

@@ -323,6 +323,15 @@ case("F.cross_entropy", lambda x: F.cross_entropy(x, _LABELS, reduction="sum"), 
      tag="sum")
 case("F.nll_loss", lambda x: F.nll_loss(x, _LABELS), U(3, 4))
 
+
+def _seeded_dropout(x):
+    """F.dropout with the same mask on every call, so finite differences see one function."""
+    tg.manual_seed(0)
+    return F.dropout(x, 0.4)
+
+
+case("F.dropout", _seeded_dropout, U(3, 4))
+
 # ---------------------------------------------------------------- in place (on non-leaves)
 
 
@@ -361,6 +370,8 @@ NOT_OPERATIONS = {
     "arange", "as_tensor", "empty", "empty_like", "eye", "from_numpy", "full", "full_like",
     "linspace", "manual_seed", "ones", "ones_like", "rand", "rand_like", "randint", "randn",
     "randn_like", "tensor", "zeros", "zeros_like", "device", "Size", "Tensor",
+    "Generator", "bernoulli", "get_rng_state", "initial_seed", "normal", "randint_like",
+    "randperm", "seed", "set_rng_state", "multinomial",  # random streams: tests/tracer/test_random_streams.py
     "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
     # grad mode, transforms, tracing (tested elsewhere)
     "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "compile", "jit", "grad",
