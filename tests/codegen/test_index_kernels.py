@@ -143,3 +143,29 @@ def test_big_parallel_gather_checks_in_every_thread():
     i[n // 2 + 17] = n
     with pytest.raises(IndexError, match=f"index {n} is out of bounds"):
         cf(x, i)
+
+
+def test_code_loaded_from_the_disk_cache_still_reports_faults():
+    from tapegrad.runtime.compiler import clear_memory_cache
+    fn = build("d", [(f64, (3,)), (i64, (2,))],
+               lambda b, x, i: b.gather(b.exp(x), i, axes=(0,)))
+    compile_function(fn)
+    clear_memory_cache()
+    cf = compile_function(fn)
+    assert cf.source == "disk" and cf._native.status
+    with pytest.raises(IndexError, match="index -4 is out of bounds for dimension 0 with size 3"):
+        cf(np.zeros(3), np.array([0, -4]))
+
+
+def test_computed_indices_are_checked_too():
+    """An index the code computes (argmax, arithmetic) is data like any other."""
+    fn = build("c", [(f32, (4, 5)), (i64, ())],
+               lambda b, x, k: b.gather(x, b.add(b.broadcast(b.reshape(b.argmax(x, axis=1),
+                                                                         shape=(4, 1)),
+                                                               shape=(4, 1)),
+                                                   b.broadcast(k, shape=(4, 1))), axes=(1,)))
+    cf = compile_function(fn)
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    np.testing.assert_array_equal(cf(x, np.array(0))[0], x.max(1, keepdims=True))
+    with pytest.raises(IndexError, match="out of bounds for dimension 1 with size 5"):
+        cf(x, np.array(5))
