@@ -118,4 +118,4 @@ def index_put(self: Tensor, indices, values, accumulate: bool = False) -> Tensor
         return put(self, index, val, accumulate=bool(accumulate))
 
 
-__all__ = ["index_setitem", "index_put_", "index_put", "put", "np"]
+__all__ = ["index_setitem", "index_put_", "index_put", "put"]
