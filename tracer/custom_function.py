@@ -7,14 +7,19 @@ inputs in another pass (see engine._gradients).
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
+import warnings
 import weakref
 
 import numpy as np
 
 from ..ir.core import Param
+from . import anomaly as _anomaly
 from .errors import user_loc
 from .grad_mode import is_grad_enabled, no_grad
+from .ops_core import sum_to_shape
 from .tape import GradFn, _node_of
 from .tensor import Tensor
 
@@ -30,6 +35,7 @@ class FunctionCtx:
         self.needs_input_grad: tuple = ()
         self.materialize_grads = True
         self._non_differentiable: set[int] = set()
+        self._dirty: set[int] = set()
 
     def save_for_backward(self, *tensors) -> None:
         self._saved = tensors
@@ -49,6 +55,11 @@ class FunctionCtx:
                     f"by an inplace operation: [{t._type}] is at version {t._version[0]}; "
                     f"expected version {v} instead.")
         return saved
+
+    def mark_dirty(self, *tensors) -> None:
+        """The inputs forward changed in place: they become the outputs, with this node
+        as their history (PyTorch's rebase), instead of new tensors."""
+        self._dirty.update(id(t) for t in tensors)
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable.update(id(t) for t in tensors)
@@ -81,7 +92,8 @@ class _SavedOutput:
 class CustomGradFn(GradFn):
     """The grad_fn of a custom Function's outputs."""
 
-    __slots__ = ("ctx", "cls", "out_values", "out_index", "out_types", "input_links", "order")
+    __slots__ = ("ctx", "cls", "out_values", "out_index", "out_types", "input_links", "order",
+                 "input_is_tensor")
 
     def call_backward(self, grads: list, create_graph: bool) -> list:
         """The user's backward on the output gradients; one gradient (or None) per input.
@@ -103,23 +115,58 @@ class CustomGradFn(GradFn):
             with no_grad():
                 result = self.cls.backward(self.ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
+        if _anomaly.enabled:
+            _anomaly.check_custom_backward(self._name, self.loc, result)
         extra = result[len(self.input_links):]
         if len(result) < len(self.input_links) or any(g is not None for g in extra):
             raise RuntimeError(
                 f"function {self._name} returned an incorrect number of gradients "
                 f"(expected {len(self.input_links)}, got {len(result)})")
-        return list(result[:len(self.input_links)])
+        return [self._checked(k, g) for k, g in enumerate(result[:len(self.input_links)])]
+
+    def _checked(self, k: int, g):
+        """PyTorch's checks of one returned gradient: None for a non-tensor input; a shape
+        the input's broadcasts to (summed back to it), else an error naming the index."""
+        if g is None:
+            return None
+        if not self.input_is_tensor[k]:
+            raise RuntimeError(f"function {self._name} returned a gradient different than None "
+                               f"at position {k + 1}, but the corresponding forward input was "
+                               "not a Variable")
+        link = self.input_links[k]
+        if link is None or not isinstance(g, Tensor):
+            return g
+        want = tuple(link[2].shape)
+        if tuple(g.shape) != want:
+            try:
+                ok = np.broadcast_shapes(want, tuple(g.shape)) == tuple(g.shape)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise RuntimeError(f"Function {self._name} returned an invalid gradient at index "
+                                   f"{k} - got {list(g.shape)} but expected shape compatible "
+                                   f"with {list(want)}")
+            g = sum_to_shape(g, want)
+        return g
 
     def release(self) -> None:
         self.ctx._saved = None
 
 
-class _FunctionMeta(type):
-    pass
+class Function:
+    """Subclass with `forward(ctx, *args)` and `backward(ctx, *grads)` staticmethods, or
+    PyTorch 2's `forward(*args)` plus `setup_context(ctx, inputs, output)`."""
 
+    def __init__(self, *args, **kwargs):
+        warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd "
+                      "functions are all static, so you should invoke them on the class "
+                      "itself.", DeprecationWarning, stacklevel=2)
 
-class Function(metaclass=_FunctionMeta):
-    """Subclass with `forward(ctx, *args)` and `backward(ctx, *grads)` staticmethods."""
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(
+            "Legacy autograd function with non-static forward method is deprecated. Please "
+            "use new-style autograd function with static forward method. (Example: "
+            "https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -127,25 +174,50 @@ class Function(metaclass=_FunctionMeta):
                                   "autograd.Function.")
 
     @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
     def backward(ctx, *grads):
-        raise NotImplementedError("You must implement the backward function for custom "
-                                  "autograd.Function.")
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward "
+                                  "mode AD.")
+
+    vjp = backward
+
+    #: the grad_fn name, when not `<class name>Backward`
+    _node_name: str | None = None
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("forward-mode AD of a custom Function (Function.jvp) is not "
+                                  "supported by tapegrad (see docs/torch-coverage.md)")
 
     @classmethod
-    def apply(cls, *args):
+    def apply(cls, *args, **kwargs):
         ctx = FunctionCtx()
+        if cls.setup_context is not Function.setup_context:  # forward without ctx
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
-            outputs = cls.forward(ctx, *args)
+            if cls.setup_context is Function.setup_context:
+                outputs = cls.forward(ctx, *args, **kwargs)
+            else:
+                outputs = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, outputs)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
+        _check_dirty(cls, ctx, args, outs)
         if not (is_grad_enabled() and any(ctx.needs_input_grad)):
             return outputs
         # next_functions lists the tensor arguments only, as in PyTorch (a number
         # argument has no entry, a tensor that needs no grad has (None, 0))
-        node = CustomGradFn(f"{cls.__name__}Backward",
+        node = CustomGradFn(cls._node_name or f"{cls.__name__}Backward",
                             tuple(a for a in args if isinstance(a, Tensor)), user_loc())
         node.ctx, node.cls, node.order = ctx, cls, next(_order)
+        node.input_is_tensor = [isinstance(a, Tensor) for a in args]
         node.input_links = [
             (a._graph_value(), a._grad_fn, a._type) if isinstance(a, Tensor) and a.requires_grad
             else None for a in args]
@@ -158,15 +230,74 @@ class Function(metaclass=_FunctionMeta):
                 wrapped.append(o)
                 continue
             p = Param(o._type)
-            t = Tensor._make(o._data, o._type, requires_grad=True, grad_fn=node, value=p)
-            t._version = o._version
+            if id(o) in ctx._dirty:  # the input itself takes the node as its history
+                t = o
+                t._requires_grad, t._grad_fn, t._value, t._accum = True, node, p, None
+            else:
+                t = Tensor._make(o._data, o._type, requires_grad=True, grad_fn=node, value=p)
+                t._version = o._version
             node.out_values.append(p)
             node.out_index.append(k)
             wrapped.append(t)
-        by_id = {id(o): w for o, w in zip(outs, wrapped) if w is not o}
+        by_id = {id(o): w for o, w in zip(outs, wrapped) if w is not o or id(o) in ctx._dirty}
         ctx._saved = tuple(_SavedOutput(node, by_id[id(t)]) if id(t) in by_id else t
                            for t in ctx._saved)
         return wrapped[0] if single else tuple(wrapped)
+
+
+def _check_dirty(cls, ctx: FunctionCtx, args: tuple, outs: tuple) -> None:
+    """mark_dirty's rules: only inputs, returned as outputs, and no leaf requiring grad."""
+    if not ctx._dirty:
+        return
+    by_id = {id(a): a for a in args if isinstance(a, Tensor)}
+    returned = {id(o) for o in outs}
+    for key in ctx._dirty:
+        t = by_id.get(key)
+        if t is None:
+            raise RuntimeError(f"{cls.__name__}.forward: mark_dirty was given a tensor that is "
+                               "not an input of the function")
+        if key not in returned:
+            raise RuntimeError("Some elements marked as dirty during the forward method were "
+                               "not returned as output. The inputs that are modified inplace "
+                               "must all be outputs of the Function.")
+        if t._requires_grad and t._grad_fn is None and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                               "in-place operation.")
+
+
+def once_differentiable(backward):
+    """A backward that runs without recording: its gradients cannot be differentiated
+    again.  Under create_graph, results that would need a graph get a node whose own
+    backward raises (PyTorch's DelayedError)."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *args, **kwargs):
+        with no_grad():
+            outputs = backward(ctx, *args, **kwargs)
+        if not is_grad_enabled() or not any(isinstance(a, Tensor) and a.requires_grad
+                                             for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        marked = _DelayedError.apply(*[o.detach().requires_grad_() if isinstance(o, Tensor)
+                                       and o.dtype.is_float else o for o in outs])
+        return marked if single else tuple(marked) if isinstance(marked, tuple) else (marked,)
+    return wrapper
+
+
+class _DelayedError(Function):
+    """The identity, whose gradient raises: marks gradients of a once_differentiable backward."""
+
+    _node_name = "torch::autograd::Error"  # PyTorch's DelayedError node
+
+    @staticmethod
+    def forward(ctx, *xs):
+        return xs[0] if len(xs) == 1 else xs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("trying to differentiate twice a function that was marked with "
+                           "@once_differentiable")
 
 
 def link_tensor(link) -> Tensor:

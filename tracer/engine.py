@@ -25,6 +25,7 @@ import numpy as np
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, Value, topo_sort
 from ..runtime.execute import execute
+from . import anomaly
 from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph, plan_for, walk_tape
 from .custom_function import CustomGradFn, link_tensor
 from .errors import at, user_loc
@@ -226,11 +227,17 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
             _record_leaf_root(t, records)
         if create_graph:
             values = _bind_tensors(plan, graph, grads, records)
+            if anomaly.enabled:  # detect_anomaly: the NaN check runs on the arrays first
+                anomaly.run_checked(plan, graph, wrt_index, [v._data for v in values], fns)
             with enable_grad():
                 computed = _keep_dependence(plan, values, apply_function(plan.fn, values))
         else:
             arrays = _bind_arrays(plan, graph, grads, records)
-            computed = _wrap_results(plan, arrays, execute(plan.fn, arrays))
+            if anomaly.enabled:  # detect_anomaly: each instruction is checked for NaN
+                outs = anomaly.run_checked(plan, graph, wrt_index, arrays, fns)
+            else:
+                outs = execute(plan.fn, arrays)
+            computed = _wrap_results(plan, arrays, outs)
         it = iter(computed)
         result = [next(it) if ok else None for ok in reachable]
     if not retain_graph:
@@ -558,6 +565,8 @@ def _plain_backward(root) -> bool:
     The same steps as the general path (collect the nodes, their leaves, the saved
     arrays; walk the tape; run the cached adjoint; accumulate into `.grad`) without
     the records per operation that only a stale value or a hook needs."""
+    if anomaly.enabled:  # detect_anomaly checks each instruction: the general path
+        return False
     fn0 = root._grad_fn if type(root) is Tensor else None
     if fn0 is None or type(fn0) is not GradFn or root._data is None or root._data.size != 1:
         return False

@@ -3,7 +3,9 @@
 The function runs once on abstract tensors (a type and an IR parameter, no
 data); every operation it calls binds primitives that build instructions
 instead of computing.  Concrete tensors and arrays it captures become
-`constant` instructions.  Python control flow on an abstract value raises a
+`constant` instructions.  Arguments and results are pytrees (tracer/tree_util): each
+leaf of an argument is one typed parameter, named after its path (`p['w']` prints as
+`%p_w`), and the results are the leaves of what `f` returns.  Python control flow on an abstract value raises a
 TracerError naming the user's line (see Tensor.__bool__ and friends).
 
     fn, tree = trace(f, (x, w))       # what tg.grad / tg.compile build on
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import re
 
 import numpy as np
 
@@ -22,8 +25,9 @@ from .errors import at, user_loc
 from .ops_core import full
 from .tape import tracing
 from .tensor import Tensor
+from .tree_util import LEAF, DictKey, GetAttrKey, PyTreeDef, keystr, tree_flatten  # noqa: F401
 
-LEAF = "*"  # the tree of one tensor; tuples and lists of trees give tuples and lists
+_NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 def arg_type(x) -> TensorType:
@@ -59,43 +63,35 @@ def param_names(f, n: int) -> list[str | None]:
     return (names + [None] * n)[:n]
 
 
-def flatten(out) -> tuple[list, object]:
-    """Tensors in `out` (a tensor, or nested tuples/lists of them) and the structure."""
-    if isinstance(out, (tuple, list)):
-        leaves, trees = [], []
-        for item in out:
-            sub, tree = flatten(item)
-            leaves += sub
-            trees.append(tree)
-        return leaves, type(out)(trees)
-    return [out], LEAF
+def unflatten(tree: PyTreeDef, leaves: list):
+    """The structure `tree` around new leaves (PyTreeDef.unflatten)."""
+    return tree.unflatten(leaves)
 
 
-def unflatten(tree, leaves: list):
-    """The inverse of flatten: rebuild the structure around new leaves."""
-    return _build(tree, iter(leaves))
+def leaf_hint(name: str | None, path: tuple) -> str | None:
+    """The print name of a leaf's parameter: the argument's name and the path's keys
+    joined by `_` (`p['layers'][0]['w']` -> `p_layers_0_w`); the printer falls back to
+    `argN` for anything that is still not an identifier."""
+    if name is None or not path:
+        return name
+    steps = [k.key if isinstance(k, DictKey) else k.name if isinstance(k, GetAttrKey)
+             else getattr(k, "idx", getattr(k, "key", k)) for k in path]
+    return _NOT_IN_A_NAME.sub("_", "_".join([name, *map(str, steps)]))
 
 
-def _build(t, it):
-    # Module level on purpose: a nested recursive closure is a reference cycle that
-    # kept every call's results (and their buffers) alive until the next gc pass.
-    if t == LEAF:
-        return next(it)
-    return type(t)(_build(s, it) for s in t)
-
-
-def _result_value(x) -> Value:
+def _result_value(x, path: tuple) -> Value:
     if isinstance(x, Tensor):
         return x._trace_value()
     if isinstance(x, (numbers.Number, np.number)):
         return full(x, dtypes.f32)._trace_value()
-    raise TypeError(f"a traced function must return tensors (or tuples of them), got "
-                    f"{type(x).__name__}{at(user_loc())}")
+    where = f" at output{keystr(path)}" if path else ""
+    raise TypeError(f"a traced function must return tensors (or pytrees of them), got "
+                    f"{type(x).__name__}{where}{at(user_loc())}")
 
 
-def trace(f, args, static_argnums=()) -> tuple[Function, object]:
-    """Trace `f(*args)`: returns the IR Function (parameters = the non-static arguments,
-    in order) and the structure of its output (see `unflatten`)."""
+def trace(f, args, static_argnums=()) -> tuple[Function, PyTreeDef]:
+    """Trace `f(*args)`: returns the IR Function (parameters = the leaves of the
+    non-static arguments, in order) and the structure of its output (see `unflatten`)."""
     static = {a % len(args) for a in ((static_argnums,) if isinstance(static_argnums, int)
                                       else static_argnums)} if args else set()
     hints = param_names(f, len(args))
@@ -104,14 +100,26 @@ def trace(f, args, static_argnums=()) -> tuple[Function, object]:
         if i in static:
             call_args.append(a)
             continue
-        p = Param(arg_type(a), hints[i])
-        params.append(p)
-        call_args.append(Tensor._abstract(p))
+        leaves, treedef = tree_flatten(a)
+        paths = treedef.paths()
+        abstract = []
+        for leaf, path in zip(leaves, paths):
+            p = Param(_arg_type(leaf, i, path), leaf_hint(hints[i], path))
+            params.append(p)
+            abstract.append(Tensor._abstract(p))
+        call_args.append(treedef.unflatten(abstract))
     with tracing():
         out = f(*call_args)
-        leaves, tree = flatten(out)
-        results = [_result_value(x) for x in leaves]
+        leaves, tree = tree_flatten(out)
+        results = [_result_value(x, p) for x, p in zip(leaves, tree.paths())]
     return Function(function_name(f), params, topo_sort(results), results), tree
+
+
+def _arg_type(leaf, i: int, path: tuple) -> TensorType:
+    try:
+        return arg_type(leaf)
+    except TypeError as e:
+        raise TypeError(f"arg {i}{keystr(path)}: {e}") from None
 
 
 def make_ir(f, static_argnums=()):

@@ -10,10 +10,12 @@
 Each transformed function keeps an LRU cache from call signature (shapes and
 dtypes of array arguments, values of static ones; see transforms_signature) to
 the lowered pipeline (transforms_lower).  The signature of the last native call
-also has a fast call (transforms_lower._build_fast_call): generated code that
-checks each argument against the compiled code and calls it, tried before any
-lookup, because a call repeated with the same signature is the common case and
-costs only microseconds.  How a call runs depends on its arguments:
+also has a fast call (tracer/fast_call.py): generated code that unpacks each
+argument's pytree, checks each leaf against the compiled code and calls it, tried
+before any lookup, because a call repeated with the same signature is the common
+case and costs only microseconds.  Arguments and results are pytrees
+(tracer/tree_util): every leaf is one parameter or result of the native code.
+How a call runs depends on its arguments:
 
 - concrete arguments run the compiled native code;
 - if an argument is a tensor that requires grad and grad mode is on, the
@@ -37,10 +39,11 @@ from .errors import AllocationError, allocation_error, at, user_loc
 from .inline import apply_function
 from .tape import grad_node
 from .tensor import Tensor
-from .trace import function_name, param_names, unflatten
+from .trace import function_name, param_names
 from .transforms_lower import MISS, Lowered, Spec, lower_call
-from .transforms_signature import (NATIVE, BadArgument, CacheInfo, SignatureCache,
+from .transforms_signature import (NATIVE, TREE, BadArgument, CacheInfo, SignatureCache,
                                    plain_signature, signature)
+from .tree_util import tree_leaves
 
 DEFAULT_CACHE_SIZE = 64
 #: the grad_fn name of a transformed function's result on the eager tape (as torch.compile's)
@@ -110,12 +113,19 @@ class Transformed:
                         # swap it back and forth for nothing
                         cache.set_fast(plain[0], lowered.fast_call(plain[0], donated))
                     return lowered.run(plain[1], donated)
-        args, static, mode, lowered = self._specialise(args, kwargs)
+        positional = not kwargs
+        args, static, mode, lowered, key, leaves = self._specialise(args, kwargs)
         if mode is NATIVE:
             donated = _donated(args, self.donate_argnums, static) if self.donate_argnums else ()
-            return lowered.results(lowered.native()(*_arrays(args, static), donated=donated))
-        tensors = _bind_on_tape(lowered, _tensors(args, static))
-        return unflatten(lowered.tree, tensors)
+            cache = self._cache
+            if cache.repeated and positional and self._plain_calls \
+                    and any(item[0] is TREE for item in key):
+                # pytree arguments, a hit twice in a row: as above, the fast call (flat
+                # arguments that come this way are what the fast call cannot take)
+                cache.set_fast(key, lowered.fast_call(key, frozenset(donated)))
+            return lowered.results(lowered.native()(*_arrays(leaves), donated=donated))
+        tensors = _bind_on_tape(lowered, _tensors(leaves))
+        return lowered.tree.unflatten(tensors)
 
     def lower(self, *args, **kwargs) -> Lowered:
         """Every stage for arguments like `args`: `.ir`, `.adjoint`, `.optimized`, `.llvm`,
@@ -123,15 +133,18 @@ class Transformed:
         return self._specialise(args, kwargs)[3]
 
     def _specialise(self, args: tuple, kwargs: dict):
-        """(positional args, static indices, how to run, the Lowered for this signature)."""
+        """(positional args, static indices, how to run, the Lowered for this signature,
+        the signature, the leaves of the non-static arguments)."""
         if kwargs or not self._min_args <= len(args) <= self._max_args:
             args = self._bind(args, kwargs)
         static = self._static(len(args))
         try:
-            key, mode = signature(args, static)
+            leaves: list = []
+            key, mode = signature(args, static, leaves)
         except BadArgument as e:
             raise self._argument_error(e) from None
-        return args, static, mode, self._cache.get(key) or self._miss(key, args, static)
+        return (args, static, mode, self._cache.get(key) or self._miss(key, args, static), key,
+                leaves)
 
     def cache_info(self) -> CacheInfo:
         return self._cache.info()
@@ -191,8 +204,13 @@ class Transformed:
 
     def _argument_error(self, e: BadArgument) -> TypeError:
         hint = param_names(self.fun, e.index + 1)[e.index]
+        name = function_name(self.fun)
+        if e.path:  # a leaf inside a pytree: JAX's path to it
+            which = f" (in argument {e.index}, {hint})" if hint else ""
+            return TypeError(f"{name}(): arg {e.index}{e.path}: {e.problem}{which}"
+                             f"{at(user_loc())}")
         which = f"argument {e.index}" + (f" ({hint})" if hint else "")
-        return TypeError(f"{function_name(self.fun)}(): {which} {e.problem}{at(user_loc())}")
+        return TypeError(f"{name}(): {which} {e.problem}{at(user_loc())}")
 
 
 def _arity(f) -> tuple[inspect.Signature | None, int, float]:
@@ -208,23 +226,40 @@ def _arity(f) -> tuple[inspect.Signature | None, int, float]:
     return sig, required, float("inf") if variadic else len(positional)
 
 
+def _leaves(args: tuple, static: frozenset[int]) -> list:
+    """The leaves of the non-static arguments: the native code's parameters, in order."""
+    out = []
+    for i, a in enumerate(args):
+        if i not in static:
+            if isinstance(a, (Tensor, np.ndarray)):
+                out.append(a)
+            else:
+                out += tree_leaves(a)
+    return out
+
+
 def _donated(args: tuple, donate_argnums: tuple, static) -> frozenset[int]:
-    """The native parameter indices of the donated arguments that are numpy arrays (a
-    tensor's buffer is never given away: it may be shared, saved or viewed)."""
-    n, out = len(args), set()
+    """The native parameter indices of the donated arguments' leaves that are numpy
+    arrays (a tensor's buffer is never given away: it may be shared, saved or viewed)."""
+    n, first, out = len(args), {}, set()
+    used = 0
+    for i, a in enumerate(args):
+        if i not in static:
+            first[i] = used
+            used += len(_leaves((a,), frozenset()))
     for k in donate_argnums:
         i = k % n if -n <= k < n else None
-        if i is not None and i not in static and type(args[i]) is np.ndarray:
-            out.add(i - sum(1 for s in static if s < i))
+        if i is not None and i not in static:
+            for j, leaf in enumerate(_leaves((args[i],), frozenset())):
+                if type(leaf) is np.ndarray:
+                    out.add(first[i] + j)
     return frozenset(out)
 
 
-def _arrays(args: tuple, static: frozenset[int]) -> list[np.ndarray]:
-    """The buffers the native code takes, one per non-static argument."""
+def _arrays(leaves: list) -> list[np.ndarray]:
+    """The buffers the native code takes, one per leaf."""
     out = []
-    for i, a in enumerate(args):
-        if i in static:
-            continue
+    for a in leaves:
         if isinstance(a, Tensor):
             out.append(a._data)
         elif isinstance(a, np.ndarray):
@@ -241,12 +276,10 @@ def _bind_on_tape(lowered: Lowered, tensors: list[Tensor]) -> list[Tensor]:
         return apply_function(lowered.program, tensors)
 
 
-def _tensors(args: tuple, static: frozenset[int]) -> list[Tensor]:
-    """The arguments as tensors, to bind the IR on (abstract tensors stay abstract)."""
+def _tensors(leaves: list) -> list[Tensor]:
+    """The leaves as tensors, to bind the IR on (abstract tensors stay abstract)."""
     out = []
-    for i, a in enumerate(args):
-        if i in static:
-            continue
+    for a in leaves:
         if isinstance(a, Tensor):
             out.append(a)
         elif isinstance(a, np.ndarray):

@@ -8,6 +8,7 @@
     lowered.fused       # optimized as text, each line tagged with its loop nest
     lowered.native()    # the compiled entry point, built on first use
     lowered.llvm, lowered.asm
+    lowered.fast_call(key)  # the generated fast call of this signature (tracer/fast_call)
 
 Native code is built lazily, so a transform called inside another trace (which
 only needs `program`, to inline it) never compiles anything of its own.
@@ -19,8 +20,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ..ir.autodiff import vjp
 from ..ir.core import Function, Instr, free_params
 from ..ir.passes import cse, dce, fold, simplify
@@ -29,8 +28,9 @@ from ..codegen.passes import compiled_ir
 from ..runtime import dump
 from .errors import TracerError, at, user_loc
 from .tensor import Tensor
-from .trace import LEAF, function_name, trace, unflatten
-from .transforms_signature import ARRAY, SCALAR
+from .fast_call import MISS, build_fast_call  # noqa: F401  (MISS: re-exported)
+from .trace import function_name, param_names, trace
+from .tree_util import PyTreeDef, keystr, tree_flatten, treedef_tuple
 
 if TYPE_CHECKING:  # native code (llvmlite) loads on first compile: a fast `import tapegrad`
     from ..runtime.native_call import CompiledFunction
@@ -50,7 +50,8 @@ class Spec:
 class Lowered:
     """Every stage of one specialisation of a transformed function."""
 
-    def __init__(self, ir: Function, adjoint: Function | None, optimized: Function, tree):
+    def __init__(self, ir: Function, adjoint: Function | None, optimized: Function,
+                 tree: PyTreeDef):
         self.ir = ir
         self.adjoint = adjoint
         self.program = optimized
@@ -58,8 +59,8 @@ class Lowered:
         self.tree = tree  # the structure the flat results are rebuilt into
         self.result_types = optimized.result_types
         # the two common structures, rebuilt without unflatten
-        self._single = tree == LEAF
-        self._flat_tuple = type(tree) is tuple and all(t == LEAF for t in tree)
+        self._single = tree.is_leaf
+        self._flat_tuple = tree.node_type is tuple and all(t.is_leaf for t in tree.children())
         self._native: CompiledFunction | None = None
         self._fast = _UNBUILT  # the fast call of this signature (None: it has none)
         self.lower_seconds = 0.0  # trace, differentiate, optimise
@@ -95,11 +96,10 @@ class Lowered:
 
     def fast_call(self, key: tuple, donated: frozenset[int] = frozenset()):
         """The fast call of `key`, the signature this specialisation was cached under
-        (see _build_fast_call), built once per set of `donated` parameters; None if
-        there is none (no `_obj` entry point, or a key that is not only arrays and
-        scalars)."""
+        (see fast_call.build_fast_call), built once per set of `donated` parameters;
+        None if there is none (no `_obj` entry point, or a static argument)."""
         if self._fast is _UNBUILT or self._fast[0] != donated:
-            self._fast = (donated, _build_fast_call(self, key, donated))
+            self._fast = (donated, build_fast_call(self, key, donated))
         return self._fast[1]
 
     def results(self, outs: list) -> object:
@@ -108,7 +108,7 @@ class Lowered:
         if self._single:
             return Tensor._make(outs[0], types[0])
         tensors = [Tensor._make(o, t) for o, t in zip(outs, types)]
-        return tuple(tensors) if self._flat_tuple else unflatten(self.tree, tensors)
+        return tuple(tensors) if self._flat_tuple else self.tree.unflatten(tensors)
 
     @property
     def fused(self) -> str:
@@ -143,182 +143,7 @@ class Lowered:
         return f"<Lowered {self.optimized!r}>"
 
 
-# ---------------------------------------------------------------- the fast call
-
-#: what a fast call returns when the arguments are not exactly its signature's
-MISS = object()
 _UNBUILT = object()
-
-
-def _build_fast_call(lowered: Lowered, key: tuple, donated: frozenset[int] = frozenset()):
-    """A function `fast(args) -> result | MISS` for the calls whose signature is `key`
-    (as transforms_signature.plain_signature computes it): the whole call with nothing
-    left to look up or decide, for a transform called again and again the same way.
-
-    It is generated Python (see `_fast_source`), one straight line per argument,
-    because the call is a few microseconds and every bytecode shows.  What it checks
-    is exactly what native code relies on, taken from the compiled entry point itself:
-    a Python float where the code reads a float32 scalar (written into a per-thread
-    0-d array, as np.array(x, np.float32) would convert it), and elsewhere an ndarray
-    (or the buffer of a concrete tensor that does not require grad) of exactly the
-    compiled shape and dtype (dtype by identity: a foreign byte order or an odd
-    dtype object misses), C-contiguous and aligned.  Anything else, a tensor requiring
-    grad, a list, a Fortran-order or misaligned array, a numpy scalar, is a MISS and
-    takes the checked path, which converts it or raises the usual error.
-
-    `donated` (parameter indices, as call_checked takes them): a result that the
-    compiled code may write into a donated parameter's array (CompiledFunction.
-    donations) is that array when, as call_checked requires, it is a writable
-    ndarray sharing no memory with another argument; a tensor there is a MISS."""
-    from ..runtime.native import POOL_MIN_BYTES, allocate
-    if any(item[0] not in (ARRAY, SCALAR) for item in key):
-        return None
-    entry = lowered.native().object_entry()
-    if entry is None or len(entry.params) != len(key):
-        return None
-    f32 = np.dtype(np.float32)
-    scalars = [i for i, item in enumerate(key) if item[0] == SCALAR]
-    if any(entry.params[i] != ((), f32) for i in scalars):
-        return None
-    local = threading.local()
-
-    def buffers() -> tuple:
-        """This thread's scratch array and one float32 cell per scalar argument."""
-        local.buffers = (entry.scratch(), *(np.empty((), f32) for _ in scalars))
-        return local.buffers
-
-    donate: dict[int, int] = {}  # result -> the parameter whose array it may be
-    if donated:
-        for j, i in lowered.native().donations().items():
-            if i in donated and key[i][0] == ARRAY and i not in donate.values() \
-                    and entry.results[j][:2] == entry.params[i]:
-                donate[j] = i
-    names = {"MISS": MISS, "ndarray": np.ndarray, "Tensor": Tensor, "make": Tensor._make,
-             "may_share": np.may_share_memory,
-             "empty": np.empty, "allocate": allocate, "entry": entry.call,
-             "OFFSET": entry.offset, "local": local, "buffers": buffers,
-             "unflatten": unflatten, "TREE": lowered.tree}
-    for i, (shape, dtype) in enumerate(entry.params):
-        names[f"S{i}"], names[f"D{i}"] = shape, dtype
-    for j, ((shape, dtype, nbytes), t) in enumerate(zip(entry.results, lowered.result_types)):
-        names[f"R{j}"], names[f"E{j}"], names[f"N{j}"], names[f"T{j}"] = shape, dtype, nbytes, t
-    source = _fast_source(key, scalars, [n >= POOL_MIN_BYTES for _, _, n in entry.results],
-                          lowered._single, lowered._flat_tuple, donate)
-    exec(compile(source, f"<fast call of {lowered.optimized.name}>", "exec"), names)
-    fast = names["fast"]
-    fast.source = source
-    return fast
-
-
-def _fast_source(key: tuple, scalars: list[int], pooled: list[bool], single: bool,
-                 flat_tuple: bool, donate: dict[int, int] | None = None) -> str:
-    """The text of a fast call (see _build_fast_call), e.g. for (f32[5], float):
-
-        def fast(args):
-            if len(args) != 2:
-                return MISS
-            a0, a1 = args
-            if type(a0) is not ndarray:
-                if type(a0) is not Tensor or a0._requires_grad:
-                    return MISS
-                a0 = a0._data  # None for an abstract tensor: the next test misses
-                if type(a0) is not ndarray:
-                    return MISS
-            if a0.dtype is not D0 or a0.shape != S0:
-                return MISS
-            flags = a0.flags
-            if not (flags.c_contiguous and flags.aligned):
-                return MISS
-            if type(a1) is not float:
-                return MISS
-            try:
-                scratch, c1 = local.buffers
-            except AttributeError:
-                scratch, c1 = buffers()
-            c1[()] = a1
-            r0 = empty(R0, E0)
-            entry(OFFSET, id(a0), id(c1), id(r0), id(scratch))
-            return make(r0, T0)
-
-    With `donate` ({result j: parameter i}), a0 donated to r0 and a1 another array:
-
-            if type(a0) is not ndarray:
-                return MISS
-            ...
-            w0 = flags.writeable
-            ...
-            if w0 and not may_share(a0, a1):
-                r0 = a0
-            else:
-                r0 = allocate(R0, E0, N0)
-    """
-    donate = donate or {}
-    donors = set(donate.values())
-    n = len(key)
-    args = [f"a{i}" for i in range(n)]
-    lines = ["def fast(args):",
-             f"    if len(args) != {n}:",
-             "        return MISS"]
-    if n:
-        lines.append(f"    {_unpacking(args)} = args")
-    for i in range(n):
-        a = args[i]
-        if i in scalars:
-            lines += [f"    if type({a}) is not float:",
-                      "        return MISS"]
-            continue
-        if i in donors:  # a tensor's buffer is never given away: the checked path
-            lines += [f"    if type({a}) is not ndarray:",
-                      "        return MISS"]
-        else:
-            lines += [f"    if type({a}) is not ndarray:",
-                      f"        if type({a}) is not Tensor or {a}._requires_grad:",
-                      "            return MISS",
-                      f"        {a} = {a}._data",
-                      f"        if type({a}) is not ndarray:",
-                      "            return MISS"]
-        lines += [f"    if {a}.dtype is not D{i} or {a}.shape != S{i}:",
-                  "        return MISS",
-                  f"    flags = {a}.flags",
-                  "    if not (flags.c_contiguous and flags.aligned):",
-                  "        return MISS"]
-        if i in donors:
-            lines.append(f"    w{i} = flags.writeable")
-    cells = [f"c{i}" for i in scalars]
-    buffers = _unpacking(["scratch", *cells])
-    lines += ["    try:",
-              f"        {buffers} = local.buffers",
-              "    except AttributeError:",
-              f"        {buffers} = buffers()"]
-    lines += [f"    c{i}[()] = a{i}" for i in scalars]
-    results = [f"r{j}" for j in range(len(pooled))]
-    for j, big in enumerate(pooled):
-        fresh = f"r{j} = allocate(R{j}, E{j}, N{j})" if big else f"r{j} = empty(R{j}, E{j})"
-        i = donate.get(j)
-        if i is None:
-            lines.append("    " + fresh)
-            continue
-        others = [f"may_share(a{i}, a{k})" for k in range(n) if k != i and k not in scalars]
-        overlap = f" and not ({' or '.join(others)})" if others else ""
-        lines += [f"    if w{i}{overlap}:",
-                  f"        r{j} = a{i}",
-                  "    else:",
-                  "        " + fresh]
-    passed = [f"c{i}" if i in scalars else args[i] for i in range(n)] + results + ["scratch"]
-    lines.append(f"    entry(OFFSET, {', '.join(f'id({v})' for v in passed)})")
-    tensors = [f"make(r{j}, T{j})" for j in range(len(pooled))]
-    if single:
-        lines.append(f"    return {tensors[0]}")
-    elif flat_tuple:
-        lines.append(f"    return ({_unpacking(tensors)})")
-    else:
-        lines.append(f"    return unflatten(TREE, [{', '.join(tensors)}])")
-    return "\n".join(lines) + "\n"
-
-
-def _unpacking(names: list[str]) -> str:
-    """`a, b` (or `a,` for one name): a tuple's items in source text."""
-    return names[0] + "," if len(names) == 1 else ", ".join(names)
 
 
 def _codegen_fusion(fn: Function) -> Fusion:
@@ -343,29 +168,31 @@ def _lower(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
     _check_closed(f, fn)
     if spec.kind == "compile":
         return Lowered(fn, None, optimize(fn), tree)
-    wrt = _wrt_params(f, fn, args, static, spec.argnums)
+    wrt, grads_tree = _wrt_params(f, fn, args, static, spec.argnums)
     value_tree, aux_tree = _split_aux(f, tree, spec.has_aux)
     _check_scalar_loss(f, fn, value_tree)
     n_aux = len(fn.results) - 1
     name = f"{spec.kind}_{function_name(f)}"
     adjoint = vjp(fn, wrt, cotangents=["ones"] + ["zero"] * n_aux,
                   keep_results=spec.kind == "value_and_grad" or spec.has_aux, name=name)
-    results, out_tree = _arrange(spec, adjoint.results, len(wrt), value_tree, aux_tree)
+    results, out_tree = _arrange(spec, adjoint.results, len(wrt), grads_tree, value_tree,
+                                 aux_tree)
     program = Function(name, adjoint.params, adjoint.body, results)
     return Lowered(fn, adjoint, optimize(program), out_tree)
 
 
-def _arrange(spec: Spec, adjoint_results: list, n_grads: int, value_tree, aux_tree):
+def _arrange(spec: Spec, adjoint_results: list, n_grads: int, grads_tree: PyTreeDef,
+             value_tree: PyTreeDef, aux_tree: PyTreeDef | None):
     """The program's results and their structure, in JAX's order:
     grad -> grads | (grads, aux);  value_and_grad -> (value, grads) | ((value, aux), grads)."""
-    kept = adjoint_results[:-n_grads]  # [value, *aux] when vjp kept them, else []
+    kept = adjoint_results[:len(adjoint_results) - n_grads]  # [value, *aux] if vjp kept them
     grads = adjoint_results[len(kept):]
     value, aux = kept[:1], kept[1:]
-    grads_tree = LEAF if isinstance(spec.argnums, int) else tuple(LEAF for _ in grads)
     if spec.kind == "grad":
-        return grads + aux, ((grads_tree, aux_tree) if spec.has_aux else grads_tree)
-    head = (value_tree, aux_tree) if spec.has_aux else value_tree
-    return value + aux + grads, (head, grads_tree)
+        return grads + aux, (treedef_tuple([grads_tree, aux_tree]) if spec.has_aux
+                             else grads_tree)
+    head = treedef_tuple([value_tree, aux_tree]) if spec.has_aux else value_tree
+    return value + aux + grads, treedef_tuple([head, grads_tree])
 
 
 def optimize(fn: Function) -> Function:
@@ -382,48 +209,58 @@ def _check_closed(f, fn: Function) -> None:
             f"taking it as an argument{_defined_at(f)}; pass it as an argument instead")
 
 
-def _wrt_params(f, fn: Function, args: tuple, static: frozenset[int], argnums) -> list:
-    """The IR parameters of the arguments `argnums` names (static ones have none)."""
+def _wrt_params(f, fn: Function, args: tuple, static: frozenset[int], argnums):
+    """The IR parameters of the arguments `argnums` names (every leaf of each; static
+    arguments have none) and the structure their gradients come back in."""
     wanted = (argnums,) if isinstance(argnums, int) else argnums
     if not wanted:
         raise ValueError(f"argnums=() asks {function_name(f)} for no gradient at all")
-    param_of = {}
-    for i in range(len(args)):
+    params_of, trees, used = {}, {}, 0
+    for i, a in enumerate(args):
         if i not in static:
-            param_of[i] = fn.params[len(param_of)]
-    wrt = []
+            trees[i] = tree_flatten(a)[1]
+            params_of[i] = fn.params[used:used + trees[i].num_leaves]
+            used += trees[i].num_leaves
+    wrt, grads_trees = [], []
     for k in wanted:
         i = k + len(args) if k < 0 else k
         if not 0 <= i < len(args):
             raise ValueError(f"argnums={argnums!r} but {function_name(f)} was called with "
                              f"{len(args)} arguments{at(user_loc())}")
-        if i not in param_of:
+        if i not in params_of:
             raise ValueError(f"argnums={argnums!r} names argument {i} of {function_name(f)}, "
                              f"which is static (static_argnums): it has no gradient")
-        p = param_of[i]
-        if not p.dtype.is_float:
-            raise TypeError(f"cannot differentiate {function_name(f)} with respect to argument "
-                            f"{i} ({p.hint}: {p.type}): only floating point arguments have "
-                            f"gradients{at(user_loc())}")
-        wrt.append(p)
-    return wrt
+        for p, path in zip(params_of[i], trees[i].paths()):
+            if not p.dtype.is_float:
+                name = param_names(f, len(args))[i] or f"arg {i}"
+                raise TypeError(
+                    f"cannot differentiate {function_name(f)} with respect to argument {i} "
+                    f"({name}{keystr(path)}: {p.type}): only floating point arguments have "
+                    f"gradients{at(user_loc())}")
+        wrt += params_of[i]
+        grads_trees.append(trees[i])
+    return wrt, grads_trees[0] if isinstance(argnums, int) else treedef_tuple(grads_trees)
 
 
-def _split_aux(f, tree, has_aux: bool):
+def _split_aux(f, tree: PyTreeDef, has_aux: bool):
     """(value structure, aux structure) of f's output."""
     if not has_aux:
         return tree, None
-    if not (isinstance(tree, (tuple, list)) and len(tree) == 2):
+    if not (tree.node_type in (tuple, list) and len(tree.children()) == 2):
         raise TypeError(f"with has_aux=True, {function_name(f)} must return a pair "
                         f"(value, aux){_defined_at(f)}")
-    return tree[0], tree[1]
+    return tree.children()
 
 
-def _check_scalar_loss(f, fn: Function, value_tree) -> None:
-    loss = fn.results[0]
-    if value_tree == LEAF and loss.type.shape == () and loss.dtype.is_float:
+def _check_scalar_loss(f, fn: Function, value_tree: PyTreeDef) -> None:
+    loss = fn.results[0] if value_tree.is_leaf else None
+    if loss is not None and loss.type.shape == () and loss.dtype.is_float:
         return
-    what = "a tuple" if value_tree != LEAF else f"a tensor of type {loss.type}"
+    if loss is None:
+        kind = value_tree.node_type
+        what = f"a {'tuple' if kind is tuple else 'pytree'} {value_tree!r}"
+    else:
+        what = f"a tensor of type {loss.type}"
     where = f" (computed at {loss.loc.full()})" if isinstance(loss, Instr) and loss.loc else ""
     raise TypeError(
         f"grad requires {function_name(f)} to return a scalar: a 0-d floating point tensor "

@@ -38,7 +38,10 @@ def gemm_epilogues(fn: Function) -> Function:
         new = remap(instr, replaced)
         fused = _epilogue(new, uses)
         if fused is not None:
-            replaced[id(instr)] = new = fused
+            new = fused
+        if new is not instr:  # fused, or rebuilt on a fused operand: its users follow
+            replaced[id(instr)] = new
+            uses[id(new)] = uses.get(id(instr), 0)
         body.append(new)
     return dce(rebuilt(fn, body, replaced)) if replaced else fn
 

@@ -2,3 +2,7 @@
 from . import functional
 
 __all__ = ["functional"]
+
+from ..tracer.unsupported import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("tapegrad.nn", "torch.nn")

@@ -16,10 +16,14 @@ from ..tracer.ops_core import convert, full as _full
 from ..tracer.random_ops import dropout_noise as _dropout_noise
 from ..tracer.tape import bind, grad_node
 from ..tracer.tensor import Tensor, _wrap_dim
+from ..tracer.unsupported import module_getattr as _module_getattr
 
 relu = E.relu
 sigmoid = E.sigmoid
 tanh = E.tanh
+
+# a name PyTorch's functional has and this one lacks raises AttributeError naming it
+__getattr__ = _module_getattr("tapegrad.nn.functional", "torch.nn.functional")
 
 
 def _softmax_dim(x: Tensor, dim) -> int:

@@ -192,7 +192,8 @@ def test_compiled_function_with_the_wrong_number_of_arguments():
 
 
 @pytest.mark.parametrize("bad, what", [
-    ("text", "got str"), ([1.0, 2.0, 3.0], "got list"), (None, "got NoneType"),
+    ("text", "got str"), ({1.0, 2.0}, "got set"), (object(), "got object"),
+    ([1.0, "x"], "arg 0[1]: got str"),  # lists and None are pytrees: a bad leaf has a path
     (np.ones(3, np.complex64), "unsupported dtype complex64"),
     (np.array([object()] * 3), "unsupported dtype object"),
     (np.ones(3, np.uint64), "unsupported dtype uint64"),

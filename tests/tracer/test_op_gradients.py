@@ -393,6 +393,7 @@ NON_DIFFERENTIABLE = {
 NOT_OPERATIONS = {
     # creation, random, devices, dtypes-as-functions
     "arange", "as_tensor", "empty", "empty_like", "eye", "from_numpy", "full", "full_like",
+    "from_dlpack",
     "linspace", "manual_seed", "ones", "ones_like", "rand", "rand_like", "randint", "randn",
     "randn_like", "tensor", "zeros", "zeros_like", "device", "Size", "Tensor",
     "Generator", "bernoulli", "get_rng_state", "initial_seed", "normal", "randint_like",
@@ -400,6 +401,8 @@ NOT_OPERATIONS = {
     "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
     # grad mode, transforms, tracing (tested elsewhere)
     "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "compile", "jit", "grad",
+    "inference_mode", "is_inference_mode_enabled", "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
     "value_and_grad", "make_ir",
     # Tensor plumbing
     "cpu", "cuda", "element_size", "is_floating_point",

@@ -106,13 +106,14 @@ def test_changed_layouts_give_the_checked_answer(layout):
             np.testing.assert_array_equal(a.numpy(), c.numpy())
 
 
-def test_a_list_is_refused_with_the_usual_error():
+def test_a_list_or_a_set_is_refused_with_the_usual_error():
     g = _bce_grad()
     x, w, b, y = f32(5), f32(5, 3, seed=1), f32(3, seed=2), np.zeros(3, np.float32)
     _warm(g, x, w, b, y)
-    assert g._cache.fast((x, w.tolist(), b, y)) is MISS
-    with pytest.raises(TypeError, match="got list"):
-        g(x, w.tolist(), b, y)
+    assert g._cache.fast((x, w.tolist(), b, y)) is MISS  # a list is a pytree: another trace
+    assert g._cache.fast((x, {1.0}, b, y)) is MISS
+    with pytest.raises(TypeError, match="got set"):
+        g(x, {1.0}, b, y)
 
 
 @pytest.mark.parametrize("change", ["shape", "dtype", "count", "keyword", "grad"])
@@ -288,9 +289,13 @@ def test_plain_signature_equals_signature():
     key, arrays = plain_signature(args)
     assert key == signature(args, frozenset())[0]
     assert [a.dtype for a in arrays[2:5]] == [np.float32] * 3
-    for odd in ([1.0], np.ones(2, np.float16), np.ones(2).astype(">f8"),
-                tg.tensor(f32(2), requires_grad=True)):
+    for odd in (np.ones(2, np.float16), np.ones(2).astype(">f8"),
+                tg.tensor(f32(2), requires_grad=True), [np.ones(2, np.float16)], {1.0},
+                {"a": tg.tensor(f32(2), requires_grad=True)}):
         assert plain_signature((odd,)) is None
+    trees = ([1.0], {"w": f32(2), "b": [tg.tensor(f32(3)), 2.0]}, (), f32(1))
+    key, arrays = plain_signature(trees)  # dicts, lists and tuples of plain leaves
+    assert key == signature(trees, frozenset())[0] and len(arrays) == 5
 
 
 def test_plain_calls_count_hits_and_give_the_general_paths_results():

@@ -1,0 +1,4 @@
+"""`torch.autograd.gradcheck`, the module (tracer/gradcheck.py)."""
+from ..tracer.gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
