@@ -74,9 +74,9 @@ def _normalize(x: Tensor, index) -> list:
             if t.dtype.name == "bool":
                 if t.ndim == 0:
                     if t._data is None or not bool(t._data):
-                        raise NotImplementedError(
-                            "tapegrad: indexing with a 0-d False (or traced) bool is not "
-                            "supported; see docs/torch-coverage.md")
+                        from .unsupported import unsupported_argument
+                        raise unsupported_argument("torch.Tensor.__getitem__",
+                                                   "a 0-d False (or traced) bool index")
                     out.append(None)
                     continue
                 out.extend(_Adv(p) for p in _mask_positions(t))

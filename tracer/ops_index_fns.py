@@ -21,8 +21,7 @@ from .ops_index_put import index_put, index_put_  # noqa: F401  (re-exported)
 from .ops_inplace import _inplace
 from .tape import bind, grad_node
 from .tensor import Tensor, _wrap_dim
-
-_COVERAGE = "see docs/torch-coverage.md"
+from .unsupported import unsupported_argument
 
 
 class IndexOutOfRange(IndexError, RuntimeError):
@@ -47,8 +46,7 @@ def _check(index: Tensor, size: int, dim: int) -> None:
 
 def _no_reduce(op: str, reduce) -> None:
     if reduce is not None:
-        raise NotImplementedError(f"tapegrad: {op}(..., reduce={reduce!r}) is not supported; "
-                                  f"{_COVERAGE}")
+        raise unsupported_argument(f"torch.Tensor.{op}", f"reduce={reduce!r}")
 
 
 def _fits(op: str, index: Tensor, x: Tensor, dim: int, other: Tensor | None = None) -> None:

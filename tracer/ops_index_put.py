@@ -20,6 +20,7 @@ from .ops_index import _index_tensor, flat_positions, positions
 from .ops_inplace import _inplace
 from .tape import bind
 from .tensor import Tensor
+from .unsupported import unsupported_argument
 
 
 def _lone_mask(x: Tensor, index):
@@ -90,8 +91,8 @@ def put(x: Tensor, index, val: Tensor, accumulate: bool) -> Tensor:
     src = bind(P.reshape, cast_to(val, x.dtype, shape), shape=flat[0].shape) if flat else val
     prim = P.scatter_add if accumulate else P.scatter
     if accumulate and x.dtype is dtypes.bool_:
-        raise NotImplementedError("tapegrad: index_put_ with accumulate=True on a bool tensor "
-                                  "is not supported; see docs/torch-coverage.md")
+        raise unsupported_argument("torch.Tensor.index_put_", "accumulate=True",
+                                   "on a bool tensor")
     return bind(prim, x, src, *flat, axes=tuple(range(x.ndim)))
 
 
