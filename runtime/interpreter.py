@@ -359,10 +359,11 @@ def _positions(shape: tuple, space: tuple, indices, axes) -> tuple:
         if d in axes:
             i = np.asarray(indices[axes.index(d)], np.int64)
             n = shape[d]
-            bad = (i < -n) | (i >= n)
-            if bad.any():
+            lo, hi = (int(i.min()), int(i.max())) if i.size else (0, 0)
+            if lo < -n or hi >= n:
+                bad = (i < -n) | (i >= n)
                 raise index_error(int(i[bad].flat[0]), d, n)
-            out.append(np.where(i < 0, i + n, i))
+            out.append(np.where(i < 0, i + n, i) if lo < 0 else i)
         else:
             r = [1] * len(space)
             r[d] = space[d]
