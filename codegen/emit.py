@@ -30,7 +30,7 @@ from ..ir.core import Function, Instr, Value
 from ..ir.dtypes import DType, bool_
 from . import blas, indexing, target
 from .layout import I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
-from .lowering import LOWERINGS
+from .lowering import LOWERINGS, LoweringKind
 from .mathlib import FUNCTIONS as _POLYNOMIAL, MathBuilder
 from .passes import compiled_ir
 from .plan import Plan, Root, plan, view_of
@@ -159,10 +159,10 @@ class Emitter:
 
     def emit_root(self, root: Root) -> None:
         v, dst = root.value, root.dst
-        if dst.size == 0 and not (not root.copy and v.prim in indexing.CHECKED):
+        if dst.size == 0 and not (not root.copy and indexing.is_checked(v.prim)):
             return  # (an empty scatter still checks the indices of its source)
         low = LOWERINGS.get(v.prim) if isinstance(v, Instr) else None
-        if not root.copy and low.kind == "kernel":
+        if not root.copy and low.kind is LoweringKind.KERNEL:
             self._guarded(lambda: low.rule(self, v, dst))
             return
         get = self.elem if root.copy else self.compute
@@ -269,9 +269,9 @@ class Emitter:
 
     def compute(self, v: Instr, idx: list) -> ir.Value:
         low = LOWERINGS[v.prim]
-        if low.kind == "scalar":
+        if low.kind is LoweringKind.SCALAR:
             return low.rule(self, v, *(self.elem(o, idx) for o in v.operands))
-        if low.kind == "gather":
+        if low.kind is LoweringKind.GATHER:
             return low.rule(self, v, idx)
         raise AssertionError(f"kernel {v.prim.name} was not materialised by the plan")
 

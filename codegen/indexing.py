@@ -16,18 +16,19 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..ir import primitives as P
 from ..ir.core import Function
+from ..ir.primitives import OpGroup
 from .layout import I64
 
-#: The primitives whose entry points carry a status record.
-CHECKED = frozenset({P.gather, P.scatter_add, P.scatter})
+def is_checked(prim) -> bool:
+    """Whether `prim` reads indices from data (its entry point carries a status record)."""
+    return prim.group is OpGroup.GATHER or prim.group is OpGroup.SCATTER
 #: Bytes of the status record: site (instruction position + 1), index operand, value.
 STATUS_BYTES = 24
 
 
 def has_index_checks(fn: Function) -> bool:
-    return any(instr.prim in CHECKED for instr in fn.body)
+    return any(is_checked(instr.prim) for instr in fn.body)
 
 
 def _record(em) -> ir.Value:
@@ -123,5 +124,5 @@ def scatter(em, instr, out) -> None:
     _scatter(em, instr, out, lambda old, new: new)
 
 
-__all__ = ["CHECKED", "STATUS_BYTES", "has_index_checks", "clear_status", "load_status",
+__all__ = ["is_checked", "STATUS_BYTES", "has_index_checks", "clear_status", "load_status",
            "checked_index", "gather", "scatter_add", "scatter"]

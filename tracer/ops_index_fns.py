@@ -62,7 +62,7 @@ def _fits(op: str, index: Tensor, x: Tensor, dim: int, other: Tensor | None = No
 def _corner(src: Tensor, shape: tuple) -> Tensor:
     if src.shape == tuple(shape):
         return src
-    return bind(P.slice_, src, start=(0,) * src.ndim, stop=tuple(shape), step=(1,) * src.ndim)
+    return bind(P.slice, src, start=(0,) * src.ndim, stop=tuple(shape), step=(1,) * src.ndim)
 
 
 def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
