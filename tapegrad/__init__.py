@@ -3,10 +3,11 @@
 `import tapegrad as torch` runs PyTorch-style eager code; this file is the list
 of public names and where each one lives.
 """
-__version__ = "0.1.0"
+from .ir.version import __version__  # noqa: E402  (written once, in ir/version.py)
 
 from . import ir, runtime  # noqa: E402
 from .tracer import ops as _ops  # noqa: E402  (attaches the operations to Tensor)
+from .tracer import engine as _engine  # noqa: E402  (attaches Tensor.backward)
 from .tracer.tensor import Tensor  # noqa: E402
 from .tracer.sizes import Size  # noqa: E402
 
@@ -50,6 +51,12 @@ from .tracer.ops import (  # noqa: E402
     permute, pow, reciprocal, relu, reshape, select, sigmoid, sign, sin, sqrt, squeeze, stack,
     sub, subtract, sum, swapaxes, t, tanh, transpose, unsqueeze, where)
 
+from .tracer.ops import (  # noqa: E402
+    addbmm, addmm, addmv, argsort, baddbmm, chunk, diag, diagonal, einsum, flip, fliplr,
+    flipud, ger, kthvalue, median, mode, moveaxis, movedim, mv, narrow, outer, roll, sort,
+    split, swapdims, tensordot, tile, topk, tril, triu, unbind, unflatten, vdot)
+from .tracer.creation import (  # noqa: E402
+    asarray, get_default_device, logspace, set_default_device)
 # indexing functions (tracer/ops_index_fns.py; `where` also takes the condition alone)
 from .tracer.ops_index_fns import (  # noqa: E402
     argwhere, gather, index_add, index_put, index_select, masked_fill, masked_select, nonzero,

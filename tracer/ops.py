@@ -112,6 +112,10 @@ def _to(self, *args, **kwargs):
     return S.clone(out) if kwargs.get("copy") and out is self else out
 
 
+def _device(self):
+    return creation.device("cpu")
+
+
 def _cuda(self, *args, **kwargs):
     creation.device("cuda")
 
@@ -169,7 +173,7 @@ METHODS = {
     "float": _dtype_method(dtypes.f32), "double": _dtype_method(dtypes.f64),
     "long": _dtype_method(dtypes.i64), "bool": _dtype_method(dtypes.bool_),
     "to": _to, "type_as": lambda self, other: S.to_dtype(self, other.dtype),
-    "cpu": lambda self: self, "cuda": _cuda,
+    "cpu": lambda self: self, "cuda": _cuda, "device": property(_device),
     "new_ones": _new(creation.ones), "new_zeros": _new(creation.zeros),
     "new_empty": _new(creation.empty),
     "new_full": lambda self, size, fill_value, dtype=None, **kw: creation.full(
@@ -189,3 +193,74 @@ def attach() -> None:
 
 
 attach()
+
+
+# ---------------------------------------------------------------- the wider surface
+# (shapes, values with indices, products: ops_layout, ops_sort, ops_linalg)
+
+from . import ops_layout as L  # noqa: E402
+from . import ops_linalg as LA  # noqa: E402
+from . import ops_sort as SO  # noqa: E402
+
+tile, flip, fliplr, flipud, roll, narrow = L.tile, L.flip, L.fliplr, L.flipud, L.roll, L.narrow
+chunk, split, unbind, movedim, moveaxis = L.chunk, L.split, L.unbind, L.movedim, L.movedim
+swapdims, unflatten, tril, triu, diagonal, diag = (L.swapdims, L.unflatten, L.tril, L.triu,
+                                                    L.diagonal, L.diag)
+sort, argsort, topk, kthvalue, median, mode = (SO.sort, SO.argsort, SO.topk, SO.kthvalue,
+                                               SO.median, SO.mode)
+vdot, mv, outer, ger, addmm, addmv = LA.vdot, LA.mv, LA.outer, LA.ger, LA.addmm, LA.addmv
+baddbmm, addbmm, einsum, tensordot = LA.baddbmm, LA.addbmm, LA.einsum, LA.tensordot
+
+SURFACE_FUNCTIONS = [
+    "tile", "flip", "fliplr", "flipud", "roll", "narrow", "chunk", "split", "unbind",
+    "movedim", "moveaxis", "swapdims", "unflatten", "tril", "triu", "diagonal", "diag", "sort",
+    "argsort", "topk", "kthvalue", "median", "mode", "vdot", "mv", "outer", "ger", "addmm",
+    "addmv", "baddbmm", "addbmm", "einsum", "tensordot",
+]
+FUNCTIONS += SURFACE_FUNCTIONS + ["swapaxes"]
+
+
+def _tile_method(self, *dims):
+    return L.tile(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list))
+                  else dims)
+
+
+def _flip_method(self, *dims):
+    return L.flip(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list))
+                  else dims)
+
+
+def _sequence_operand(fn, reflected: bool = False):
+    """PyTorch's operators refuse a list or tuple operand (TypeError, not a detached
+    constant whose gradient would silently be zero); `==` falls back to identity."""
+    base = _operator(fn, reflected)
+
+    def method(self, other):
+        if other.__class__ in (list, tuple):
+            return NotImplemented
+        return base(self, other)
+    return method
+
+
+SURFACE_METHODS = {
+    **{name: globals()[name] for name in SURFACE_FUNCTIONS if name not in ("tile", "flip")},
+    "repeat": L.repeat, "tile": _tile_method, "flip": _flip_method,
+    "stride": L.stride, "storage_offset": L.storage_offset, "is_contiguous": L.is_contiguous,
+    "swapaxes": S.transpose,
+    "view_as": lambda self, other: S.view(self, other.shape),
+    "reshape_as": lambda self, other: S.reshape(self, other.shape),
+    "expand_as": S.expand_as,
+    # operators with a list or tuple operand raise TypeError, as PyTorch's do
+    **{name: _sequence_operand(fn, name.startswith("__r") and name not in (
+        "__radd__", "__rsub__", "__rmul__", "__rtruediv__"))
+       for name, fn in (
+        ("__add__", E.add), ("__radd__", E.add), ("__sub__", E.sub), ("__rsub__", E.rsub),
+        ("__mul__", E.mul), ("__rmul__", E.mul), ("__truediv__", E.div),
+        ("__rtruediv__", E.rdiv), ("__pow__", E.pow), ("__rpow__", E.pow),
+        ("__matmul__", S.matmul), ("__rmatmul__", S.matmul), ("__eq__", E.eq),
+        ("__ne__", E.ne), ("__lt__", E.lt), ("__le__", E.le), ("__gt__", E.gt),
+        ("__ge__", E.ge))},
+}
+for _name, _fn in SURFACE_METHODS.items():
+    setattr(Tensor, _name, _fn)
+METHODS.update(SURFACE_METHODS)

@@ -476,9 +476,9 @@ def test_a_100000_instruction_chain_needs_no_recursion():
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(200)  # any recursion over the chain would fail loudly
     try:
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time: a busy machine must not fail it
         adjoint = vjp(fn, [x])
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
     finally:
         sys.setrecursionlimit(limit)
     verify(adjoint)
