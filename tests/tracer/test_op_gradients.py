@@ -280,6 +280,30 @@ case("getitem", lambda x: x[0, ..., None, ::2], U(2, 3, 4), tag="mixed")
 case("getitem", lambda x: x[...], U(2, 3), tag="alias")
 case("getitem", lambda x: x[:2] * x[1:], U(3), tag="overlap")
 case("select", lambda x: tg.select(x, 1, 2), U(2, 3))
+# advanced indexing (more in test_advanced_indexing.py)
+case("getitem", lambda x: x[[0, 2, 2], 1:], U(3, 3), tag="list")
+case("getitem", lambda x: x[x > 0.5], U(3, 3), tag="mask")
+case("setitem", lambda x, v: _put(x, v), U(3, 3), U(2))
+case("gather", lambda x: tg.gather(x, 1, t_const([[0, 0], [2, 1]])), U(2, 3))
+case("index_select", lambda x: tg.index_select(x, 0, t_const([1, 1, 0])), U(2, 3))
+case("take", lambda x: tg.take(x, t_const([5, 0, -1])), U(2, 3))
+case("masked_fill", lambda x: tg.masked_fill(x, x > 0.5, 2.0), U(2, 3))
+case("masked_select", lambda x: tg.masked_select(x, x > 0.5), U(2, 3))
+case("scatter", lambda x, s: tg.scatter(x, 1, t_const([[2, 0]]), s), U(2, 3), U(1, 2))
+case("scatter_add", lambda x, s: tg.scatter_add(x, 0, t_const([[1, 1, 0]]), s), U(2, 3),
+     U(1, 3))
+case("index_add", lambda x, s: tg.index_add(x, 1, t_const([0, 0]), s, alpha=2.0), U(2, 3),
+     U(2, 2))
+case("index_put", lambda x, v: tg.index_put(x, (t_const([0, 1, 0]),), v, accumulate=True),
+     U(2, 3), U(3, 3))
+
+
+
+def _put(x, v):
+    y = x * 1.0
+    y[[2, 0], 1] = v
+    return y
+
 
 # ---------------------------------------------------------------- cat / stack
 
@@ -372,6 +396,7 @@ for _row in _MATH_ROWS:  # (own names: the lambdas above read `_name` late)
 NON_DIFFERENTIABLE = {
     "argmax", "argmin", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "is_tensor",
     "long", "bool",  # integer/bool results
+    "nonzero", "argwhere",  # positions (tests/tracer/test_advanced_indexing.py)
 } | _MATH_NON_DIFFERENTIABLE
 NOT_OPERATIONS = {
     # creation, random, devices, dtypes-as-functions
