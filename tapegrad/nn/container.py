@@ -124,6 +124,22 @@ class ModuleList(Module):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container and has no forward")
 
+    def __repr__(self) -> str:
+        """PyTorch's: runs of equal children print once, as "(2-4): 3 x Linear(...)"."""
+        from .module import _addindent
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return "ModuleList()"
+        lines, start = [], 0
+        for i in range(1, len(reprs) + 1):
+            if i < len(reprs) and reprs[i] == reprs[start]:
+                continue
+            body = _addindent(reprs[start], 2)
+            lines.append(f"({start}): {body}" if i - start == 1
+                         else f"({start}-{i - 1}): {i - start} x {body}")
+            start = i
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     def __init__(self, modules=None) -> None:
