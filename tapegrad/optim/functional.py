@@ -11,11 +11,32 @@ from __future__ import annotations
 import math
 
 from ..tracer import ops as O
-from ..tracer.creation import zeros_like
+from ..ir.dtypes import f64 as float64
+from ..tracer.creation import tensor, zeros_like
 from ..tracer.tensor import Tensor
 from ..tracer.tree_util import tree_flatten, tree_unflatten
 
-__all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
+__all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "init_state"]
+
+_SLOTS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+          "adamw": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+          "rmsprop": ("square_avg", "momentum_buffer", "grad_avg"), "adagrad": ("sum",)}
+
+
+def init_state(update, params, **hyper) -> dict:
+    """A state with every slot as zeros and the step count as a float32 tensor, so that
+    `tg.compile` sees the same pytree on every step (state=None changes shape after one).
+    Slots the update would not use (amsgrad off, no momentum, ...) stay zeros, unused."""
+    name = update if isinstance(update, str) else update.__name__
+    state = {"step": tensor(0.0)}
+    for slot in _SLOTS[name]:
+        zeros = tree_unflatten(tree_flatten(params)[1],
+                               [zeros_like(p) for p in tree_flatten(params)[0]])
+        if slot == "sum" and hyper.get("initial_accumulator_value"):
+            zeros = tree_unflatten(tree_flatten(params)[1], [
+                z + hyper["initial_accumulator_value"] for z in tree_flatten(zeros)[0]])
+        state[slot] = zeros
+    return state
 
 
 def _leaves(params, grads, state, slots: tuple[str, ...]):
@@ -81,7 +102,12 @@ def sgd(params, grads, state=None, *, lr: float = 1e-3, momentum: float = 0.0,
         if weight_decay != 0:
             g = g + p * weight_decay
         if momentum != 0:
-            buf = g.detach() if bufs[i] is None else bufs[i] * momentum + g * (1 - dampening)
+            if bufs[i] is None:
+                buf = g.detach()
+            else:
+                buf = bufs[i] * momentum + g * (1 - dampening)
+                if isinstance(state["step"], Tensor):  # an init_state buffer: the first step
+                    buf = O.where(state["step"] == 0, g, buf)   # takes the gradient itself
             bufs[i] = buf
             g = g + buf * momentum if nesterov else buf
         new.append(p - g * lr)
@@ -94,9 +120,13 @@ def _adam(params, grads, state, lr, betas, eps, weight_decay, amsgrad, maximize,
     ps, gs, treedef, state, per = _leaves(params, grads, state, slots)
     step = _next_step(state["step"])
     s = _scalar(step)
+    if isinstance(s, Tensor):  # traced: 1 - beta**t cancels, so form it in float64
+        s = s.to(float64)
     bias1 = 1 - _power(beta1, s)
     bias2_sqrt = (1 - _power(beta2, s)) ** 0.5
     step_size = lr / bias1
+    if isinstance(s, Tensor) and ps:
+        step_size, bias2_sqrt = step_size.to(ps[0].dtype), bias2_sqrt.to(ps[0].dtype)
     new = []
     for i, (p, g) in enumerate(zip(ps, gs)):
         g = -g if maximize else g
