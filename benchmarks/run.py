@@ -210,10 +210,10 @@ def w2_rows(n, repeat, number):
     check(f"W2 n={n:.0e}", g(x).numpy(), _w2_numpy(x.astype(np.float64)), rtol=1e-4,
           atol=1e-5)
     out = np.empty_like(x)
-    ours, copy, numpy_ = side_by_side(
+    ours, copy, numpy_ref = side_by_side(
         [lambda: g(x), lambda: np.copyto(out, x), lambda: _w2_numpy(x)], repeat, number)
     return [Row(f"W2 grad, {n:.0e} f32", ours, "np.copyto", copy, "<= 2.0x"),
-            Row(f"W2 grad, {n:.0e} f32", ours, "numpy grad", numpy_, "")]
+            Row(f"W2 grad, {n:.0e} f32", ours, "numpy grad", numpy_ref, "")]
 
 
 # ---------------------------------------------------------------- W3: scalar latency
@@ -238,10 +238,10 @@ def w3_rows(repeat, number):
         return x.grad.item()
 
     check("W3 eager", eager(), _w3_numpy(1.5), rtol=1e-5)
-    ours, eag, numpy_ = side_by_side([lambda: g(1.5), eager, lambda: _w3_numpy(1.5)],
-                                     repeat, number)
-    return [Row("W3 grad at a scalar, compiled", ours, "numpy", numpy_, "<= 2 us"),
-            Row("W3 grad at a scalar, eager", eag, "numpy", numpy_, "<= 20 us")]
+    ours, eag, numpy_ref = side_by_side([lambda: g(1.5), eager, lambda: _w3_numpy(1.5)],
+                                        repeat, number)
+    return [Row("W3 grad at a scalar, compiled", ours, "numpy", numpy_ref, "<= 2 us"),
+            Row("W3 grad at a scalar, eager", eag, "numpy", numpy_ref, "<= 20 us")]
 
 
 # ---------------------------------------------------------------- W4: second order
@@ -251,12 +251,12 @@ def w4a_rows(repeat, number):
     f = lambda x: (x ** 3 * tg.sin(x)).sum()  # noqa: E731
     d2 = tg.grad(lambda x: tg.grad(f)(x).sum())
 
-    def numpy_(x=x):
+    def numpy_ref(x=x):
         s, c = np.sin(x), np.cos(x)
         return 6 * x * s + 6 * x * x * c - x ** 3 * s
 
-    check("W4a", d2(x).numpy(), numpy_(), rtol=1e-9, atol=1e-9)
-    ours, base = side_by_side([lambda: d2(x), numpy_], repeat, number)
+    check("W4a", d2(x).numpy(), numpy_ref(), rtol=1e-9, atol=1e-9)
+    ours, base = side_by_side([lambda: d2(x), numpy_ref], repeat, number)
     return [Row("W4a grad(grad), 1e5 f64", ours, "numpy", base, "<= 0.03x")]
 
 
@@ -266,14 +266,14 @@ def w4b_rows(repeat, number):
     gl = tg.grad(_loss)
     hvp = tg.grad(lambda w1, w2, x, y, v: (gl(w1, w2, x, y) * v).sum())
 
-    def numpy_():
+    def numpy_ref():
         mask = (x @ w1) > 0
         dyp = (mask * (x @ v)) @ w2
         return x.T @ (mask * ((2 * dyp) @ w2.T))
 
-    want = numpy_()
+    want = numpy_ref()
     check("W4b", hvp(w1, w2, x, y, v).numpy(), want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
-    ours, base = side_by_side([lambda: hvp(w1, w2, x, y, v), numpy_], repeat, number)
+    ours, base = side_by_side([lambda: hvp(w1, w2, x, y, v), numpy_ref], repeat, number)
     return [Row("W4b Hessian-vector product (W1 loss, w1)", ours, "numpy", base, "<= 0.9x")]
 
 
@@ -325,16 +325,16 @@ def w6_rows(repeat, number):
     g = tg.grad(lambda x, w, b, y: F.binary_cross_entropy_with_logits(x @ w + b, y),
                 argnums=(1, 2))
 
-    def numpy_():
+    def numpy_ref():
         z = x @ w + b
         dz = (1 / (1 + np.exp(-z)) - y) / z.size
         return np.outer(x, dz), dz
 
     gw, gb = g(x, w, b, y)
-    nw, nb = numpy_()
+    nw, nb = numpy_ref()
     check("W6 grad w", gw.numpy(), nw, rtol=1e-5)
     check("W6 grad b", gb.numpy(), nb, rtol=1e-5)
-    ours, base = side_by_side([lambda: g(x, w, b, y), numpy_], repeat, number)
+    ours, base = side_by_side([lambda: g(x, w, b, y), numpy_ref], repeat, number)
     return [Row("W6 grad of BCE-with-logits (5x3)", ours, "numpy", base, "<= 3 us")]
 
 

@@ -28,7 +28,7 @@ from ..ir.core import Function, Instr, Value
 from ..ir.dtypes import DType, bool_
 from . import blas, target
 from .layout import I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
-from .lowering import LOWERINGS
+from .lowering import LOWERINGS, LoweringKind
 from .mathlib import FUNCTIONS as _POLYNOMIAL, MathBuilder
 from .passes import compiled_ir
 from .plan import Plan, Root, plan, view_of
@@ -145,7 +145,7 @@ class Emitter:
         if dst.size == 0:
             return
         low = LOWERINGS.get(v.prim) if isinstance(v, Instr) else None
-        if not root.copy and low.kind == "kernel":
+        if not root.copy and low.kind is LoweringKind.KERNEL:
             self._guarded(lambda: low.rule(self, v, dst))
             return
         get = self.elem if root.copy else self.compute
@@ -252,9 +252,9 @@ class Emitter:
 
     def compute(self, v: Instr, idx: list) -> ir.Value:
         low = LOWERINGS[v.prim]
-        if low.kind == "scalar":
+        if low.kind is LoweringKind.SCALAR:
             return low.rule(self, v, *(self.elem(o, idx) for o in v.operands))
-        if low.kind == "gather":
+        if low.kind is LoweringKind.GATHER:
             return low.rule(self, v, idx)
         raise AssertionError(f"kernel {v.prim.name} was not materialised by the plan")
 

@@ -1,6 +1,7 @@
 """The lowering registry: one rule per primitive, keyed by the Primitive object.
 
-A rule is one of three kinds, which is what makes fusion free:
+A rule is one of three kinds, which is what makes fusion free; the primitive's op
+group decides which (`LoweringKind.of`), and registering another kind is an error:
 
     scalar  rule(em, instr, *xs) -> x     elementwise: operand scalars -> result scalar
     gather  rule(em, instr, idx) -> x     the result element at index `idx`, reading
@@ -16,20 +17,37 @@ operand's buffer, so no code runs at all.  Math functions go through
 """
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Callable
 
 from ..ir import primitives as P
 from ..ir.core import Instr
 from ..ir.dtypes import bool_, i64
-from ..ir.primitives import Primitive
+from ..ir.primitives import ELEMENTWISE, KERNELS, OpGroup, Primitive
 from . import kernels
 from .layout import I1, I64, Strided, contiguous_strides
 
 
+class LoweringKind(enum.Enum):
+    """How a rule is called (see above): follows from the primitive's op group."""
+
+    SCALAR = "scalar"
+    GATHER = "gather"
+    KERNEL = "kernel"
+
+    @staticmethod
+    def of(group: OpGroup) -> "LoweringKind":
+        if group in ELEMENTWISE:
+            return LoweringKind.SCALAR
+        if group in KERNELS:
+            return LoweringKind.KERNEL
+        return LoweringKind.GATHER  # structural ops and sources: each element by its index
+
+
 @dataclass(frozen=True)
 class Lowering:
-    kind: str  # 'scalar' | 'gather' | 'kernel'
+    kind: LoweringKind
     rule: Callable
     view: Callable[..., Strided | None] | None = None
 
@@ -37,7 +55,12 @@ class Lowering:
 LOWERINGS: dict[Primitive, Lowering] = {}
 
 
-def _register(kind: str, *prims: Primitive):
+def _register(kind: LoweringKind, *prims: Primitive):
+    for prim in prims:
+        if LoweringKind.of(prim.group) is not kind:
+            raise TypeError(f"{prim.name} is a {prim.group.value} primitive: its lowering is a "
+                            f"{LoweringKind.of(prim.group).value} rule, not {kind.value}")
+
     def deco(rule):
         for prim in prims:
             LOWERINGS[prim] = Lowering(kind, rule)
@@ -45,9 +68,9 @@ def _register(kind: str, *prims: Primitive):
     return deco
 
 
-scalar = lambda *prims: _register("scalar", *prims)  # noqa: E731
-gather = lambda *prims: _register("gather", *prims)  # noqa: E731
-kernel = lambda *prims: _register("kernel", *prims)  # noqa: E731
+scalar = lambda *prims: _register(LoweringKind.SCALAR, *prims)  # noqa: E731
+gather = lambda *prims: _register(LoweringKind.GATHER, *prims)  # noqa: E731
+kernel = lambda *prims: _register(LoweringKind.KERNEL, *prims)  # noqa: E731
 
 
 def view(prim: Primitive):
@@ -70,7 +93,7 @@ def _neg(em, instr, x):
     return em.b.fneg(x) if _is_float(instr) else em.b.sub(em.zero(instr.dtype), x)
 
 
-@scalar(P.abs_)
+@scalar(P.abs)
 def _abs(em, instr, x):
     if _is_float(instr):
         return em.intrinsic("llvm.fabs", x)
@@ -159,7 +182,7 @@ def _splat(v):
     return v.attrs["value"] if isinstance(v, Instr) and v.prim is P.full else None
 
 
-@scalar(P.pow_)
+@scalar(P.pow)
 def _pow(em, instr, x, y):
     if _is_float(instr):
         k = _splat(instr.operands[1])
@@ -178,9 +201,9 @@ def _pow(em, instr, x, y):
     return b.select(b.icmp_signed("<", y, em.zero(i64)), neg, b.call(em.ipow(), [x, y]))
 
 
-@scalar(P.max_, P.min_)
+@scalar(P.max, P.min)
 def _max_min(em, instr, x, y):
-    return em.nan_max(x, y, instr.dtype, instr.prim is P.min_)
+    return em.nan_max(x, y, instr.dtype, instr.prim is P.min)
 
 
 _ORDER = {P.eq: "==", P.ne: "!=", P.lt: "<", P.le: "<=", P.gt: ">", P.ge: ">="}
@@ -254,7 +277,7 @@ def _reshape_view(instr, src):
                    src.offset)
 
 
-@gather(P.slice_)
+@gather(P.slice)
 def _slice(em, instr, idx):
     b, a = em.b, instr.attrs
     src_idx = [b.add(em.i64(lo), b.mul(i, em.i64(st)))
@@ -262,7 +285,7 @@ def _slice(em, instr, idx):
     return em.elem(instr.operands[0], src_idx)
 
 
-@view(P.slice_)
+@view(P.slice)
 def _slice_view(instr, src):
     a = instr.attrs
     offset = src.offset + sum(lo * s for lo, s in zip(a["start"], src.strides))
@@ -341,4 +364,4 @@ kernel(P.argmax)(kernels.argmax)
 kernel(P.matmul)(kernels.matmul)
 kernel(P.matmul_add)(kernels.matmul_add)
 
-__all__ = ["LOWERINGS", "Lowering"]
+__all__ = ["LOWERINGS", "Lowering", "LoweringKind"]

@@ -40,7 +40,7 @@ class Builder:
         return instr
 
     def __getattr__(self, name: str):
-        prim = PRIMITIVES.get(name.rstrip("_"))
+        prim = PRIMITIVES.get(name)
         if prim is None:
             raise AttributeError(name)
         return lambda *ops, **attrs: self.emit(prim, *ops, **attrs)

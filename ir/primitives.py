@@ -1,6 +1,6 @@
 """The primitive set and each primitive's shape/dtype rule.
 
-A primitive is a name plus a few flags (like `jax.lax`); its rules live in one
+A primitive is a name and an op group (like `jax.lax`); its rules live in one
 table per concern, keyed by the primitive object:
 
     ir.primitives.SHAPE_RULES   result type from operand types and attributes
@@ -10,9 +10,17 @@ table per concern, keyed by the primitive object:
 
 The rich tensor API (mean, softmax, losses, ...) is built from these by the
 tracer, so the differentiation and fusion passes see only this small set.
+
+Naming rule: a primitive's Python name is its IR name (`P.add`, `P.pow`, `P.slice`),
+always used qualified as `P.name`.  A trailing underscore never names a primitive: in
+tapegrad it means only "in place" (PyTorch's `add_`).  Five names (abs, pow, max, min,
+slice) therefore shadow Python's builtins inside this module, whose code calls those
+builtins as `builtins.max` (a test checks that it calls none of them by the bare name).
 """
 from __future__ import annotations
 
+import builtins
+import enum
 import inspect
 from typing import Any, Callable
 
@@ -30,34 +38,51 @@ class ShapeError(RuntimeError):
     """Operand types do not fit a primitive (shapes that do not broadcast, ...)."""
 
 
+class OpGroup(enum.Enum):
+    """What kind of operation a primitive is.  This and the group sets below are the one
+    source of truth: fusion, the interpreter and codegen read them, never lists of their
+    own (a test checks)."""
+
+    UNARY = "unary"            # elementwise, one operand: neg, exp, convert, stop_gradient
+    BINARY = "binary"          # elementwise, two operands of one type: add, pow, max
+    COMPARE = "compare"        # elementwise with a bool result: eq, lt
+    SELECT = "select"          # elementwise choice: select
+    STRUCTURAL = "structural"  # moves elements: broadcast, reshape, transpose, slice, ...
+    REDUCE = "reduce"          # removes axes: reduce_sum, reduce_max, argmax
+    MATMUL = "matmul"          # matrix products: matmul, matmul_add
+    SOURCE = "source"          # no operands, a given type: full, constant, iota
+
+
+#: Result element i reads element i of each operand: fused into any loop that needs it.
+ELEMENTWISE = frozenset({OpGroup.UNARY, OpGroup.BINARY, OpGroup.COMPARE, OpGroup.SELECT})
+#: Needs a loop structure of its own, so its result always gets a buffer.
+KERNELS = frozenset({OpGroup.REDUCE, OpGroup.MATMUL})
+
+
 class Primitive:
     """A named operation.  Identity is the object; `name` is its IR spelling."""
 
-    __slots__ = ("name", "kind", "nullary_typed")
+    __slots__ = ("name", "group", "nullary_typed")
 
-    def __init__(self, name: str, kind: str, nullary_typed: bool = False):
+    def __init__(self, name: str, group: OpGroup):
+        if not isinstance(group, OpGroup):
+            raise TypeError(f"primitive {name!r}: group must be an OpGroup, got {group!r}")
         self.name = name
-        #: 'unary' | 'binary' | 'compare' | 'select' | 'structural' | 'reduce'
-        #: | 'matmul' | 'source': what fusion and codegen group them by.
-        self.kind = kind
-        #: True for sources (full, constant, iota) whose type is given, not inferred.
-        self.nullary_typed = nullary_typed
+        self.group = group
+        #: True for sources (full, constant, iota), whose type is given, not inferred
+        #: (a slot, not a property: the eager evaluator reads it on every operation).
+        self.nullary_typed = group is OpGroup.SOURCE
 
     def __repr__(self) -> str:
         return f"<Primitive {self.name}>"
-
-    @property
-    def is_elementwise(self) -> bool:
-        return self.kind in ("unary", "binary", "compare", "select")
 
 
 PRIMITIVES: dict[str, Primitive] = {}
 SHAPE_RULES: dict[Primitive, Callable[..., TensorType]] = {}
 
 
-def _register(name: str, kind: str, rule: Callable[..., TensorType],
-              nullary_typed: bool = False) -> Primitive:
-    prim = Primitive(name, kind, nullary_typed)
+def _register(name: str, group: OpGroup, rule: Callable[..., TensorType]) -> Primitive:
+    prim = Primitive(name, group)
     PRIMITIVES[name] = prim
     SHAPE_RULES[prim] = rule
     return prim
@@ -153,11 +178,13 @@ UNARY_ANY = ("neg", "abs", "sign")
 BINARY = ("add", "sub", "mul", "div", "pow", "max", "min")
 COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
 
-neg, abs_, sign = (_register(n, "unary", _unary_rule(n, False)) for n in UNARY_ANY)
+neg, abs, sign = (_register(n, OpGroup.UNARY, _unary_rule(n, False)) for n in UNARY_ANY)
 exp, log, log1p, sin, cos, tanh, sqrt, logistic = (
-    _register(n, "unary", _unary_rule(n, True)) for n in UNARY_FLOAT)
-add, sub, mul, div, pow_, max_, min_ = (_register(n, "binary", _binary_rule(n)) for n in BINARY)
-eq, ne, lt, le, gt, ge = (_register(n, "compare", _binary_rule(n, True)) for n in COMPARE)
+    _register(n, OpGroup.UNARY, _unary_rule(n, True)) for n in UNARY_FLOAT)
+add, sub, mul, div, pow, max, min = (_register(n, OpGroup.BINARY, _binary_rule(n))
+                                   for n in BINARY)
+eq, ne, lt, le, gt, ge = (_register(n, OpGroup.COMPARE, _binary_rule(n, True))
+                      for n in COMPARE)
 
 
 def _select_rule(cond: TensorType, x: TensorType, y: TensorType) -> TensorType:
@@ -166,7 +193,7 @@ def _select_rule(cond: TensorType, x: TensorType, y: TensorType) -> TensorType:
     return x
 
 
-select = _register("select", "select", _select_rule)
+select = _register("select", OpGroup.SELECT, _select_rule)
 
 
 def _convert_rule(x: TensorType, *, dtype: DType) -> TensorType:
@@ -175,7 +202,7 @@ def _convert_rule(x: TensorType, *, dtype: DType) -> TensorType:
     return x.with_dtype(dtype)
 
 
-convert = _register("convert", "unary", _convert_rule)
+convert = _register("convert", OpGroup.UNARY, _convert_rule)
 
 
 def _identity_rule(x: TensorType) -> TensorType:
@@ -183,7 +210,7 @@ def _identity_rule(x: TensorType) -> TensorType:
 
 
 #: Identity whose gradient is zero (`detach` inside traced functions).
-stop_gradient = _register("stop_gradient", "unary", _identity_rule)
+stop_gradient = _register("stop_gradient", OpGroup.UNARY, _identity_rule)
 
 # ---------------------------------------------------------------- structural
 
@@ -227,9 +254,9 @@ def _slice_rule(x: TensorType, *, start, stop, step) -> TensorType:
 def _pad_rule(x: TensorType, *, low, high, interior) -> TensorType:
     low, high, interior = (_ints("pad", "low/high/interior", x, a) for a in (low, high, interior))
     if not len(low) == len(high) == len(interior) == x.ndim or \
-            min(low + high + interior, default=0) < 0:
+            builtins.min(low + high + interior, default=0) < 0:
         raise ShapeError(f"pad: bad padding low={low} high={high} interior={interior} for {x}")
-    return x.with_shape(lo + hi + d + max(d - 1, 0) * it
+    return x.with_shape(lo + hi + d + builtins.max(d - 1, 0) * it
                         for d, lo, hi, it in zip(x.shape, low, high, interior))
 
 
@@ -248,12 +275,12 @@ def _concatenate_rule(*xs: TensorType, axis) -> TensorType:
     return first.with_shape(shape)
 
 
-broadcast = _register("broadcast", "structural", _broadcast_rule)
-reshape = _register("reshape", "structural", _reshape_rule)
-transpose = _register("transpose", "structural", _transpose_rule)
-slice_ = _register("slice", "structural", _slice_rule)
-pad = _register("pad", "structural", _pad_rule)
-concatenate = _register("concatenate", "structural", _concatenate_rule)
+broadcast = _register("broadcast", OpGroup.STRUCTURAL, _broadcast_rule)
+reshape = _register("reshape", OpGroup.STRUCTURAL, _reshape_rule)
+transpose = _register("transpose", OpGroup.STRUCTURAL, _transpose_rule)
+slice = _register("slice", OpGroup.STRUCTURAL, _slice_rule)
+pad = _register("pad", OpGroup.STRUCTURAL, _pad_rule)
+concatenate = _register("concatenate", OpGroup.STRUCTURAL, _concatenate_rule)
 
 # ---------------------------------------------------------------- reductions
 
@@ -276,9 +303,9 @@ def _argmax_rule(x: TensorType, *, axis) -> TensorType:
     return TensorType(i64, tuple(d for i, d in enumerate(x.shape) if i != axis))
 
 
-reduce_sum = _register("reduce_sum", "reduce", _reduce_rule("reduce_sum"))
-reduce_max = _register("reduce_max", "reduce", _reduce_rule("reduce_max"))
-argmax = _register("argmax", "reduce", _argmax_rule)
+reduce_sum = _register("reduce_sum", OpGroup.REDUCE, _reduce_rule("reduce_sum"))
+reduce_max = _register("reduce_max", OpGroup.REDUCE, _reduce_rule("reduce_max"))
+argmax = _register("argmax", OpGroup.REDUCE, _argmax_rule)
 
 # ---------------------------------------------------------------- matmul
 
@@ -291,7 +318,7 @@ def _matmul_rule(a: TensorType, b: TensorType) -> TensorType:
     return a.with_shape(a.shape[:-1] + b.shape[-1:])
 
 
-matmul = _register("matmul", "matmul", _matmul_rule)
+matmul = _register("matmul", OpGroup.MATMUL, _matmul_rule)
 
 
 def _matmul_add_rule(c: TensorType, a: TensorType, b: TensorType, *, alpha) -> TensorType:
@@ -311,7 +338,7 @@ def _matmul_add_rule(c: TensorType, a: TensorType, b: TensorType, *, alpha) -> T
     return c
 
 
-matmul_add = _register("matmul_add", "matmul", _matmul_add_rule)
+matmul_add = _register("matmul_add", OpGroup.MATMUL, _matmul_add_rule)
 
 # ---------------------------------------------------------------- sources
 
@@ -347,9 +374,17 @@ def _iota_rule(t: TensorType, *, axis) -> TensorType:
     return t
 
 
-full = _register("full", "source", _full_rule, nullary_typed=True)
-constant = _register("constant", "source", _constant_rule, nullary_typed=True)
-iota = _register("iota", "source", _iota_rule, nullary_typed=True)
+full = _register("full", OpGroup.SOURCE, _full_rule)
+constant = _register("constant", OpGroup.SOURCE, _constant_rule)
+iota = _register("iota", OpGroup.SOURCE, _iota_rule)
+
+
+#: Primitives that move, pick or produce stored values: no arithmetic and no cast (their
+#: operands have the result's dtype), so no floating-point flag can be raised and the
+#: interpreter runs them without its error state.  Not `full`: it casts a Python number.
+NO_ARITHMETIC = frozenset(
+    [p for p in PRIMITIVES.values() if p.group is OpGroup.STRUCTURAL]
+    + [select, stop_gradient, constant, iota])
 
 
 def all_primitives() -> list[Primitive]:

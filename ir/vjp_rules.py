@@ -102,7 +102,7 @@ def _neg(b, instr, ct):
     return [b.neg(ct)]
 
 
-@defvjp(P.abs_)
+@defvjp(P.abs)
 def _abs(b, instr, ct):
     (x,) = instr.operands
     return [b.mul(ct, b.sign(x))]
@@ -183,7 +183,7 @@ def _div(b, instr, ct):
     return [b.div(ct, y), b.mul(b.neg(ct), b.div(instr, y))]
 
 
-@defvjp(P.pow_)
+@defvjp(P.pow)
 def _pow(b, instr, ct):
     x, y = instr.operands
     zero = _fill(b, x, 0)
@@ -216,8 +216,8 @@ def _extremum_rule(beaten: Primitive, beaten_or_tied: Primitive) -> Rule:
     return rule
 
 
-VJP_RULES[P.max_] = _extremum_rule(P.lt, P.le)
-VJP_RULES[P.min_] = _extremum_rule(P.gt, P.ge)
+VJP_RULES[P.max] = _extremum_rule(P.lt, P.le)
+VJP_RULES[P.min] = _extremum_rule(P.gt, P.ge)
 
 
 @defvjp(P.select)
@@ -254,7 +254,7 @@ def _transpose(b, instr, ct):
     return [b.transpose(ct, perm=tuple(inverse))]
 
 
-@defvjp(P.slice_)
+@defvjp(P.slice)
 def _slice(b, instr, ct):
     """Scatter back with a pad: `step - 1` zeros between kept elements."""
     (x,) = instr.operands

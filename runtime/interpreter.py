@@ -11,7 +11,7 @@ import numpy as np
 
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, TensorType
-from ..ir.primitives import Primitive
+from ..ir.primitives import NO_ARITHMETIC, Primitive
 
 IMPLS: dict[Primitive, Callable[..., np.ndarray]] = {}
 
@@ -43,11 +43,11 @@ def _elementwise(prim: Primitive, fn):
 
 
 for _prim, _fn in [
-    (P.neg, np.negative), (P.abs_, np.abs), (P.sign, np.sign), (P.exp, np.exp),
+    (P.neg, np.negative), (P.abs, np.abs), (P.sign, np.sign), (P.exp, np.exp),
     (P.log, np.log), (P.log1p, np.log1p), (P.sin, np.sin), (P.cos, np.cos),
     (P.tanh, np.tanh), (P.sqrt, np.sqrt),
     (P.add, np.add), (P.sub, np.subtract), (P.mul, np.multiply),
-    (P.max_, np.maximum), (P.min_, np.minimum),  # both propagate NaN
+    (P.max, np.maximum), (P.min, np.minimum),  # both propagate NaN
     (P.eq, np.equal), (P.ne, np.not_equal), (P.lt, np.less), (P.le, np.less_equal),
     (P.gt, np.greater), (P.ge, np.greater_equal),
 ]:
@@ -70,7 +70,7 @@ def _div(x, y):
     return np.divide(x, y, **_AS_ARRAY)
 
 
-@impl(P.pow_)
+@impl(P.pow)
 def _pow(x, y):
     if x.dtype.kind in "iu":
         # A negative exponent truncates 1/x**|y| toward zero, as integer division
@@ -160,7 +160,7 @@ def _transpose(x, *, perm):
     return np.transpose(x, perm)
 
 
-@impl(P.slice_)
+@impl(P.slice)
 def _slice(x, *, start, stop, step):
     return x[tuple(slice(a, b, s) for a, b, s in zip(start, stop, step))]
 
@@ -269,17 +269,11 @@ _errors_off, _errors_restore = _ignore_all_errors()
 #: for callers that run a ufunc as eval_prim does (tracer.tape.bind_op)
 errors_off, errors_restore = _errors_off, _errors_restore
 
-#: Primitives that move or select values and do no arithmetic (and no cast: their
-#: operands have the result's dtype): no floating-point flag can be raised.
-_NO_ARITHMETIC = frozenset([P.select, P.broadcast, P.reshape, P.transpose, P.slice_,
-                            P.stop_gradient, P.constant, P.iota, P.pad, P.concatenate])
-
-
 #: primitive -> its rule, for the primitives eval_prim runs as `ufunc(*args, out=...)` under
 #: ignored floating-point errors (no attributes, no rule of their own); empty where this
 #: numpy's ufuncs take no out=...
 ARITHMETIC_UFUNCS = {prim: fn for prim, fn in IMPLS.items()
-                     if fn.__class__ is np.ufunc and _ARRAY_OUT and prim not in _NO_ARITHMETIC
+                     if fn.__class__ is np.ufunc and _ARRAY_OUT and prim not in NO_ARITHMETIC
                      and not prim.nullary_typed}
 
 
@@ -287,7 +281,7 @@ def eval_prim(prim: Primitive, args: Sequence[np.ndarray], attrs: dict,
               type: TensorType) -> np.ndarray:
     """One primitive on concrete operands; the result has exactly the IR type."""
     fn = IMPLS[prim]
-    if prim in _NO_ARITHMETIC:
+    if prim in NO_ARITHMETIC:
         out = fn(type=type, **attrs) if prim.nullary_typed else fn(*args, **attrs)
     else:
         token = _errors_off()

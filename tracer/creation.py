@@ -14,7 +14,7 @@ import numpy as np
 from ..ir import dtypes
 from ..ir.core import TensorType
 from ..ir.primitives import MAX_BYTES
-from .ops_core import full as _full
+from .ops_core import filled_tensor
 from .tensor import Tensor
 
 # ---------------------------------------------------------------- dtypes and devices
@@ -98,7 +98,7 @@ def _finish(t: Tensor, requires_grad: bool, dev=None) -> Tensor:
 
 def _filled(value, size, dtype, requires_grad, dev) -> Tensor:
     dt = as_dtype(dtype, dtypes.f32)
-    return _finish(_full(value, dt, size_of(size)), requires_grad, dev)
+    return _finish(filled_tensor(value, dt, size_of(size)), requires_grad, dev)
 
 
 # ---------------------------------------------------------------- from data

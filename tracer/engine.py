@@ -306,7 +306,7 @@ def _input_requiring_grad(fn: Function, result: Value, values: list[Tensor]) -> 
             if values[k]._requires_grad:
                 return values[k]
         elif isinstance(v, Instr):
-            if v.prim.kind == "compare" and not any(_is_constant(op) for op in v.operands):
+            if v.prim.group is P.OpGroup.COMPARE and not any(_is_constant(op) for op in v.operands):
                 continue
             stack.extend(v.operands)
     return None
@@ -316,7 +316,7 @@ def _is_constant(v: Value) -> bool:
     """A constant, possibly reshaped or broadcast."""
     while isinstance(v, Instr) and v.prim in (P.broadcast, P.reshape):
         v = v.operands[0]
-    return isinstance(v, Instr) and v.prim.kind == "source"
+    return isinstance(v, Instr) and v.prim.group is P.OpGroup.SOURCE
 
 
 def _tie(g: Tensor, src: Tensor) -> Tensor:

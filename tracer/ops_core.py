@@ -80,7 +80,10 @@ def _common_tensor_dtype(args) -> dtypes.DType | None:
     return dt
 
 
-def full(value, dtype: dtypes.DType, shape=()) -> Tensor:
+def filled_tensor(value, dtype: dtypes.DType, shape=()) -> Tensor:
+    """A new tensor of `shape` holding `value` everywhere: one `full` instruction, with an
+    array of its own (scalar_constant's operands share a read-only view instead).  Not
+    PyTorch's `full(size, fill_value)`, which creation.py builds on this."""
     return bind(P.full, type=TensorType(dtype, tuple(shape)), value=coerce_scalar(value, dtype))
 
 

@@ -16,8 +16,9 @@ from ..runtime.interpreter import eval_prim
 from .errors import allocation_error, user_loc
 from .grad_mode import _state as _grad_state
 from .grad_mode import is_grad_enabled
-from .ops_core import (broadcast_shapes, cast_to, constant_entry, convert, full, is_scalar,
-                       operands, result_dtype, scalar_constant, scalar_dtype, tensor_type)
+from .ops_core import (broadcast_shapes, cast_to, constant_entry, convert, filled_tensor,
+                       is_scalar, operands, result_dtype, scalar_constant, scalar_dtype,
+                       tensor_type)
 from .tape import _tracing, bind, bind_op, bind_typed, grad_node
 from .tensor import Tensor
 
@@ -31,7 +32,7 @@ def as_tensor(x) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if is_scalar(x):
-        return full(x, scalar_dtype(x))
+        return filled_tensor(x, scalar_dtype(x))
     raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
 
 
@@ -79,7 +80,7 @@ def abs(input):
     if x.dtype is dtypes.bool_:
         raise RuntimeError("abs: not implemented for 'Bool'")
     with grad_node("AbsBackward0", x):
-        return bind(P.abs_, x)
+        return bind(P.abs, x)
 
 
 def sign(input):
@@ -96,7 +97,7 @@ def relu(input):
     """max(x, 0): the max primitive propagates NaN, as PyTorch's relu does."""
     x = as_tensor(input)
     with grad_node("ReluBackward0", x):
-        return bind(P.max_, x, scalar_constant(0, x.dtype, x.shape))
+        return bind(P.max, x, scalar_constant(0, x.dtype, x.shape))
 
 
 def reciprocal(input):
@@ -172,8 +173,8 @@ _mul = _binary(P.mul, "MulBackward0", "mul")
 _add = _binary(P.add, "AddBackward0", "add")
 _sub = _binary(P.sub, "SubBackward0", "sub")
 div = _binary(P.div, "DivBackward0", "div", true_division=True)
-maximum = _binary(P.max_, "MaximumBackward0", "maximum")
-minimum = _binary(P.min_, "MinimumBackward0", "minimum")
+maximum = _binary(P.max, "MaximumBackward0", "maximum")
+minimum = _binary(P.min, "MinimumBackward0", "minimum")
 mul = _mul
 
 
@@ -219,8 +220,8 @@ def pow(input, exponent):
     fast = _float_operands(input, exponent)
     if fast is not None:
         if type(exponent) is Tensor:
-            return bind_op("PowBackward1", (input, exponent), P.pow_, fast, {}, input._type)
-        return bind_op("PowBackward0", (input,), P.pow_, fast, {}, input._type)
+            return bind_op("PowBackward1", (input, exponent), P.pow, fast, {}, input._type)
+        return bind_op("PowBackward0", (input,), P.pow, fast, {}, input._type)
     if not isinstance(exponent, Tensor):
         name, inputs = "PowBackward0", (input,)
     elif not isinstance(input, Tensor):
@@ -228,7 +229,7 @@ def pow(input, exponent):
     else:
         name, inputs = "PowBackward1", (input, exponent)
     with grad_node(name, *inputs):
-        return bind(P.pow_, *operands("pow", input, exponent))
+        return bind(P.pow, *operands("pow", input, exponent))
 
 
 def rdiv(input, other):

@@ -68,7 +68,7 @@ def _slice_prim(x: Tensor, d: int, start: int, stop: int, step: int) -> Tensor:
     full_range = [(0, n, 1) for n in x.shape]
     full_range[d] = (start, stop, step)
     a, b, s = zip(*full_range)
-    return bind(P.slice_, x, start=a, stop=b, step=s)
+    return bind(P.slice, x, start=a, stop=b, step=s)
 
 
 def narrow_slice(x: Tensor, d: int, s: slice) -> Tensor:

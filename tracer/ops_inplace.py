@@ -21,7 +21,7 @@ from ..runtime.interpreter import _errors_off, _errors_restore
 from . import ops_elementwise as E
 from .errors import TracerError, at, user_loc
 from .grad_mode import is_grad_enabled
-from .ops_core import broadcast_shapes, cast_to, full, scalar_constant
+from .ops_core import broadcast_shapes, cast_to, filled_tensor, scalar_constant
 from .tape import Saved, bind, grad_node
 from .tensor import Tensor
 
@@ -203,7 +203,7 @@ def zero_(self):
         self._zeroed = self._version[0]  # lets backward replace, not add to, a zeroed .grad
         return self
     return _inplace(self, "ZeroBackward0", (self,),
-                    lambda: _overwrite(self, full(0, self.dtype, self.shape)))
+                    lambda: _overwrite(self, filled_tensor(0, self.dtype, self.shape)))
 
 
 def copy_(self, src):

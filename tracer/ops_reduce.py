@@ -9,7 +9,7 @@ from collections import namedtuple
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from .ops_core import convert, full, scalar_constant, tensor_type
+from .ops_core import convert, filled_tensor, scalar_constant, tensor_type
 from .ops_elementwise import abs, as_tensor, pow, sqrt
 from .tape import bind, bind_op, grad_node
 from .tensor import Tensor, _wrap_dim
@@ -173,7 +173,7 @@ def _max_or_min(largest: bool):
                 return _extreme(x, largest, tuple(range(x.ndim)))
         axis = _wrap_dim(dim, x.ndim)
         if x.ndim == 0:
-            return result(x, full(0, dtypes.i64))
+            return result(x, filled_tensor(0, dtypes.i64))
         _check_nonempty(x, name, axis)
         index = _arg_extreme(x, largest, axis)
         with grad_node(dim_node, x):
@@ -226,7 +226,7 @@ def _argop(largest: bool):
             return _arg_extreme(flat, largest, 0)
         axis = _wrap_dim(dim, x.ndim)
         if x.ndim == 0:
-            return full(0, dtypes.i64)
+            return filled_tensor(0, dtypes.i64)
         return _keep(x, _arg_extreme(x, largest, axis), (axis,), keepdim)
     return op
 

@@ -22,7 +22,7 @@ import numpy as np
 from ..ir import dtypes
 from ..ir.core import Function, Param, TensorType, Value, topo_sort
 from .errors import at, user_loc
-from .ops_core import full
+from .ops_core import filled_tensor
 from .tape import tracing
 from .tensor import Tensor
 from .tree_util import LEAF, DictKey, GetAttrKey, PyTreeDef, keystr, tree_flatten  # noqa: F401
@@ -83,7 +83,7 @@ def _result_value(x, path: tuple) -> Value:
     if isinstance(x, Tensor):
         return x._trace_value()
     if isinstance(x, (numbers.Number, np.number)):
-        return full(x, dtypes.f32)._trace_value()
+        return filled_tensor(x, dtypes.f32)._trace_value()
     where = f" at output{keystr(path)}" if path else ""
     raise TypeError(f"a traced function must return tensors (or pytrees of them), got "
                     f"{type(x).__name__}{where}{at(user_loc())}")

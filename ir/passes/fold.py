@@ -22,13 +22,13 @@ from .simplify import _full, fill_value
 
 
 _NUMPY = {
-    P.neg: np.negative, P.abs_: np.abs, P.sign: np.sign, P.exp: np.exp, P.log: np.log,
+    P.neg: np.negative, P.abs: np.abs, P.sign: np.sign, P.exp: np.exp, P.log: np.log,
     P.log1p: np.log1p, P.sin: np.sin, P.cos: np.cos, P.tanh: np.tanh, P.sqrt: np.sqrt,
     P.add: np.add, P.sub: np.subtract, P.mul: np.multiply,
-    P.max_: np.maximum, P.min_: np.minimum, P.eq: np.equal, P.ne: np.not_equal,
+    P.max: np.maximum, P.min: np.minimum, P.eq: np.equal, P.ne: np.not_equal,
     P.lt: np.less, P.le: np.less_equal, P.gt: np.greater, P.ge: np.greater_equal,
 }
-_FLOAT_ONLY = {P.div: np.divide, P.pow_: np.power}
+_FLOAT_ONLY = {P.div: np.divide, P.pow: np.power}
 
 
 def fold(fn: Function, *, keep: Iterable[Instr] = ()) -> Function:

@@ -33,8 +33,7 @@ MAX_COST = 96
 #: A value read by several loop nests is recomputed only when cheaper than this.
 SHARE_COST = 3
 COSTS = {P.exp: 8, P.log: 8, P.log1p: 8, P.sin: 8, P.cos: 8, P.tanh: 8,
-         P.logistic: 10, P.pow_: 10, P.sqrt: 4, P.div: 4}
-KERNELS = frozenset({"reduce", "matmul"})
+         P.logistic: 10, P.pow: 10, P.sqrt: 4, P.div: 4}
 
 
 class FusionPolicy:
@@ -88,7 +87,7 @@ def is_product_operand(operand: Value, user: Instr) -> bool:
 
 def _same_index(v: Instr, user: Instr) -> bool:
     """`user` reads element i of `v` exactly at its own element i (or reduces over it)."""
-    if user.prim.kind in ("unary", "binary", "compare", "select"):
+    if user.prim.group in P.ELEMENTWISE:
         return user.shape == v.shape
     if user.prim is P.matmul_add:
         return not is_product_operand(v, user)
@@ -111,9 +110,9 @@ def fusion_groups(fn: Function, policy: FusionPolicy | None = None) -> Fusion:
     for instr in reversed(live):
         us = users.get(id(instr), [])
         nest[id(instr)] = id(instr)
-        if id(instr) in results or instr.prim.kind in KERNELS or not us:
+        if id(instr) in results or instr.prim.group in P.KERNELS or not us:
             continue
-        keys = {nest[id(u)] if u.prim.kind not in KERNELS else id(u) for u in us}
+        keys = {nest[id(u)] if u.prim.group not in P.KERNELS else id(u) for u in us}
         if len(keys) == 1 and all(_same_index(instr, u) for u in us):
             nest[id(instr)] = keys.pop()
             shared.add(id(instr))
@@ -122,12 +121,12 @@ def fusion_groups(fn: Function, policy: FusionPolicy | None = None) -> Fusion:
     fused: dict[int, dict[int, int]] = {}  # id -> {id: cost} of the fused expression it heads
     for instr in live:
         us = users.get(id(instr), [])
-        need = id(instr) in results or instr.prim.kind in KERNELS or any(
-            u.prim.kind in KERNELS and policy.needs_buffer(instr, u) for u in us)
+        need = id(instr) in results or instr.prim.group in P.KERNELS or any(
+            u.prim.group in P.KERNELS and policy.needs_buffer(instr, u) for u in us)
         tree: dict[int, int] = {}
         if not need and policy.viewable(instr):
             fusion.views.add(id(instr))
-        elif instr.prim.kind not in KERNELS:
+        elif instr.prim.group not in P.KERNELS:
             tree = {id(instr): policy.cost(instr)}
             for o in instr.operands:
                 tree.update(fused.get(id(o), {}))

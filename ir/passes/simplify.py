@@ -113,7 +113,7 @@ def _div(instr):
     return x if _is(y, 1) else None
 
 
-@rewrites(P.pow_)
+@rewrites(P.pow)
 def _pow(instr):
     """x ** 1 is x and x ** 0 is 1 for every x, NaN and infinities included (IEEE pow;
     the gradient of a square, 2 * x ** 1, meets the first)."""

@@ -12,7 +12,7 @@ from ..tracer import ops_elementwise as E
 from ..tracer import ops_inplace as IP
 from ..tracer import ops_reduce as R
 from ..tracer import ops_shape as S
-from ..tracer.ops_core import convert, full as _full
+from ..tracer.ops_core import convert, filled_tensor as _filled_tensor
 from ..tracer.random_ops import dropout_noise as _dropout_noise
 from ..tracer.tape import bind, grad_node
 from ..tracer.tensor import Tensor, _wrap_dim
@@ -224,5 +224,5 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0 or input.numel() == 0:
         return input
-    noise = _full(0, input.dtype, ()) if p == 1 else _dropout_noise(input, p)
+    noise = _filled_tensor(0, input.dtype, ()) if p == 1 else _dropout_noise(input, p)
     return IP.mul_(input, noise) if inplace else E.mul(input, noise)

@@ -18,8 +18,8 @@ from helpers.native_check import noncontiguous, random_array
 
 
 UNARY = [P.exp, P.log, P.sin, P.cos, P.tanh, P.sqrt, P.logistic, P.log1p,
-         P.neg, P.abs_, P.sign, P.stop_gradient]
-BINARY = [P.add, P.sub, P.mul, P.div, P.max_, P.min_, P.pow_]
+         P.neg, P.abs, P.sign, P.stop_gradient]
+BINARY = [P.add, P.sub, P.mul, P.div, P.max, P.min, P.pow]
 OPS = ["unary", "binary", "binary", "broadcast", "reshape", "transpose", "slice", "pad",
        "concatenate", "reduce", "argmax", "select", "matmul", "convert"]
 

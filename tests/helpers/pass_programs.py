@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from tapegrad.ir import Builder, Function, f64, parse, tensor_type, verify
+from tapegrad.ir.primitives import OpGroup
 from tapegrad.runtime import interpret
 
 
@@ -74,7 +75,7 @@ def programs(draw):
             pool.append(back[y.shape](y))
         else:
             last = b.body[-1] if b.body else None
-            if last is not None and last.prim.kind in ("unary", "binary"):
+            if last is not None and last.prim.group in (OpGroup.UNARY, OpGroup.BINARY):
                 pool.append(b.emit(last.prim, *last.operands, **last.attrs))
     n_results = draw(st.integers(1, 3))
     return b.build(*pool[-n_results:])

@@ -8,7 +8,7 @@ import importlib
 
 import pytest
 
-from tapegrad.ir.primitives import PRIMITIVES, SHAPE_RULES, Primitive
+from tapegrad.ir.primitives import PRIMITIVES, SHAPE_RULES, OpGroup, Primitive
 
 #: (what it is, module, attribute): each table maps Primitive objects to a rule.
 TABLES = [
@@ -45,7 +45,6 @@ def test_tables_hold_only_registered_primitives(what, module, attr):
 def test_registry_is_consistent():
     for name, prim in PRIMITIVES.items():
         assert isinstance(prim, Primitive) and prim.name == name
-        assert prim.kind in ("unary", "binary", "compare", "select", "structural", "reduce",
-                             "matmul", "source")
-        assert prim.nullary_typed == (prim.kind == "source")
+        assert isinstance(prim.group, OpGroup)
+        assert prim.nullary_typed == (prim.group is OpGroup.SOURCE)
     assert set(SHAPE_RULES) == set(PRIMITIVES.values())

@@ -59,10 +59,10 @@ def bad_functions():
     yield "bad constant", Function("f", [], [Instr(
         P.constant, [], {"value": np.zeros(3, np.float64)}, T3)], []), "constant: value float64[3]"
     yield "unknown primitive", Function(
-        "f", [x], [Instr(Primitive("frobnicate", "unary"), [x], {}, T3)], [x]), \
+        "f", [x], [Instr(Primitive("frobnicate", P.OpGroup.UNARY), [x], {}, T3)], [x]), \
         "unknown primitive"
     yield "impostor primitive", Function(
-        "f", [x], [Instr(Primitive("sin", "unary"), [x], {}, T3)], [x]), "unknown primitive"
+        "f", [x], [Instr(Primitive("sin", P.OpGroup.UNARY), [x], {}, T3)], [x]), "unknown primitive"
     yield "primitive by name", Function("f", [x], [Instr("sin", [x], {}, T3)], [x]), \
         "unknown primitive"
     yield "param in the body", Function("f", [x], [x], [x]), "is not an instruction"
