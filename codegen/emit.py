@@ -28,6 +28,7 @@ from ..ir.core import Function, Instr, Value
 from ..ir.dtypes import DType, bool_
 from . import blas, target
 from .layout import I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
+from . import mathlib_surface
 from .lowering import LOWERINGS, LoweringKind
 from .mathlib import FUNCTIONS as _POLYNOMIAL, MathBuilder
 from .passes import compiled_ir
@@ -405,7 +406,14 @@ class Emitter:
             return getattr(MathBuilder(self.b), name)(x)
         if name in _INTRINSIC:
             return self.intrinsic("llvm." + name, x)
+        if name in mathlib_surface.FUNCTIONS:
+            return getattr(mathlib_surface, name)(MathBuilder(self.b), x)
         raise AssertionError(f"no math function {name}")
+
+    def math2(self, name: str, x: ir.Value, y: ir.Value, dtype: DType) -> ir.Value:
+        """A two-argument math function (atan2): mathlib_surface."""
+        assert name in mathlib_surface.BINARY_FUNCTIONS, name
+        return getattr(mathlib_surface, name)(MathBuilder(self.b), x, y)
 
     def nan_max(self, x, y, dtype: DType, minimum: bool = False) -> ir.Value:
         """max(x, y) (or min) that returns NaN when either is NaN, like numpy."""

@@ -91,6 +91,31 @@ def argmax(em, instr, out: Strided) -> None:
     em.loop(out.shape, body)
 
 
+def cumsum(em, instr, out: Strided) -> None:
+    """Running sum along `axis` in order (from the end with `reverse`): one accumulator
+    in a register per line, added in sequence (no reassociation: the interpreter's and
+    PyTorch's order)."""
+    b, (x,), axis = em.b, instr.operands, instr.attrs["axis"]
+    n, dt, reverse = x.shape[axis], instr.dtype, instr.attrs["reverse"]
+    lines = x.shape[:axis] + x.shape[axis + 1:]
+
+    def line(oidx):
+        acc = em.alloca(em.scalar_type(dt))
+        b.store(em.zero(dt), acc)
+
+        def step(idx):
+            k = b.sub(em.i64(n - 1), idx[0]) if reverse else idx[0]
+            at = oidx[:axis] + [k] + oidx[axis:]
+            v = em.elem(x, at)
+            total = b.fadd(b.load(acc), v) if dt.is_float else b.add(b.load(acc), v)
+            b.store(total, acc)
+            em.store(out, at, total)
+
+        em.loop((n,), step)
+
+    em.loop(lines, line)
+
+
 # ---------------------------------------------------------------- matmul
 
 def gemm_layout(view: Strided) -> tuple[int, int] | None:

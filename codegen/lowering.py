@@ -356,6 +356,55 @@ def _constant_view(instr):
     return Strided.contiguous(("const", id(instr)), instr.dtype, instr.shape)
 
 
+# ---------------------------------------------------------------- maths surface (issue 15)
+
+_ROUNDING = {P.floor: "llvm.floor", P.ceil: "llvm.ceil", P.round: "llvm.roundeven",
+             P.trunc: "llvm.trunc"}
+
+
+@scalar(*_ROUNDING)
+def _rounding(em, instr, x):
+    """One SSE4.1/AVX instruction each (they vectorise); integers are already whole."""
+    return em.intrinsic(_ROUNDING[instr.prim], x) if _is_float(instr) else x
+
+
+@scalar(P.expm1, P.erf, P.erfc, P.atan, P.asin, P.acos)
+def _math_surface(em, instr, x):
+    return em.math(instr.prim.name, x, instr.dtype)
+
+
+@scalar(P.atan2)
+def _atan2(em, instr, y, x):
+    return em.math2("atan2", y, x, instr.dtype)
+
+
+@scalar(P.hypot)
+def _hypot(em, instr, x, y):
+    """m sqrt(1 + (n/m)^2), m = max(|x|, |y|): no overflow or underflow in between;
+    inf wins over NaN (C's hypot), 0 at the origin."""
+    b, dt = em.b, instr.dtype
+    ax, ay = em.intrinsic("llvm.fabs", x), em.intrinsic("llvm.fabs", y)
+    bigger = b.fcmp_ordered(">", ax, ay)
+    m, n = b.select(bigger, ax, ay), b.select(bigger, ay, ax)  # a NaN lands in m
+    q = b.fdiv(n, m)
+    r = b.fmul(m, em.intrinsic("llvm.sqrt", b.fadd(em.const(dt, 1.0), b.fmul(q, q))))
+    r = b.select(b.fcmp_ordered("==", m, em.zero(dt)), n, r)  # 0 (n is 0 too)
+    inf = em.const(dt, float("inf"))
+    either_inf = b.or_(b.fcmp_ordered("==", ax, inf), b.fcmp_ordered("==", ay, inf))
+    return b.select(either_inf, inf, r)
+
+
+@scalar(P.fmod)
+def _fmod(em, instr, x, y):
+    b = em.b
+    if _is_float(instr):
+        return b.frem(x, y)  # C's fmod: exact, the sign of x
+    # x % 0 and x % -1 are 0 here (the hardware traps on both; PyTorch refuses / 0 first)
+    zero, minus1 = b.icmp_signed("==", y, em.zero(i64)), b.icmp_signed("==", y, em.const(i64, -1))
+    r = b.srem(x, b.select(b.or_(zero, minus1), em.const(i64, 1), y))
+    return b.select(b.or_(zero, minus1), em.zero(i64), r)
+
+
 # ---------------------------------------------------------------- kernels
 
 kernel(P.reduce_sum)(kernels.reduce_sum)
@@ -363,5 +412,6 @@ kernel(P.reduce_max)(kernels.reduce_max)
 kernel(P.argmax)(kernels.argmax)
 kernel(P.matmul)(kernels.matmul)
 kernel(P.matmul_add)(kernels.matmul_add)
+kernel(P.cumsum)(kernels.cumsum)  # maths surface (issue 15)
 
 __all__ = ["LOWERINGS", "Lowering", "LoweringKind"]

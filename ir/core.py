@@ -125,7 +125,11 @@ def _hashable(v):
 
 
 class Function:
-    """A named SSA function: parameters, a body in definition order, results."""
+    """A named SSA function: parameters, a body in definition order, results.
+
+    `str(fn)` (the text form) and `fn.structural_hash()` are attached by printer.py,
+    which imports this module (ir/__init__ imports both, so they are always there).
+    """
 
     __slots__ = ("name", "params", "body", "results")
 
@@ -144,18 +148,10 @@ class Function:
     def result_types(self) -> list[TensorType]:
         return [r.type for r in self.results]
 
-    def __str__(self) -> str:
-        from .printer import print_function
-        return print_function(self)
-
     def __repr__(self) -> str:
         sig = ", ".join(str(t) for t in self.param_types)
         res = ", ".join(str(t) for t in self.result_types)
         return f"<Function @{self.name}({sig}) -> ({res}), {len(self.body)} instrs>"
-
-    def structural_hash(self) -> str:
-        from .printer import structural_hash
-        return structural_hash(self)
 
 
 def topo_sort(results: Iterable[Value]) -> list[Instr]:

@@ -187,6 +187,48 @@ eq, ne, lt, le, gt, ge = (_register(n, OpGroup.COMPARE, _binary_rule(n, True))
                       for n in COMPARE)
 
 
+# ---- maths surface (issue 15): rounding, expm1, erf, inverse trigonometry, fmod, hypot
+#: rounding keeps integer operands as they are; the rest are defined on floats only
+ROUNDING = ("floor", "ceil", "round", "trunc")
+UNARY_FLOAT_MATH = ("expm1", "erf", "erfc", "atan", "asin", "acos")
+BINARY_MATH = ("atan2", "hypot", "fmod")
+
+floor, ceil, round, trunc = (_register(n, OpGroup.UNARY, _unary_rule(n, False))
+                             for n in ROUNDING)
+expm1, erf, erfc, atan, asin, acos = (
+    _register(n, OpGroup.UNARY, _unary_rule(n, True)) for n in UNARY_FLOAT_MATH)
+atan2, hypot, fmod = (_register(n, OpGroup.BINARY, _binary_rule(n)) for n in BINARY_MATH)
+
+
+def _float_binary_rule(name: str):
+    inner = _binary_rule(name)
+
+    def rule(x: TensorType, y: TensorType) -> TensorType:
+        if not x.dtype.is_float:
+            raise ShapeError(f"{name}: needs floating point operands, got {_fmt(x, y)}")
+        return inner(x, y)
+    return rule
+
+
+SHAPE_RULES[atan2] = _float_binary_rule("atan2")
+SHAPE_RULES[hypot] = _float_binary_rule("hypot")
+
+
+def _cumsum_rule(x: TensorType, *, axis, reverse) -> TensorType:
+    """Inclusive running sum along `axis` (from the end with `reverse`): a kernel, like
+    the reductions, so its operand's elementwise chain fuses into its loop."""
+    if x.dtype is bool_:
+        raise ShapeError(f"cumsum: not defined for bool operands ({x})")
+    (axis,) = _check_axes("cumsum", x, (axis,))
+    if not isinstance(reverse, (bool, np.bool_)):
+        raise ShapeError(f"cumsum: reverse must be a bool, got {reverse!r} (operand {x})")
+    return x
+
+
+cumsum = _register("cumsum", OpGroup.REDUCE, _cumsum_rule)
+# ---- end of the maths surface block
+
+
 def _select_rule(cond: TensorType, x: TensorType, y: TensorType) -> TensorType:
     if cond.dtype is not bool_ or cond.shape != x.shape or x != y:
         raise ShapeError(f"select: needs bool condition and equal shapes, got {_fmt(cond, x, y)}")

@@ -112,3 +112,8 @@ def structural_hash(fn: Function) -> str:
     """Equal for functions that differ only in names and source locations."""
     text = print_function(fn, locs=False, canonical=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# late registration: core.py sits below this module and cannot import it
+Function.__str__ = print_function
+Function.structural_hash = structural_hash

@@ -44,6 +44,7 @@ VJP_RULES: dict[Primitive, Rule] = {}
 NON_DIFFERENTIABLE: frozenset[Primitive] = frozenset({
     P.eq, P.ne, P.lt, P.le, P.gt, P.ge, P.argmax, P.sign,
     P.full, P.constant, P.iota, P.stop_gradient,
+    P.floor, P.ceil, P.round, P.trunc,  # maths surface: piecewise constant
 })
 
 
@@ -318,3 +319,76 @@ def _matmul_add(b, instr, ct):
     _, x, y = instr.operands
     scaled = b.mul(ct, _fill(b, ct, instr.attrs["alpha"]))
     return [ct, b.matmul(scaled, _swap_last_two(b, y)), b.matmul(_swap_last_two(b, x), scaled)]
+
+
+# ---------------------------------------------------------------- maths surface (issue 15)
+# PyTorch's formulas (derivatives.yaml), from primitives so they differentiate again.
+
+@defvjp(P.expm1)
+def _expm1(b, instr, ct):
+    return [b.mul(ct, b.add(instr, _fill(b, instr, 1)))]
+
+
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+
+
+@defvjp(P.erf)
+def _erf(b, instr, ct):
+    (x,) = instr.operands
+    slope = b.mul(_fill(b, x, _TWO_OVER_SQRT_PI), b.exp(b.neg(b.mul(x, x))))
+    return [b.mul(ct, slope)]
+
+
+@defvjp(P.erfc)
+def _erfc(b, instr, ct):
+    (x,) = instr.operands
+    slope = b.mul(_fill(b, x, -_TWO_OVER_SQRT_PI), b.exp(b.neg(b.mul(x, x))))
+    return [b.mul(ct, slope)]
+
+
+@defvjp(P.atan)
+def _atan(b, instr, ct):
+    (x,) = instr.operands
+    return [b.div(ct, b.add(b.mul(x, x), _fill(b, x, 1)))]
+
+
+def _one_minus_square_rsqrt(b, x):
+    """1 / sqrt(1 - x^2), as PyTorch's (-x*x + 1).rsqrt()."""
+    return b.div(_fill(b, x, 1), b.sqrt(b.sub(_fill(b, x, 1), b.mul(x, x))))
+
+
+@defvjp(P.asin)
+def _asin(b, instr, ct):
+    (x,) = instr.operands
+    return [b.mul(ct, _one_minus_square_rsqrt(b, x))]
+
+
+@defvjp(P.acos)
+def _acos(b, instr, ct):
+    (x,) = instr.operands
+    return [b.mul(b.neg(ct), _one_minus_square_rsqrt(b, x))]
+
+
+@defvjp(P.atan2)
+def _atan2(b, instr, ct):
+    y, x = instr.operands  # atan2(input, other): input is the ordinate
+    recip = b.div(_fill(b, x, 1), b.add(b.mul(x, x), b.mul(y, y)))
+    return [b.mul(ct, b.mul(x, recip)), b.mul(ct, b.mul(b.neg(y), recip))]
+
+
+@defvjp(P.hypot)
+def _hypot(b, instr, ct):
+    x, y = instr.operands  # PyTorch: grad * x / result (NaN at the origin, as there)
+    return [b.mul(ct, b.div(x, instr)), b.mul(ct, b.div(y, instr))]
+
+
+@defvjp(P.cumsum)
+def _cumsum(b, instr, ct):
+    """Each input element reaches every later output: the running sum from the other end."""
+    return [b.cumsum(ct, axis=instr.attrs["axis"], reverse=not instr.attrs["reverse"])]
+
+
+@defvjp(P.fmod)
+def _fmod(b, instr, ct):
+    x, y = instr.operands  # fmod(x, y) = x - trunc(x / y) y
+    return [ct, b.mul(b.neg(ct), b.trunc(b.div(x, y)))]

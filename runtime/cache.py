@@ -48,6 +48,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..ir.version import __version__
+
 MAGIC = b"TAPEGRAD-OBJ 1\n"
 SUFFIX = ".tgobj"
 DEFAULT_MAX_BYTES = 256 << 20
@@ -95,7 +97,6 @@ def _codegen_dir() -> Path:
 @functools.cache
 def _code_identity() -> str:
     """tapegrad's version and a hash of the codegen sources: stale code never loads."""
-    from .. import __version__  # importlib.metadata would cost ~12 ms of imports
     h = hashlib.sha256(str(__version__).encode())
     for path in sorted(_codegen_dir().glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())

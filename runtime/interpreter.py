@@ -54,6 +54,54 @@ for _prim, _fn in [
     _elementwise(_prim, _fn)
 
 
+# ---- maths surface (issue 15)
+def _rounding(fn):
+    def rule(x):
+        return fn(x, **_AS_ARRAY) if x.dtype.kind == "f" else x.copy()
+    return rule
+
+
+for _prim, _fn in [(P.floor, np.floor), (P.ceil, np.ceil), (P.round, np.rint),
+                   (P.trunc, np.trunc)]:
+    IMPLS[_prim] = _rounding(_fn)
+for _prim, _fn in [(P.expm1, np.expm1), (P.atan, np.arctan), (P.asin, np.arcsin),
+                   (P.acos, np.arccos), (P.atan2, np.arctan2), (P.hypot, np.hypot)]:
+    _elementwise(_prim, _fn)
+
+
+def _erf_rule(complement: bool):
+    """erf / erfc through Python's math module (numpy has none), element by element in
+    float64 then rounded to the result's type (libm's error is below an ulp of float64)."""
+    import math
+    fn = math.erfc if complement else math.erf
+
+    def rule(x):
+        flat = np.fromiter(map(fn, x.astype(np.float64).ravel().tolist()), np.float64, x.size)
+        return flat.reshape(x.shape).astype(x.dtype)
+    return rule
+
+
+IMPLS[P.erf] = _erf_rule(False)
+IMPLS[P.erfc] = _erf_rule(True)
+
+
+@impl(P.cumsum)
+def _cumsum(x, *, axis, reverse):
+    """Sequential (numpy's cumsum adds in order, as PyTorch's CPU kernel)."""
+    if reverse:
+        return np.flip(np.cumsum(np.flip(x, axis), axis=axis, dtype=x.dtype), axis).copy()
+    return np.cumsum(x, axis=axis, dtype=x.dtype)
+
+
+@impl(P.fmod)
+def _fmod(x, y):
+    if x.dtype.kind in "iu":  # C's %: the sign of x; x % 0 is 0 here (PyTorch raises first)
+        with np.errstate(all="ignore"):
+            return np.where(y == 0, 0, np.fmod(x, np.where(y == 0, 1, y))).astype(x.dtype)
+    return np.fmod(x, y, **_AS_ARRAY)
+# ---- end of the maths surface block
+
+
 @impl(P.logistic)
 def _logistic(x):
     # exp(-|x|) never overflows; pick the branch by sign.

@@ -3,10 +3,11 @@
 `import tapegrad as torch` runs PyTorch-style eager code; this file is the list
 of public names and where each one lives.
 """
-__version__ = "0.1.0"
+from .ir.version import __version__  # noqa: E402  (written once, in ir/version.py)
 
 from . import ir, runtime  # noqa: E402
 from .tracer import ops as _ops  # noqa: E402  (attaches the operations to Tensor)
+from .tracer import engine as _engine  # noqa: E402  (attaches Tensor.backward)
 from .tracer.tensor import Tensor  # noqa: E402
 from .tracer.sizes import Size  # noqa: E402
 
@@ -49,6 +50,22 @@ from .tracer.ops import (  # noqa: E402
     matmul, max, maximum, mean, min, minimum, mm, mul, multiply, ne, neg, negative, norm,
     permute, pow, reciprocal, relu, reshape, select, sigmoid, sign, sin, sqrt, squeeze, stack,
     sub, subtract, sum, swapaxes, t, tanh, transpose, unsqueeze, where)
+# the maths surface of issue 15 (tracer/ops_math.py, tracer/ops_math_reduce.py)
+from .tracer.ops_math import (  # noqa: E402
+    acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan,
+    atan2, atanh, ceil, cosh, erf, erfc, expm1, fix, floor, fmod, frac, hypot, isfinite, isinf,
+    isnan, isneginf, isposinf, log2, log10, logical_and, logical_or, logical_xor, nan_to_num,
+    remainder, round, rsqrt, sinh, square, tan, trunc)
+from .tracer.ops_math_reduce import (  # noqa: E402
+    all, allclose, aminmax, any, count_nonzero, cumprod, cumsum, equal, isclose, logsumexp,
+    prod, std, std_mean, var, var_mean)
+
+from .tracer.ops import (  # noqa: E402
+    addbmm, addmm, addmv, argsort, baddbmm, chunk, diag, diagonal, einsum, flip, fliplr,
+    flipud, ger, kthvalue, median, mode, moveaxis, movedim, mv, narrow, outer, roll, sort,
+    split, swapdims, tensordot, tile, topk, tril, triu, unbind, unflatten, vdot)
+from .tracer.creation import (  # noqa: E402
+    asarray, get_default_device, logspace, set_default_device)
 
 # tracing, the function transforms and the namespaces
 from .tracer.trace import make_ir  # noqa: E402

@@ -174,11 +174,19 @@ def from_numpy(array: np.ndarray) -> Tensor:
 # ---------------------------------------------------------------- constants
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def _no_out(out, name: str) -> None:
+    if out is not None:
+        raise NotImplementedError(f"tg.{name}(..., out=...) is not supported; assign the "
+                                  "result instead (see docs/torch-coverage.md)")
+
+
+def ones(*size, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _no_out(out, "ones")
     return _filled(1, size, dtype, requires_grad, device)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def zeros(*size, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _no_out(out, "zeros")
     return _filled(0, size, dtype, requires_grad, device)
 
 
@@ -221,10 +229,88 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
-    dt = as_dtype(dtype, dtypes.f32)
-    a = np.linspace(start, end, steps).astype(dt.np)
+def linspace(start, end, steps, *, out=None, dtype=None, device=None,
+             requires_grad=False) -> Tensor:
+    """`steps` evenly spaced values from start to end, computed in float64 and then cast
+    (integer dtypes truncate toward zero, as PyTorch's do)."""
+    _no_out(out, "linspace")
+    return _finish(_spaced(start, end, steps, dtype, "linspace"), requires_grad, device)
+
+
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None,
+             requires_grad=False) -> Tensor:
+    _no_out(out, "logspace")
+    exps = _spaced(start, end, steps, dtypes.f64, "logspace")._data
+    dt = as_dtype(dtype, get_default_dtype())
+    a = np.power(np.float64(base), exps)
+    a = (np.trunc(a) if not dt.is_float else a).astype(dt.np)
     return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
+
+
+def _spaced(start, end, steps, dtype, name: str) -> Tensor:
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    if isinstance(steps, Tensor):
+        steps = steps.item()
+    if steps < 0:
+        raise RuntimeError(f"{name}(): number of steps must be non-negative")
+    dt = as_dtype(dtype, get_default_dtype())
+    if steps == 1:
+        a = np.array([start], np.float64)
+    else:
+        # PyTorch's kernel: the first half counts up from start, the second down from end
+        # in the output's float type (float64 for integer outputs), as PyTorch's kernel
+        ct = np.dtype(dt.np).type if dt.is_float else np.float64
+        lo, hi = ct(start), ct(end)
+        step = (hi - lo) / ct(max(steps - 1, 1))
+        i = np.arange(steps, dtype=ct)
+        half = steps // 2
+        a = np.where(i < half, lo + step * i, hi - step * (ct(steps - 1) - i))
+    a = (np.trunc(a) if not dt.is_float else a).astype(dt.np)
+    return Tensor._make(a, TensorType(dt, a.shape))
+
+
+def get_default_dtype():
+    """float32 unless the dtypes module installs set_default_dtype's choice."""
+    return dtypes.f32
+
+
+# ---------------------------------------------------------------- default device
+
+_DEFAULT_DEVICE = ["cpu"]
+
+
+def set_default_device(dev) -> None:
+    """Only the CPU exists here: None and 'cpu' are accepted, others raise."""
+    if dev is not None:
+        name = str(dev.type if isinstance(dev, device) else dev)
+        if name.split(":")[0] != "cpu":
+            raise RuntimeError(f"tg.set_default_device({name!r}): tapegrad runs on the CPU "
+                               "only (see docs/torch-coverage.md)")
+    _DEFAULT_DEVICE[0] = "cpu"
+
+
+def get_default_device() -> device:
+    return device(_DEFAULT_DEVICE[0])
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> Tensor:
+    """Shares memory with a tensor or a numpy array of a tapegrad dtype unless a copy or
+    another dtype is asked for, as PyTorch's asarray does."""
+    check_device(device)
+    if isinstance(obj, Tensor) and (dtype is None or as_dtype(dtype) is obj.dtype) and not copy:
+        return _finish(obj, requires_grad) if requires_grad else obj
+    if isinstance(obj, np.ndarray) and not copy and dtype is None:
+        try:
+            return _finish(from_numpy(obj), requires_grad)
+        except TypeError:
+            pass
+    if copy is False:
+        raise ValueError("asarray(): copy=False but the data cannot be shared without a copy")
+    if isinstance(obj, Tensor):
+        from .ops_shape import clone, to_dtype
+        out = to_dtype(obj.detach(), as_dtype(dtype)) if dtype is not None else obj.detach()
+        return _finish(clone(out) if out is obj.detach() or copy else out, requires_grad)
+    return tensor(obj, dtype=dtype, requires_grad=requires_grad)
 
 
 # ---------------------------------------------------------------- *_like

@@ -17,10 +17,10 @@ import numpy as np
 
 from ..ir.core import Param
 from . import anomaly as _anomaly
-from .errors import user_loc
+from .errors import SECOND_BACKWARD, user_loc
 from .grad_mode import is_grad_enabled, no_grad
 from .ops_core import sum_to_shape
-from .tape import GradFn, _node_of
+from .tape import GradFn
 from .tensor import Tensor
 
 _order = itertools.count()
@@ -45,8 +45,7 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         if self._saved is None:
-            from .engine import _SECOND_TIME
-            raise RuntimeError(_SECOND_TIME)
+            raise RuntimeError(SECOND_BACKWARD)
         saved = tuple(t.unpack() if isinstance(t, _SavedOutput) else t for t in self._saved)
         for t, v in zip(saved, self._saved_versions):
             if isinstance(t, Tensor) and t._version[0] != v:

@@ -30,6 +30,16 @@ def at(loc: SourceLoc | None) -> str:
     return f" (at {loc.full()})" if loc is not None else ""
 
 
+#: backward through nodes whose saved values a previous backward freed (the engine's
+#: error, and custom Functions' `saved_tensors` after it)
+SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
+
+
 class TracerError(RuntimeError):
     """Python needed a concrete value from an abstract (traced) tensor."""
 

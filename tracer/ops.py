@@ -13,6 +13,8 @@ from . import creation
 from . import ops_elementwise as E
 from . import ops_index as I
 from . import ops_inplace as IP
+from . import ops_math as M
+from . import ops_math_reduce as MR
 from . import ops_reduce as R
 from . import ops_shape as S
 from .ops_core import is_scalar
@@ -35,10 +37,7 @@ cat, concat, stack, clone, select = S.cat, S.cat, S.stack, S.clone, I.select
 swapaxes, broadcast_to = S.swapaxes, S.broadcast_to
 
 
-def logical_not(input: Tensor) -> Tensor:
-    return E.eq(input, False) if input.dtype is dtypes.bool_ else E.eq(input, 0)
-
-
+logical_not = M.logical_not
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
@@ -52,6 +51,12 @@ FUNCTIONS = [
     "squeeze", "cat", "concat", "stack", "clone", "select", "swapaxes", "broadcast_to",
     "logical_not", "is_tensor",
 ]
+
+# ---- maths surface (issue 15): ops_math and ops_math_reduce
+globals().update({name: getattr(M, name) for name in M.FUNCTIONS})
+globals().update({name: getattr(MR, name) for name in MR.FUNCTIONS})
+FUNCTIONS += [n for n in M.FUNCTIONS + MR.FUNCTIONS if n not in FUNCTIONS]
+
 
 
 # ---------------------------------------------------------------- operators
@@ -111,6 +116,10 @@ def _to(self, *args, **kwargs):
     return S.clone(out) if kwargs.get("copy") and out is self else out
 
 
+def _device(self):
+    return creation.device("cpu")
+
+
 def _cuda(self, *args, **kwargs):
     creation.device("cuda")
 
@@ -129,6 +138,54 @@ def _format(self, spec: str) -> str:
 
 def _dtype_method(dt):
     return lambda self: S.to_dtype(self, dt)
+
+
+def _math_inplace(fn, grad_name: str, tensor_suffix: str | None = None):
+    """`x.floor_()` etc.: fn's result written into x, recorded as fn's grad_fn name
+    (a binary one ends in 1 for a tensor operand, 0 for a number, as PyTorch's)."""
+    def method(self, *args, **kwargs):
+        name = grad_name
+        if tensor_suffix is not None:
+            name += tensor_suffix if args and isinstance(args[0], Tensor) else "0"
+        inputs = (self, *(a for a in args if isinstance(a, Tensor)))
+        return IP._inplace(self, name, inputs, lambda: fn(self, *args, **kwargs))
+    return method
+
+
+_MATH_INPLACE = {
+    "floor_": (M.floor, "FloorBackward0"), "ceil_": (M.ceil, "CeilBackward0"),
+    "trunc_": (M.trunc, "TruncBackward0"), "fix_": (M.trunc, "TruncBackward0"),
+    "frac_": (M.frac, "FracBackward0"), "expm1_": (M.expm1, "Expm1Backward0"),
+    "erf_": (M.erf, "ErfBackward0"), "erfc_": (M.erfc, "ErfcBackward0"),
+    "atan_": (M.atan, "AtanBackward0"), "asin_": (M.asin, "AsinBackward0"),
+    "acos_": (M.acos, "AcosBackward0"), "arctan_": (M.atan, "AtanBackward0"),
+    "arcsin_": (M.asin, "AsinBackward0"), "arccos_": (M.acos, "AcosBackward0"),
+    "log2_": (M.log2, "Log2Backward0"), "log10_": (M.log10, "Log10Backward0"),
+    "rsqrt_": (M.rsqrt, "RsqrtBackward0"), "square_": (M.square, "PowBackward0"),
+    "sinh_": (M.sinh, "SinhBackward0"), "cosh_": (M.cosh, "CoshBackward0"),
+    "tan_": (M.tan, "TanBackward0"), "asinh_": (M.asinh, "AsinhBackward0"),
+    "acosh_": (M.acosh, "AcoshBackward0"), "atanh_": (M.atanh, "AtanhBackward0"),
+    "arcsinh_": (M.asinh, "AsinhBackward0"), "arccosh_": (M.acosh, "AcoshBackward0"),
+    "arctanh_": (M.atanh, "AtanhBackward0"), "atan2_": (M.atan2, "Atan2Backward0"),
+    "arctan2_": (M.atan2, "Atan2Backward0"), "hypot_": (M.hypot, "HypotBackward0"),
+    "nan_to_num_": (M.nan_to_num, "NanToNumBackward0"),
+    "sign_": (E.sign, "SignBackward0"), "reciprocal_": (E.reciprocal, "ReciprocalBackward0"),
+    "cumsum_": (MR.cumsum, "CumsumBackward0"), "cumprod_": (MR.cumprod, "CumprodBackward0"),
+    "logical_not_": (M.logical_not, "LogicalNot"),
+    "logical_and_": (M.logical_and, "LogicalAnd"), "logical_or_": (M.logical_or, "LogicalOr"),
+    "logical_xor_": (M.logical_xor, "LogicalXor"),
+}
+_MATH_METHODS = {
+    **{name: _math_inplace(fn, grad) for name, (fn, grad) in _MATH_INPLACE.items()},
+    "round_": lambda self, *, decimals=0: IP._inplace(
+        self, "RoundBackward1" if decimals else "RoundBackward0", (self,),
+        lambda: M.round(self, decimals=decimals)),
+    "fmod_": _math_inplace(M.fmod, "FmodBackward", "1"),
+    "remainder_": _math_inplace(M.remainder, "RemainderBackward", "1"),
+    **{name: globals()[name] for name in M.FUNCTIONS + MR.FUNCTIONS},
+    "__mod__": _operator(M.remainder), "__rmod__": _operator(M.remainder, reflected=True),
+    "__imod__": _inplace_operator(lambda self, other: _MATH_METHODS["remainder_"](self, other)),
+}
 
 
 METHODS = {
@@ -168,7 +225,7 @@ METHODS = {
     "float": _dtype_method(dtypes.f32), "double": _dtype_method(dtypes.f64),
     "long": _dtype_method(dtypes.i64), "bool": _dtype_method(dtypes.bool_),
     "to": _to, "type_as": lambda self, other: S.to_dtype(self, other.dtype),
-    "cpu": lambda self: self, "cuda": _cuda,
+    "cpu": lambda self: self, "cuda": _cuda, "device": property(_device),
     "new_ones": _new(creation.ones), "new_zeros": _new(creation.zeros),
     "new_empty": _new(creation.empty),
     "new_full": lambda self, size, fill_value, dtype=None, **kw: creation.full(
@@ -179,6 +236,7 @@ METHODS = {
     "element_size": lambda self: self.dtype.itemsize,
     # numpy hands binary operators with a Tensor operand to the Tensor's reflected method
     "__array_ufunc__": None,
+    **_MATH_METHODS,
 }
 
 
@@ -188,3 +246,74 @@ def attach() -> None:
 
 
 attach()
+
+
+# ---------------------------------------------------------------- the wider surface
+# (shapes, values with indices, products: ops_layout, ops_sort, ops_linalg)
+
+from . import ops_layout as L  # noqa: E402
+from . import ops_linalg as LA  # noqa: E402
+from . import ops_sort as SO  # noqa: E402
+
+tile, flip, fliplr, flipud, roll, narrow = L.tile, L.flip, L.fliplr, L.flipud, L.roll, L.narrow
+chunk, split, unbind, movedim, moveaxis = L.chunk, L.split, L.unbind, L.movedim, L.movedim
+swapdims, unflatten, tril, triu, diagonal, diag = (L.swapdims, L.unflatten, L.tril, L.triu,
+                                                    L.diagonal, L.diag)
+sort, argsort, topk, kthvalue, median, mode = (SO.sort, SO.argsort, SO.topk, SO.kthvalue,
+                                               SO.median, SO.mode)
+vdot, mv, outer, ger, addmm, addmv = LA.vdot, LA.mv, LA.outer, LA.ger, LA.addmm, LA.addmv
+baddbmm, addbmm, einsum, tensordot = LA.baddbmm, LA.addbmm, LA.einsum, LA.tensordot
+
+SURFACE_FUNCTIONS = [
+    "tile", "flip", "fliplr", "flipud", "roll", "narrow", "chunk", "split", "unbind",
+    "movedim", "moveaxis", "swapdims", "unflatten", "tril", "triu", "diagonal", "diag", "sort",
+    "argsort", "topk", "kthvalue", "median", "mode", "vdot", "mv", "outer", "ger", "addmm",
+    "addmv", "baddbmm", "addbmm", "einsum", "tensordot",
+]
+FUNCTIONS += SURFACE_FUNCTIONS + ["swapaxes"]
+
+
+def _tile_method(self, *dims):
+    return L.tile(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list))
+                  else dims)
+
+
+def _flip_method(self, *dims):
+    return L.flip(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list))
+                  else dims)
+
+
+def _sequence_operand(fn, reflected: bool = False):
+    """PyTorch's operators refuse a list or tuple operand (TypeError, not a detached
+    constant whose gradient would silently be zero); `==` falls back to identity."""
+    base = _operator(fn, reflected)
+
+    def method(self, other):
+        if other.__class__ in (list, tuple):
+            return NotImplemented
+        return base(self, other)
+    return method
+
+
+SURFACE_METHODS = {
+    **{name: globals()[name] for name in SURFACE_FUNCTIONS if name not in ("tile", "flip")},
+    "repeat": L.repeat, "tile": _tile_method, "flip": _flip_method,
+    "stride": L.stride, "storage_offset": L.storage_offset, "is_contiguous": L.is_contiguous,
+    "swapaxes": S.transpose,
+    "view_as": lambda self, other: S.view(self, other.shape),
+    "reshape_as": lambda self, other: S.reshape(self, other.shape),
+    "expand_as": S.expand_as,
+    # operators with a list or tuple operand raise TypeError, as PyTorch's do
+    **{name: _sequence_operand(fn, name.startswith("__r") and name not in (
+        "__radd__", "__rsub__", "__rmul__", "__rtruediv__"))
+       for name, fn in (
+        ("__add__", E.add), ("__radd__", E.add), ("__sub__", E.sub), ("__rsub__", E.rsub),
+        ("__mul__", E.mul), ("__rmul__", E.mul), ("__truediv__", E.div),
+        ("__rtruediv__", E.rdiv), ("__pow__", E.pow), ("__rpow__", E.pow),
+        ("__matmul__", S.matmul), ("__rmatmul__", S.matmul), ("__eq__", E.eq),
+        ("__ne__", E.ne), ("__lt__", E.lt), ("__le__", E.le), ("__gt__", E.gt),
+        ("__ge__", E.ge))},
+}
+for _name, _fn in SURFACE_METHODS.items():
+    setattr(Tensor, _name, _fn)
+METHODS.update(SURFACE_METHODS)

@@ -2,8 +2,9 @@
 
 A tensor that requires grad has an IR value: its instruction when an operation
 produced it, or a parameter when it is a leaf.  Operations themselves live in
-tracer/ops.py and are attached as methods there; this file holds the state and
-the autograd-facing attributes.
+tracer/ops.py and are attached as methods there (with `device`), as
+tracer/engine.py attaches `backward`: those modules import this one, never the
+reverse.  This file holds the state and the autograd-facing attributes.
 """
 from __future__ import annotations
 
@@ -109,11 +110,6 @@ class Tensor:
     @property
     def dtype(self):
         return self._type.dtype
-
-    @property
-    def device(self):
-        from .creation import device
-        return device("cpu")
 
     @property
     def is_leaf(self) -> bool:
@@ -268,27 +264,6 @@ class Tensor:
 
     def __hash__(self) -> int:
         return id(self)
-
-    # ------------------------------------------------------------ autograd
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        engine = _engine or _load_engine()
-        if gradient is None and not retain_graph and not create_graph and inputs is None \
-                and engine._plain_backward(self):  # loss.backward(): the common case
-            return
-        engine.general_backward([self], None if gradient is None else [gradient], retain_graph,
-                                create_graph, inputs)
-
-
-#: tracer.engine, imported on the first backward (it imports this module)
-_engine = None
-
-
-def _load_engine():
-    global _engine
-    from . import engine
-    _engine = engine
-    return engine
 
 
 tape.Tensor = Tensor  # see tape.Tensor

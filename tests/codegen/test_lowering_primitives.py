@@ -14,11 +14,12 @@ from tapegrad.ir import PRIMITIVES, bool_, f32, f64, i64, tensor_type
 from tapegrad.ir import primitives as P
 
 from helpers.native_check import build, check, random_array
+from helpers.op_tables import ANY_UNARY, ARITHMETIC, FLOAT_UNARY
 
 
 SHAPES = [(), (1,), (0,), (3, 1), (1, 4), (5, 7), (2, 0, 3), (1037,), (3, 5, 67)]
 FLOATS = [f32, f64]
-UNARY_FLOAT = [P.exp, P.log, P.log1p, P.sin, P.cos, P.tanh, P.sqrt, P.logistic]
+UNARY_FLOAT = [PRIMITIVES[name] for name in FLOAT_UNARY]
 
 
 def _args(rng, dtype, shapes, special=True):
@@ -43,7 +44,7 @@ def test_unary_float(prim, dt):
 
 
 @pytest.mark.parametrize("dt", [f32, f64, i64], ids=str)
-@pytest.mark.parametrize("prim", [P.neg, P.abs, P.sign, P.stop_gradient], ids=lambda p: p.name)
+@pytest.mark.parametrize("prim", [PRIMITIVES[name] for name in ANY_UNARY], ids=lambda p: p.name)
 def test_unary_any(prim, dt):
     rng = np.random.default_rng(1)
     fn = build(prim.name, [(dt, s) for s in SHAPES],
@@ -54,7 +55,7 @@ def test_unary_any(prim, dt):
     check(fn, args)
 
 
-BINARY = [P.add, P.sub, P.mul, P.div, P.pow, P.max, P.min]
+BINARY = [PRIMITIVES[name] for name in ARITHMETIC]
 
 
 @pytest.mark.parametrize("dt", [f32, f64, i64], ids=str)

@@ -9,17 +9,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tapegrad.ir import Builder, ShapeError, f32, f64, i64, tensor_type
+from tapegrad.ir import PRIMITIVES, Builder, ShapeError, f32, f64, i64, tensor_type
 from tapegrad.ir import primitives as P
 from tapegrad.runtime import interpret
 from tapegrad.runtime.compiler import compile_function
 
 from helpers.native_check import noncontiguous, random_array
+from helpers.op_tables import ANY_UNARY, ARITHMETIC, FLOAT_UNARY
 
 
-UNARY = [P.exp, P.log, P.sin, P.cos, P.tanh, P.sqrt, P.logistic, P.log1p,
-         P.neg, P.abs, P.sign, P.stop_gradient]
-BINARY = [P.add, P.sub, P.mul, P.div, P.max, P.min, P.pow]
+UNARY = [PRIMITIVES[name] for name in FLOAT_UNARY + ANY_UNARY]
+BINARY = [PRIMITIVES[name] for name in ARITHMETIC]
 OPS = ["unary", "binary", "binary", "broadcast", "reshape", "transpose", "slice", "pad",
        "concatenate", "reduce", "argmax", "select", "matmul", "convert"]
 

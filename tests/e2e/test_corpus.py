@@ -177,10 +177,6 @@ KNOWN_FAILURES = {
                                           "relu and log_softmax holds -0.0, tapegrad's 0.0")),
     "qa_old_blitz_mean": _known((_DIFFERS, "type(grad_fn).__name__ is 'GradFn' for every "
                                  "node (PyTorch has a class per kind, e.g. AddBackward0)")),
-    "introyt_autograd_simple": _known((_DIFFERS, (
-        "linspace: PyTorch's float32 kernel steps from both ends in float32, tapegrad rounds "
-        "numpy's float64 values, so 6 of 25 points differ in the last bit and "
-        "sin(2*pi)*2+1 prints another tiny number"))),
     "qa_second_derivative_backward": _known((_DIFFERS, (
         "backward(create_graph=True) leaves x.grad with grad_fn=<AddBackward0>; PyTorch's "
         "is <CopyBackwards>"))),

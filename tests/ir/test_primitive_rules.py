@@ -254,8 +254,52 @@ def source_cases():
                    type=ty(I64, s))
 
 
+def math_surface_cases():
+    """The maths-surface primitives of issue 15 (rounding, expm1, erf, inverse trig,
+    atan2, hypot, fmod, cumsum); references from numpy and Python's math module."""
+    import itertools
+    import math
+    erf = np.vectorize(math.erf, otypes=[F64])
+    erfc = np.vectorize(math.erfc, otypes=[F64])
+    floats = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc,
+              "expm1": np.expm1, "atan": np.arctan, "asin": np.arcsin, "acos": np.arccos,
+              "erf": lambda x: erf(x).astype(x.dtype), "erfc": lambda x: erfc(x).astype(x.dtype)}
+    for name, f in floats.items():
+        for dt in FLOATS:
+            for s in SHAPES:
+                x = data(s, dt)
+                yield Case(name, [x / 3 if name in ("asin", "acos") else x], {}, f)
+            halves = np.array([0.5, 1.5, 2.5, -0.5, -2.5] + SPECIAL, dt)
+            yield Case(name, [halves], {}, f, id="special")
+    for name in ("floor", "ceil", "round", "trunc"):
+        yield Case(name, [data((5,), I64)], {}, lambda x: x.copy(), id="integers")
+    binary = {"atan2": np.arctan2, "hypot": np.hypot, "fmod": np.fmod}
+    for name, f in binary.items():
+        for dt in FLOATS:
+            for s in SHAPES:
+                yield Case(name, [data(s, dt, 1), data(s, dt, 2, positive=True)], {}, f)
+            x = np.array(SPECIAL, dt)
+            yield Case(name, [x, x[::-1].copy()], {}, f, id="special")
+    yield Case("fmod", [np.array([7, -7, 7, -7, 0], I64), np.array([3, 3, -3, -3, 2], I64)], {},
+               lambda x, y: np.array([1, -1, 1, -1, 0], I64), id="c-sign")
+
+    def running(x, axis, reverse):
+        out = np.moveaxis(x.copy(), axis, -1)
+        for idx in np.ndindex(out.shape[:-1]):
+            line = list(out[idx])[::-1] if reverse else list(out[idx])
+            acc = list(itertools.accumulate(line))
+            out[idx] = acc[::-1] if reverse else acc
+        return np.moveaxis(out, -1, axis)
+
+    for dt in (F32, F64, I64):
+        for s, axis in [((5,), 0), ((2, 3, 4), 1), ((2, 3, 4), 2), ((2, 0, 3), 2), ((0,), 0)]:
+            for reverse in (False, True):
+                yield Case("cumsum", [data(s, dt)], {"axis": axis, "reverse": reverse},
+                           lambda x, axis=axis, reverse=reverse: running(x, axis, reverse))
+
+
 CASE_GENERATORS = [elementwise_cases, structural_cases, reduction_cases, matmul_cases,
-                   source_cases]
+                   source_cases, math_surface_cases]
 ALL_CASES = [c for gen in CASE_GENERATORS for c in gen()]
 
 

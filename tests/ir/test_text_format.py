@@ -12,6 +12,7 @@ from tapegrad.ir import (Builder, ParseError, SourceLoc, bool_, f32, f64, i64, p
 from tapegrad.runtime import interpret
 
 from helpers.ir_build import assert_same, roundtrip
+from helpers.op_tables import ARITHMETIC
 
 SPEC_EXAMPLE = """\
 func @f(%x: f32[3], %w: f32[3,4]) -> (f32[]) {
@@ -315,7 +316,7 @@ def test_literals_of_the_nearest_kind_are_accepted():
 # ------------------------------------------------------------------ random programs
 
 UNARY = ["exp", "sin", "cos", "tanh", "logistic", "neg", "abs", "sign", "stop_gradient"]
-BINARY = ["add", "sub", "mul", "div", "max", "min", "pow"]
+BINARY = ARITHMETIC
 
 
 @st.composite

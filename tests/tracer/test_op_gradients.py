@@ -379,6 +379,14 @@ case("copy_", _inplace(lambda y, z: y.copy_(z)), U(2, 3), U(3))
 case("setitem", _inplace(lambda y, z: y.__setitem__((0, slice(None, None, 2)), z)),
      U(2, 3), U(2))
 
+# ---------------------------------------------------------------- the maths surface (issue 15)
+
+from .math_surface_cases import NON_DIFFERENTIABLE as _MATH_NON_DIFFERENTIABLE  # noqa: E402
+from .math_surface_cases import ROWS as _MATH_ROWS  # noqa: E402
+
+for _row in _MATH_ROWS:  # (own names: the lambdas above read `_name` late)
+    case(_row[0], _row[1], *_row[2], order=_row[3], tag=_row[4])
+
 
 # ---------------------------------------------------------------- the checks
 
@@ -386,7 +394,7 @@ case("setitem", _inplace(lambda y, z: y.__setitem__((0, slice(None, None, 2)), z
 NON_DIFFERENTIABLE = {
     "argmax", "argmin", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "is_tensor",
     "long", "bool",  # integer/bool results
-}
+} | _MATH_NON_DIFFERENTIABLE
 NOT_OPERATIONS = {
     # creation, random, devices, dtypes-as-functions
     "arange", "as_tensor", "empty", "empty_like", "eye", "from_numpy", "full", "full_like",
@@ -517,3 +525,50 @@ def test_acceptance_line_on_a_vector_with_grad_outputs():
     h = tg.autograd.grad(g, x, grad_outputs=tg.ones_like(g))[0]
     xn = np.array([0.3, 0.9, 1.7])
     np.testing.assert_allclose(h.numpy(), 2 * np.cos(xn) * np.exp(xn), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- shapes, sorting, products
+# (rows appended after the checks: pytest reads CASES when it collects, after the import)
+
+case("repeat", lambda x: x.repeat(2, 1, 3), U(2, 3))
+case("tile", lambda x: tg.tile(x, (2,)), U(2, 3))
+case("flip", lambda x: tg.flip(x, (0, 1)), U(2, 3))
+case("fliplr", tg.fliplr, U(2, 3))
+case("flipud", tg.flipud, U(3, 2))
+case("roll", lambda x: tg.roll(x, (1, -1), (0, 1)), U(2, 3))
+case("roll", lambda x: x.roll(2), U(2, 3), tag="flat")
+case("narrow", lambda x: tg.narrow(x, 1, 1, 2), U(2, 3))
+case("chunk", lambda x: tg.chunk(x, 2, 1), U(2, 3))
+case("split", lambda x: tg.split(x, [1, 2], 1), U(2, 3))
+case("split", lambda x: x.split(2), U(3, 2), tag="int")
+case("unbind", lambda x: tg.unbind(x, 1), U(2, 3))
+case("movedim", lambda x: tg.movedim(x, 0, 2), U(2, 3, 2))
+case("moveaxis", lambda x: tg.moveaxis(x, (0, 1), (1, 0)), U(2, 3))
+case("swapdims", lambda x: tg.swapdims(x, 0, 1), U(2, 3))
+case("unflatten", lambda x: tg.unflatten(x, 1, (2, 2)), U(3, 4))
+case("tril", lambda x: tg.tril(x, 1), U(3, 4))
+case("triu", lambda x: tg.triu(x, -1), U(3, 4))
+case("diagonal", lambda x: tg.diagonal(x, 1, 0, 2), U(3, 2, 4))
+case("diag", tg.diag, U(3))
+case("diag", lambda x: tg.diag(x, -1), U(3, 4), tag="2d")
+case("sort", lambda x: tg.sort(x, 0, descending=True)[0], U(3, 2))
+case("topk", lambda x: tg.topk(x, 2).values, U(2, 4))
+case("kthvalue", lambda x: tg.kthvalue(x, 2, 1, True).values, U(2, 3))
+case("median", tg.median, U(2, 3))
+case("median", lambda x: tg.median(x, 0).values, U(3, 2), tag="dim")
+case("mode", lambda x: tg.mode(x).values, U(2, 3))
+case("vdot", tg.vdot, U(3), U(3))
+case("mv", tg.mv, U(2, 3), U(3))
+case("outer", tg.outer, U(3), U(2))
+case("ger", tg.ger, U(2), U(3))
+case("addmm", lambda c, a, b: tg.addmm(c, a, b, beta=0.5, alpha=2.0), U(2, 1), U(2, 3), U(3, 2))
+case("addmv", tg.addmv, U(2), U(2, 3), U(3))
+case("baddbmm", tg.baddbmm, U(2, 2, 2), U(2, 2, 3), U(2, 3, 2))
+case("addbmm", tg.addbmm, U(2, 2), U(3, 2, 3), U(3, 3, 2))
+case("einsum", lambda a, b: tg.einsum("bij,bkj->bik", a, b), U(2, 2, 3), U(2, 4, 3))
+case("einsum", lambda a: tg.einsum("ii->i", a), U(3, 3), tag="diagonal")
+case("einsum", lambda a, b: tg.einsum("...i,i", a, b), U(2, 3), U(3), tag="ellipsis")
+case("tensordot", lambda a, b: tg.tensordot(a, b, dims=([0, 2], [2, 0])), U(2, 3, 4), U(4, 2, 2))
+
+NON_DIFFERENTIABLE |= {"argsort", "stride", "storage_offset", "is_contiguous"}
+NOT_OPERATIONS |= {"asarray", "logspace", "get_default_device", "set_default_device"}
