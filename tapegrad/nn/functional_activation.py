@@ -1,9 +1,9 @@
 """Activations for `tg.nn.functional`, composed of tensor operations.
 
 Each matches PyTorch's formula and defaults; branches use `where` so both sides
-stay finite (the unused side's gradient is masked to zero).  Exact GELU needs
-erf, which has no primitive: it is written as a rational approximation
-(Abramowitz-Stegun 7.1.26, |error| < 1.5e-7, float32's resolution).
+stay finite (the unused side's gradient is masked to zero).  Exact GELU uses
+the erf primitive; a rational approximation (Abramowitz-Stegun 7.1.26,
+|error| < 1.5e-7) stands in where it is missing.
 """
 from __future__ import annotations
 
@@ -41,7 +41,11 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 
 def _erf(x: Tensor) -> Tensor:
-    erf = getattr(E, "erf", None)
+    """The erf primitive (tracer/ops_math.py) where this tree has it, else the rational form."""
+    try:
+        from ..tracer.ops_math import erf
+    except ImportError:
+        erf = None
     if erf is not None:
         return erf(x)
     sign = E.sign(x)
