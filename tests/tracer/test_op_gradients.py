@@ -346,6 +346,28 @@ case("F.cross_entropy", lambda x, p: F.cross_entropy(x, p.softmax(1) if hasattr(
 case("F.cross_entropy", lambda x: F.cross_entropy(x, _LABELS, reduction="sum"), U(3, 3),
      tag="sum")
 case("F.nll_loss", lambda x: F.nll_loss(x, _LABELS), U(3, 4))
+# the nn branch's activations and losses (away from their kinks: K keeps |x| in [0.2, 1])
+case("F.leaky_relu", lambda x: F.leaky_relu(x, 0.2), K(2, 3))
+case("F.elu", lambda x: F.elu(x, 0.7), K(2, 3))
+case("F.gelu", F.gelu, U(2, 3), order=3)
+case("F.gelu", lambda x: F.gelu(x, approximate="tanh"), U(2, 3), tag="tanh")
+case("F.silu", F.silu, U(2, 3), order=3)
+case("F.softplus", F.softplus, U(2, 3))
+case("F.softplus", lambda x: F.softplus(x * 10, beta=2.0, threshold=5.0), K(4), tag="threshold")
+case("F.hardtanh", lambda x: F.hardtanh(x * 0.8), K(2, 3))
+case("F.hardtanh", lambda x: F.hardtanh(x * 6), K(2, 3), tag="clamped")
+case("F.l1_loss", lambda x: F.l1_loss(x, t_const([0.0, 0.0, 0.0], tg.float64)), K(3))
+case("F.smooth_l1_loss", lambda x: F.smooth_l1_loss(
+    x * 3, t_const([0.0, 0.0, 0.0, 0.0], tg.float64), beta=0.5), K(4))
+case("F.huber_loss", lambda x: F.huber_loss(
+    x * 1.5, t_const([0.0, 0.0, 0.0, 0.0], tg.float64), delta=2.0), K(4))
+case("F.huber_loss", lambda x: F.huber_loss(
+    x * 12, t_const([0.0, 0.0, 0.0, 0.0], tg.float64), delta=2.0), K(4), tag="linear")
+case("F.kl_div", lambda x, p: F.kl_div(F.log_softmax(x, 1), F.softmax(p, 1),
+                                       reduction="batchmean"), U(2, 3), U(2, 3))
+case("F.cross_entropy", lambda x: F.cross_entropy(x, _LABELS, label_smoothing=0.2), U(3, 4),
+     tag="smoothing")
+case("F.bilinear", F.bilinear, U(2, 3), U(2, 2), U(4, 3, 2), U(4))
 
 
 def _seeded_dropout(x):
