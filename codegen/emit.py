@@ -1,6 +1,8 @@
 """Emitting one LLVM module with one entry point for an IR function.
 
     void @symbol(ptr %buffers)   ; buffers = [params..., results..., scratch]
+    i64  @symbol(ptr %buffers)   ; the same, for a function with data-dependent indices:
+                                 ; returns their status (0: all in range; codegen/indexing.py)
 
 The body is one loop nest per root of the plan (plan.py), in order.  Inside a
 loop nest `elem(value, index)` produces a value's element: a load when the
@@ -26,7 +28,7 @@ from llvmlite import ir
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Value
 from ..ir.dtypes import DType, bool_, f16
-from . import blas, target
+from . import blas, indexing, target
 from .layout import F32, HALF, I1, I64, I8, I32, PTR, Strided, scalar_type, storage_type
 from . import mathlib_surface
 from .lowering import LOWERINGS, LoweringKind
@@ -71,10 +73,19 @@ def lower(fn: Function, symbol: str, use_blas: bool = True) -> EmittedModule:
     blas_dtypes = frozenset(blas.available() if use_blas else ())
     fn = compiled_ir(fn)
     p = plan(fn, blas_dtypes)
-    em = Emitter(fn, p, symbol, blas_dtypes)
+    status = indexing.has_index_checks(fn)
+    if status:  # the status record of data-dependent index checks ends the scratch area
+        p.scratch_offsets["status"] = -(-p.scratch_bytes // 8) * 8
+        p.scratch_bytes = p.scratch_offsets["status"] + indexing.STATUS_BYTES
+    em = Emitter(fn, p, symbol, blas_dtypes, status)
+    if status:
+        indexing.clear_status(em)
     for root in p.roots:
         em.emit_root(root)
-    em.b.ret_void()
+    if status:
+        em.b.ret(indexing.load_status(em))
+    else:
+        em.b.ret_void()
     _object_entry(em, len(fn.params) + len(fn.results) + 1)
     return EmittedModule(str(em.module), symbol, p.scratch_bytes)
 
@@ -84,8 +95,8 @@ def _object_entry(em: "Emitter", n: int) -> None:
     point taking array *objects*, whose data pointers sit at byte `offset` (numpy's
     PyArrayObject.data).  It gathers them (the scratch one aligned up to 64 bytes)
     and calls the entry point: reading the pointers here spares Python ~0.3 us each."""
-    f = ir.Function(em.module, ir.FunctionType(ir.VoidType(), [I64] + [PTR] * n),
-                    em.func.name + "_obj")
+    ret = em.func.function_type.return_type  # i64 status or void, as the entry point's
+    f = ir.Function(em.module, ir.FunctionType(ret, [I64] + [PTR] * n), em.func.name + "_obj")
     f.attributes.add("nounwind")
     b = ir.IRBuilder(f.append_basic_block("entry"))
     table = b.alloca(PTR, size=n)
@@ -97,8 +108,11 @@ def _object_entry(em: "Emitter", n: int) -> None:
             data = b.gep(data, [pad], inbounds=True, source_etype=I8)
         b.store(data, b.gep(table, [ir.Constant(I64, k)], inbounds=True, source_etype=PTR),
                 align=8)
-    b.call(em.func, [table])
-    b.ret_void()
+    status = b.call(em.func, [table])
+    if isinstance(ret, ir.VoidType):
+        b.ret_void()
+    else:
+        b.ret(status)
 
 
 class _SlotLoad(ir.LoadInstr):
@@ -118,11 +132,14 @@ class _SlotLoad(ir.LoadInstr):
 class Emitter:
     """Builder state for one entry point; lowering rules call its helpers."""
 
-    def __init__(self, fn: Function, p: Plan, symbol: str, blas_dtypes=frozenset()):
+    def __init__(self, fn: Function, p: Plan, symbol: str, blas_dtypes=frozenset(),
+                 status: bool = False):
         self.fn, self.plan, self.blas_dtypes, self.symbol = fn, p, blas_dtypes, symbol
         self.module = ir.Module(name=symbol)
         target.prepare(self.module)
-        self.func = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR]), symbol)
+        # with index checks (codegen/indexing.py) the entry point returns their status
+        ret = I64 if status else ir.VoidType()
+        self.func = ir.Function(self.module, ir.FunctionType(ret, [PTR]), symbol)
         self.func.attributes.add("nounwind")
         self.entry = self.func.append_basic_block("entry")
         body = self.func.append_basic_block("body")
@@ -143,8 +160,8 @@ class Emitter:
 
     def emit_root(self, root: Root) -> None:
         v, dst = root.value, root.dst
-        if dst.size == 0:
-            return
+        if dst.size == 0 and not (not root.copy and indexing.is_checked(v.prim)):
+            return  # (an empty scatter still checks the indices of its source)
         low = LOWERINGS.get(v.prim) if isinstance(v, Instr) else None
         if not root.copy and low.kind is LoweringKind.KERNEL:
             self._guarded(lambda: low.rule(self, v, dst))
@@ -274,8 +291,8 @@ class Emitter:
                 if kind == "const":
                     base = self._global(self._constants[k])
                 else:
-                    slot = {"param": k, "result": len(self.fn.params) + k,
-                            "scratch": len(self.fn.params) + len(self.fn.results)}[kind]
+                    slot = k if kind == "param" else len(self.fn.params) + (
+                        k if kind == "result" else len(self.fn.results))
                     ptr = self.b.gep(self.func.args[0], [self.i64(slot)], inbounds=True,
                                      source_etype=PTR)
                     base = self.b.load(ptr, typ=PTR, align=8)

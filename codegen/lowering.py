@@ -7,7 +7,8 @@ group decides which (`LoweringKind.of`), and registering another kind is an erro
     gather  rule(em, instr, idx) -> x     the result element at index `idx`, reading
                                           operands through `em.elem(operand, index)`
     kernel  rule(em, instr, out)          writes the whole result into view `out`
-                                          (reductions, argmax, matmul: kernels.py)
+                                          (reductions, argmax, matmul: kernels.py;
+                                          scatters: indexing.py)
 
 Scalar and gather rules are evaluated inside whatever loop nest needs the value,
 so a chain of them becomes one loop (the emitter decides what to materialise).
@@ -27,7 +28,7 @@ from ..ir import primitives as P
 from ..ir.core import Instr
 from ..ir.dtypes import bool_, i64
 from ..ir.primitives import ELEMENTWISE, KERNELS, OpGroup, Primitive
-from . import kernels
+from . import indexing, kernels
 from .layout import I1, I32, I64, Strided, contiguous_strides
 
 
@@ -448,5 +449,11 @@ kernel(P.argmax)(kernels.argmax)
 kernel(P.matmul)(kernels.matmul)
 kernel(P.matmul_add)(kernels.matmul_add)
 kernel(P.cumsum)(kernels.cumsum)  # maths surface (issue 15)
+
+# ---------------------------------------------------------------- dynamic indexing (indexing.py)
+
+gather(P.gather)(indexing.gather)
+kernel(P.scatter_add)(indexing.scatter_add)
+kernel(P.scatter)(indexing.scatter)
 
 __all__ = ["LOWERINGS", "Lowering", "LoweringKind"]

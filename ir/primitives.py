@@ -50,13 +50,15 @@ class OpGroup(enum.Enum):
     STRUCTURAL = "structural"  # moves elements: broadcast, reshape, transpose, slice, ...
     REDUCE = "reduce"          # removes axes: reduce_sum, reduce_max, argmax
     MATMUL = "matmul"          # matrix products: matmul, matmul_add
+    GATHER = "gather"          # reads elements at data-dependent indices: gather
+    SCATTER = "scatter"        # writes elements at data-dependent indices: scatter_add, scatter
     SOURCE = "source"          # no operands, a given type: full, constant, iota
 
 
 #: Result element i reads element i of each operand: fused into any loop that needs it.
 ELEMENTWISE = frozenset({OpGroup.UNARY, OpGroup.BINARY, OpGroup.COMPARE, OpGroup.SELECT})
 #: Needs a loop structure of its own, so its result always gets a buffer.
-KERNELS = frozenset({OpGroup.REDUCE, OpGroup.MATMUL})
+KERNELS = frozenset({OpGroup.REDUCE, OpGroup.MATMUL, OpGroup.SCATTER})
 
 
 class Primitive:
@@ -381,6 +383,63 @@ def _matmul_add_rule(c: TensorType, a: TensorType, b: TensorType, *, alpha) -> T
 
 
 matmul_add = _register("matmul_add", OpGroup.MATMUL, _matmul_add_rule)
+
+# ---------------------------------------------------------------- dynamic indexing
+
+
+def _index_space(name: str, x: TensorType, indices: tuple[TensorType, ...], axes,
+                 extra: tuple[TensorType, ...] = ()) -> tuple[int, ...]:
+    """Check the operands of a dynamic-index primitive; returns its axes.
+
+    Every index (an integer tensor) and every `extra` operand (scatter's source)
+    has one shape S of x's rank; S[d] <= x.shape[d] on the axes not indexed,
+    where the element at position p is x[p] (so S may be a corner of x)."""
+    axes = _ints(name, "axes", x, axes)
+    what = _fmt(x, *extra, *indices)
+    if not indices or len(indices) != len(axes) or len(set(axes)) != len(axes) \
+            or any(not 0 <= a < x.ndim for a in axes):
+        raise ShapeError(f"{name}: needs one index per axis, distinct axes of the operand; "
+                         f"got axes {list(axes)} for ({what})")
+    space = indices[0].shape
+    for t in indices:
+        if t.dtype.is_float or t.dtype is bool_:
+            raise ShapeError(f"{name}: indices must be integer tensors, got ({what})")
+    for t in indices + extra:
+        if t.shape != space:
+            raise ShapeError(f"{name}: indices{' and source' if extra else ''} must have one "
+                             f"shape, got ({what})")
+    if len(space) != x.ndim or any(s > d for i, (s, d) in enumerate(zip(space, x.shape))
+                                   if i not in axes):
+        raise ShapeError(f"{name}: the index shape {list(space)} must have the operand's rank "
+                         f"and fit inside it on the axes not indexed ({what})")
+    return axes
+
+
+def _gather_rule(x: TensorType, *indices: TensorType, axes) -> TensorType:
+    _index_space("gather", x, indices, axes)
+    return x.with_shape(indices[0].shape)
+
+
+def _scatter_rule(name: str):
+    def rule(base: TensorType, src: TensorType, *indices: TensorType, axes) -> TensorType:
+        if src.dtype is not base.dtype or (name == "scatter_add" and base.dtype is bool_):
+            raise ShapeError(f"{name}: the source must have the base's dtype (not bool for a "
+                             f"sum), got "
+                             f"({_fmt(base, src, *indices)})")
+        _index_space(name, base, indices, axes, (src,))
+        return base
+    return rule
+
+
+#: out[p] = x[p with p[axes[j]] replaced by indices[j][p]]: torch.gather for one axis,
+#: advanced indexing for several (negative indices wrap; out of range is an error).
+gather = _register("gather", OpGroup.GATHER, _gather_rule)
+#: base, then out[p with p[axes[j]] = indices[j][p]] += src[p] for every p in row-major
+#: order: gather's transpose (duplicates accumulate).
+scatter_add = _register("scatter_add", OpGroup.SCATTER, _scatter_rule("scatter_add"))
+#: the same with `=`: duplicates are written in row-major order, the last one stays
+#: (setitem with an index tensor, torch.scatter, index_put_).
+scatter = _register("scatter", OpGroup.SCATTER, _scatter_rule("scatter"))
 
 # ---------------------------------------------------------------- sources
 

@@ -392,3 +392,29 @@ def _cumsum(b, instr, ct):
 def _fmod(b, instr, ct):
     x, y = instr.operands  # fmod(x, y) = x - trunc(x / y) y
     return [ct, b.mul(b.neg(ct), b.trunc(b.div(x, y)))]
+
+# ---------------------------------------------------------------- dynamic indexing
+# gather and scatter_add are each other's transpose; the indices never get a gradient.
+
+@defvjp(P.gather)
+def _gather(b, instr, ct):
+    x, *indices = instr.operands
+    axes = instr.attrs["axes"]
+    return [b.scatter_add(_fill(b, x, 0), ct, *indices, axes=axes)] + [None] * len(indices)
+
+
+@defvjp(P.scatter_add)
+def _scatter_add(b, instr, ct):
+    _, _, *indices = instr.operands
+    axes = instr.attrs["axes"]
+    return [ct, b.gather(ct, *indices, axes=axes)] + [None] * len(indices)
+
+
+@defvjp(P.scatter)
+def _scatter(b, instr, ct):
+    """The base's written elements get nothing; every source element gets the cotangent
+    at its destination (duplicates included, as PyTorch's index_put_ backward does)."""
+    _, src, *indices = instr.operands
+    axes = instr.attrs["axes"]
+    return ([b.scatter(ct, _fill(b, src, 0), *indices, axes=axes),
+             b.gather(ct, *indices, axes=axes)] + [None] * len(indices))

@@ -416,3 +416,60 @@ def _owned(results: list[np.ndarray], args: Sequence) -> list[np.ndarray]:
         taken.append(r)
         out.append(r)
     return out
+
+
+# ---------------------------------------------------------------- dynamic indexing
+
+def index_error(value: int, axis: int, size: int) -> IndexError:
+    """PyTorch's message for an index out of range (the runtime adds the op and line)."""
+    return IndexError(f"index {value} is out of bounds for dimension {axis} with size {size}")
+
+
+def _positions(shape: tuple, space: tuple, indices, axes) -> tuple:
+    """The numpy index of the elements a gather/scatter of index shape `space` reaches in
+    an operand of `shape`: each index checked and wrapped, the other axes broadcast."""
+    out = []
+    for d in range(len(shape)):
+        if d in axes:
+            i = np.asarray(indices[axes.index(d)], np.int64)
+            n = shape[d]
+            lo, hi = (int(i.min()), int(i.max())) if i.size else (0, 0)
+            if lo < -n or hi >= n:
+                bad = (i < -n) | (i >= n)
+                raise index_error(int(i[bad].flat[0]), d, n)
+            out.append(np.where(i < 0, i + n, i) if lo < 0 else i)
+        else:
+            r = [1] * len(space)
+            r[d] = space[d]
+            out.append(np.arange(space[d]).reshape(r))
+    return tuple(out)
+
+
+@impl(P.gather)
+def _gather(x, *indices, axes):
+    space = indices[0].shape
+    return x[_positions(x.shape, space, indices, tuple(axes))].reshape(space).copy()
+
+
+@impl(P.scatter_add)
+def _scatter_add(base, src, *indices, axes):
+    out = base.copy()
+    np.add.at(out, _positions(base.shape, src.shape, indices, tuple(axes)), src)
+    return out
+
+
+@impl(P.scatter)
+def _scatter(base, src, *indices, axes):
+    """Row-major order, the last write to an element stays (a loop, as native code does:
+    numpy does not promise which duplicate its fancy assignment keeps)."""
+    out = base.copy()
+    pos = _positions(base.shape, src.shape, indices, tuple(axes))
+    if src.size:
+        flat = np.ravel_multi_index(tuple(np.broadcast_to(p, src.shape).ravel() for p in pos),
+                                    base.shape) if base.ndim else np.zeros(src.size, np.int64)
+        # the last occurrence of each destination wins
+        rev = flat[::-1]
+        _, first = np.unique(rev, return_index=True)
+        keep = src.size - 1 - first
+        out.reshape(-1)[flat[keep]] = src.reshape(-1)[keep]
+    return out

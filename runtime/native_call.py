@@ -11,6 +11,7 @@ thread, and ctypes releases the GIL during calls that touch enough memory.
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 from typing import NamedTuple
 
@@ -60,7 +61,12 @@ class NativeCode:
         # it costs more than they run.
         kind = ctypes.CFUNCTYPE if entry.scratch_bytes + nbytes >= RELEASE_GIL_BYTES \
             else ctypes.PYFUNCTYPE
-        self.icall = kind(None, ctypes.c_int64, *[ctypes.c_void_p] * nbuffers)(
+        #: the entry point returns the status of its index checks (codegen/indexing.py)
+        self.status = _returns_status(entry)
+        restype = ctypes.c_int64 if self.status else None
+        if self.status:
+            self.cfunc = ctypes.CFUNCTYPE(restype, ctypes.POINTER(ctypes.c_void_p))(code.address)
+        self.icall = kind(restype, ctypes.c_int64, *[ctypes.c_void_p] * nbuffers)(
             object_address) if object_address else None
         self.engine = code.holder  # keep the code alive as long as this object is
         self.compile_seconds = compile_seconds
@@ -86,6 +92,14 @@ class NativeCode:
         addr = buf.ctypes.data
         return addr + (-addr) % _SCRATCH_ALIGN, buf
 
+    def status_record(self) -> tuple[int, int, int]:
+        """(site, index operand, value) of the last fault this thread's call recorded: the
+        three i64 ending its scratch area (at the address the entry point aligned)."""
+        buf = self._tls.buf
+        at = (-buf.ctypes.data) % _SCRATCH_ALIGN + self.entry.scratch_bytes - _STATUS_BYTES
+        raw = bytes(buf[at:at + _STATUS_BYTES])
+        return tuple(int.from_bytes(raw[k:k + 8], "little", signed=True) for k in (0, 8, 16))
+
     @property
     def asm(self) -> str:
         if self._asm is None:
@@ -93,6 +107,31 @@ class NativeCode:
             with llvm_lock:
                 self._asm = target.emit_assembly(self.entry.llvm_ir)
         return self._asm
+
+
+#: the status record's size (codegen/indexing.STATUS_BYTES; codegen is not imported here)
+_STATUS_BYTES = 24
+
+
+def _returns_status(entry: Entry) -> bool:
+    """Whether the entry point is `i64 @symbol(ptr)` (index checks) rather than void."""
+    return re.search(rf'define i64 @"?{re.escape(entry.symbol)}"?\(', entry.llvm_ir) is not None
+
+
+def index_error(fn: Function, native: NativeCode, status: int) -> IndexError:
+    """The IndexError of a fault the native code reported: PyTorch's message, the
+    primitive and the user's line recorded on its instruction."""
+    from ..codegen.passes import compiled_ir  # the body the code was generated from
+    site, j, value = native.status_record()
+    body = compiled_ir(fn).body
+    instr = body[status - 1] if 0 < status <= len(body) else None
+    if instr is None or site != status:
+        return IndexError(f"@{fn.name}: an index is out of bounds (native status {status})")
+    axis = instr.attrs["axes"][j]
+    size = instr.operands[0].shape[axis]
+    where = f" at {instr.loc.full()}" if instr.loc is not None else ""
+    return IndexError(f"index {value} is out of bounds for dimension {axis} with size {size} "
+                      f"({instr.prim.name}{where})")
 
 
 class CompiledFunction:
@@ -139,7 +178,13 @@ class CompiledFunction:
         native = self._native
         if native.icall is None:
             return None
-        return ObjectEntry(native.icall, _DATA_OFFSET_ARG, tuple(self._params),
+        call = native.icall
+        if native.status:  # a checking call: a fault raises IndexError
+            def call(*args, _raw=native.icall):
+                status = _raw(*args)
+                if status:
+                    raise index_error(self.function, native, status)
+        return ObjectEntry(call, _DATA_OFFSET_ARG, tuple(self._params),
                            tuple(self._results), native.scratch_array)
 
     def _check(self, i: int, a) -> np.ndarray:
@@ -199,10 +244,14 @@ class CompiledFunction:
             self._donate(arrays, outs, donated)
         native = self._native
         if native.icall is not None:  # `arrays`, `outs` and the thread's slot hold them
-            native.icall(_DATA_OFFSET_ARG, *map(id, [*arrays, *outs, native.scratch_array()]))
-            return outs
-        scratch, _owner = native.scratch()  # locals keep every buffer alive
-        native.cfunc(self._array(*map(_address, arrays), *map(_address, outs), scratch))
+            status = native.icall(_DATA_OFFSET_ARG,
+                                  *map(id, [*arrays, *outs, native.scratch_array()]))
+        else:
+            scratch, _owner = native.scratch()  # locals keep every buffer alive
+            status = native.cfunc(self._array(*map(_address, arrays), *map(_address, outs),
+                                              scratch))
+        if status:  # None from a void entry point
+            raise index_error(self.function, native, status)
         return outs
 
     def _donate(self, arrays, outs: list, donated) -> None:

@@ -75,8 +75,12 @@ from .tracer.ops import (  # noqa: E402
     split, swapdims, tensordot, tile, topk, tril, triu, unbind, unflatten, vdot)
 from .tracer.creation import (  # noqa: E402
     asarray, get_default_device, logspace, set_default_device)
+# indexing functions (tracer/ops_index_fns.py; `where` also takes the condition alone)
+from .tracer.ops_index_fns import (  # noqa: E402
+    argwhere, gather, index_add, index_put, index_select, masked_fill, masked_select, nonzero,
+    scatter, scatter_add, take, where)
 
 # tracing, the function transforms and the namespaces
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
-from . import autograd, cuda, nn, random, tree_util  # noqa: E402
+from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402

@@ -13,6 +13,8 @@ from . import creation
 from . import ops_divide as D
 from . import ops_elementwise as E
 from . import ops_index as I
+from . import ops_index_fns as IF  # noqa: F401  (attaches its methods itself)
+from . import ops_index_put as IPUT
 from . import ops_inplace as IP
 from . import ops_math as M
 from . import ops_math_reduce as MR
@@ -203,7 +205,7 @@ METHODS = {
     "__le__": _operator(E.le), "__gt__": _operator(E.gt), "__ge__": _operator(E.ge),
     "__iadd__": _inplace_operator(IP.add_), "__isub__": _inplace_operator(IP.sub_),
     "__imul__": _inplace_operator(IP.mul_), "__itruediv__": _inplace_operator(IP.div_),
-    "__getitem__": I.getitem, "__setitem__": IP.setitem,
+    "__getitem__": I.getitem, "__setitem__": IPUT.setitem,
     "__repr__": tensor_repr, "__str__": tensor_repr, "__format__": _format,
     # methods named as the functions
     **{name: globals()[name] for name in (

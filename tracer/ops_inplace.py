@@ -218,9 +218,10 @@ def copy_(self, src):
 # ---------------------------------------------------------------- x[index] = value
 
 
-def setitem(x: Tensor, index, value) -> None:
-    """Write `value` into the region `index` selects: a numpy write when nothing records,
-    else select(mask, pad(value), x) so the update is differentiable (CopySlices)."""
+def region_setitem(x: Tensor, index, value) -> None:
+    """Write `value` into the region a basic `index` (ints, slices, None, ...) selects: a
+    numpy write when nothing records, else select(mask, pad(value), x) so the update is
+    differentiable (CopySlices).  Indices with tensor items go to ops_index_put."""
     from .ops_index import region
     starts, counts, steps, view_shape = region(x, index)
     val = value if isinstance(value, Tensor) else E.as_tensor(value)

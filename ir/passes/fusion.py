@@ -134,7 +134,9 @@ def fusion_groups(fn: Function, policy: FusionPolicy | None = None) -> Fusion:
             for o in instr.operands:
                 tree.update(fused.get(id(o), {}))
         if not need and id(instr) not in fusion.views:
-            repeated = any(u.prim is P.broadcast and u.type.size > instr.type.size for u in us)
+            # a broadcast, or a gather reading more elements than there are, would repeat it
+            repeated = any(u.prim in (P.broadcast, P.gather) and u.type.size > instr.type.size
+                           for u in us)
             shareable = id(instr) in shared or sum(tree.values()) < SHARE_COST
             need = sum(tree.values()) > MAX_COST or repeated or (len(us) > 1 and not shareable)
         if need:

@@ -19,6 +19,10 @@ from ..tracer.tape import bind, grad_node
 from ..tracer.tensor import Tensor, _wrap_dim
 from ..tracer.unsupported import module_getattr as _module_getattr
 
+from .functional_activation import (  # noqa: E402,F401
+    elu, gelu, hardtanh, leaky_relu, silu, softplus)
+from .functional_loss import huber_loss, kl_div, l1_loss, smooth_l1_loss  # noqa: E402,F401
+
 relu = E.relu
 sigmoid = E.sigmoid
 tanh = E.tanh
@@ -182,9 +186,39 @@ def cross_entropy(input: Tensor, target: Tensor, weight=None, ignore_index: int 
         if reduction == "mean":
             return E.div(R.sum(loss), float(loss.numel() or 1) if loss.ndim else 1.0)
         return _reduce(loss, reduction)
-    if label_smoothing:
-        raise NotImplementedError("label_smoothing with class-index targets")
-    return nll_loss(logp, target, weight, ignore_index, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return nll
+    return E.add(E.mul(nll, 1.0 - label_smoothing), E.mul(
+        _smoothing_term(logp, target, weight, ignore_index, reduction, cdim),
+        label_smoothing / input.shape[cdim]))
+
+
+def _smoothing_term(logp: Tensor, target: Tensor, weight, ignore_index: int, reduction: str,
+                    cdim: int) -> Tensor:
+    """-sum over classes of (weighted) log q, zero at ignored targets; 'mean' divides by
+    the targets' total weight, as PyTorch's label smoothing does."""
+    classes = logp.shape[cdim]
+    shape = [classes if i == cdim else 1 for i in range(logp.ndim)]
+    per_class = logp if weight is None else E.mul(logp, weight.reshape(shape))
+    kept = E.ne(target, ignore_index)
+    smooth = E.where(kept, E.neg(R.sum(per_class, cdim)), 0.0)
+    if reduction != "mean":
+        return _reduce(smooth, reduction)
+    if weight is None:
+        return E.div(R.sum(smooth), R.sum(E.to_float(kept)))
+    t = S.unsqueeze(target, cdim)
+    iota = bind(P.iota, type=logp._type.with_dtype(dtypes.i64), axis=cdim)
+    w_t = R.sum(E.where(E.eq(iota, t), weight.reshape(shape), 0.0), cdim)
+    return E.div(R.sum(smooth), R.sum(E.where(kept, w_t, 0.0)))
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None):
+    """y[..., o] = sum_ij x1[..., i] A[o, i, j] x2[..., j] + b[o]."""
+    x1 = S.unsqueeze(S.unsqueeze(input1, -2), -3)            # (..., 1, 1, i)
+    x2 = S.unsqueeze(input2, -2)                              # (..., 1, j)
+    y = R.sum(E.mul(S.squeeze(S.matmul(x1, weight), -2), x2), -1)   # (..., o)
+    return y if bias is None else E.add(y, bias)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -144,7 +144,9 @@ KNOWN_FAILURES = {
     "tut_polynomial_autograd": _known((_surface("tg.accelerator.is_available()\n"
                                                 "tg.set_default_device('cpu')"),
                                  "torch.accelerator, set_default_device")),
-    "tut_tensorqs_ops": _known((_surface("tg.accelerator.is_available()"), "torch.accelerator")),
+    "tut_tensorqs_ops": _known((_surface("tg.accelerator.is_available()"), "torch.accelerator"),
+                               (_surface("y = tg.zeros(2, 2); tg.matmul(y, y, out=y)"),
+                                "out= of torch.matmul / torch.mul")),
     "tut_two_layer_net_tensor": _known((_INDEXING, "grad_h[h < 0] = 0")),
     "tut_two_layer_net_custom_function": _known((_INDEXING, "grad_input[input < 0] = 0")),
     "docs_extending_linear": _known((_AUTOGRAD, "Function.setup_context (forward without ctx)")),
@@ -165,13 +167,12 @@ KNOWN_FAILURES = {
         (_AUTOGRAD, "torch.autograd.graph.saved_tensors_hooks"),
         (_DIFFERS, "saved_tensors_hooks raises NotImplementedError: the tape keeps saved "
                    "values as arrays (a deliberate difference)")),
-    "docs_no_grad_parameter": _known((_nn("nn.Parameter"), "torch.nn.Parameter")),
-    "tut_polynomial_nn": _known((_nn("nn.Sequential"), "torch.nn.Sequential")),
-    "tut_polynomial_optim": _known((_nn("nn.Sequential"), "torch.nn.Sequential"),
-                                   (_nn("optim.RMSprop"), "torch.optim.RMSprop")),
-    "qa_sgd_on_tensor": _known((_nn("optim.SGD"), "torch.optim.SGD")),
-    "introyt_autograd_training": _known((_nn("nn.Module"), "torch.nn.Module"),
-                                       (_nn("optim.SGD"), "torch.optim.SGD")),
+    "tut_polynomial_optim": _known((_DIFFERS, (
+        "RMSprop at lr=1e-3 reaches the minimum by step ~1500 and then steps about lr in "
+        "each coefficient every step, so the loss jitters (8.82 -> 8.89 -> 8.88): the "
+        "printed losses match PyTorch's within 1e-5 up to step 1499 and then follow "
+        "float32 rounding of the 2000-point sum (tests/optim checks the optimizer itself "
+        "against PyTorch's trajectories)"))),
     "lib_tinygrad_backward_pass": _known((_DIFFERS, "sign of zero: PyTorch's gradient through "
                                           "relu and log_softmax holds -0.0, tapegrad's 0.0")),
     "qa_old_blitz_mean": _known((_DIFFERS, "type(grad_fn).__name__ is 'GradFn' for every "

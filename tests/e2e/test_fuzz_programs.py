@@ -97,7 +97,7 @@ def _program(draw):
     for _ in range(draw(st.integers(1, 8))):
         a = draw(st.sampled_from(values))
         kind = draw(st.sampled_from(["unary", "unary", "binary", "binary", "reduce", "matmul",
-                                     "shape", "softmax"]))
+                                     "shape", "softmax", "index"]))
         name, shape, dtype = a
         if kind == "unary":
             op = draw(st.sampled_from(sorted(UNARY)))
@@ -129,6 +129,37 @@ def _program(draw):
                  (shape[-1],) + shape[1:-1] + (shape[0],), dtype)
         elif kind == "shape":
             emit(f"{name}.reshape(-1)[None, :]", (1, int(np.prod(shape))), dtype)
+        elif kind == "index" and shape and all(shape):
+            # gather / scatter_add / scatter / select with constant indices (negatives too)
+            ax = draw(st.integers(0, len(shape) - 1))
+            n = shape[ax]
+            picks = st.lists(st.integers(-n, n - 1), min_size=1, max_size=4)
+            idx = draw(picks)
+            op = draw(st.sampled_from(["getitem", "index_select", "index_add", "setitem",
+                                       "masked_fill", "take"]))
+            if op == "getitem" and ax == len(shape) - 1:
+                emit(f"{name}[..., {idx}]", shape[:-1] + (len(idx),), dtype)
+            elif op == "getitem":
+                idx = [i % shape[0] - (shape[0] if i < 0 else 0) for i in idx]
+                emit(f"{name}[{idx}]", (len(idx),) + shape[1:], dtype)
+            elif op == "index_select":
+                emit(f"{name}.index_select({ax}, tg.tensor({idx}))",
+                     shape[:ax] + (len(idx),) + shape[ax + 1:], dtype)
+            elif op == "index_add":
+                src = draw(st.lists(st.integers(-n, n - 1), min_size=len(idx), max_size=len(idx)))
+                emit(f"{name}.index_add({ax}, tg.tensor({idx}), "
+                     f"{name}.index_select({ax}, tg.tensor({src})), alpha=0.5)", shape, dtype)
+            elif op == "setitem":  # no duplicates: a repeated write is a step function
+                uniq = sorted({i % n for i in idx})
+                lines.append(f"    w{len(values)} = {name} * 1.0")
+                lines.append(f"    w{len(values)}[{uniq}] = {name}[{uniq}] * 2.0 + 1.0")
+                emit(f"w{len(values)}", shape, dtype)
+            elif op == "masked_fill":
+                emit(f"{name}.masked_fill({name} > 0.5, 0.25)", shape, dtype)
+            else:
+                total = int(np.prod(shape))
+                flat = draw(st.lists(st.integers(-total, total - 1), min_size=1, max_size=5))
+                emit(f"{name}.take(tg.tensor({flat}))", (len(flat),), dtype)
         elif kind == "softmax" and shape:
             axis = draw(st.integers(0, len(shape) - 1))
             emit(f"tg.nn.functional.softmax({name}, {axis})", shape, dtype)

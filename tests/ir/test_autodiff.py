@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from tapegrad.ir import Builder, Instr, Param, SourceLoc, f32, f64, i64, parse, tensor_type, verify
+from tapegrad.ir import Builder, Param, SourceLoc, f32, f64, i64, parse, tensor_type, verify
 from tapegrad.ir import primitives as P
 from tapegrad.ir.autodiff import vjp
 from tapegrad.ir.core import Function
@@ -146,7 +146,35 @@ MATH_SURFACE_CASES = [
     case("cumsum-reverse", P.cumsum, [(3, 4)], lambda b, x: b.cumsum(x, axis=0, reverse=True)),
 ]
 
-ALL_CASES = UNARY_CASES + MULTI_CASES + MATH_SURFACE_CASES
+
+
+def _idx(b, values):
+    a = np.asarray(values, np.int64)
+    return b.emit("constant", type=T(*a.shape, dtype=i64), value=a)
+
+
+# data-dependent indices (constants here): duplicates and negative ones, except for the
+# overwriting scatter, whose duplicates make it a step function of its source
+INDEX_CASES = [
+    case("gather-axis0", P.gather, [(4, 3)],
+         lambda b, x: b.gather(x, _idx(b, [[0, 1, 2], [3, -1, -4], [1, 1, 1], [2, 0, 2], [0, 0, 3]]),
+                               axes=(0,))),
+    case("gather-corner-axis1", P.gather, [(4, 3)],
+         lambda b, x: b.gather(x, _idx(b, [[2, -3], [1, 1]]), axes=(1,))),
+    case("gather-two-axes", P.gather, [(3, 4, 2)],
+         lambda b, x: b.gather(x, _idx(b, np.array([0, 2, -1, 0, 1]).reshape(5, 1, 1) + [[[0, 0]]]),
+                               _idx(b, np.array([3, 0, 1, 3, -2]).reshape(5, 1, 1) + [[[0, 0]]]),
+                               axes=(0, 1))),
+    case("scatter_add", P.scatter_add, [(4, 3), (5, 3)],
+         lambda b, x, s: b.scatter_add(x, s, _idx(b, [[0, 1, 2], [3, -1, -4], [1, 1, 1], [2, 0, 2],
+                                                     [0, 0, 3]]), axes=(0,))),
+    case("scatter_add-two-axes", P.scatter_add, [(3, 2), (2, 1)],
+         lambda b, x, s: b.scatter_add(x, s, _idx(b, [[2], [2]]), _idx(b, [[1], [-1]]), axes=(0, 1))),
+    case("scatter", P.scatter, [(4, 3), (3, 3)],
+         lambda b, x, s: b.scatter(x, s, _idx(b, [[3, 0, 1], [-4, 2, 3], [1, 3, 0]]), axes=(0,))),
+]
+
+ALL_CASES = UNARY_CASES + MULTI_CASES + MATH_SURFACE_CASES + INDEX_CASES
 
 
 def ids(cases):

@@ -298,8 +298,47 @@ def math_surface_cases():
                            lambda x, axis=axis, reverse=reverse: running(x, axis, reverse))
 
 
+
+def _take(x, indices, axes, space):
+    """x at every position of `space`, the indexed axes read from `indices` (wrapped):
+    an explicit loop, independent of the interpreter's fancy indexing."""
+    out = np.empty(space, x.dtype)
+    for p in np.ndindex(*space):
+        q = list(p)
+        for a, ix in zip(axes, indices):
+            q[a] = int(ix[p]) % x.shape[a]
+        out[p] = x[tuple(q)]
+    return out
+
+
+def _put(base, src, indices, axes, add):
+    out = base.copy()
+    for p in np.ndindex(*src.shape):
+        q = list(p)
+        for a, ix in zip(axes, indices):
+            q[a] = int(ix[p]) % base.shape[a]
+        out[tuple(q)] = out[tuple(q)] + src[p] if add else src[p]
+    return out
+
+
+def index_cases():
+    r = rng(3)
+    for dt in (F32, F64, I64, BOOL):
+        x = data((4, 5), dt)
+        for space, axes in [((6, 5), (0,)), ((3, 2), (1,)), ((2, 7), (0, 1)), ((0, 5), (0,))]:
+            idx = [r.integers(-x.shape[a], x.shape[a], space) for a in axes]
+            yield Case("gather", [x, *idx], {"axes": axes},
+                       lambda x, *i, axes=axes, space=space: _take(x, i, axes, space))
+            src = data(space, dt, 4)
+            yield Case("scatter", [x, src, *idx], {"axes": axes},
+                       lambda b, s, *i, axes=axes: _put(b, s, i, axes, False))
+            if dt is not BOOL:
+                yield Case("scatter_add", [x, src, *idx], {"axes": axes},
+                           lambda b, s, *i, axes=axes: _put(b, s, i, axes, True), rtol=1e-5)
+
+
 CASE_GENERATORS = [elementwise_cases, structural_cases, reduction_cases, matmul_cases,
-                   source_cases, math_surface_cases]
+                   source_cases, math_surface_cases, index_cases]
 ALL_CASES = [c for gen in CASE_GENERATORS for c in gen()]
 
 
@@ -398,6 +437,18 @@ ERRORS = [
     ("matmul_add", ["f32[2,2]", "f32[2,3]", "f32[4,2]"], {"alpha": 1.0}),
     ("matmul_add", ["f32[2,2]", "f32[2,3]", "f32[3,2]"], {"alpha": float("nan")}),
     ("matmul_add", ["f32[2,2]", "f32[2,3]", "f32[3,2]"], {"alpha": "2"}),
+    ("gather", ["f32[3,4]", "f32[3,4]"], {"axes": (0,)}),
+    ("gather", ["f32[3,4]", "i64[3,4]"], {"axes": (0, 1)}),
+    ("gather", ["f32[3,4]", "i64[3,4]"], {"axes": (2,)}),
+    ("gather", ["f32[3,4]", "i64[3,5]"], {"axes": (0,)}),
+    ("gather", ["f32[3,4]", "i64[3]"], {"axes": (0,)}),
+    ("gather", ["f32[3,4]", "i64[2,4]", "i64[2,3]"], {"axes": (0, 1)}),
+    ("gather", ["f32[3,4]"], {"axes": ()}),
+    ("scatter_add", ["f32[3,4]", "f64[2,4]", "i64[2,4]"], {"axes": (0,)}),
+    ("scatter_add", ["bool[3,4]", "bool[2,4]", "i64[2,4]"], {"axes": (0,)}),
+    ("scatter_add", ["f32[3,4]", "f32[2,4]", "i64[2,3]"], {"axes": (0,)}),
+    ("scatter", ["f32[3,4]", "f32[2,5]", "i64[2,5]"], {"axes": (0,)}),
+    ("scatter", ["f32[3,4]", "f32[2,4]", "bool[2,4]"], {"axes": (0,)}),
 ]
 
 SOURCE_ERRORS = [

@@ -280,6 +280,30 @@ case("getitem", lambda x: x[0, ..., None, ::2], U(2, 3, 4), tag="mixed")
 case("getitem", lambda x: x[...], U(2, 3), tag="alias")
 case("getitem", lambda x: x[:2] * x[1:], U(3), tag="overlap")
 case("select", lambda x: tg.select(x, 1, 2), U(2, 3))
+# advanced indexing (more in test_advanced_indexing.py)
+case("getitem", lambda x: x[[0, 2, 2], 1:], U(3, 3), tag="list")
+case("getitem", lambda x: x[x > 0.5], U(3, 3), tag="mask")
+case("setitem", lambda x, v: _put(x, v), U(3, 3), U(2))
+case("gather", lambda x: tg.gather(x, 1, t_const([[0, 0], [2, 1]])), U(2, 3))
+case("index_select", lambda x: tg.index_select(x, 0, t_const([1, 1, 0])), U(2, 3))
+case("take", lambda x: tg.take(x, t_const([5, 0, -1])), U(2, 3))
+case("masked_fill", lambda x: tg.masked_fill(x, x > 0.5, 2.0), U(2, 3))
+case("masked_select", lambda x: tg.masked_select(x, x > 0.5), U(2, 3))
+case("scatter", lambda x, s: tg.scatter(x, 1, t_const([[2, 0]]), s), U(2, 3), U(1, 2))
+case("scatter_add", lambda x, s: tg.scatter_add(x, 0, t_const([[1, 1, 0]]), s), U(2, 3),
+     U(1, 3))
+case("index_add", lambda x, s: tg.index_add(x, 1, t_const([0, 0]), s, alpha=2.0), U(2, 3),
+     U(2, 2))
+case("index_put", lambda x, v: tg.index_put(x, (t_const([0, 1, 0]),), v, accumulate=True),
+     U(2, 3), U(3, 3))
+
+
+
+def _put(x, v):
+    y = x * 1.0
+    y[[2, 0], 1] = v
+    return y
+
 
 # ---------------------------------------------------------------- cat / stack
 
@@ -322,6 +346,28 @@ case("F.cross_entropy", lambda x, p: F.cross_entropy(x, p.softmax(1) if hasattr(
 case("F.cross_entropy", lambda x: F.cross_entropy(x, _LABELS, reduction="sum"), U(3, 3),
      tag="sum")
 case("F.nll_loss", lambda x: F.nll_loss(x, _LABELS), U(3, 4))
+# the nn branch's activations and losses (away from their kinks: K keeps |x| in [0.2, 1])
+case("F.leaky_relu", lambda x: F.leaky_relu(x, 0.2), K(2, 3))
+case("F.elu", lambda x: F.elu(x, 0.7), K(2, 3))
+case("F.gelu", F.gelu, U(2, 3), order=3)
+case("F.gelu", lambda x: F.gelu(x, approximate="tanh"), U(2, 3), tag="tanh")
+case("F.silu", F.silu, U(2, 3), order=3)
+case("F.softplus", F.softplus, U(2, 3))
+case("F.softplus", lambda x: F.softplus(x * 10, beta=2.0, threshold=5.0), K(4), tag="threshold")
+case("F.hardtanh", lambda x: F.hardtanh(x * 0.8), K(2, 3))
+case("F.hardtanh", lambda x: F.hardtanh(x * 6), K(2, 3), tag="clamped")
+case("F.l1_loss", lambda x: F.l1_loss(x, t_const([0.0, 0.0, 0.0], tg.float64)), K(3))
+case("F.smooth_l1_loss", lambda x: F.smooth_l1_loss(
+    x * 3, t_const([0.0, 0.0, 0.0, 0.0], tg.float64), beta=0.5), K(4))
+case("F.huber_loss", lambda x: F.huber_loss(
+    x * 1.5, t_const([0.0, 0.0, 0.0, 0.0], tg.float64), delta=2.0), K(4))
+case("F.huber_loss", lambda x: F.huber_loss(
+    x * 12, t_const([0.0, 0.0, 0.0, 0.0], tg.float64), delta=2.0), K(4), tag="linear")
+case("F.kl_div", lambda x, p: F.kl_div(F.log_softmax(x, 1), F.softmax(p, 1),
+                                       reduction="batchmean"), U(2, 3), U(2, 3))
+case("F.cross_entropy", lambda x: F.cross_entropy(x, _LABELS, label_smoothing=0.2), U(3, 4),
+     tag="smoothing")
+case("F.bilinear", F.bilinear, U(2, 3), U(2, 2), U(4, 3, 2), U(4))
 
 
 def _seeded_dropout(x):
@@ -372,6 +418,7 @@ for _row in _MATH_ROWS:  # (own names: the lambdas above read `_name` late)
 NON_DIFFERENTIABLE = {
     "argmax", "argmin", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "is_tensor",
     "long", "bool", "int", "short", "char", "byte", "floor_divide",  # integer/bool results
+    "nonzero", "argwhere",  # positions (tests/tracer/test_advanced_indexing.py)
 } | _MATH_NON_DIFFERENTIABLE
 NOT_OPERATIONS = {
     # creation, random, devices, dtypes-as-functions
