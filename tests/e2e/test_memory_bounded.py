@@ -3,6 +3,8 @@ memory, and the compile caches (memory LRU, transform LRU) hold a bounded number
 
 The 10,000-step soaks and the 2,000-signature compile run are marked slow (`pytest -m slow`);
 the default run does shorter versions with proportionally tighter limits."""
+import ctypes
+import ctypes.util
 import gc
 import os
 import tracemalloc
@@ -25,10 +27,21 @@ def rss() -> int:
     raise RuntimeError("no VmRSS")
 
 
+def _release_free_heap() -> None:
+    """Hand free heap memory back to the system (glibc's malloc_trim), so that what a step
+    keeps must grow resident memory: after earlier tests freed large blocks, glibc raises
+    its mmap threshold and serves 1 MB arrays from free heap that RSS already counts."""
+    libc = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    if trim is not None:
+        trim(0)
+
+
 def _growth(step, steps: int, warmup: int = 200) -> int:
     for _ in range(warmup):
         step()
     gc.collect()
+    _release_free_heap()
     before = rss()
     for _ in range(steps):
         step()
