@@ -22,6 +22,7 @@ from ..tracer.unsupported import module_getattr as _module_getattr
 from .functional_activation import (  # noqa: E402,F401
     elu, gelu, hardtanh, leaky_relu, silu, softplus)
 from .functional_loss import huber_loss, kl_div, l1_loss, smooth_l1_loss  # noqa: E402,F401
+from .functional_loss import reduce_loss as _reduce_loss  # noqa: E402
 
 relu = E.relu
 sigmoid = E.sigmoid
@@ -83,20 +84,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return E.add(S.matmul(input, wt), bias)
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return R.mean(loss)
-    if reduction == "sum":
-        return R.sum(loss)
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     with grad_node("MseLossBackward0", input, target):
         d = E.sub(input, target)
-        return _reduce(E.mul(d, d), reduction)
+        return _reduce_loss(E.mul(d, d), reduction)
 
 
 def _weighted(loss: Tensor, weight) -> Tensor:
@@ -118,7 +111,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight=None,
         log_x = E.clamp(E.log(input), min=-100.0)
         log_1mx = E.clamp(E.log(E.rsub(input, 1.0)), min=-100.0)
         loss = E.neg(E.add(E.mul(target, log_x), E.mul(E.rsub(target, 1.0), log_1mx)))
-        return _reduce(_weighted(loss, weight), reduction)
+        return _reduce_loss(_weighted(loss, weight), reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
@@ -138,7 +131,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
         softplus_neg = E.add(E.log1p(E.exp(minus_abs)), E.where(pos, 0.0, E.neg(input)))
         scale = 1.0 if pos_weight is None else E.add(E.mul(E.sub(pos_weight, 1.0), target), 1.0)
         loss = E.add(E.mul(E.rsub(target, 1.0), input), E.mul(scale, softplus_neg))
-        return _reduce(_weighted(loss, weight), reduction)
+        return _reduce_loss(_weighted(loss, weight), reduction)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight=None, ignore_index: int = -100,
@@ -158,7 +151,7 @@ def nll_loss(input: Tensor, target: Tensor, weight=None, ignore_index: int = -10
         loss = E.neg(E.mul(picked, convert(w, input.dtype)))
         if reduction == "mean":
             return E.div(R.sum(loss), R.sum(convert(w, input.dtype)))
-        return _reduce(loss, reduction)
+        return _reduce_loss(loss, reduction)
 
 
 def _check_targets(target: Tensor, classes: int, ignore_index: int) -> None:
@@ -185,7 +178,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight=None, ignore_index: int 
         loss = E.neg(R.sum(per, cdim))
         if reduction == "mean":
             return E.div(R.sum(loss), float(loss.numel() or 1) if loss.ndim else 1.0)
-        return _reduce(loss, reduction)
+        return _reduce_loss(loss, reduction)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return nll
@@ -204,7 +197,7 @@ def _smoothing_term(logp: Tensor, target: Tensor, weight, ignore_index: int, red
     kept = E.ne(target, ignore_index)
     smooth = E.where(kept, E.neg(R.sum(per_class, cdim)), 0.0)
     if reduction != "mean":
-        return _reduce(smooth, reduction)
+        return _reduce_loss(smooth, reduction)
     if weight is None:
         return E.div(R.sum(smooth), R.sum(E.to_float(kept)))
     t = S.unsqueeze(target, cdim)

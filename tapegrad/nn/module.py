@@ -11,7 +11,7 @@ import itertools
 
 from ..tracer.grad_mode import no_grad
 from ..tracer.tensor import Tensor
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, zero_grads
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 _handle_ids = itertools.count()
@@ -274,14 +274,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                g = p.grad.detach() if p.grad.grad_fn is not None else p.grad
-                p.grad = g.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn) -> "Module":
         for module in self.children():

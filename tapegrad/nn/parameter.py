@@ -59,3 +59,17 @@ class Buffer(Tensor):
 
     def __init__(self, data=None, *, persistent: bool = True):
         pass
+
+
+def zero_grads(params, set_to_none: bool = True) -> None:
+    """What Module.zero_grad and Optimizer.zero_grad do to each parameter's `.grad`:
+    drop it (PyTorch's default since 2.0), or zero it in place, detached first when
+    create_graph left it with a history."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            g = p.grad.detach() if p.grad.grad_fn is not None else p.grad
+            p.grad = g.zero_()

@@ -12,6 +12,7 @@ import copy
 from ..tracer.creation import tensor
 from ..tracer.grad_mode import no_grad
 from ..tracer.tensor import Tensor
+from ..nn.parameter import zero_grads
 
 
 class _RequiredParameter:
@@ -63,15 +64,7 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    g = p.grad.detach() if p.grad.grad_fn is not None else p.grad
-                    p.grad = g.zero_()
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure=None):
         loss = None
