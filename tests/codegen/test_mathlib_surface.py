@@ -4,6 +4,8 @@ exactly as C's (numpy's) functions, and the checked-in atan coefficients as the
 project's fitter (codegen/polyfit.py) gives them."""
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
+
 import numpy as np
 import pytest
 
@@ -106,9 +108,42 @@ def test_special_values_as_c(dtype):
         assert np.array_equal(np.signbit(got[real]), np.signbit(want[real])), name
 
 
+def _horner(coeffs, x):
+    acc = Decimal(0)
+    for c in reversed(coeffs):
+        acc = acc * x + c
+    return acc
+
+
+def _weighted_error(spec: PolySpec, coeffs) -> Decimal:
+    """Max weighted error of `coeffs` against the spec's series on 2,001 points of
+    [lo, hi], in 40-digit decimal arithmetic (independent of numpy's least squares)."""
+    with localcontext() as ctx:
+        ctx.prec = 40
+        taylor = [Decimal(spec.taylor(k).numerator) / spec.taylor(k).denominator
+                  for k in range(40)]
+        worst = Decimal(0)
+        for i in range(2001):
+            x = Decimal(spec.lo) + (Decimal(spec.hi) - Decimal(spec.lo)) * i / 2000
+            exact = _horner(taylor, x)
+            poly = _horner([Decimal(c) for c in coeffs], x)
+            worst = max(worst, abs(exact - poly) * Decimal(abs(spec.weight(float(x)))))
+        return worst
+
+
 @pytest.mark.parametrize("bits", [32, 64])
 def test_atan_coefficients_are_the_fitters(bits):
+    """The checked-in tail is as accurate as stated, measured exactly, and the fitter
+    still gives a tail that accurate.  float32's coefficients come back to the last
+    place; float64's higher ones may not, since numpy's least squares (its bundled
+    LAPACK) rounds differently from one numpy release to another, moving the
+    ill-conditioned high coefficients by tens of ulps at the same accuracy."""
     spec = PolySpec(*S.ATAN_SPEC_FIELDS)
+    bound = {32: 2.0 ** -30, 64: 2.0 ** -56}[bits]
+    assert _weighted_error(spec, S.ATAN_TAIL[bits]) <= Decimal(bound)
     coeffs, error = fit_polynomial(spec, S.ATAN_DEGREES[bits], bits)
-    assert coeffs == S.ATAN_TAIL[bits]
-    assert error <= {32: 2.0 ** -30, 64: 2.0 ** -56}[bits]
+    assert error <= bound and _weighted_error(spec, coeffs) <= Decimal(bound)
+    assert len(coeffs) == len(S.ATAN_TAIL[bits])
+    if bits == 32:
+        for a, c in zip(coeffs, S.ATAN_TAIL[32]):
+            assert abs(a - c) <= np.spacing(np.float32(abs(c))), (coeffs, S.ATAN_TAIL[32])
