@@ -223,9 +223,18 @@ def lowest_precisions(source, dtypes):
     fn = ast.parse(source).body[0]
     operands = {}
     for stmt in fn.body:
-        if isinstance(stmt, ast.Assign):
-            operands[stmt.targets[0].id] = [node.id for node in ast.walk(stmt.value)
-                                            if isinstance(node, ast.Name) and node.id in dtypes]
+        if not isinstance(stmt, ast.Assign):
+            continue
+        target = stmt.targets[0]
+        names = [node.id for node in ast.walk(stmt.value)
+                 if isinstance(node, ast.Name) and node.id in dtypes]
+        if isinstance(target, ast.Subscript):  # w[index] = value: w now depends on both
+            name = target.value.id
+            names += [node.id for node in ast.walk(target.slice)
+                      if isinstance(node, ast.Name) and node.id in dtypes]
+            operands[name] = operands.get(name, []) + [n for n in names if n != name]
+        else:
+            operands[target.id] = names
     result = fn.body[-1].value.id
     params = [a.arg for a in fn.args.args]
 
@@ -364,6 +373,13 @@ def test_fuzz_quick():
 #: Programs that random runs found failing, replayed in every default run: (source, inputs,
 #: data seed, special values), as `describe` prints them.
 REGRESSIONS = {
+    # seed 1899394139: a program that writes through an index (w5[[0]] = ...), which the
+    # precision oracle could not read (its assignment target is a subscript, not a name)
+    "setitem through a list index": (
+        "def f(x0):\n    v1 = x0.reshape(-1)[None, :]\n    v2 = x0.abs()\n    v3 = x0.abs()\n"
+        "    v4 = x0.abs()\n    w5 = v1 * 1.0\n    w5[[0]] = v1[[0]] * 2.0 + 1.0\n"
+        "    v5 = w5\n    return v5\n",
+        [("f32", ())], 0, False),
     # seed 866653927: the f64 gradient goes through a float32 tanh; native code and the
     # interpreter differ by one float32 ulp of it (6e-8 on 0.751), judged at float64's
     # tolerance before the oracle followed the lowest precision on each value's path
@@ -396,6 +412,12 @@ def test_the_tolerance_follows_the_lowest_precision_on_each_path():
     # a float32 parameter's gradient is float32, however its path runs
     assert lowest_precisions("def f(x0):\n    v1 = x0.double()\n    return v1\n",
                              dict(x0=f32, v1=f64)) == (f32, [f32])
+    # w[index] = value: w then depends on what it held and on the value and the index
+    written = ("def f(x0, x1):\n    v2 = x0 * 1.0\n    w3 = v2 * 1.0\n"
+               "    w3[[0]] = x1[[0]] * 2.0\n    return w3\n")
+    assert lowest_precisions(written, dict(x0=f64, x1=f32, v2=f64, w3=f64)) == (f32, [f32, f32])
+    assert lowest_precisions(written.replace("x1[[0]] * 2.0", "2.0"),
+                             dict(x0=f64, x1=f32, v2=f64, w3=f64)) == (f64, [f64, f32])
 
 
 @pytest.mark.slow
