@@ -150,7 +150,7 @@ def _program(draw):
                 emit(f"{name}.index_add({ax}, tg.tensor({idx}), "
                      f"{name}.index_select({ax}, tg.tensor({src})), alpha=0.5)", shape, dtype)
             elif op == "setitem":  # no duplicates: a repeated write is a step function
-                uniq = sorted({i % n for i in idx})
+                uniq = sorted({i % shape[0] for i in idx})  # (a list index reads axis 0)
                 lines.append(f"    w{len(values)} = {name} * 1.0")
                 lines.append(f"    w{len(values)}[{uniq}] = {name}[{uniq}] * 2.0 + 1.0")
                 emit(f"w{len(values)}", shape, dtype)
