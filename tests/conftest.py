@@ -4,6 +4,15 @@ import tempfile
 
 import pytest
 
+try:  # one clear line instead of a collection error per test file
+    import llvmlite  # noqa: F401
+    import numpy  # noqa: F401
+    import tapegrad.ir  # noqa: F401
+except ModuleNotFoundError as missing:
+    pytest.exit(f"tapegrad is not installed in this interpreter ({missing}): run the README's "
+                f'command, python3 -m venv .venv && .venv/bin/pip install -q -e ".[test]" && '
+                f".venv/bin/python -m pytest", returncode=4)
+
 _CACHE = tempfile.mkdtemp(prefix="tapegrad-test-cache-")
 os.environ.setdefault("TAPEGRAD_CACHE_DIR", _CACHE)
 
