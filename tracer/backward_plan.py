@@ -24,13 +24,16 @@ from ..ir.printer import format_attr
 class TapeGraph:
     """The IR graph below some roots, walked once (see `walk_tape`)."""
 
-    __slots__ = ("params", "body", "roots", "key", "_refs")
+    __slots__ = ("params", "body", "roots", "key", "virtual", "_refs")
 
     def __init__(self, params: list[Param], body: list[Instr], roots: list[Value], key: tuple,
-                 refs: dict[Value, int]):
+                 refs: dict[Value, int], virtual: tuple[int, ...] | None = None):
         self.params = params  # first-use order, as free_params gives them
         self.body = body  # operands first, as topo_sort gives them
         self.roots = roots
+        #: body positions of instructions with no array (computed inside a create_graph
+        #: node's native call, tape.AdjointNode), or None: the adjoint recomputes them
+        self.virtual = virtual
         #: equal for two graphs exactly when they build the same forward Function, up to
         #: names and source locations (what structural_hash hashes, without printing)
         self.key = key
@@ -47,14 +50,16 @@ class TapeGraph:
         return Function("forward", self.params, self.body, self.roots)
 
 
-def walk_tape(roots: list[Value]) -> TapeGraph:
+def walk_tape(roots: list[Value], virtual: set | None = None) -> TapeGraph:
     """topo_sort and free_params of `roots`, and the structural key, in one pass.
 
     The key is one flat tuple (one tuple to hash and compare, none per instruction):
     per instruction its primitive, attributes, result dtype and shape, then its
     operand references (ints: a body position, or -1-k for parameter k); the next
     primitive (never an int) ends them.  The parameters' dtypes and shapes, a marker,
-    and the roots' references complete it.
+    and the roots' references complete it.  `virtual` (NodeWalk.virtual): instructions
+    with no array; each is marked in the key (after its operands), since the adjoint
+    recomputes them.
     """
     params: list[Param] = []
     body: list[Instr] = []
@@ -63,6 +68,7 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
     ref: dict[Value, int] = {}
     parts: list = []
     get = ref.get
+    virtual_at: list[int] | None = None if virtual is None else []
     for r in roots:
         if type(r) is not Instr and r not in ref:
             ref[r] = -1 - len(params)
@@ -101,6 +107,9 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
                         k = ref[op] = -1 - len(params)
                         params.append(op)
                     parts.append(k)
+                if virtual_at is not None and node in virtual:
+                    parts.append(_VIRTUAL)
+                    virtual_at.append(len(body))
                 ref[node] = len(body)
                 body.append(node)
     for p in params:
@@ -108,11 +117,14 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
     parts.append(_ROOTS)
     for r in roots:
         parts.append(ref[r])
-    return TapeGraph(params, body, list(roots), tuple(parts), ref)
+    return TapeGraph(params, body, list(roots), tuple(parts), ref,
+                     tuple(virtual_at) if virtual_at else None)
 
 
 #: ends the parameters' part of a key (whose entries are dtypes and shapes)
 _ROOTS = "roots"
+#: follows the operands of an instruction that has no array (walk_tape's `virtual`)
+_VIRTUAL = "virtual"
 
 
 #: id(attrs) -> (attrs, _attrs_key(attrs)): eager constants share one attribute dict per
@@ -152,7 +164,7 @@ PARAM, COTANGENT, INSTR = "param", "ct", "instr"
 class AdjointPlan:
     """A cached adjoint for one tape structure, and where each of its inputs comes from."""
 
-    __slots__ = ("fn", "sources", "result_types")
+    __slots__ = ("fn", "sources", "result_types", "templates")
 
     def __init__(self, fn: Function, sources: list[tuple[str, int, tuple[int, ...]]]):
         self.fn = fn
@@ -162,6 +174,9 @@ class AdjointPlan:
         #: copies are the ones that must be intact
         self.sources = sources
         self.result_types = fn.result_types
+        #: create_graph's recording templates (backward_native), by which inputs
+        #: require grad
+        self.templates: dict = {}
 
 
 _plans: "OrderedDict[tuple, AdjointPlan]" = OrderedDict()
@@ -187,7 +202,7 @@ def plan_for(graph: TapeGraph, wrt_index: list[int]) -> AdjointPlan:
             _plans.move_to_end(key)
             _last = (key, plan)
             return plan
-    plan = _build_plan(graph.function(), wrt_index)
+    plan = _build_plan(graph.function(), wrt_index, graph.virtual)
     with _plans_lock:
         _plans[key] = plan
         while len(_plans) > PLAN_CACHE_SIZE:
@@ -196,25 +211,39 @@ def plan_for(graph: TapeGraph, wrt_index: list[int]) -> AdjointPlan:
     return plan
 
 
-def _build_plan(fwd: Function, wrt_index: list[int]) -> AdjointPlan:
+def _build_plan(fwd: Function, wrt_index: list[int],
+                virtual: tuple[int, ...] | None = None) -> AdjointPlan:
+    """The adjoint of `fwd` w.r.t. the values numbered `wrt_index`, every forward value it
+    reads an input; except the `virtual` body positions (no array: see TapeGraph), which
+    it recomputes from their operands, down to values that have arrays."""
     wrt = [_value_at(fwd, i) for i in wrt_index]
     adj = vjp(fwd, wrt, name="backward")
     n_fwd = len(fwd.params)
     body_ids = {id(i) for i in fwd.body}
+    recomputed = {id(fwd.body[j]) for j in virtual} if virtual else ()
     needed = []
     seen = set()
+
+    def need(v: Value) -> None:
+        # forward values become inputs; constants (no operands) stay in the adjoint
+        stack = [v]
+        while stack:
+            op = stack.pop()
+            if id(op) not in body_ids or id(op) in seen or not op.operands:
+                continue
+            seen.add(id(op))
+            if id(op) in recomputed:
+                stack.extend(reversed(op.operands))
+            else:
+                needed.append(op)
+
     for instr in adj.body:
         if id(instr) in body_ids:
             continue
         for op in instr.operands:
-            if id(op) in body_ids and id(op) not in seen and op.operands:
-                # forward values become inputs; constants (no operands) stay in the adjoint
-                seen.add(id(op))
-                needed.append(op)
+            need(op)
     for r in adj.results:
-        if id(r) in body_ids and id(r) not in seen and r.operands:
-            seen.add(id(r))
-            needed.append(r)
+        need(r)
     fn, _ = externalize(adj, needed)
     index_of_instr = {id(i): j for j, i in enumerate(fwd.body)}
     index_of_param = {id(p): j for j, p in enumerate(fwd.params)}

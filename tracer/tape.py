@@ -114,6 +114,16 @@ class GradFn:
         return f"<{self._name} object at {id(self):#x}>"
 
 
+class AdjointNode(GradFn):
+    """The node of a `create_graph=True` backward whose adjoint ran as one call
+    (tracer/backward_native.py): its instructions are the adjoint's, on the tape so a
+    later backward differentiates them, but only the results' arrays exist.  `virtual`
+    holds the instructions computed inside the call (no array saved): a backward
+    through them recomputes them from the node's inputs (backward_plan._build_plan)."""
+
+    __slots__ = ("virtual",)
+
+
 def _node_of(t):
     """The grad_fn (or AccumulateGrad) gradients flow into for argument `t`."""
     if not isinstance(t, Tensor) or not t._requires_grad:
