@@ -56,6 +56,16 @@ def installed() -> str:
     return ", ".join(found) if found else "none (PyTorch and JAX rows skipped)"
 
 
+#: labels run.py's --skip-refs leaves out (torch.compile's inductor takes tens of seconds
+#: per workload: skipping it makes a quick eager comparison quick)
+SKIP: set[str] = set()
+
+
+def _add(refs: list, ref: Ref) -> None:
+    if ref.label not in SKIP:
+        refs.append(ref)
+
+
 def _compiled(fn):
     """torch.compile of fn (inductor, no graph breaks allowed: a fallback would time eager)."""
     return torch.compile(fn, fullgraph=True)
@@ -84,7 +94,7 @@ def w1(x, y, w1_0, w2_0, lr, eager_target="", compiled_target=""):
             val, state[0], state[1] = step(state[0], state[1], xj, yj)
             return val.block_until_ready()
         jax_step.weights = lambda: [np.asarray(w) for w in state]
-        refs.append(Ref("JAX jit", jax_step, compiled_target))
+        _add(refs, Ref("JAX jit", jax_step, compiled_target))
     if torch is not None:
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
@@ -116,8 +126,8 @@ def w1(x, y, w1_0, w2_0, lr, eager_target="", compiled_target=""):
                 w1t.grad.zero_()
                 w2t.grad.zero_()
         torch_eager_step.weights = lambda: [w1t.detach().numpy(), w2t.detach().numpy()]
-        refs.append(Ref("torch.compile", torch_compiled_step, ""))
-        refs.append(Ref("PyTorch eager", torch_eager_step, eager_target))
+        _add(refs, Ref("torch.compile", torch_compiled_step, ""))
+        _add(refs, Ref("PyTorch eager", torch_eager_step, eager_target))
     return refs
 
 
@@ -130,14 +140,14 @@ def w2(x, target=""):
         g = jax.jit(jax.grad(lambda x: jnp.sum(jnp.tanh(x) * jax.nn.sigmoid(x) * jnp.exp(-x * x)
                                                + jnp.log(1 + x * x))))
         xj = jnp.asarray(x)
-        refs.append(Ref("JAX jit", lambda: g(xj).block_until_ready(), target))
+        _add(refs, Ref("JAX jit", lambda: g(xj).block_until_ready(), target))
     if torch is not None:
         def f(x):
             return (torch.tanh(x) * torch.sigmoid(x) * torch.exp(-x * x)
                     + torch.log(1 + x * x)).sum()
         tg_ = _compiled(torch.func.grad(f))
         xt = torch.from_numpy(x)
-        refs.append(Ref("torch.compile", lambda: tg_(xt)))
+        _add(refs, Ref("torch.compile", lambda: tg_(xt)))
     return refs
 
 
@@ -149,19 +159,19 @@ def w3(x: float, eager_target=""):
     if jax is not None:
         g = jax.jit(jax.grad(lambda x: x ** 2 * jnp.sin(x) + jnp.exp(x) / (1 + x * x)))
         xj = np.float32(x)
-        refs.append(Ref("JAX jit", lambda: g(xj).item()))
+        _add(refs, Ref("JAX jit", lambda: g(xj).item()))
     if torch is not None:
         def f(x):
             return x ** 2 * torch.sin(x) + torch.exp(x) / (1 + x * x)
         tg_ = _compiled(torch.func.grad(f))
         xc = torch.tensor(x)
-        refs.append(Ref("torch.compile", lambda: tg_(xc).item()))
+        _add(refs, Ref("torch.compile", lambda: tg_(xc).item()))
 
         def eager():  # as run.py's tapegrad eager W3
             t = torch.tensor(x, requires_grad=True)
             f(t).backward()
             return t.grad.item()
-        refs.append(Ref("PyTorch eager", eager, eager_target))
+        _add(refs, Ref("PyTorch eager", eager, eager_target))
     return refs
 
 
@@ -176,14 +186,14 @@ def w4a(x, compiled_target="", eager_target=""):
         f = lambda x: jnp.sum(x ** 3 * jnp.sin(x))  # noqa: E731
         d2 = jax.jit(jax.grad(lambda x: jnp.sum(jax.grad(f)(x))))
         xj = jnp.asarray(x)
-        refs.append(Ref("JAX jit", lambda: d2(xj).block_until_ready(), compiled_target))
+        _add(refs, Ref("JAX jit", lambda: d2(xj).block_until_ready(), compiled_target))
     if torch is not None:
         def tf(x):
             return (x ** 3 * torch.sin(x)).sum()
         tc = _compiled(torch.func.grad(lambda x: torch.func.grad(tf)(x).sum()))
         xt = torch.from_numpy(x)
-        refs.append(Ref("torch.compile", lambda: tc(xt)))
-        refs.append(Ref("PyTorch eager", lambda: w4a_eager(torch, xt), eager_target))
+        _add(refs, Ref("torch.compile", lambda: tc(xt)))
+        _add(refs, Ref("PyTorch eager", lambda: w4a_eager(torch, xt), eager_target))
     return refs
 
 
@@ -204,15 +214,15 @@ def w4b(x, y, w1, w2, v, compiled_target="", eager_target=""):
         gl = jax.grad(loss)
         hvp = jax.jit(jax.grad(lambda w1, w2, x, y, v: jnp.sum(gl(w1, w2, x, y) * v)))
         args = [jnp.asarray(a) for a in (w1, w2, x, y, v)]
-        refs.append(Ref("JAX jit", lambda: hvp(*args).block_until_ready(), compiled_target))
+        _add(refs, Ref("JAX jit", lambda: hvp(*args).block_until_ready(), compiled_target))
     if torch is not None:
         def tloss(w1, w2, x, y):
             return (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum()
         tgl = torch.func.grad(tloss)
         thvp = _compiled(torch.func.grad(lambda w1, w2, x, y, v: (tgl(w1, w2, x, y) * v).sum()))
         targs = [torch.from_numpy(a) for a in (w1, w2, x, y, v)]
-        refs.append(Ref("torch.compile", lambda: thvp(*targs)))
-        refs.append(Ref("PyTorch eager", lambda: w4b_eager(torch, *targs), eager_target))
+        _add(refs, Ref("torch.compile", lambda: thvp(*targs)))
+        _add(refs, Ref("PyTorch eager", lambda: w4b_eager(torch, *targs), eager_target))
     return refs
 
 
@@ -240,16 +250,16 @@ def w6(x, w, b, y, compiled_target="", eager_target=""):
         def jax_call():
             gw, gb = g(*args)
             return gw.block_until_ready(), gb
-        refs.append(Ref("JAX jit", jax_call, compiled_target))
+        _add(refs, Ref("JAX jit", jax_call, compiled_target))
     if torch is not None:
         F = torch.nn.functional
         tgr = _compiled(torch.func.grad(
             lambda w, b, x, y: F.binary_cross_entropy_with_logits(x @ w + b, y), argnums=(0, 1)))
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
         wc, bc = torch.from_numpy(w), torch.from_numpy(b)
-        refs.append(Ref("torch.compile", lambda: tgr(wc, bc, xt, yt)))
+        _add(refs, Ref("torch.compile", lambda: tgr(wc, bc, xt, yt)))
         wt, bt = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
-        refs.append(Ref("PyTorch eager", lambda: w6_eager(torch, xt, wt, bt, yt), eager_target))
+        _add(refs, Ref("PyTorch eager", lambda: w6_eager(torch, xt, wt, bt, yt), eager_target))
     return refs
 
 
@@ -291,5 +301,7 @@ def seed002(target=""):
     """PyTorch eager for both programs (tapegrad runs the same functions)."""
     if torch is None:
         return [], []
-    return ([Ref("PyTorch eager", lambda: seed002_pow(torch), target)],
-            [Ref("PyTorch eager", lambda: seed002_bce(torch), target)])
+    pow_refs, bce_refs = [], []
+    _add(pow_refs, Ref("PyTorch eager", lambda: seed002_pow(torch), target))
+    _add(bce_refs, Ref("PyTorch eager", lambda: seed002_bce(torch), target))
+    return pow_refs, bce_refs

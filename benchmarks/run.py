@@ -478,7 +478,11 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="fewer repeats, skip the big sizes")
     ap.add_argument("--only", default="", metavar="W1,W3",
                     help="comma-separated workloads to run (default: all)")
+    ap.add_argument("--skip-refs", default="", metavar="torch.compile",
+                    help="comma-separated baselines to leave out (PyTorch eager, JAX jit, "
+                         "torch.compile)")
     args = ap.parse_args(argv)
+    refs.SKIP.update(w.strip() for w in args.skip_refs.split(",") if w.strip())
     q = args.quick
     only = {w.strip().upper() for w in args.only.split(",") if w.strip()}
 

@@ -30,7 +30,7 @@ from ..runtime.execute import execute
 from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph
 from .backward_replay import _input_requiring_grad, _tie
 from .backward_walk import NodeWalk, adjoint_inputs
-from .tape import AdjointNode, Saved, _default_name
+from .tape import AdjointNode, BlockShape, Saved, _default_name
 from .tensor import Tensor
 
 #: a result's kinds in a template
@@ -43,15 +43,21 @@ class _Template:
     then the template's own instructions), which results are recorded, and the node's
     name and line."""
 
-    __slots__ = ("instrs", "results", "inputs", "name", "loc", "ties")
+    __slots__ = ("instrs", "results", "inputs", "name", "loc", "ties", "shape")
 
-    def __init__(self, instrs, results, inputs, name, loc, ties):
+    def __init__(self, instrs, results, inputs, name, loc, ties, n_params):
         self.instrs = instrs  # (prim, operand numbers, attrs, type, loc)
         self.results = results  # per result: (kind, instruction number or parameter)
         self.inputs = inputs  # parameter positions the instructions read
         self.name = name
         self.loc = loc
         self.ties = ties  # result positions that may need a tie (not recorded, float)
+        outputs = []
+        for kind, ref in results:
+            if kind is _RECORDED and ref - n_params not in outputs:
+                outputs.append(ref - n_params)
+        self.shape = BlockShape(tuple(outputs), tuple(
+            [k for k in range(len(instrs)) if k not in outputs]))
 
 
 def _template(plan: AdjointPlan, rg: tuple[bool, ...]) -> _Template | None:
@@ -106,7 +112,7 @@ def _template(plan: AdjointPlan, rg: tuple[bool, ...]) -> _Template | None:
     first = recorded[0] if recorded else None
     return _Template(instrs, results, sorted(inputs),
                      _default_name(first.prim) if first is not None else "",
-                     first.loc if first is not None else None, ties)
+                     first.loc if first is not None else None, ties, n)
 
 
 def record_adjoint(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
@@ -162,7 +168,9 @@ def record_adjoint(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
             env.append(instr)
             instrs.append(instr)
         node.instrs = instrs
-        virtual = set(instrs)
+        node.shape = tmpl.shape
+        node.inputs = [values[k] for k in tmpl.inputs]
+        node.outputs = tuple([instrs[k] for k in tmpl.shape.output_offsets])
     out = []
     for j, (kind, ref) in enumerate(tmpl.results):
         if kind is _COTANGENT:
@@ -171,12 +179,9 @@ def record_adjoint(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
             instr = env[ref]
             t = Tensor._make(out_arrays[j], result_types[j], True, node, instr)
             node_saved[id(instr)] = Saved(instr, out_arrays[j], t._version)
-            virtual.discard(instr)
             out.append(t)
         else:
             out.append(Tensor._make(out_arrays[j], result_types[j]))
-    if node is not None:
-        node.virtual = frozenset(virtual)
     for j in tmpl.ties:
         src = _input_requiring_grad(plan.fn, plan.fn.results[j],
                                     _LazyInputs(plan, graph, grads, walk, arrays))

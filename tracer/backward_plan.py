@@ -24,20 +24,27 @@ from ..ir.printer import format_attr
 class TapeGraph:
     """The IR graph below some roots, walked once (see `walk_tape`)."""
 
-    __slots__ = ("params", "body", "roots", "key", "virtual", "_refs")
+    __slots__ = ("params", "body", "roots", "key", "_blocks", "_refs")
 
     def __init__(self, params: list[Param], body: list[Instr], roots: list[Value], key: tuple,
-                 refs: dict[Value, int], virtual: tuple[int, ...] | None = None):
+                 refs: dict[Value, int], blocks: list | None = None):
         self.params = params  # first-use order, as free_params gives them
         self.body = body  # operands first, as topo_sort gives them
         self.roots = roots
-        #: body positions of instructions with no array (computed inside a create_graph
-        #: node's native call, tape.AdjointNode), or None: the adjoint recomputes them
-        self.virtual = virtual
         #: equal for two graphs exactly when they build the same forward Function, up to
         #: names and source locations (what structural_hash hashes, without printing)
         self.key = key
         self._refs = refs  # value -> body position, or -1-k for parameter k
+        #: (body position, BlockShape) of each AdjointNode's instructions, or None
+        self._blocks = blocks
+
+    @property
+    def virtual(self) -> tuple[int, ...] | None:
+        """Body positions of instructions with no array (inside an AdjointNode's call),
+        or None: the adjoint recomputes them.  Only a plan being built asks."""
+        if not self._blocks:
+            return None
+        return tuple([base + k for base, shape in self._blocks for k in shape.virtual_offsets])
 
     def number(self, v: Value) -> int | None:
         """v's number (parameters first, then body instructions), None if not below the roots."""
@@ -50,16 +57,17 @@ class TapeGraph:
         return Function("forward", self.params, self.body, self.roots)
 
 
-def walk_tape(roots: list[Value], virtual: set | None = None) -> TapeGraph:
+def walk_tape(roots: list[Value], blocks: dict | None = None) -> TapeGraph:
     """topo_sort and free_params of `roots`, and the structural key, in one pass.
 
     The key is one flat tuple (one tuple to hash and compare, none per instruction):
     per instruction its primitive, attributes, result dtype and shape, then its
     operand references (ints: a body position, or -1-k for parameter k); the next
     primitive (never an int) ends them.  The parameters' dtypes and shapes, a marker,
-    and the roots' references complete it.  `virtual` (NodeWalk.virtual): instructions
-    with no array; each is marked in the key (after its operands), since the adjoint
-    recomputes them.
+    and the roots' references complete it.  `blocks` (NodeWalk.blocks): the outputs of
+    AdjointNodes; such a node's instructions are placed at once, keyed as its
+    BlockShape (the structure every node of its template shares) and the references
+    of its inputs, not one by one.
     """
     params: list[Param] = []
     body: list[Instr] = []
@@ -68,7 +76,7 @@ def walk_tape(roots: list[Value], virtual: set | None = None) -> TapeGraph:
     ref: dict[Value, int] = {}
     parts: list = []
     get = ref.get
-    virtual_at: list[int] | None = None if virtual is None else []
+    placed: list | None = None if blocks is None else []
     for r in roots:
         if type(r) is not Instr and r not in ref:
             ref[r] = -1 - len(params)
@@ -82,6 +90,9 @@ def walk_tape(roots: list[Value], virtual: set | None = None) -> TapeGraph:
             # depth first, operands in order (topo_sort's order); an instruction is
             # placed once all its operands are: the stack never holds one twice (a DAG)
             node = stack[-1]
+            if placed is not None and node in blocks:
+                _place_block(blocks[node], stack, ref, params, parts, body, placed)
+                continue
             ops = node.operands
             for op in ops:
                 if op not in ref and type(op) is Instr:
@@ -107,9 +118,6 @@ def walk_tape(roots: list[Value], virtual: set | None = None) -> TapeGraph:
                         k = ref[op] = -1 - len(params)
                         params.append(op)
                     parts.append(k)
-                if virtual_at is not None and node in virtual:
-                    parts.append(_VIRTUAL)
-                    virtual_at.append(len(body))
                 ref[node] = len(body)
                 body.append(node)
     for p in params:
@@ -117,14 +125,34 @@ def walk_tape(roots: list[Value], virtual: set | None = None) -> TapeGraph:
     parts.append(_ROOTS)
     for r in roots:
         parts.append(ref[r])
-    return TapeGraph(params, body, list(roots), tuple(parts), ref,
-                     tuple(virtual_at) if virtual_at else None)
+    return TapeGraph(params, body, list(roots), tuple(parts), ref, placed)
 
 
 #: ends the parameters' part of a key (whose entries are dtypes and shapes)
 _ROOTS = "roots"
-#: follows the operands of an instruction that has no array (walk_tape's `virtual`)
-_VIRTUAL = "virtual"
+
+
+def _place_block(f, stack: list, ref: dict, params: list, parts: list, body: list,
+                 placed: list) -> None:
+    """walk_tape's step at an AdjointNode's output: its inputs first (pushed, if one is
+    not placed yet), then all its instructions at once, keyed by its shape."""
+    for op in f.inputs:
+        if op not in ref and type(op) is Instr:
+            stack.append(op)
+            return
+    stack.pop()
+    parts.append(f.shape)
+    for op in f.inputs:
+        k = ref.get(op)
+        if k is None:  # a parameter, first used here
+            k = ref[op] = -1 - len(params)
+            params.append(op)
+        parts.append(k)
+    base = len(body)
+    body += f.instrs
+    for out, k in zip(f.outputs, f.shape.output_offsets):
+        ref[out] = base + k
+    placed.append((base, f.shape))
 
 
 #: id(attrs) -> (attrs, _attrs_key(attrs)): eager constants share one attribute dict per

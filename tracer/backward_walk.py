@@ -21,7 +21,7 @@ from .tape import AccumulateGrad, AdjointNode, GradFn, Saved
 class NodeWalk:
     """What `walk_nodes` found below some roots (see the module docstring)."""
 
-    __slots__ = ("fns", "leaves", "saved", "stale", "plain", "virtual", "_all_records",
+    __slots__ = ("fns", "leaves", "saved", "stale", "plain", "blocks", "_all_records",
                  "_producer")
 
     # Set by walk_nodes, without an __init__ frame (loss.backward() makes one walk per
@@ -32,8 +32,8 @@ class NodeWalk:
     #   stale   a record was changed in place since it was saved, or two disagree
     #   plain   not stale, and no custom Function, hook or retained grad among the
     #           nodes: loss.backward() may take its short way
-    #   virtual the instructions of create_graph nodes computed inside their native
-    #           call, with no array (AdjointNode.virtual), or None when there are none
+    #   blocks  output instruction -> its AdjointNode (instructions that ran as one
+    #           call: create_graph's adjoint, a composite's template), or None
 
     @property
     def customs(self) -> list[GradFn]:
@@ -137,7 +137,7 @@ def walk_nodes(roots: list) -> NodeWalk:
     saved: dict[int, Saved] = {}
     setdefault = saved.setdefault
     stale = special = False
-    virtual = None
+    blocks = None
     stack = roots
     while stack:
         f = stack.pop()
@@ -149,9 +149,10 @@ def walk_nodes(roots: list) -> NodeWalk:
             if f.hooks or f.retained:
                 special = True
         elif type(f) is AdjointNode:
-            if virtual is None:
-                virtual = set()
-            virtual.update(f.virtual)
+            if blocks is None:
+                blocks = {}
+            for out in f.outputs:
+                blocks[out] = f
             if f.hooks or f.retained:
                 special = True
         else:
@@ -174,7 +175,7 @@ def walk_nodes(roots: list) -> NodeWalk:
     walk = _new(NodeWalk)
     walk.fns, walk.leaves, walk.saved, walk.stale = fns, leaves, saved, stale
     walk.plain = not (stale or special)
-    walk.virtual = virtual
+    walk.blocks = blocks
     return walk
 
 

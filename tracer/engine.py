@@ -128,7 +128,7 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
     """One adjoint run over the IR graph below `outputs` (`walk`: its nodes, if known)."""
     if walk is None:
         walk = _walk(outputs)
-    graph = walk_tape([t._graph_value() for t in outputs], walk.virtual)
+    graph = walk_tape([t._graph_value() for t in outputs], walk.blocks)
     numbers = [graph.number(v) for v in wrt_values]
     reachable = [k is not None for k in numbers]
     wrt_index = [k for k in numbers if k is not None]
@@ -218,7 +218,7 @@ def _plain_backward(root) -> bool:
     walk = walk_nodes([fn])
     if walk.plain and not anomaly.enabled:  # detect_anomaly checks each instruction
         targets, numbers = [], []  # the leaves, their numbers in the graph
-        graph = walk_tape([root._value], walk.virtual)
+        graph = walk_tape([root._value], walk.blocks)
         for n in walk.leaves:
             leaf = n._variable()  # (the weak reference itself: no property call)
             if leaf is None:
