@@ -96,8 +96,8 @@ def _signature(args: tuple, kwargs: dict):
             key.append((a._type, a._requires_grad))
             requires_grad = requires_grad or a._requires_grad
             tensors.append(a)
-        elif isinstance(a, _SCALARS):
-            key.append((type(a), a))
+        elif isinstance(a, _SCALARS):  # a float by its bits: -0.0 is not 0.0 here
+            key.append((type(a), a.hex() if type(a) is float else a))
         else:
             return None, None
     if not requires_grad:
