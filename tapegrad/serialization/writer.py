@@ -11,23 +11,18 @@ another dtype) gets a contiguous copy in a record of its own.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import struct
 import sys
-import zipfile
 
 import numpy as np
 
 from .format import (
     ALIGNMENT_RECORD, ARCHIVE_NAME, BYTEORDER_RECORD, FORMAT_VERSION_RECORD,
-    FORMAT_VERSION_TEXT, PADDING_EXTRA_ID, PICKLE_PROTOCOL, PICKLE_RECORD,
+    FORMAT_VERSION_TEXT, PICKLE_PROTOCOL, PICKLE_RECORD,
     SERIALIZATION_ID_RECORD, STORAGE_ALIGNMENT, STORAGE_FOLDER, STORAGE_NAME, VERSION_RECORD,
     VERSION_TEXT)
 from .pickler import Emitter
-
-_ZIP_LOCAL_HEADER = 30  # bytes of a local file header before its name and extra field
-_ZIP64_EXTRA = 20       # zipfile's zip64 extra field in a local header
+from .zipwriter import StoredZipWriter
 
 
 class _Group:
@@ -136,46 +131,32 @@ def _contiguous_strides(size: tuple) -> tuple:
 # ---------------------------------------------------------------- the zip archive
 
 
-def _write_record(zf: zipfile.ZipFile, start: int, name: str, data) -> None:
-    """One uncompressed entry whose bytes begin at a multiple of STORAGE_ALIGNMENT."""
-    view = memoryview(data.view(np.uint8) if isinstance(data, np.ndarray) else data)
-    full = f"{ARCHIVE_NAME}/{name}"
-    info = zipfile.ZipInfo(full, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_STORED
-    info.file_size = len(view)
-    zip64 = info.file_size * 1.05 > zipfile.ZIP64_LIMIT
-    here = zf.fp.tell() - start
-    header = _ZIP_LOCAL_HEADER + len(full.encode()) + (_ZIP64_EXTRA if zip64 else 0)
-    pad = -(here + header) % STORAGE_ALIGNMENT
-    if pad < 4:  # an extra field needs its 4-byte id and length
-        pad += STORAGE_ALIGNMENT
-    info.extra = struct.pack("<HH", PADDING_EXTRA_ID, pad - 4) + b"Z" * (pad - 4)
-    with zf.open(info, "w", force_zip64=zip64) as out:
-        out.write(view)
-
-
 def _serialization_id(pickle_bytes: bytes, groups) -> str:
     """A 40-digit id like PyTorch's, derived from the content so equal saves are equal files."""
     digest = hashlib.sha1(pickle_bytes)
     for g in groups:
-        digest.update(g.record().tobytes()[:4096])
+        record = g.record()
+        digest.update(str(record.nbytes).encode() + np.ascontiguousarray(record[:512]).tobytes())
     return str(int.from_bytes(digest.digest(), "big") % 10**40).zfill(40)
 
 
 def write_archive(out, pickle_bytes: bytes, groups, byteorder_record: bool = True) -> None:
     """The records in PyTorch's order: pickle, bookkeeping, storages by key, version, id."""
-    start = out.tell()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
-        _write_record(zf, start, PICKLE_RECORD, pickle_bytes)
-        _write_record(zf, start, FORMAT_VERSION_RECORD, FORMAT_VERSION_TEXT.encode())
-        _write_record(zf, start, ALIGNMENT_RECORD, str(STORAGE_ALIGNMENT).encode())
-        if byteorder_record:
-            _write_record(zf, start, BYTEORDER_RECORD, b"little")
-        for g in groups:
-            _write_record(zf, start, STORAGE_FOLDER + g.key, np.ascontiguousarray(g.record()))
-        _write_record(zf, start, VERSION_RECORD, VERSION_TEXT.encode())
-        _write_record(zf, start, SERIALIZATION_ID_RECORD,
-                      _serialization_id(pickle_bytes, groups).encode())
+    zf = StoredZipWriter(out)
+
+    def put(name, data):
+        zf.add(f"{ARCHIVE_NAME}/{name}", data)
+
+    put(PICKLE_RECORD, pickle_bytes)
+    put(FORMAT_VERSION_RECORD, FORMAT_VERSION_TEXT.encode())
+    put(ALIGNMENT_RECORD, str(STORAGE_ALIGNMENT).encode())
+    if byteorder_record:
+        put(BYTEORDER_RECORD, b"little")
+    for g in groups:
+        put(STORAGE_FOLDER + g.key, np.ascontiguousarray(g.record()).view(np.uint8))
+    put(VERSION_RECORD, VERSION_TEXT.encode())
+    put(SERIALIZATION_ID_RECORD, _serialization_id(pickle_bytes, groups).encode())
+    zf.close()
 
 
 def save(obj, f, pickle_module=None, pickle_protocol: int = PICKLE_PROTOCOL,
@@ -207,10 +188,4 @@ def save(obj, f, pickle_module=None, pickle_protocol: int = PICKLE_PROTOCOL,
     if not hasattr(f, "write"):
         raise TypeError(f"tg.save: f must be a path or a writable binary file, got "
                         f"{type(f).__name__}")
-    seekable = getattr(f, "seekable", lambda: False)()
-    if seekable:
-        write_archive(f, pickle_bytes, plan.groups, not _disable_byteorder_record)
-    else:  # zipfile rewrites each header after its data: build the archive in memory
-        buffer = io.BytesIO()
-        write_archive(buffer, pickle_bytes, plan.groups, not _disable_byteorder_record)
-        f.write(buffer.getvalue())
+    write_archive(f, pickle_bytes, plan.groups, not _disable_byteorder_record)

@@ -58,5 +58,8 @@ def tapegrad_cases(tg) -> dict:
     }
     tg.manual_seed(MODEL_SEED)
     model = make_model(tg.nn)
+    # past one APPENDS/SETITEMS batch (1000 items), and the less common leaves
+    extras = [tg.float16, tg.device("cpu"), tg.ones(2, 3).shape, bytearray(b"xy"),
+              list(range(1100)), {i: -i for i in range(1001)}, 2 ** 100, -2 ** 31, 2 ** 31]
     return {"tg_dtypes": dtype_tensors(tg), "tg_views": views, "tg_nested": nested,
-            "tg_model": model.state_dict()}
+            "tg_model": model.state_dict(), "tg_extras": extras}

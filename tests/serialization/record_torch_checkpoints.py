@@ -117,18 +117,31 @@ def main() -> None:
                                                              "/tmp/tgcache-record"))
     subprocess.run([args.tapegrad_python, __file__, "--write-tapegrad", tg_dir], check=True,
                    env=env)
+    from torch.utils.serialization import config
+
+    # PyTorch's own consistency checks of the zip layout (where each storage's bytes start)
+    os.environ["TORCH_SERIALIZATION_DEBUG"] = "1"
     for fname in sorted(os.listdir(tg_dir)):
-        name = fname[:-3]
-        back = torch.load(os.path.join(tg_dir, fname), weights_only=True)
-        expected["tapegrad_files"][name] = {"describe": describe(back, torch_storage_key),
-                                            "sharing": sharing(back, torch_storage_key)}
+        name, path = fname[:-3], os.path.join(tg_dir, fname)
+        back = torch.load(path, weights_only=True)
+        seen = describe(back, torch_storage_key)
+        config.load.calculate_storage_offsets = True  # offsets computed, not looked up
+        for mmap in (False, True):
+            again = torch.load(path, weights_only=True, mmap=mmap)
+            if describe(again, torch_storage_key) != seen:
+                raise SystemExit(f"{fname}: torch.load(mmap={mmap}) with computed storage "
+                                 "offsets reads other values")
+        config.load.calculate_storage_offsets = False
+        expected["tapegrad_files"][name] = {"describe": seen,
+                                            "sharing": sharing(back, torch_storage_key),
+                                            "same with mmap and computed offsets": True}
     model = cases.make_model(torch.nn)
     model.load_state_dict(torch.load(os.path.join(tg_dir, "tg_model.pt"), weights_only=True))
     with torch.no_grad():
         expected["tg_model_output_in_torch"] = model(x).tolist()
 
     with open(os.path.join(DATA, "expected.json"), "w") as f:
-        json.dump(expected, f, indent=1, sort_keys=True)
+        json.dump(expected, f, sort_keys=True)  # one line: the large lists stay small
         f.write("\n")
     print("recorded", len(expected["torch_files"]), "PyTorch files and",
           len(expected["tapegrad_files"]), "tapegrad files under", DATA)
