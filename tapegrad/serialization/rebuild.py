@@ -185,8 +185,13 @@ class Rebuilder:
                 f"offset {offset} needs {needed} elements, but storage data/{storage.key} "
                 f"holds {flat.size} {dtype.torch_name} elements (wrong storage size)")
         item = dtype.itemsize
-        view = np.lib.stride_tricks.as_strided(
-            flat[offset:], shape=size, strides=tuple(s * item for s in stride), writeable=True)
+        try:
+            view = np.lib.stride_tricks.as_strided(
+                flat[offset:], shape=size, strides=tuple(s * item for s in stride),
+                writeable=True)
+        except (ValueError, OverflowError) as e:
+            raise CheckpointError(f"tg.load: {where}: a tensor of size {list(size)} cannot be "
+                                  f"made: {e}") from None
         if _overlaps(size, stride):
             t = Tensor._from_array(np.array(view))
         else:

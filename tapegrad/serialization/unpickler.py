@@ -68,7 +68,11 @@ class AllowListUnpickler:
         module = _MODULE_ALIASES.get(module, module)
         full = f"{module}.{name}"
         if full not in self.allowed:
-            raise self.refuse(f"the global {full}, which is not on the allow-list")
+            hint = ""
+            if module.startswith("torch.nn.modules") or module.startswith("torch.optim"):
+                hint = (" (the file pickles a whole object; save and load its state_dict() "
+                        "instead)")
+            raise self.refuse(f"the global {full}, which is not on the allow-list{hint}")
         return self.allowed[full]
 
     def refuse(self, what: str) -> UnpicklingError:

@@ -105,6 +105,7 @@ def main() -> None:
                pickle_protocol=4)
     torch.save({"w": torch.ones(2)}, os.path.join(torch_dir, "torch_legacy.pt"),
                _use_new_zipfile_serialization=False)
+    torch.save(torch.nn.Linear(2, 2), os.path.join(torch_dir, "torch_whole_module.pt"))
     torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)),
                    os.path.join(torch_dir, "torch_script.pt"))
 

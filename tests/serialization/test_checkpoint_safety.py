@@ -62,6 +62,14 @@ def test_a_global_not_on_the_list_is_named():
         _load(b"\x80\x02ccollections\nCounter\n)R.")
 
 
+def test_a_whole_pickled_module_is_refused_with_a_hint():
+    from .helpers_ckpt import data_file
+
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r"torch\.nn\.modules\.linear\.Linear.*state_dict\(\) instead"):
+        tg.load(data_file("torch", "torch_whole_module"))
+
+
 def test_protocol_4_stack_global_goes_through_the_same_list():
     with pytest.raises(pickle.UnpicklingError, match=r"subprocess\.run"):
         _load(pickle.dumps(_Proc(), protocol=4))
