@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import sys
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -29,7 +31,7 @@ class Archive:
     """A checkpoint's zip records under its one top-level folder."""
 
     def __init__(self, stream, where: str):
-        self.where = where
+        self.where, self.stream = where, stream
         try:
             self.zip = zipfile.ZipFile(stream)
             infos = self.zip.infolist()
@@ -55,6 +57,30 @@ class Archive:
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
             raise CheckpointError(f"tg.load: {self.where}: record {self.prefix}{name} cannot "
                                   f"be read (truncated or damaged): {e}") from None
+
+
+    def read_array(self, name: str) -> np.ndarray:
+        """A stored record's bytes read straight into a new writable array, CRC checked
+        (one copy instead of zipfile's bytes plus a writable copy of them)."""
+        info = self.records[name]
+        if info.compress_type != zipfile.ZIP_STORED:
+            return np.frombuffer(bytearray(self.read(name)), dtype=np.uint8)
+        self.stream.seek(info.header_offset)
+        header = self.stream.read(30)
+        if len(header) < 30 or header[:4] != ZIP_MAGIC:
+            raise CheckpointError(f"tg.load: {self.where}: record {self.prefix}{name} has no "
+                                  "valid local header (damaged)")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        self.stream.seek(info.header_offset + 30 + name_len + extra_len)
+        out = np.empty(info.file_size, dtype=np.uint8)
+        got = self.stream.readinto(memoryview(out)) if info.file_size else 0
+        if got != info.file_size:
+            raise CheckpointError(f"tg.load: {self.where}: record {self.prefix}{name} is "
+                                  f"truncated ({got} of {info.file_size} bytes)")
+        if zlib.crc32(out) != info.CRC:
+            raise CheckpointError(f"tg.load: {self.where}: record {self.prefix}{name} is "
+                                  "damaged (Bad CRC-32: its bytes changed since it was written)")
+        return out
 
 
 def _check_format(head: bytes, where: str) -> None:
@@ -157,7 +183,7 @@ class _Storages:
                 f"tg.load: {where}: storage record {self.archive.prefix}{name} holds {size} "
                 f"bytes, but the pickle declares {numel} elements of {itemsize} bytes "
                 f"({numel * itemsize} bytes): wrong storage size")
-        raw = np.frombuffer(bytearray(self.archive.read(name)), dtype=np.uint8)
+        raw = self.archive.read_array(name)
         if self.byteswap and dtype is not None and itemsize > 1:
             raw = raw.view(dtype.np).byteswap().view(np.uint8)
         storage = self.mapper(Storage(key, raw, dtype, location))
