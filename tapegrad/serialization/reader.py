@@ -15,6 +15,7 @@ import struct
 import sys
 import zipfile
 import zlib
+from pickle import UnpicklingError
 
 import numpy as np
 
@@ -153,7 +154,6 @@ class _Storages:
         first = pid[0] if pid else None
         kind = first.decode("ascii", "replace") if isinstance(first, bytes) else first
         if kind != "storage" or len(pid) != 5:
-            from pickle import UnpicklingError
             raise UnpicklingError(f"tg.load: {where} asks for a persistent id of kind "
                                   f"{kind!r} ({len(pid)} fields); only ('storage', type, key, "
                                   "location, numel) is allowed")
