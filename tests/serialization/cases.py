@@ -31,15 +31,17 @@ def dtype_tensors(lib):
                        for name, values in DTYPE_VALUES.items())
 
 
-def tapegrad_cases(tg) -> dict:
-    """name -> the object `tg.save` writes to <name>.pt."""
+def _views(tg):
     base = tg.arange(24.0).reshape(4, 6)
     other = tg.arange(10.0, dtype=tg.float64)
-    views = OrderedDict([("base", base), ("rows", base[1:3]), ("column", base[:, 2]),
-                         ("transposed", base.t()), ("alone", other[2:7])])
+    return OrderedDict([("base", base), ("rows", base[1:3]), ("column", base[:, 2]),
+                        ("transposed", base.t()), ("alone", other[2:7])])
+
+
+def _nested(tg):
     t = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
     leaf = tg.tensor([0.5, 1.5], requires_grad=True)
-    nested = {
+    return {
         "list": [t, 1, 2.5, "text", None, True],
         "tuple": (t, (1, 2), ()),
         "dict": {"a": {"b": tg.tensor([7, 8], dtype=tg.int32)}, 3: "int key"},
@@ -56,10 +58,39 @@ def tapegrad_cases(tg) -> dict:
         "same tensor twice": [leaf, leaf],
         "ordered": OrderedDict([("z", 1), ("a", 2)]),
     }
+
+
+def _extras(tg):
+    """Past one APPENDS/SETITEMS batch (1000 items), and the less common leaves."""
+    return [tg.float16, tg.device("cpu"), tg.ones(2, 3).shape, bytearray(b"xy"),
+            list(range(1100)), {i: -i for i in range(1001)}, 2 ** 100, -2 ** 31, 2 ** 31]
+
+
+def _model(tg):
+    tg.manual_seed(MODEL_SEED)
+    return make_model(tg.nn).state_dict()
+
+
+def resume_step(lib, model, optimizer):
+    """One training step of the resume check (both libraries run it)."""
+    optimizer.zero_grad()
+    model(lib.tensor(MODEL_INPUT)).pow(2).sum().backward()
+    optimizer.step()
+
+
+def _resume(tg):
+    """A checkpoint to resume training from: the model and Adam after one step."""
     tg.manual_seed(MODEL_SEED)
     model = make_model(tg.nn)
-    # past one APPENDS/SETITEMS batch (1000 items), and the less common leaves
-    extras = [tg.float16, tg.device("cpu"), tg.ones(2, 3).shape, bytearray(b"xy"),
-              list(range(1100)), {i: -i for i in range(1001)}, 2 ** 100, -2 ** 31, 2 ** 31]
-    return {"tg_dtypes": dtype_tensors(tg), "tg_views": views, "tg_nested": nested,
-            "tg_model": model.state_dict(), "tg_extras": extras}
+    optimizer = tg.optim.Adam(model.parameters(), lr=0.01)
+    resume_step(tg, model, optimizer)
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+
+
+TAPEGRAD_CASES = {"tg_dtypes": dtype_tensors, "tg_views": _views, "tg_nested": _nested,
+                  "tg_model": _model, "tg_extras": _extras, "tg_resume": _resume}
+
+
+def tapegrad_case(tg, name: str):
+    """The object `tg.save` writes to <name>.pt."""
+    return TAPEGRAD_CASES[name](tg)

@@ -32,8 +32,8 @@ def write_tapegrad(folder: str) -> None:
     import tapegrad as tg
 
     os.makedirs(folder, exist_ok=True)
-    for name, obj in cases.tapegrad_cases(tg).items():
-        tg.save(obj, os.path.join(folder, name + ".pt"))
+    for name in cases.TAPEGRAD_CASES:
+        tg.save(cases.tapegrad_case(tg, name), os.path.join(folder, name + ".pt"))
 
 
 def torch_storage_key(t):
@@ -140,6 +140,15 @@ def main() -> None:
     model.load_state_dict(torch.load(os.path.join(tg_dir, "tg_model.pt"), weights_only=True))
     with torch.no_grad():
         expected["tg_model_output_in_torch"] = model(x).tolist()
+    # resume training in PyTorch from tapegrad's checkpoint of the model and Adam
+    resume = torch.load(os.path.join(tg_dir, "tg_resume.pt"), weights_only=True)
+    model = cases.make_model(torch.nn)
+    model.load_state_dict(resume["model"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    optimizer.load_state_dict(resume["optimizer"])
+    cases.resume_step(torch, model, optimizer)
+    expected["tg_resume_next_step_in_torch"] = {
+        k: v.tolist() for k, v in model.state_dict().items()}
 
     with open(os.path.join(DATA, "expected.json"), "w") as f:
         json.dump(expected, f, sort_keys=True)  # one line: the large lists stay small

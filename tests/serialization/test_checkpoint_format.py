@@ -14,7 +14,7 @@ import pytest
 
 import tapegrad as tg
 
-from .cases import tapegrad_cases
+from .cases import TAPEGRAD_CASES, tapegrad_case
 
 #: the opcodes PyTorch 2.13's weights-only unpickler implements
 TORCH_WEIGHTS_ONLY_OPCODES = {
@@ -40,9 +40,9 @@ def _saved(obj) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("name", ["tg_dtypes", "tg_views", "tg_nested", "tg_model", "tg_extras"])
+@pytest.mark.parametrize("name", sorted(TAPEGRAD_CASES))
 def test_records_alignment_and_pickle_match_torchs_reader(name):
-    blob = _saved(tapegrad_cases(tg)[name])
+    blob = _saved(tapegrad_case(tg, name))
     z = zipfile.ZipFile(io.BytesIO(blob))
     names = [i.filename for i in z.infolist()]
     storages = [n for n in names if n.startswith("archive/data/")]
@@ -93,7 +93,7 @@ def test_records_alignment_and_pickle_match_torchs_reader(name):
 
 
 def test_extras_round_trip():
-    back = tg.load(io.BytesIO(_saved(tapegrad_cases(tg)["tg_extras"])))
+    back = tg.load(io.BytesIO(_saved(tapegrad_case(tg, "tg_extras"))))
     assert back[0] is tg.float16 and str(back[1]) == "cpu" and back[2] == (2, 3)
     assert type(back[2]) is type(tg.ones(1).shape)
     assert back[3] == bytearray(b"xy") and back[4] == list(range(1100))
@@ -119,7 +119,7 @@ def test_a_flipped_view_is_saved_as_a_copy():
 
 
 def test_saving_is_deterministic_and_byteorder_record_optional():
-    obj = tapegrad_cases(tg)["tg_nested"]
+    obj = tapegrad_case(tg, "tg_nested")
     assert _saved(obj) == _saved(obj)
     buffer = io.BytesIO()
     tg.save({"w": tg.ones(2)}, buffer, _disable_byteorder_record=True)

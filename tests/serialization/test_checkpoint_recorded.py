@@ -11,7 +11,7 @@ import pytest
 
 import tapegrad as tg
 
-from .cases import MODEL_INPUT, MODEL_SEED, make_model, tapegrad_cases
+from .cases import MODEL_INPUT, MODEL_SEED, make_model, resume_step, tapegrad_case
 from .describe import describe, sharing
 from .helpers_ckpt import data_file, expected, storage_key
 
@@ -34,7 +34,7 @@ def test_tapegrad_file_is_what_torch_read_and_loads_back_alike(name, tmp_path):
     """tg.save writes today the bytes PyTorch was recorded reading, and tg.load reads in
     them what PyTorch read."""
     path = tmp_path / "again.pt"
-    tg.save(tapegrad_cases(tg)[name], path)
+    tg.save(tapegrad_case(tg, name), path)
     with open(data_file("tapegrad", name), "rb") as f:
         assert path.read_bytes() == f.read()
     obj = tg.load(path)
@@ -101,3 +101,17 @@ def test_protocol_4_pickle_reads_like_protocol_2():
     p2 = tg.load(data_file("torch", "torch_nested"))
     p4 = tg.load(data_file("torch", "torch_protocol4"))
     assert _described(p4) == _described(p2)
+
+
+def test_training_resumes_from_a_tapegrad_checkpoint_as_in_torch():
+    """PyTorch resumed from tg_resume.pt (model and Adam state) and took one more step;
+    tapegrad resuming from the same file takes the same step."""
+    resume = tg.load(data_file("tapegrad", "tg_resume"))
+    model = make_model(tg.nn)
+    model.load_state_dict(resume["model"])
+    optimizer = tg.optim.Adam(model.parameters(), lr=0.01)
+    optimizer.load_state_dict(resume["optimizer"])
+    resume_step(tg, model, optimizer)
+    for key, value in model.state_dict().items():
+        np.testing.assert_allclose(value.numpy(), EXPECTED["tg_resume_next_step_in_torch"][key],
+                                   rtol=1e-6, atol=1e-7)
