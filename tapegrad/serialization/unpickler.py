@@ -318,8 +318,10 @@ class AllowListUnpickler:
     def build(self):
         state = self.stack.pop()
         target = self.stack[-1]
+        # attributes of its own only (a state_dict's `_metadata`), never one that would
+        # shadow a method such as `keys`
         if type(target) is OrderedDict and type(state) is dict and \
-                all(type(k) is str and not k.startswith("__") for k in state):
+                all(type(k) is str and not hasattr(OrderedDict, k) for k in state):
             target.__dict__.update(state)
             return
         raise self.refuse(f"BUILD (setting attributes) on a {type(target).__name__}")

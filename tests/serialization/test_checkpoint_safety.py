@@ -102,6 +102,7 @@ def test_persistent_id_of_an_unknown_kind_is_refused():
     (b"\x80\x02X\x01\x00\x00\x00a)R.", "REDUCE of a str"),
     (b"\x80\x02ccollections\nOrderedDict\n)R}X\x09\x00\x00\x00__class__Nsb.", "BUILD"),
     (b"\x80\x02]}b.", "BUILD"),
+    (b"\x80\x02ccollections\nOrderedDict\n)R}X\x04\x00\x00\x00keysK\x01sb.", "BUILD"),
     (b"\x80\x02X\x01\x00\x00\x00a(K\x01e.", "APPENDS on a str"),
     (b"\x80\x02](K\x01K\x02u.", "SETITEMS on a list"),
 ])
