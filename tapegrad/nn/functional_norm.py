@@ -85,15 +85,16 @@ def embedding(input: Tensor, weight: Tensor, padding_idx=None, max_norm=None,
         out = weight[input]
         if padding_idx is None and not scale_grad_by_freq:
             return out
-        scale = E.to_float(E.ne(input, padding_idx if padding_idx is not None else -1))
+        kept = E.ne(input, padding_idx if padding_idx is not None else -1)
+        scale = S.to_dtype(kept, weight.dtype)
         if scale_grad_by_freq:
             iota = bind(P.iota, type=input._type.with_dtype(dtypes.i64).with_shape(
                 (*input.shape, rows)), axis=input.ndim)
-            onehot = E.to_float(E.eq(S.unsqueeze(input, -1), iota))
+            onehot = S.to_dtype(E.eq(S.unsqueeze(input, -1), iota), weight.dtype)
             counts = R.sum(onehot, tuple(range(input.ndim)))      # occurrences of each row
             per_index = R.sum(E.mul(onehot, counts), -1)           # count of input[i]'s row
             scale = E.div(scale, per_index)
-        return _with_grad_scale(out, S.unsqueeze(S.to_dtype(scale, weight.dtype), -1))
+        return _with_grad_scale(out, S.unsqueeze(scale, -1))
 
 
 def _normalized_dims(input: Tensor, normalized_shape) -> tuple:

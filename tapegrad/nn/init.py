@@ -19,7 +19,7 @@ _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
     if nonlinearity in _LINEAR_GAINS:
-        return 1.0
+        return 1  # an int, as PyTorch returns
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
