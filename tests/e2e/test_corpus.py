@@ -58,6 +58,9 @@ NUMERIC_TOLERANCE = {
     "tut_optimization": (1e-5, 0.0, _FLOAT32_TRAINING),
     "tut_polynomial_module": (1e-5, 1e-7, _FLOAT32_LOOP),
     "tut_quickstart_adam": (1e-5, 0.0, _FLOAT32_TRAINING),
+    "tut_word_embeddings_ngram": (1e-5, 0.0, "prints per-epoch sums of 113 float32 losses "
+                                  "(loss.item()) in full precision: matmul and softmax sums in "
+                                  "another order move the 8th digit"),
     "tut_polynomial_tensor": (1e-5, 1e-7, _FLOAT32_LOOP),
     "tut_polynomial_autograd": (1e-5, 1e-7, _FLOAT32_LOOP),
     "tut_polynomial_custom_function": (1e-5, 1e-7, _FLOAT32_LOOP),
