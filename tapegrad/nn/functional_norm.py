@@ -144,12 +144,23 @@ def _check_channels(input: Tensor, tensors: dict) -> None:
             raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
 
 
-def _update_running(stat: Tensor, batch_value: Tensor, momentum: float) -> None:
-    """stat = (1 - momentum) stat + momentum batch_value, in float64, written in place."""
+def _update_running_stats(input: Tensor, dims: tuple, count: int, running_mean, running_var,
+                          momentum: float) -> None:
+    """running = (1 - momentum) running + momentum batch (mean, unbiased variance), with
+    the batch statistics and the mix in float64, rounded once into the buffers, as
+    PyTorch's CPU kernel accumulates in double; unrecorded."""
     with no_grad():
-        mixed = E.add(E.mul(S.to_dtype(stat, dtypes.f64), 1.0 - momentum),
-                      E.mul(S.to_dtype(batch_value.detach(), dtypes.f64), momentum))
-        stat.copy_(S.to_dtype(mixed, stat.dtype))
+        x = S.to_dtype(input.detach(), dtypes.f64)
+        mean = R.mean(x, dims)
+        for stat, batch_value in ((running_mean, mean), (running_var, None)):
+            if stat is None:
+                continue
+            if batch_value is None:
+                centred = E.sub(x, S.reshape(mean, _channel_shape(input)))
+                batch_value = E.div(R.sum(E.mul(centred, centred), dims), max(count - 1, 1))
+            mixed = E.add(E.mul(S.to_dtype(stat, dtypes.f64), 1.0 - momentum),
+                          E.mul(batch_value, momentum))
+            stat.copy_(S.to_dtype(mixed, stat.dtype))
 
 
 def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
@@ -186,9 +197,6 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
             y = E.mul(y, S.reshape(weight, cshape))
         if bias is not None:
             y = E.add(y, S.reshape(bias, cshape))
-    if training and running_mean is not None:
-        _update_running(running_mean, S.reshape(mean, (input.shape[1],)), momentum)
-    if training and running_var is not None:
-        unbiased = E.mul(S.reshape(var, (input.shape[1],)), count / max(count - 1, 1))
-        _update_running(running_var, unbiased, momentum)
+    if training and (running_mean is not None or running_var is not None):
+        _update_running_stats(input, dims, count, running_mean, running_var, momentum)
     return y

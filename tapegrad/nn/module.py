@@ -327,17 +327,21 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> "Module":
-        """Only dtypes move anything: the CPU is the only device."""
+        """Only dtypes move anything: the CPU is the only device (others raise)."""
         from ..ir import dtypes
+        from ..tracer.creation import check_device
         target = kwargs.get("dtype")
+        check_device(kwargs.get("device"))
         for a in args:
             if isinstance(a, dtypes.DType):
                 target = a
             elif isinstance(a, Tensor):
                 target = a.dtype
+            else:
+                check_device(a)
         if target is not None and not target.is_float:
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired "
-                            f"dtype={target!r}")
+            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
+                            f"got desired dtype={target!r}")
         if target is None:
             return self
         return self._apply(lambda t: t.to(target) if t.dtype.is_float else t)
@@ -355,8 +359,17 @@ class Module:
 
     # ------------------------------------------------------------- state dicts
 
+    #: the layout version of this module's state dict; PyTorch stores it in the state
+    #: dict's `_metadata` so that loading can upgrade older layouts (BatchNorm's is 2)
+    _version = 1
+
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
-        destination = OrderedDict() if destination is None else destination
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        metadata = getattr(destination, "_metadata", None)
+        if metadata is not None:
+            metadata[prefix[:-1]] = {"version": self._version}
         for name, p in self._parameters.items():
             if p is not None:
                 destination[prefix + name] = p if keep_vars else p.detach()

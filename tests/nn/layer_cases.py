@@ -208,6 +208,22 @@ def old_checkpoint_without_batch_count(torch):
             {k: describe(v) for k, v in fresh.state_dict().items()}]
 
 
+def state_dict_metadata(torch):
+    """State dicts carry each module's layout version; with it, a BatchNorm state dict
+    that lacks num_batches_tracked is missing a key (strict loading fails)."""
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    state = model.state_dict()
+    versions = {k: dict(v) for k, v in state._metadata.items()}
+    del state["1.num_batches_tracked"]
+    try:
+        model.load_state_dict(state)
+        outcome = "loaded"
+    except RuntimeError as e:
+        outcome = str(e)
+    keys = model.load_state_dict(state, strict=False)
+    return [versions, outcome, list(keys.missing_keys)]
+
+
 def forward_hooks(torch):
     calls = []
     lin = torch.nn.Linear(2, 2)
@@ -249,7 +265,8 @@ LAYER_CASES = [embedding_init, embedding_forward, embedding_scale_grad_by_freq,
                embedding_max_norm, embedding_from_pretrained, functional_embedding, layernorm,
                layernorm_variants, functional_layer_norm, batchnorm_2d, batchnorm_3d_cumulative,
                batchnorm_without_stats, functional_batch_norm, model_state_and_repr, reprs,
-               model_dtypes_and_training, old_checkpoint_without_batch_count, forward_hooks,
+               model_dtypes_and_training, old_checkpoint_without_batch_count, state_dict_metadata,
+               forward_hooks,
                gains, trunc_normal]
 
 

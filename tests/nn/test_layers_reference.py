@@ -12,7 +12,7 @@ from tests.nn.reference_compare import REF, assert_matches
 #: cases whose numbers come from the seeded generator alone: bit for bit
 EXACT = {"embedding_init", "reprs", "model_state_and_repr", "gains", "trunc_normal",
          "model_dtypes_and_training", "forward_hooks", "embedding_from_pretrained",
-         "functional_embedding"}
+         "functional_embedding", "state_dict_metadata"}
 
 
 @pytest.mark.parametrize("case", layer_cases.LAYER_CASES, ids=lambda c: c.__name__)
