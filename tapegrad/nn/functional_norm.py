@@ -81,6 +81,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx=None, max_norm=None,
                              f"{int(idx.max() if idx.max() >= rows else idx.min())})")
         if max_norm is not None:
             _renorm_rows(weight, idx, max_norm, norm_type)
+    elif max_norm is not None:
+        raise NotImplementedError("embedding(max_norm=...) renormalises the weight's rows in "
+                                  "place, which a traced function cannot do; renormalise "
+                                  "outside it")
     with grad_node("EmbeddingBackward0", weight):
         out = weight[input]
         if padding_idx is None and not scale_grad_by_freq:

@@ -354,6 +354,10 @@ class Module:
         from ..ir import dtypes
         return self._apply(lambda t: t.to(dtypes.f64) if t.dtype.is_float else t)
 
+    def half(self) -> "Module":
+        from ..ir import dtypes
+        return self._apply(lambda t: t.to(dtypes.f16) if t.dtype.is_float else t)
+
     def cpu(self) -> "Module":
         return self
 
