@@ -90,3 +90,19 @@ def test_collated_tensors_keep_their_history():
     batch = default_collate([w * 2, w * 3])
     batch.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [5.0, 5.0])
+
+
+def test_tensor_dataset_batches_fast_path_and_history_path_agree():
+    """Batches of a TensorDataset are gathered at once unless a tensor has history;
+    both give the same values and dtypes, and the history path keeps gradients."""
+    w = tg.arange(12.0).reshape(6, 2).requires_grad_()
+    labels = tg.tensor([3, 1, 4, 1, 5, 9], dtype=tg.int32)
+    fast = list(DataLoader(TensorDataset(w.detach(), labels), batch_size=4, shuffle=True,
+                           generator=tg.Generator().manual_seed(0)))
+    slow = list(DataLoader(TensorDataset(w * 1, labels), batch_size=4, shuffle=True,
+                           generator=tg.Generator().manual_seed(0)))
+    for (fx, fy), (sx, sy) in zip(fast, slow):
+        assert tg.equal(fx, sx.detach()) and tg.equal(fy, sy) and fy.dtype is tg.int32
+        assert not fx.requires_grad and sx.requires_grad
+    sum(x.sum() for x, _ in slow).backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.ones((6, 2)))
