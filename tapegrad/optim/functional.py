@@ -197,7 +197,12 @@ def adagrad(params, grads, state=None, *, lr: float = 1e-2, lr_decay: float = 0.
     slots = ("sum",)
     ps, gs, treedef, state, per = _leaves(params, grads, state, slots)
     step = _next_step(state["step"])
-    clr = lr / (1 + (_scalar(step) - 1) * lr_decay)
+    s = _scalar(step)
+    if isinstance(s, Tensor):  # traced: the decayed rate in float64, as PyTorch's Python float
+        s = s.to(float64)
+    clr = lr / (1 + (s - 1) * lr_decay)
+    if isinstance(clr, Tensor) and ps:
+        clr = clr.to(ps[0].dtype)
     new = []
     for i, (p, g) in enumerate(zip(ps, gs)):
         g = -g if maximize else g

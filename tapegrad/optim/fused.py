@@ -1,0 +1,114 @@
+"""The fused step: one compiled call updates every parameter of a group (PyTorch's foreach).
+
+Per parameter, an update is a dozen small tensor operations, each a pass over memory
+and each with Python's overhead; for a group of parameters the fused step instead
+traces the group's pure update (optim/functional.py) once with `tg.compile` and
+runs it as one native call over all parameters, gradients and state slots.
+
+What the compiled code is specialised on: the update, the hyperparameters other than
+`lr` (their values steer the update's Python: `if momentum != 0`, `beta ** t`), which
+state slots exist, and (through tg.compile's own cache) the shapes and dtypes.  `lr`
+and the step count are arguments, so a learning-rate scheduler never recompiles.
+They are passed in float64 and the bias corrections formed in float64, as PyTorch
+forms them in Python floats, so the numbers stay PyTorch's.
+
+The first step of a parameter runs on the per-parameter path (it creates the state
+with PyTorch's layout); later steps of a group whose parameters all have the same
+state layout and step count run fused.  Results come back in fresh arrays: the new
+parameter values are copied into the parameters' own buffers (their identity and
+storage stay, as PyTorch's), the state slots take the new arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tracer.tensor import Tensor
+from ..tracer.transforms import compile as _compile
+
+#: (update, frozen static hyperparameters) -> the compiled group update
+_KERNELS: dict = {}
+_MAX_KERNELS = 64
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def kernel(update, static: tuple):
+    """The compiled `update` for one set of static hyperparameters (shared by every
+    optimizer that uses the same ones; tg.compile specialises it per signature)."""
+    key = (update, static)
+    fn = _KERNELS.get(key)
+    if fn is None:
+        if len(_KERNELS) >= _MAX_KERNELS:
+            _KERNELS.pop(next(iter(_KERNELS)))
+        hyper = dict(static)
+
+        def group_update(params, grads, state, lr):
+            return update(params, grads, state, lr=lr, **hyper)
+
+        group_update.__name__ = group_update.__qualname__ = f"fused_{update.__name__}"
+        fn = _KERNELS[key] = _compile(group_update)
+    return fn
+
+
+def _frozen(value):
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, Tensor):
+        return float(value)
+    return value
+
+
+def fused_step(optimizer, params: list, hyper: dict) -> bool:
+    """Update `params` (those of one group with a gradient) in one native call, if they
+    qualify; False leaves them to the per-parameter path."""
+    cls = type(optimizer)
+    slots = cls._slots
+    state = optimizer.state
+    live = None
+    step = None
+    p_data, g_data, records = [], [], []
+    for p in params:
+        st = state.get(p)
+        if not st:
+            return False  # its first step: the per-parameter path creates the state
+        g = p.grad
+        data, gdata = p._data, g._data
+        if data is None or gdata is None or data.dtype not in _FLOATS \
+                or gdata.dtype != data.dtype or gdata.shape != data.shape:
+            return False  # the per-parameter path checks (and names) what is wrong
+        kinds = tuple(isinstance(st.get(s), Tensor) for s in slots)
+        s = st.get("step")
+        s = None if s is None else float(s)
+        if live is None:
+            live, step = kinds, s
+        elif kinds != live or s != step:
+            return False
+        p_data.append(data)
+        g_data.append(gdata)
+        records.append(st)
+    if not optimizer._keeps_step:
+        step = 1.0  # SGD keeps no count: any step past the first uses its buffers
+    elif step is None:
+        return False
+    fstate = {"step": np.asarray(step, np.float32)}
+    for slot, alive in zip(slots, live):
+        fstate[slot] = [st[slot]._data for st in records] if alive else None
+    static = tuple(sorted((k, _frozen(v)) for k, v in hyper.items() if k != "lr"))
+    fn = kernel(cls._update, static)
+    new_params, out = fn(p_data, g_data, fstate, np.asarray(float(hyper["lr"]), np.float64))
+    for p, new in zip(params, new_params):
+        np.copyto(p._data, new._data)
+        p._version[0] += 1
+    for slot in slots:
+        values = out.get(slot)
+        if values is not None:
+            for st, v in zip(records, values):
+                st[slot] = v
+    if optimizer._keeps_step:
+        for st in records:  # counted in place, as PyTorch's `state_steps[i] += 1`
+            count = st["step"]._data
+            if count.flags.writeable and count.shape == ():
+                count[()] = step + 1.0
+                st["step"]._version[0] += 1
+            else:
+                st["step"] = Tensor._from_array(np.asarray(step + 1.0, np.float32))
+    return True
