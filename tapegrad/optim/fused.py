@@ -14,7 +14,10 @@ forms them in Python floats, so the numbers stay PyTorch's.
 
 The first step of a parameter runs on the per-parameter path (it creates the state
 with PyTorch's layout); later steps of a group whose parameters all have the same
-state layout and step count run fused.  Results come back in fresh arrays: the new
+state layout, step count and float dtype run fused (others, and `foreach=False`
+groups, step per parameter).  Measured (benchmarks/nn_optim.py), the fused call is
+faster than the per-parameter path at every size tried, from one Linear(3, 1) (~5x)
+to ten Linear(256, 256) layers, so no size threshold sends groups back.  Results come back in fresh arrays: the new
 parameter values are copied into the parameters' own buffers (their identity and
 storage stay, as PyTorch's), the state slots take the new arrays.
 """
@@ -63,8 +66,7 @@ def fused_step(optimizer, params: list, hyper: dict) -> bool:
     cls = type(optimizer)
     slots = cls._slots
     state = optimizer.state
-    live = None
-    step = None
+    live = step = dtype = None
     p_data, g_data, records = [], [], []
     for p in params:
         st = state.get(p)
@@ -79,9 +81,9 @@ def fused_step(optimizer, params: list, hyper: dict) -> bool:
         s = st.get("step")
         s = None if s is None else float(s)
         if live is None:
-            live, step = kinds, s
-        elif kinds != live or s != step:
-            return False
+            live, step, dtype = kinds, s, data.dtype
+        elif kinds != live or s != step or data.dtype != dtype:
+            return False  # (the update forms its step size in the first one's dtype)
         p_data.append(data)
         g_data.append(gdata)
         records.append(st)
