@@ -297,3 +297,29 @@ def nn_rows(repeat: int, number: int) -> list[Row]:
     rows += optimizer_rows("W1's params", SIZES, repeat, number)
     rows += optimizer_rows("10 x Linear(256)", (64,) + (256,) * 11, repeat, max(1, number // 4))
     return rows
+
+
+def cpu_times(rounds: int = 15, number: int = 10) -> dict:
+    """Median process CPU seconds per step of every way, in turns (on a machine other
+    processes keep busy, waiting for a core inflates wall-clock times, not these; run
+    single-threaded: every thread's time counts)."""
+    import time
+    x, y, layers = _init()
+    ways = {**tapegrad_ways(x, y, layers), **torch_ways(x, y, layers),
+            **jax_ways(x, y, layers)}
+    _checked(ways)
+    times: dict = {name: [] for name in ways}
+    for _ in range(rounds):
+        for name, f in ways.items():
+            t0 = time.process_time()
+            for _ in range(number):
+                f()
+            times[name].append((time.process_time() - t0) / number)
+    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+
+
+if __name__ == "__main__":
+    # python -m benchmarks.nn_optim: the training step's CPU time per way (one thread each:
+    # OMP/OPENBLAS/TAPEGRAD_NUM_THREADS=1, XLA_FLAGS=--xla_cpu_multi_thread_eigen=false)
+    for name, seconds in cpu_times().items():
+        print(f"{name:16s} {seconds * 1e6:8.0f} us CPU per step")
