@@ -13,13 +13,14 @@ They are passed in float64 and the bias corrections formed in float64, as PyTorc
 forms them in Python floats, so the numbers stay PyTorch's.
 
 The first step of a parameter runs on the per-parameter path (it creates the state
-with PyTorch's layout); later steps of a group whose parameters all have the same
-state layout, step count and float dtype run fused (others, and `foreach=False`
-groups, step per parameter).  Measured (benchmarks/nn_optim.py), the fused call is
-faster than the per-parameter path at every size tried, from one Linear(3, 1) (~5x)
-to ten Linear(256, 256) layers, so no size threshold sends groups back.  Results come back in fresh arrays: the new
-parameter values are copied into the parameters' own buffers (their identity and
-storage stay, as PyTorch's), the state slots take the new arrays.
+with PyTorch's layout); later steps run fused, one call per batch of parameters
+sharing a state layout, step count and float dtype (usually the whole group;
+`foreach=False` groups step per parameter).  Measured (benchmarks/nn_optim.py),
+the fused call is faster than the per-parameter path at every size tried, from one
+Linear(3, 1) (~5x) to ten Linear(256, 256) layers, so no size threshold sends
+groups back.  Results come back in fresh arrays: the new parameter values are
+copied into the parameters' own buffers (their identity and storage stay, as
+PyTorch's), the state slots take the new arrays.
 """
 from __future__ import annotations
 
@@ -60,47 +61,50 @@ def _frozen(value):
     return value
 
 
-def fused_step(optimizer, params: list, hyper: dict) -> bool:
-    """Update `params` (those of one group with a gradient) in one native call, if they
-    qualify; False leaves them to the per-parameter path."""
-    cls = type(optimizer)
-    slots = cls._slots
+def fused_step(optimizer, params: list, hyper: dict) -> list:
+    """Update `params` (those of one group with a gradient) whose state exists, one native
+    call per batch of them sharing a step count, state layout and float dtype (usually
+    the whole group); returns the parameters left to the per-parameter path."""
+    slots = type(optimizer)._slots
     state = optimizer.state
-    live = step = dtype = None
-    p_data, g_data, records = [], [], []
+    left: list = []
+    batches: dict[tuple, list] = {}
     for p in params:
         st = state.get(p)
-        if not st:
-            return False  # its first step: the per-parameter path creates the state
-        g = p.grad
-        data, gdata = p._data, g._data
-        if data is None or gdata is None or data.dtype not in _FLOATS \
+        data, gdata = p._data, p.grad._data
+        if not st or data is None or gdata is None or data.dtype not in _FLOATS \
                 or gdata.dtype != data.dtype or gdata.shape != data.shape:
-            return False  # the per-parameter path checks (and names) what is wrong
-        kinds = tuple(isinstance(st.get(s), Tensor) for s in slots)
+            left.append(p)  # a first step (it creates the state), or one that the
+            continue        # per-parameter path checks and names
         s = st.get("step")
-        s = None if s is None else float(s)
-        if live is None:
-            live, step, dtype = kinds, s, data.dtype
-        elif kinds != live or s != step or data.dtype != dtype:
-            return False  # (the update forms its step size in the first one's dtype)
-        p_data.append(data)
-        g_data.append(gdata)
-        records.append(st)
-    if not optimizer._keeps_step:
-        step = 1.0  # SGD keeps no count: any step past the first uses its buffers
-    elif step is None:
-        return False
+        if optimizer._keeps_step and s is None:
+            left.append(p)
+            continue
+        # SGD keeps no count: any step past the first uses its buffers
+        step = float(s) if optimizer._keeps_step else 1.0
+        key = (tuple(isinstance(st.get(k), Tensor) for k in slots), step, data.dtype)
+        batches.setdefault(key, []).append((p, st))
+    for (live, step, _), members in batches.items():
+        _run(optimizer, members, live, step, hyper)
+    return left
+
+
+def _run(optimizer, members: list, live: tuple, step: float, hyper: dict) -> None:
+    """One native call updating `members` ((parameter, state) pairs) and their state."""
+    cls = type(optimizer)
+    params = [p for p, _ in members]
+    records = [st for _, st in members]
     fstate = {"step": np.asarray(step, np.float32)}
-    for slot, alive in zip(slots, live):
+    for slot, alive in zip(cls._slots, live):
         fstate[slot] = [st[slot]._data for st in records] if alive else None
     static = tuple(sorted((k, _frozen(v)) for k, v in hyper.items() if k != "lr"))
     fn = kernel(cls._update, static)
-    new_params, out = fn(p_data, g_data, fstate, np.asarray(float(hyper["lr"]), np.float64))
+    new_params, out = fn([p._data for p in params], [p.grad._data for p in params], fstate,
+                         np.asarray(float(hyper["lr"]), np.float64))
     for p, new in zip(params, new_params):
         np.copyto(p._data, new._data)
         p._version[0] += 1
-    for slot in slots:
+    for slot in cls._slots:
         values = out.get(slot)
         if values is not None:
             for st, v in zip(records, values):
@@ -113,4 +117,3 @@ def fused_step(optimizer, params: list, hyper: dict) -> bool:
                 st["step"]._version[0] += 1
             else:
                 st["step"] = Tensor._from_array(np.asarray(step + 1.0, np.float32))
-    return True

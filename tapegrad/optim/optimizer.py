@@ -79,9 +79,8 @@ class Optimizer:
             for group in self.param_groups:
                 hyper = {k: group[k] for k in self._hyper}
                 params = [p for p in group["params"] if p.grad is not None]
-                if params and group.get("foreach") is not False \
-                        and fused_step(self, params, hyper):
-                    continue
+                if params and group.get("foreach") is not False:
+                    params = fused_step(self, params, hyper)
                 for p in params:
                     self._step_one(p, hyper)
         return loss

@@ -110,28 +110,34 @@ def test_a_scheduler_changes_lr_without_recompiling():
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6)
 
 
-def test_groups_with_other_step_counts_or_foreach_false_step_per_parameter(monkeypatch):
+def test_parameters_with_other_step_counts_are_batched_apart_and_foreach_false_is_kept(
+        monkeypatch):
     a = tg.tensor([1.0, 2.0], requires_grad=True)
     b = tg.tensor([3.0], requires_grad=True)
     c = tg.tensor([4.0], requires_grad=True)
     opt = tg.optim.Adam([{"params": [a, b]}, {"params": [c], "foreach": False}], lr=0.1)
-    used = []
-    real = fused.fused_step
-    monkeypatch.setattr("tapegrad.optim.optimizer.fused_step",
-                        lambda o, ps, h: used.append(len(ps)) or real(o, ps, h))
+    calls = []
+    real = fused.kernel
+
+    def spying(update, static):
+        fn = real(update, static)
+        return lambda *args: calls.append(len(args[0])) or fn(*args)
+    monkeypatch.setattr(fused, "kernel", spying)
     for step in range(3):
         for p in (a, c) if step == 0 else (a, b, c):  # b starts one step later
             p.grad = tg.ones(p.shape)
         opt.step()
     assert float(opt.state[a]["step"]) == 3.0 and float(opt.state[b]["step"]) == 2.0
-    # the first group tried each step (b's count differs: per parameter), never the second
-    assert used == [1, 2, 2]
-    ref = tg.tensor([3.0], requires_grad=True)
-    ref_opt = tg.optim.Adam([ref], lr=0.1, foreach=False)
-    for _ in range(2):
-        ref.grad = tg.ones(1)
-        ref_opt.step()
-    np.testing.assert_allclose(b.detach().numpy(), ref.detach().numpy(), rtol=1e-6)
+    # step 1: all first steps; step 2: a fused, b's first; step 3: a and b fused apart
+    # (step counts 2 and 1); c (foreach=False) never
+    assert calls == [1, 1, 1]
+    for p, start, steps in ((b, 3.0, 2), (c, 4.0, 3)):
+        ref = tg.tensor([start], requires_grad=True)
+        ref_opt = tg.optim.Adam([ref], lr=0.1, foreach=False)
+        for _ in range(steps):
+            ref.grad = tg.ones(1)
+            ref_opt.step()
+        np.testing.assert_allclose(p.detach().numpy(), ref.detach().numpy(), rtol=1e-6)
 
 
 def test_a_gradient_of_another_dtype_is_still_named():
