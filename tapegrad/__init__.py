@@ -84,4 +84,4 @@ from .tracer.ops_index_fns import (  # noqa: E402
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
 from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402
-from . import export  # noqa: E402  (tg.export, as jax.export; also Transformed.export)
+from . import distributed, export  # noqa: E402  (tg.export; tg.distributed loads dask lazily)
