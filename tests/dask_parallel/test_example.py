@@ -1,0 +1,26 @@
+"""examples/data_parallel.py on the tests' LocalCluster, small: it ends with the issue's
+line and its training matches one process's to D <= 1e-5."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data_parallel.py"
+LAST = re.compile(r"data-parallel: (\d+) workers, (\d+) steps, final loss (\S+), largest "
+                  r"relative difference from one process (\S+)")
+
+
+def test_example_trains_like_one_process(client):
+    address = client.scheduler.address
+    done = subprocess.run([sys.executable, str(EXAMPLE), "--scheduler", address,
+                           "--samples", "1024", "--steps", "5"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    m = LAST.fullmatch(lines[-1])
+    assert m, lines[-1]
+    assert (m.group(1), m.group(2)) == ("2", "5")
+    losses = [float(line.split()[-1]) for line in lines if line.startswith("step")]
+    assert len(losses) == 5 and losses[-1] < 0.8 * losses[0]  # it learns
+    assert f"{losses[-1]:.6e}" == m.group(3)
+    assert float(m.group(4)) <= 1e-5
