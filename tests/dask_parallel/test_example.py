@@ -24,3 +24,15 @@ def test_example_trains_like_one_process(client):
     assert len(losses) == 5 and losses[-1] < 0.8 * losses[0]  # it learns
     assert f"{losses[-1]:.6e}" == m.group(3)
     assert float(m.group(4)) <= 1e-5
+
+
+def test_the_readme_shows_how_to_run_it():
+    readme = (EXAMPLE.parents[1] / "README.md").read_text()
+    section = readme.split("## Scale out", 1)[1].split("\n## ", 1)[0]
+    assert '.venv/bin/pip install -q -e ".[distributed]"' in section
+    assert ".venv/bin/python examples/data_parallel.py" in section
+    for flag in ("--workers", "--samples", "--steps", "--scheduler"):
+        assert flag in section and flag in EXAMPLE.read_text()
+    shown = re.search(r"`(data-parallel: .*?)`", section, re.S).group(1).replace("\n", " ")
+    m = LAST.fullmatch(shown)
+    assert m and float(m.group(4)) <= 1e-5
