@@ -17,6 +17,7 @@ Needs the extra: pip install "tapegrad[distributed]".
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -107,8 +108,11 @@ def main(argv=None) -> int:
     if args.scheduler:
         client = Client(args.scheduler)
     else:
+        threads = str(max(1, (os.cpu_count() or 1) // args.workers))  # the cores, shared
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None,
+                               env={"OPENBLAS_NUM_THREADS": threads,
+                                    "TAPEGRAD_NUM_THREADS": threads})
         client = Client(cluster)
     try:
         workers = len(client.scheduler_info()["workers"]) if args.scheduler else args.workers

@@ -131,12 +131,18 @@ def _transformed_copy(self):
     return other
 
 
+def _transformed_deepcopy(self, memo):
+    """The same object, as for a Python function (the reduction above would export it)."""
+    return self
+
+
 def register_exportable(cls: type) -> type:
     """Give a class of transformed functions (with `lower`, a `_cache` and a `_lock` as
     tracer.transforms.Transformed) the `.export(*args)` method and pickling by export."""
     cls.export = _transformed_export
     cls.__reduce__ = _transformed_reduce
     cls.__copy__ = _transformed_copy
+    cls.__deepcopy__ = _transformed_deepcopy
     return cls
 
 

@@ -134,6 +134,7 @@ def test_pickle_a_transformed_function_for_its_compiled_signatures():
     _same_bits(vg(p, x, y), pickle.loads(pickle.dumps(exported))(p, x, y))
     import copy
     assert copy.copy(vg).fun is vg.fun  # a shallow copy is still the transform
+    assert copy.deepcopy(vg) is vg  # as a function deep-copies
 
 
 _CHILD = r"""
