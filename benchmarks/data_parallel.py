@@ -9,9 +9,11 @@ sys.path, and a distributed.py there would shadow Dask's package, in the workers
 
 A step here is the value and gradient of the tutorials' two-layer network's mean squared
 error over all N samples (the client's update is the same in both and left out).
-Rows, per size: one process on all samples; 1 and 2 worker processes of a LocalCluster
-holding one shard each (the workers' BLAS and tapegrad threads share the cores: 2 // W
-threads each); then, for 2 workers, the overhead of a step broken down:
+Rows, per size, each measured once per round over 7 rounds (medians): one process (the
+value_and_grad on all N samples, timed inside the worker of a 1-worker LocalCluster:
+all the cores, no Dask in the timed interval); 1 and 2 worker processes of a
+LocalCluster holding one shard each (BLAS and tapegrad threads per worker: cores / W);
+then, for 2 workers, the overhead of a step broken down:
 
 - scheduling: a step of the same task graph whose shards, parameters and gradients are
   one float each (round trips client -> scheduler -> workers -> client);
@@ -19,7 +21,7 @@ threads each); then, for 2 workers, the overhead of a step broken down:
   compute, minus scheduling (parameters scattered to every worker, gradients moved for
   the pairwise sum, the root back to the client);
 - serialisation: Dask's serialize + deserialize of the parameters, on the client;
-- compute: one process on N / 2 samples, what each worker computes.
+- compute: the value_and_grad on N / 2 samples inside a worker of the 2-worker cluster.
 """
 from __future__ import annotations
 
@@ -58,18 +60,23 @@ def weights_only(params, x):
     return (params["w1"].sum() + params["w2"].sum()) * x.sum()
 
 
-def median_seconds(f, repeat: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        f()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+_local: dict = {}  # in a worker process: the value_and_grad it times
+
+
+def time_locally(shard, params) -> float:
+    """Seconds of one value_and_grad of `loss` on the whole shard, in the worker process
+    that holds it: a step of one process with no Dask in it (same environment)."""
+    vg = _local.setdefault("vg", tg.value_and_grad(loss))
+    vg(params, *shard)  # compiled (or loaded) on the first call
+    t0 = time.perf_counter()
+    vg(params, *shard)
+    return time.perf_counter() - t0
 
 
 def _cluster(workers: int):
+    """A LocalCluster whose workers share the cores: BLAS and tapegrad threads = cores / W
+    (oversubscribed BLAS threads spin: on this busy machine 2 threads per process ran a
+    step 5-10x slower than 1)."""
     from dask.distributed import Client, LocalCluster
     threads = str(max(1, (os.cpu_count() or 2) // workers))
     env = {"OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
@@ -79,49 +86,62 @@ def _cluster(workers: int):
     return cluster, Client(cluster)
 
 
+def _timed(f) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
 def measure(n: int, d_in: int, repeat: int) -> dict:
-    """Median seconds of each measurement for N = n samples of d_in features."""
+    """Median seconds of each measurement for N = n samples of d_in features, taken in
+    rounds (one of each per round) so the machine's other load hits all alike."""
     from distributed.protocol import deserialize, serialize
     vg = tg.value_and_grad(loss)
     p = params_for(d_in)
-    out: dict = {}
-    x, y = make_shard(0, n, d_in)
-    out["one process"] = median_seconds(lambda: vg(p, x, y), repeat)
-    half = n // 2
-    out["compute (N/2, one process)"] = median_seconds(lambda: vg(p, x[:half], y[:half]),
-                                                       repeat)
-    del x, y
     leaves = list(p.values())
-    out["serialisation"] = median_seconds(lambda: deserialize(*serialize(leaves)), repeat)
-    out["param bytes"] = sum(a.nbytes for a in leaves)
-    for workers in (1, 2):
-        cluster, client = _cluster(workers)
-        try:
-            rows = [n // workers + (i < n % workers) for i in range(workers)]
-            shards = [client.submit(make_shard, i, r, d_in, pure=False)
-                      for i, r in enumerate(rows)]
-            dp = tg.distributed.data_parallel(vg, client, shards)
-            parts: dict[str, list] = {"scatter": [], "submit": [], "wait": []}
-
-            def step():
-                dp(p)
-                for k in parts:
-                    parts[k].append(dp.last_timings[k])
-            out[f"{workers} workers"] = median_seconds(step, repeat)
-            for k, v in parts.items():
-                out[f"{workers} workers: {k}"] = statistics.median(v[2:])
-            out["payload bytes"] = len(vg.export(p, *make_shard(0, rows[0], d_in)).serialize())
-            if workers == 2:
-                tiny = tg.distributed.data_parallel(
-                    tg.value_and_grad(weights_only), client,
-                    [client.submit(np.ones, 1, np.float32, pure=False) for _ in range(2)])
-                scalar = {"w1": np.ones((1, 1), np.float32), "w2": np.ones((1, 1), np.float32)}
-                out["scheduling"] = median_seconds(lambda: tiny(scalar), repeat)
-                out["transfer"] = median_seconds(lambda: tiny(p), repeat) - out["scheduling"]
-        finally:
-            client.close()
-            cluster.close()
-    return out
+    (cl1, c1), (cl2, c2) = _cluster(1), _cluster(2)
+    try:
+        whole = c1.submit(make_shard, 0, n, d_in, pure=False)
+        halves = [c2.submit(make_shard, i, n // 2 + (i < n % 2), d_in, pure=False)
+                  for i in range(2)]
+        dp1 = tg.distributed.data_parallel(vg, c1, [whole])
+        dp2 = tg.distributed.data_parallel(vg, c2, halves)
+        tiny = tg.distributed.data_parallel(
+            tg.value_and_grad(weights_only), c2,
+            [c2.submit(np.ones, 1, np.float32, pure=False) for _ in range(2)])
+        scalar = {"w1": np.ones((1, 1), np.float32), "w2": np.ones((1, 1), np.float32)}
+        probes = {
+            "one process": lambda: c1.submit(time_locally, whole, p, pure=False).result(),
+            "compute (N/2, one worker of 2)":
+                lambda: c2.submit(time_locally, halves[0], p, pure=False).result(),
+            "1 workers": lambda: _timed(lambda: dp1(p)),
+            "2 workers": lambda: _timed(lambda: dp2(p)),
+            "scheduling": lambda: _timed(lambda: tiny(scalar)),
+            "scheduling+transfer": lambda: _timed(lambda: tiny(p)),
+            "serialisation": lambda: _timed(lambda: deserialize(*serialize(leaves))),
+        }
+        samples: dict = {k: [] for k in probes}
+        parts: dict = {f"{w} workers: {k}": [] for w in (1, 2)
+                       for k in ("scatter", "submit", "wait")}
+        for r in range(repeat + 2):  # two rounds of warming up: exports, compiles, caches
+            for name, probe in probes.items():
+                seconds = probe()
+                if r >= 2:
+                    samples[name].append(seconds)
+            if r >= 2:
+                for w, dp in ((1, dp1), (2, dp2)):
+                    for k in ("scatter", "submit", "wait"):
+                        parts[f"{w} workers: {k}"].append(dp.last_timings[k])
+        out = {k: statistics.median(v) for k, v in {**samples, **parts}.items()}
+        out["transfer"] = out["scheduling+transfer"] - out["scheduling"]
+        out["param bytes"] = sum(a.nbytes for a in leaves)
+        out["payload bytes"] = len(vg.export(p, *make_shard(0, n // 2, d_in)).serialize())
+        return out
+    finally:
+        c1.close()
+        c2.close()
+        cl1.close()
+        cl2.close()
 
 
 def dist_rows(quick: bool = False) -> list:
@@ -130,7 +150,7 @@ def dist_rows(quick: bool = False) -> list:
     sizes = [(16_384, 1000)] if quick else [(65_536, 1000), (65_536, 100), (1_048_576, 100)]
     rows = []
     for n, d_in in sizes:
-        m = measure(n, d_in, 3 if quick else 5)
+        m = measure(n, d_in, 3 if quick else 7)
         name = f"DIST N={n:,} D_in={d_in}"
         one = m["one process"]
         for w in (1, 2):
@@ -146,8 +166,8 @@ def dist_rows(quick: bool = False) -> list:
         rows.append(Row(f"{name}: 2-worker overhead: serialisation of params",
                         m["serialisation"], "", None, "",
                         f"export payload {m['payload bytes'] / 1e3:.0f} kB, sent once"))
-        rows.append(Row(f"{name}: compute of one shard (N/2, one process)",
-                        m["compute (N/2, one process)"], "", None, ""))
+        rows.append(Row(f"{name}: compute of one shard (N/2, in a worker of 2)",
+                        m["compute (N/2, one worker of 2)"], "", None, ""))
     for row in rows:
         if row.note:
             print(f"{row.name}: {row.note}")
