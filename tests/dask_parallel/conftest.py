@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("distributed", reason='tapegrad[distributed] is not installed')
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # closed before other folders run
 def client():
     from dask.distributed import Client, LocalCluster
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

@@ -155,13 +155,14 @@ def test_round_trip_is_bit_identical_in_a_fresh_process(tmp_path):
     (tmp_path / "f.tgx").write_bytes(vg.export(p, x, y).serialize())
     np.savez(tmp_path / "args.npz", x=x, y=y, **{"p_" + k: v for k, v in p.items()})
     env = dict(os.environ, TAPEGRAD_CACHE_DIR=str(tmp_path / "fresh-cache"))
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "f.tgx"),
-                           str(tmp_path / "args.npz"), str(tmp_path / "out.npz")],
-                          capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "llvm"  # compiled there, for its own CPU
-    got = np.load(tmp_path / "out.npz")
     want = _arrays(vg(p, x, y))
-    assert len(got.files) == len(want)
-    for k, w in enumerate(want):
-        assert got[f"arr_{k}"].tobytes() == w.tobytes()
+    for source in ("llvm", "disk"):  # compiled there for its own CPU, then from its cache
+        done = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "f.tgx"),
+                               str(tmp_path / "args.npz"), str(tmp_path / "out.npz")],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == source
+        got = np.load(tmp_path / "out.npz")
+        assert len(got.files) == len(want)
+        for k, w in enumerate(want):
+            assert got[f"arr_{k}"].tobytes() == w.tobytes()
