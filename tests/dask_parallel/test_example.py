@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data_parallel.py"
 LAST = re.compile(r"data-parallel: (\d+) workers, (\d+) steps, final loss (\S+), largest "
                   r"relative difference from one process (\S+)")
@@ -36,3 +38,13 @@ def test_the_readme_shows_how_to_run_it():
     shown = re.search(r"`(data-parallel: .*?)`", section, re.S).group(1).replace("\n", " ")
     m = LAST.fullmatch(shown)
     assert m and float(m.group(4)) <= 1e-5
+
+
+@pytest.mark.slow
+def test_example_as_the_issue_runs_it():
+    """The defaults: its own LocalCluster of 2 worker processes, N = 65,536, 20 steps."""
+    done = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True,
+                          timeout=1800)
+    assert done.returncode == 0, done.stdout + done.stderr
+    m = LAST.fullmatch(done.stdout.strip().splitlines()[-1])
+    assert m and (m.group(1), m.group(2)) == ("2", "20") and float(m.group(4)) <= 1e-5
