@@ -411,6 +411,9 @@ def main(argv=None) -> None:
     if want("NN"):  # benchmarks/nn_optim.py: nn + optim three ways beside PyTorch and JAX
         from benchmarks.nn_optim import nn_rows
         rows += nn_rows(rep, 5 if q else 20)
+    if "DIST" in only:  # Dask clusters, minutes: only when named (benchmarks/data_parallel.py)
+        from benchmarks.data_parallel import dist_rows
+        rows += dist_rows(q)
     print()
     print_table(rows)
 
