@@ -20,6 +20,7 @@ import numpy as np
 from ..ir.core import Function
 from .buffer_pool import POOL_MIN_BYTES, allocate
 from .cache import Entry
+from . import interrupt
 from .loader import LoadedCode, llvm_lock
 
 _CFUNC = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))
@@ -118,9 +119,12 @@ def _returns_status(entry: Entry) -> bool:
     return re.search(rf'define i64 @"?{re.escape(entry.symbol)}"?\(', entry.llvm_ir) is not None
 
 
-def index_error(fn: Function, native: NativeCode, status: int) -> IndexError:
+def index_error(fn: Function, native: NativeCode, status: int) -> BaseException:
     """The IndexError of a fault the native code reported: PyTorch's message, the
-    primitive and the user's line recorded on its instruction."""
+    primitive and the user's line recorded on its instruction (or KeyboardInterrupt
+    when a native loop stopped for Ctrl-C: runtime/interrupt.py)."""
+    if status == interrupt.INTERRUPTED:
+        return interrupt.take()
     from ..codegen.passes import compiled_ir  # the body the code was generated from
     site, j, value = native.status_record()
     body = compiled_ir(fn).body

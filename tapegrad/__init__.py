@@ -84,3 +84,5 @@ from .tracer.ops_index_fns import (  # noqa: E402
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
 from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402
+from . import lax  # noqa: E402  (JAX's structured control flow: cond, while_loop, fori_loop, scan)
+from .lax import torch_cond as cond  # noqa: E402  (torch.cond)
