@@ -194,7 +194,8 @@ def while_loop(em, instr, out: RegionBuffers) -> None:
     loop = _Loop(em, "while")
     check = em.func.append_basic_block("while_check")
     run = em.func.append_basic_block("while_run")
-    due = b.icmp_unsigned("==", b.and_(loop.i, em.i64(CHECK_EVERY - 1)), em.i64(0))
+    due = b.icmp_unsigned("==", b.and_(loop.i, em.i64(CHECK_EVERY - 1)),
+                          em.i64(CHECK_EVERY - 1))  # short loops never call back
     b.cbranch(due, check, run)
     b.position_at_end(check)
     pending = em.callee("tapegrad_interrupt_pending", ir.FunctionType(I64, []))
