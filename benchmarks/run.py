@@ -408,6 +408,9 @@ def main(argv=None) -> None:
         rows += w5_rows(1 if q else 5)
     if want("W6"):
         rows += w6_rows(rep, 200 if q else 2000)
+    if want("CF"):  # control flow: benchmarks/control_flow.py (imports this module)
+        from benchmarks.control_flow import control_flow_rows
+        rows += control_flow_rows(q)
     print()
     print_table(rows)
 

@@ -25,6 +25,7 @@ from .errors import at
 from .ops_core import filled_tensor
 from .tape import tracing
 from .tensor import Tensor
+from .trace import leaf_hint, param_names
 from .tree_util import PyTreeDef, keystr, tree_flatten
 
 
@@ -58,7 +59,11 @@ def trace_function(f, args_tree: PyTreeDef, types: list[TensorType], what: str, 
                    hints=None) -> tuple[list[Param], list[Value], PyTreeDef]:
     """Call `f(*args)` on abstract tensors of new parameters, one per leaf of the
     arguments `args_tree` (a tuple of the positional arguments)."""
-    params = [Param(t, h) for t, h in zip(types, hints or [None] * len(types))]
+    if hints is None:  # the print names of f's parameters, as tracer/trace.py gives them
+        kids = args_tree.children()
+        names = param_names(f, len(kids))
+        hints = [leaf_hint(n, p) for n, kid in zip(names, kids) for p in kid.paths()]
+    params = [Param(t, h) for t, h in zip(types, hints)]
     args = args_tree.unflatten([Tensor._abstract(p) for p in params])
     with tracing():
         out = f(*args)

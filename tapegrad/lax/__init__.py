@@ -19,6 +19,7 @@ from ..ir.core import TensorType
 from ..tracer.control_flow import (
     ControlFlowError, check_same, close_region, flatten_tensors, free_values, region_outputs,
     trace_function)
+from ..tracer.trace import function_name
 from ..tracer.errors import at, user_loc
 from ..tracer.ops_core import filled_tensor
 from ..tracer.tape import _tracing
@@ -67,8 +68,8 @@ def cond(pred, true_fun, false_fun, *operands):
         check_same("tg.lax.cond: false_fun's output against true_fun's", *outs[0], *outs[1],
                    loc)
     consts = _union(free_values(*b) for b in branches)
-    regions = {name: close_region(f"{name}_fun", consts, *b)
-               for name, b in zip(("true", "false"), branches)}
+    regions = {name: close_region(function_name(fun), consts, *b)
+               for name, fun, b in zip(("true", "false"), (true_fun, false_fun), branches)}
     # the branches take (consts..., operands...)
     values = [p._trace_value()] + consts + [t._trace_value() for t in leaves]
     # close_region put the consts first: pass them before the operands
@@ -109,8 +110,8 @@ def while_loop(cond_fun, body_fun, init_val):
     check_same("tg.lax.while_loop: body_fun's output against init_val", tree, types,
                btree, [r.type for r in bres], loc)
     consts = _union([free_values(cparams, cres), free_values(bparams, bres)])
-    attrs = {"cond": close_region("cond_fun", consts, cparams, cres),
-             "body": close_region("body_fun", consts, bparams, bres),
+    attrs = {"cond": close_region(function_name(cond_fun), consts, cparams, cres),
+             "body": close_region(function_name(body_fun), consts, bparams, bres),
              "num_consts": len(consts)}
     out = region_outputs(P.while_loop, consts + [t._trace_value() for t in leaves], attrs, loc)
     return tree_unflatten(tree, out)
@@ -182,7 +183,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
     check_same("tg.lax.scan: f's carry output against init", c_tree, c_types,
                carry_tree, [r.type for r in results[:m]], loc)
     consts = free_values(params, results)
-    attrs = {"body": close_region("f", consts, params, results), "num_consts": len(consts),
+    attrs = {"body": close_region(function_name(f), consts, params, results), "num_consts": len(consts),
              "num_carry": m, "length": n, "reverse": bool(reverse)}
     operands = consts + [t._trace_value() for t in c_leaves] + [t._trace_value() for t in xl]
     out = region_outputs(P.scan, operands, attrs, loc)
