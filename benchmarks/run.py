@@ -411,6 +411,12 @@ def main(argv=None) -> None:
     if want("CF"):  # control flow: benchmarks/control_flow.py (imports this module)
         from benchmarks.control_flow import control_flow_rows
         rows += control_flow_rows(q)
+    if want("NN"):  # benchmarks/nn_optim.py: nn + optim three ways beside PyTorch and JAX
+        from benchmarks.nn_optim import nn_rows
+        rows += nn_rows(rep, 5 if q else 20)
+    if "DIST" in only:  # Dask clusters, minutes: only when named (benchmarks/data_parallel.py)
+        from benchmarks.data_parallel import dist_rows
+        rows += dist_rows(q)
     print()
     print_table(rows)
 
