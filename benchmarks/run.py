@@ -510,6 +510,9 @@ def main(argv=None) -> None:
         rows += w6_rows(rep, 200 if q else 2000)
     if want("SEED002"):
         rows += seed002_rows(rep, 100 if q else 1000)
+    if want("CF"):  # control flow: benchmarks/control_flow.py (imports this module)
+        from benchmarks.control_flow import control_flow_rows
+        rows += control_flow_rows(q)
     if want("NN"):  # benchmarks/nn_optim.py: nn + optim three ways beside PyTorch and JAX
         from benchmarks.nn_optim import nn_rows
         rows += nn_rows(rep, 5 if q else 20)

@@ -39,10 +39,12 @@ from .plan import Plan, Root, plan, view_of
 #: The runtime's parallel loop: void(ptr part, ptr buffers, i64 n) calls
 #: part(buffers, lo, hi) over disjoint ranges covering [0, n), on its threads.
 PARALLEL_FOR = "tapegrad_parallel_for"
+#: The runtime's Ctrl-C check a native while_loop calls (runtime/interrupt.py): i64().
+INTERRUPT_PENDING = "tapegrad_interrupt_pending"
 #: The functions called through pointer slots that the loader fills: the gemm of
-#: each BLAS dtype (codegen.blas.INTERNAL_NAMES) and the parallel loop.
+#: each BLAS dtype (codegen.blas.INTERNAL_NAMES), the parallel loop and the Ctrl-C check.
 #: runtime/sharedlib.py repeats these names (it must not import llvmlite).
-SLOTS = (*blas.INTERNAL_NAMES.values(), PARALLEL_FOR)
+SLOTS = (*blas.INTERNAL_NAMES.values(), PARALLEL_FOR, INTERRUPT_PENDING)
 
 
 def slot_symbol(symbol: str, name: str) -> str:
@@ -73,21 +75,33 @@ def lower(fn: Function, symbol: str, use_blas: bool = True) -> EmittedModule:
     blas_dtypes = frozenset(blas.available() if use_blas else ())
     fn = compiled_ir(fn)
     p = plan(fn, blas_dtypes)
+    status = with_status(p, fn)
+    em = emit_function(Emitter(fn, p, symbol, blas_dtypes, status), status)
+    _object_entry(em, len(fn.params) + len(fn.results) + 1)
+    return EmittedModule(str(em.module), symbol, p.scratch_bytes)
+
+
+def with_status(p: Plan, fn: Function) -> bool:
+    """Whether `fn`'s code reports a status (data-dependent index checks, or a native
+    while_loop that may stop for Ctrl-C); if so its record ends the scratch area."""
     status = indexing.has_index_checks(fn)
-    if status:  # the status record of data-dependent index checks ends the scratch area
+    if status:
         p.scratch_offsets["status"] = -(-p.scratch_bytes // 8) * 8
         p.scratch_bytes = p.scratch_offsets["status"] + indexing.STATUS_BYTES
-    em = Emitter(fn, p, symbol, blas_dtypes, status)
+    return status
+
+
+def emit_function(em: "Emitter", status: bool) -> "Emitter":
+    """Every loop nest of the plan, then the return (of the status, if any)."""
     if status:
         indexing.clear_status(em)
-    for root in p.roots:
+    for root in em.plan.roots:
         em.emit_root(root)
     if status:
         em.b.ret(indexing.load_status(em))
     else:
         em.b.ret_void()
-    _object_entry(em, len(fn.params) + len(fn.results) + 1)
-    return EmittedModule(str(em.module), symbol, p.scratch_bytes)
+    return em
 
 
 def _object_entry(em: "Emitter", n: int) -> None:
@@ -133,13 +147,18 @@ class Emitter:
     """Builder state for one entry point; lowering rules call its helpers."""
 
     def __init__(self, fn: Function, p: Plan, symbol: str, blas_dtypes=frozenset(),
-                 status: bool = False):
+                 status: bool = False, module: ir.Module | None = None,
+                 name: str | None = None):
+        """`module` and `name`: a region's function inside its parent's module
+        (codegen/regions.py); slots stay keyed by the entry point's `symbol`."""
         self.fn, self.plan, self.blas_dtypes, self.symbol = fn, p, blas_dtypes, symbol
-        self.module = ir.Module(name=symbol)
-        target.prepare(self.module)
+        if module is None:
+            module = ir.Module(name=symbol)
+            target.prepare(module)
+        self.module = module
         # with index checks (codegen/indexing.py) the entry point returns their status
         ret = I64 if status else ir.VoidType()
-        self.func = ir.Function(self.module, ir.FunctionType(ret, [PTR]), symbol)
+        self.func = ir.Function(self.module, ir.FunctionType(ret, [PTR]), name or symbol)
         self.func.attributes.add("nounwind")
         self.entry = self.func.append_basic_block("entry")
         body = self.func.append_basic_block("body")
@@ -237,6 +256,20 @@ class Emitter:
         self.func, self.entry, self.b, self._bases, self._memo = saved
         pfor = self.callee(PARALLEL_FOR, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64]))
         self.b.call(pfor, [part, self.func.args[0], self.i64(n)])
+
+    def region_function(self, instr: Instr, attr: str, fn: Function, p: Plan,
+                        status: bool) -> ir.Function:
+        """Region `attr` of `instr` as an internal function of this module, with the
+        entry point's convention (codegen/regions.py calls it); emitted once."""
+        key = ("region", id(instr), attr)
+        func = self._bases.get(key)
+        if func is None:
+            name = f"{self.func.name}_{attr}{len(self.module.globals)}"
+            sub = Emitter(fn, p, self.symbol, self.blas_dtypes, status, self.module, name)
+            sub.func.linkage = "internal"
+            emit_function(sub, status)
+            func = self._bases[key] = sub.func
+        return func
 
     def callee(self, name: str, fnty: ir.FunctionType) -> ir.Value:
         """Function `name` (one of SLOTS) from its slot, loaded once in this function's
@@ -454,6 +487,8 @@ class Emitter:
 
     def ipow(self) -> ir.Function:
         """x ** y for i64 by squaring (wrapping like numpy); 1 when y <= 0."""
+        if self._ipow is None and "tg_ipow" in self.module.globals:  # a region's parent's
+            self._ipow = self.module.globals["tg_ipow"]
         if self._ipow is None:
             f = ir.Function(self.module, ir.FunctionType(I64, [I64, I64]), "tg_ipow")
             f.linkage = "internal"

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..ir.core import Function
+from ..ir import primitives as P
+from ..ir.core import Function, regions
 from ..ir.primitives import OpGroup
 from .layout import I64
 
@@ -28,7 +29,10 @@ STATUS_BYTES = 24
 
 
 def has_index_checks(fn: Function) -> bool:
-    return any(is_checked(instr.prim) for instr in fn.body)
+    """Whether `fn`'s entry point returns a status: it checks indices read from data, or
+    runs a while_loop (which may stop for Ctrl-C), here or inside a region."""
+    return any(is_checked(instr.prim) or instr.prim is P.while_loop
+               or any(has_index_checks(r) for _, r in regions(instr)) for instr in fn.body)
 
 
 def _record(em) -> ir.Value:

@@ -28,7 +28,7 @@ from ..ir import primitives as P
 from ..ir.core import Instr
 from ..ir.dtypes import bool_, i64
 from ..ir.primitives import ELEMENTWISE, KERNELS, OpGroup, Primitive
-from . import indexing, kernels
+from . import indexing, kernels, regions
 from .layout import I1, I32, I64, Strided, contiguous_strides
 
 
@@ -455,5 +455,13 @@ kernel(P.cumsum)(kernels.cumsum)  # maths surface (issue 15)
 gather(P.gather)(indexing.gather)
 kernel(P.scatter_add)(indexing.scatter_add)
 kernel(P.scatter)(indexing.scatter)
+
+# ---------------------------------------------------------------- control flow (regions.py)
+
+kernel(P.cond)(regions.cond)
+kernel(P.while_loop)(regions.while_loop)
+kernel(P.scan)(regions.scan)
+gather(P.output)(regions.output)
+view(P.output)(regions.output_view)
 
 __all__ = ["LOWERINGS", "Lowering", "LoweringKind"]

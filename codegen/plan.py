@@ -15,13 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..ir import primitives as P
-from ..ir.core import Function, Instr, Param, Value
+from ..ir.core import Function, Instr, Param, TupleType, Value, regions
+from ..ir.primitives import OpGroup
 from ..ir.passes.fusion import Fusion, FusionPolicy, annotate, fusion_groups, is_product_operand
 from ..ir.passes.memory import plan_memory, reads
+from . import indexing
 from .kernels import gemm_layout
 from .layout import Strided
 from .lowering import LOWERINGS
 from .passes import compiled_ir
+from .regions import RegionBuffers
 
 ALIGN = 64
 
@@ -82,6 +85,9 @@ class _Policy(FusionPolicy):
         return view_of(instr, self.views) is not None
 
     def needs_buffer(self, operand: Value, user: Instr) -> bool:
+        if user.prim.group is OpGroup.REGION:  # a region's function reads a pointer
+            view = view_of(operand, self.views)
+            return not isinstance(view, Strided) or not view.is_contiguous()
         if not is_product_operand(operand, user):
             return False
         view = view_of(operand, self.views)
@@ -90,6 +96,12 @@ class _Policy(FusionPolicy):
         return operand.dtype.name in self.blas_dtypes and gemm_layout(view) is None
 
     def materialise(self, instr: Instr) -> None:
+        if instr.type.__class__ is TupleType:  # a region instruction: its own block
+            buffers = region_buffers(instr, len(self.roots), self.blas_dtypes)
+            self.views[id(instr)] = buffers
+            self.sizes.update(buffers.sizes)
+            self.roots.append(Root(instr, buffers))
+            return
         slot = self.first_slot.get(id(instr))
         storage = ("result", slot) if slot is not None else ("scratch", len(self.roots))
         self.views[id(instr)] = Strided.contiguous(storage, instr.dtype, instr.shape)
@@ -119,11 +131,43 @@ def fused_text(fn: Function, blas_dtypes=frozenset()) -> str:
 
 def _place_scratch(p: Plan, fn: Function) -> None:
     """Scratch offsets from the memory planning pass (ir/passes/memory.py)."""
-    mp = plan_memory(fn, p.fusion, align=ALIGN)
+    blocks = {id(r.value): r.dst for r in p.roots if isinstance(r.dst, RegionBuffers)}
+
+    def nbytes(v: Value) -> int:
+        block = blocks.get(id(v))
+        return block.nbytes if block is not None else v.type.size * v.dtype.itemsize
+
+    mp = plan_memory(fn, p.fusion, nbytes=nbytes, align=ALIGN)
     for root in p.roots:
         if root.dst.storage[0] == "scratch" and not root.copy:
             p.scratch_offsets[root.dst.storage[1]] = mp.offsets[id(root.value)]
+        if isinstance(root.dst, RegionBuffers):  # its outputs, temporaries, regions' scratch
+            for key, rel in root.dst.offsets.items():
+                p.scratch_offsets[key] = mp.offsets[id(root.value)] + rel
     p.scratch_bytes = mp.total
+
+
+def region_buffers(instr: Instr, n: int, blas_dtypes) -> RegionBuffers:
+    """The block of region instruction `instr` (root number `n`): each output, the carry
+    a step writes before it becomes the next step's (while_loop, scan), while_loop's
+    predicate, and the scratch area of each region's function, planned here."""
+    block = RegionBuffers(("scratch", n))
+    m = {P.scan: instr.attrs.get("num_carry", 0), P.while_loop: len(instr.type.types)}.get(
+        instr.prim, 0)
+    block.outputs = [block.place(("out", k), t) for k, t in enumerate(instr.type.types)]
+    block.temps = [block.place(("next", k), t) for k, t in enumerate(instr.type.types[:m])]
+    if instr.prim is P.while_loop:
+        block.pred = block.place(("pred",), instr.attrs["cond"].result_types[0])
+    for attr, region in regions(instr):
+        rfn = compiled_ir(region)
+        sub = plan(rfn, blas_dtypes)
+        status = indexing.has_index_checks(rfn)
+        if status:  # as emit.with_status: the status record ends its scratch area
+            sub.scratch_offsets["status"] = -(-sub.scratch_bytes // 8) * 8
+            sub.scratch_bytes = sub.scratch_offsets["status"] + indexing.STATUS_BYTES
+        key = block.reserve(("scratch_of", attr), sub.scratch_bytes)
+        block.functions[attr] = (rfn, sub, status, key)
+    return block
 
 
 def donations(fn: Function, blas_dtypes=frozenset()) -> dict[int, int]:

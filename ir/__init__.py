@@ -7,6 +7,7 @@ from .parser import ParseError, parse
 from .primitives import PRIMITIVES, Primitive, ShapeError
 from .printer import print_function, structural_hash
 from .verifier import VerifyError, verify
+from . import regions_vjp  # noqa: E402,F401  (registers the region primitives' VJP rules)
 
 __all__ = [
     "dtypes", "primitives", "Builder", "Function", "Instr", "Param", "SourceLoc",

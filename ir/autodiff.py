@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .builder import Builder
-from .core import Function, Instr, Param, Value
+from .core import Function, Instr, Param, TupleType, Value, is_float_value
 from .passes import cse, dce, simplify
 from .vjp_rules import NON_DIFFERENTIABLE, VJP_RULES
 
@@ -102,19 +102,33 @@ class _Cotangents:
     def get(self, v: Value) -> Value | None:
         return self.by_id.get(id(v))
 
-    def add(self, v: Value, ct: Value) -> None:
+    def add(self, v: Value, ct) -> None:
+        if v.type.__class__ is TupleType:  # a region's outputs: one slot per output
+            self._add_parts(v, ct)
+            return
         if ct.type != v.type:
             raise TypeError(f"internal error: a cotangent of type {ct.type} for a value of "
                             f"type {v.type}")
         earlier = self.by_id.get(id(v))
         self.by_id[id(v)] = ct if earlier is None else self.b.add(earlier, ct)
 
+    def _add_parts(self, v: Value, parts: list) -> None:
+        """A tuple's cotangent is a list with one cotangent (or None: zero) per output."""
+        old = self.by_id.get(id(v)) or [None] * len(v.type.types)
+        new = []
+        for t, a, c in zip(v.type.types, old, parts):
+            if c is not None and c.type != t:
+                raise TypeError(f"internal error: a cotangent of type {c.type} for an "
+                                f"output of type {t}")
+            new.append(c if a is None else a if c is None else self.b.add(a, c))
+        self.by_id[id(v)] = new
+
 
 def _active(fn: Function, wrt: list[Value]) -> set[int]:
     """Ids of the float values that depend on some `wrt` value."""
     active = {id(w) for w in wrt}
     for instr in fn.body:
-        if instr.dtype.is_float and any(id(op) in active for op in instr.operands):
+        if is_float_value(instr) and any(id(op) in active for op in instr.operands):
             active.add(id(instr))
     return active
 
@@ -173,13 +187,15 @@ def residuals(fn: Function, wrt: Sequence[Value]) -> dict[int, list[Value]]:
     forward = {id(p) for p in fn.params} | {id(i) for i in fn.body}
     reads: dict[int, list[Value]] = {}
     for instr in fn.body:
-        if id(instr) not in active or not instr.dtype.is_float:
+        if id(instr) not in active or not is_float_value(instr):
             continue
         rule = _rule(instr)
         if rule is None:
             continue
         b = Builder("rule")
-        cts = rule(b, instr, Param(instr.type))
+        stand_in = [Param(t) for t in instr.type.types] \
+            if instr.type.__class__ is TupleType else Param(instr.type)
+        cts = rule(b, instr, stand_in)
         wanted = [ct for op, ct in zip(instr.operands, cts) if ct is not None and id(op) in active]
         used = dce(Function("rule", [], b.body, wanted))
         seen: dict[int, Value] = {}

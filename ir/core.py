@@ -47,6 +47,31 @@ class TensorType:
         return f"{self.dtype.name}[{','.join(str(d) for d in self.shape)}]"
 
 
+@dataclass(frozen=True, slots=True)
+class TupleType:
+    """The type of a region instruction (cond, while, scan): one TensorType per output.
+
+    Only `output %t index=k` reads such a value, so every other instruction still
+    sees one tensor per value (ir/regions.py)."""
+
+    types: tuple[TensorType, ...]
+
+    def __str__(self) -> str:
+        return "(" + ", ".join(str(t) for t in self.types) + ")"
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.size * t.dtype.itemsize for t in self.types)
+
+
+def is_float_value(v: "Value") -> bool:
+    """A value that may carry a gradient: a float tensor, or a tuple holding one."""
+    t = v.type
+    if t.__class__ is TupleType:
+        return any(x.dtype.is_float for x in t.types)
+    return t.dtype.is_float
+
+
 def tensor_type(dtype: DType, shape: Iterable[int]) -> TensorType:
     return TensorType(dtype, tuple(int(d) for d in shape))
 
@@ -121,6 +146,8 @@ def _hashable(v):
         return (v.dtype.str, v.shape, v.tobytes())
     if isinstance(v, (list, tuple)):
         return tuple(_hashable(x) for x in v)
+    if isinstance(v, Function):  # a region: equal when structurally equal
+        return ("region", v.structural_hash())
     return v
 
 
@@ -152,6 +179,12 @@ class Function:
         sig = ", ".join(str(t) for t in self.param_types)
         res = ", ".join(str(t) for t in self.result_types)
         return f"<Function @{self.name}({sig}) -> ({res}), {len(self.body)} instrs>"
+
+
+def regions(instr: Instr) -> list[tuple[str, "Function"]]:
+    """The sub-functions an instruction holds (cond's branches, a loop's body), by
+    attribute name in sorted order; empty for every ordinary instruction."""
+    return [(k, v) for k, v in sorted(instr.attrs.items()) if isinstance(v, Function)]
 
 
 def topo_sort(results: Iterable[Value]) -> list[Instr]:
@@ -194,5 +227,5 @@ def free_params(results: Iterable[Value]) -> list[Param]:
     return list(seen.values())
 
 
-__all__ = ["TensorType", "tensor_type", "SourceLoc", "Value", "Param", "Instr",
+__all__ = ["TensorType", "TupleType", "is_float_value", "regions", "tensor_type", "SourceLoc", "Value", "Param", "Instr",
            "Function", "topo_sort", "free_params", "dtypes"]

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from . import dtypes
-from .core import Function, Instr, Param, SourceLoc, TensorType, Value
+from .core import Function, Instr, Param, SourceLoc, TensorType, TupleType, Value
 from .primitives import PRIMITIVES, ShapeError, infer_type
 
 
@@ -97,6 +97,16 @@ def parse(text: str) -> Function:
     """Parse one function in the IR text form."""
     ts = _Tokens(text)
     ts.skip_newlines()
+    fn = _parse_function(ts)
+    ts.skip_newlines()
+    if ts.peek()[0] != "eof":
+        raise ts.error(f"unexpected {ts.peek()[1]!r} after the function")
+    return fn
+
+
+def _parse_function(ts: _Tokens) -> Function:
+    """`func @name(...) -> (...) { ... }`: the top level one, or a region (an attribute
+    of cond/while_loop/scan), which has names of its own: regions are closed."""
     ts.expect("func")
     name = ts.expect_kind("fname", "a function name like @f")[1][1:]
     env: dict[str, Value] = {}
@@ -129,9 +139,6 @@ def parse(text: str) -> Function:
         raise ts.error(f"unexpected {ts.peek()[1] or 'end of input'!r} after the returned values")
     ts.skip_newlines()
     ts.expect("}")
-    ts.skip_newlines()
-    if ts.peek()[0] != "eof":
-        raise ts.error(f"unexpected {ts.peek()[1]!r} after the function")
     got = [r.type for r in results]
     if got != result_types:
         raise ts.error(f"returned types ({', '.join(map(str, got))}) do not match the declared "
@@ -175,7 +182,11 @@ def _parse_instr(ts: _Tokens, env: dict[str, Value]) -> Instr:
     if tok[1] in env:
         raise ts.error(f"{tok[1]} is defined twice", tok)
     ts.expect(":")
-    declared = _parse_type(ts)
+    if ts.peek()[1] == "(":  # a region instruction's tuple of result types
+        ts.next()
+        declared = TupleType(tuple(ts.comma_list(")", lambda: _parse_type(ts))))
+    else:
+        declared = _parse_type(ts)
     ts.expect("=")
     op = ts.expect_kind("ident", "a primitive name")
     prim = PRIMITIVES.get(op[1])
@@ -250,6 +261,9 @@ def _parse_attr(ts: _Tokens):
             return float(text)
         return int(text)
     if kind == "ident":
+        if text == "func":  # a region
+            ts.i -= 1
+            return _parse_function(ts)
         if text in ("true", "false"):
             return text == "true"
         if text in dtypes.NAMES:

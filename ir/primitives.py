@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import region_rules
 from .core import TensorType
 from .dtypes import DType, bool_, holds, i64
 
@@ -53,12 +54,13 @@ class OpGroup(enum.Enum):
     GATHER = "gather"          # reads elements at data-dependent indices: gather
     SCATTER = "scatter"        # writes elements at data-dependent indices: scatter_add, scatter
     SOURCE = "source"          # no operands, a given type: full, constant, iota
+    REGION = "region"          # runs sub-functions: cond, while, scan (ir/regions.py)
 
 
 #: Result element i reads element i of each operand: fused into any loop that needs it.
 ELEMENTWISE = frozenset({OpGroup.UNARY, OpGroup.BINARY, OpGroup.COMPARE, OpGroup.SELECT})
 #: Needs a loop structure of its own, so its result always gets a buffer.
-KERNELS = frozenset({OpGroup.REDUCE, OpGroup.MATMUL, OpGroup.SCATTER})
+KERNELS = frozenset({OpGroup.REDUCE, OpGroup.MATMUL, OpGroup.SCATTER, OpGroup.REGION})
 
 
 class Primitive:
@@ -118,7 +120,7 @@ def infer_type(prim: Primitive, operand_types: tuple[TensorType, ...],
             raise ShapeError(f"{prim.name}: bad operands or attributes for "
                              f"({_fmt(*operand_types)}) {sorted(attrs)}: {bad_call}") from None
         raise e
-    if result.size * result.dtype.itemsize > MAX_BYTES:  # i64 sizes and indices would overflow
+    if result.__class__ is TensorType and result.size * result.dtype.itemsize > MAX_BYTES:  # i64 sizes and indices would overflow
         raise ShapeError(f"{prim.name}: storage size calculation overflowed: the result "
                          f"{result} would have {result.size} elements")
     return result
@@ -478,6 +480,24 @@ def _iota_rule(t: TensorType, *, axis) -> TensorType:
 full = _register("full", OpGroup.SOURCE, _full_rule)
 constant = _register("constant", OpGroup.SOURCE, _constant_rule)
 iota = _register("iota", OpGroup.SOURCE, _iota_rule)
+
+
+def _region_rule(rule: Callable[..., Any]) -> Callable[..., Any]:
+    def checked(*operands, **attrs):
+        try:
+            return rule(*operands, **attrs)
+        except region_rules.RegionError as e:
+            raise ShapeError(str(e)) from None
+    checked.__signature__ = inspect.signature(rule)
+    return checked
+
+
+# control flow (ir/region_rules.py): instructions that hold sub-functions, and the
+# projection that reads one of their results
+cond = _register("cond", OpGroup.REGION, _region_rule(region_rules.cond_rule))
+while_loop = _register("while_loop", OpGroup.REGION, _region_rule(region_rules.while_rule))
+scan = _register("scan", OpGroup.REGION, _region_rule(region_rules.scan_rule))
+output = _register("output", OpGroup.STRUCTURAL, _region_rule(region_rules.output_rule))
 
 
 #: Primitives that move, pick or produce stored values: no arithmetic and no cast (their

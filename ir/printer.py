@@ -80,8 +80,17 @@ def value_names(fn: Function, canonical: bool = False) -> dict[int, str]:
     return names
 
 
-def print_function(fn: Function, *, locs: bool = True, canonical: bool = False) -> str:
-    """The text form; `canonical` drops names and locations (for hashing)."""
+def print_function(fn: Function, *, locs: bool = True, canonical: bool = False,
+                   indent: str = "") -> str:
+    """The text form; `canonical` drops names and locations (for hashing).
+
+    A region (a Function attribute of cond/while_loop/scan) prints in place as a nested
+    function, two spaces further in, its closing brace on the instruction's indentation:
+
+      %2: (f32[3]) = scan %w, %h, %xs length=5 num_carry=1 num_consts=1 reverse=false body=func @body(...) -> (f32[3], f32[3]) {
+        ...
+      }  # user.py:7
+    """
     names = value_names(fn, canonical)
 
     def ref(v: Value) -> str:
@@ -95,16 +104,21 @@ def print_function(fn: Function, *, locs: bool = True, canonical: bool = False) 
     fname = "f" if canonical else function_name(fn.name)
     lines = [f"func @{fname}({params}) -> ({results}) {{"]
     for instr in fn.body:
-        text = f"  {names[id(instr)]}: {instr.type} = {instr.prim.name}"
+        text = f"{indent}  {names[id(instr)]}: {instr.type} = {instr.prim.name}"
         if instr.operands:
             text += " " + ", ".join(ref(o) for o in instr.operands)
         for k in sorted(instr.attrs):
-            text += f" {k}={format_attr(instr.attrs[k])}"
+            v = instr.attrs[k]
+            if isinstance(v, Function):
+                v = print_function(v, locs=locs, canonical=canonical, indent=indent + "  ")
+                text += f" {k}={v}"
+            else:
+                text += f" {k}={format_attr(v)}"
         if locs and instr.loc is not None:
             text += f"  # {instr.loc}"
         lines.append(text)
-    lines.append("  return " + ", ".join(ref(r) for r in fn.results))
-    lines.append("}")
+    lines.append(f"{indent}  return " + ", ".join(ref(r) for r in fn.results))
+    lines.append(f"{indent}}}")
     return "\n".join(lines)
 
 

@@ -1,7 +1,7 @@
 """The verifier: SSA well-formedness and agreement with the shape rules."""
 from __future__ import annotations
 
-from .core import Function, Instr, Param, TensorType
+from .core import Function, Instr, Param, TensorType, regions
 from .primitives import PRIMITIVES, SHAPE_RULES, Primitive, ShapeError, infer_type
 
 
@@ -41,6 +41,11 @@ def verify(fn: Function) -> Function:
         if expected != instr.type:
             raise VerifyError(f"{where}: declared type {instr.type} but the shape rule "
                               f"gives {expected}")
+        for attr, region in regions(instr):  # closed: checked on their own
+            try:
+                verify(region)
+            except VerifyError as e:
+                raise VerifyError(f"{where}, region {attr}: {e}") from None
         defined.add(id(instr))
     for k, r in enumerate(fn.results):
         if id(r) not in defined:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, TensorType
-from ..ir.primitives import NO_ARITHMETIC, Primitive
+from ..ir.primitives import NO_ARITHMETIC, OpGroup, Primitive
 
 IMPLS: dict[Primitive, Callable[..., np.ndarray]] = {}
 
@@ -361,6 +361,8 @@ def eval_prim(prim: Primitive, args: Sequence[np.ndarray], attrs: dict,
               type: TensorType) -> np.ndarray:
     """One primitive on concrete operands; the result has exactly the IR type."""
     fn = IMPLS[prim]
+    if prim.group is OpGroup.REGION:  # a tuple of arrays, one per output
+        return fn(*args, **attrs)
     if prim in NO_ARITHMETIC:
         out = fn(type=type, **attrs) if prim.nullary_typed else fn(*args, **attrs)
     else:
@@ -473,3 +475,39 @@ def _scatter(base, src, *indices, axes):
         keep = src.size - 1 - first
         out.reshape(-1)[flat[keep]] = src.reshape(-1)[keep]
     return out
+
+
+# ---------------------------------------------------------------- control flow (regions)
+
+@impl(P.output)
+def _output(t, *, index):
+    return t[index]
+
+
+@impl(P.cond)
+def _cond(pred, *operands, true, false):
+    return tuple(interpret(true if bool(pred) else false, operands))
+
+
+@impl(P.while_loop)
+def _while_loop(*operands, cond, body, num_consts):
+    consts, carry = list(operands[:num_consts]), list(operands[num_consts:])
+    while bool(interpret(cond, consts + carry)[0]):
+        carry = interpret(body, consts + carry)
+    return tuple(carry)
+
+
+@impl(P.scan)
+def _scan(*operands, body, num_consts, num_carry, length, reverse):
+    """Step i reads slice i of each xs and writes slice i of each ys (reverse: from the
+    last slice down), as jax.lax.scan."""
+    consts = list(operands[:num_consts])
+    carry = list(operands[num_consts:num_consts + num_carry])
+    xs = operands[num_consts + num_carry:]
+    ys = [np.empty((length, *t.shape), t.dtype.np) for t in body.result_types[num_carry:]]
+    for i in (reversed(range(length)) if reverse else range(length)):
+        out = interpret(body, consts + carry + [x[i] for x in xs])
+        carry = out[:num_carry]
+        for y, v in zip(ys, out[num_carry:]):
+            y[i] = v
+    return tuple(carry) + tuple(ys)

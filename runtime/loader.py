@@ -99,6 +99,7 @@ def load_mcjit(entry: Entry) -> LoadedCode:
         raise RuntimeError(f"symbol {entry.symbol} not found in its object code")
     fill = {name: llvm.address_of_symbol(name) for name in blas.available().values()}
     fill[sharedlib.PARALLEL_FOR] = sharedlib.slot_addresses()[sharedlib.PARALLEL_FOR]
+    fill[sharedlib.INTERRUPT_PENDING] = sharedlib.slot_addresses()[sharedlib.INTERRUPT_PENDING]
     for slot in sharedlib.SLOT_NAMES:
         cell = engine.get_global_value_address(sharedlib.slot_symbol(entry.symbol, slot))
         if cell:

@@ -20,6 +20,7 @@ import numpy as np
 from ..ir.core import Function
 from .buffer_pool import POOL_MIN_BYTES, allocate
 from .cache import Entry
+from . import interrupt
 from .loader import LoadedCode, llvm_lock
 
 _CFUNC = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))
@@ -68,6 +69,9 @@ class NativeCode:
             self.cfunc = ctypes.CFUNCTYPE(restype, ctypes.POINTER(ctypes.c_void_p))(code.address)
         self.icall = kind(restype, ctypes.c_int64, *[ctypes.c_void_p] * nbuffers)(
             object_address) if object_address else None
+        if interrupt.interruptible(entry.llvm_ir):  # a native while_loop: Ctrl-C stops it
+            self.cfunc = interrupt.guarded(self.cfunc)
+            self.icall = self.icall and interrupt.guarded(self.icall)
         self.engine = code.holder  # keep the code alive as long as this object is
         self.compile_seconds = compile_seconds
         self.source = source  # 'llvm' or 'disk'
@@ -118,15 +122,22 @@ def _returns_status(entry: Entry) -> bool:
     return re.search(rf'define i64 @"?{re.escape(entry.symbol)}"?\(', entry.llvm_ir) is not None
 
 
-def index_error(fn: Function, native: NativeCode, status: int) -> IndexError:
+def index_error(fn: Function, native: NativeCode, status: int) -> BaseException:
     """The IndexError of a fault the native code reported: PyTorch's message, the
-    primitive and the user's line recorded on its instruction."""
+    primitive and the user's line recorded on its instruction (or KeyboardInterrupt
+    when a native loop stopped for Ctrl-C: runtime/interrupt.py)."""
+    if status == interrupt.INTERRUPTED:  # stopped outside interrupt.guarded's watch
+        return KeyboardInterrupt("interrupted inside a native loop")
     from ..codegen.passes import compiled_ir  # the body the code was generated from
     site, j, value = native.status_record()
     body = compiled_ir(fn).body
     instr = body[status - 1] if 0 < status <= len(body) else None
     if instr is None or site != status:
         return IndexError(f"@{fn.name}: an index is out of bounds (native status {status})")
+    if "axes" not in instr.attrs:  # a fault inside a region (cond, while_loop, scan)
+        where = f" at {instr.loc.full()}" if instr.loc is not None else ""
+        return IndexError(f"an index is out of bounds inside {instr.prim.name}'s region "
+                          f"({instr.prim.name}{where})")
     axis = instr.attrs["axes"][j]
     size = instr.operands[0].shape[axis]
     where = f" at {instr.loc.full()}" if instr.loc is not None else ""

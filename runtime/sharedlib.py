@@ -34,14 +34,15 @@ import sys
 from pathlib import Path
 
 from ..codegen.blas import gemm_addresses
-from . import parallel
+from . import interrupt, parallel
 
 #: The gemm each BLAS dtype's code calls (codegen.blas.INTERNAL_NAMES), and the
 #: functions called through slots (codegen.emit.SLOTS): repeated, since importing
 #: codegen loads llvmlite; tests/test_sharedlib.py checks they agree.
 GEMM_NAMES = {"f32": "tapegrad_sgemm", "f64": "tapegrad_dgemm"}
 PARALLEL_FOR = "tapegrad_parallel_for"
-SLOT_NAMES = (*GEMM_NAMES.values(), PARALLEL_FOR)
+INTERRUPT_PENDING = "tapegrad_interrupt_pending"
+SLOT_NAMES = (*GEMM_NAMES.values(), PARALLEL_FOR, INTERRUPT_PENDING)
 LINK_TIMEOUT = 60.0
 _counter = itertools.count()
 
@@ -60,6 +61,7 @@ def slot_addresses() -> dict[str, int]:
     """What each slot is filled with in this process."""
     out = {GEMM_NAMES[dt]: address for dt, address in gemm_addresses().items()}
     out[PARALLEL_FOR] = parallel.ADDRESS
+    out[INTERRUPT_PENDING] = interrupt.ADDRESS
     return out
 
 

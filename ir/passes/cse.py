@@ -6,7 +6,8 @@ from typing import Iterable
 import numpy as np
 
 from ..core import Function, Instr, Value
-from .rewrite import id_set, rebuilt, remap
+from ..primitives import OpGroup
+from .rewrite import id_set, in_regions, rebuilt, remap
 
 
 def cse(fn: Function, *, keep: Iterable[Instr] = ()) -> Function:
@@ -32,7 +33,10 @@ def cse(fn: Function, *, keep: Iterable[Instr] = ()) -> Function:
         if new is not instr:
             replaced[id(instr)] = new
         body.append(new)
-    return rebuilt(fn, body, replaced)
+    out = rebuilt(fn, body, replaced)
+    if any(i.prim.group is OpGroup.REGION for i in body):  # merge inside each region too
+        out = in_regions(out, cse)
+    return out
 
 
 def _key(instr: Instr) -> tuple:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from ..core import Function
+from ..primitives import OpGroup
+from .rewrite import in_regions
 
 
 def dce(fn: Function) -> Function:
@@ -17,4 +19,5 @@ def dce(fn: Function) -> Function:
             kept.append(instr)
             live.update(id(op) for op in instr.operands)
     kept.reverse()
-    return Function(fn.name, fn.params, kept, fn.results)
+    out = Function(fn.name, fn.params, kept, fn.results)
+    return in_regions(out, dce) if any(i.prim.group is OpGroup.REGION for i in kept) else out

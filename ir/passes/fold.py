@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..core import Function, Instr, Value
-from .rewrite import id_set, rebuilt, remap
+from .rewrite import id_set, rebuilt, remap, in_regions
 from .simplify import _full, fill_value
 
 
@@ -44,10 +44,13 @@ def fold(fn: Function, *, keep: Iterable[Instr] = ()) -> Function:
             defined.add(id(new))
         if new is not instr:
             replaced[id(instr)] = new
-    return rebuilt(fn, body, replaced)
+    out = rebuilt(fn, body, replaced)
+    return in_regions(out, fold) if any(i.prim.group is P.OpGroup.REGION for i in body) else out
 
 
 def _folded(instr: Instr) -> Value:
+    if instr.prim.group is P.OpGroup.REGION:  # folded inside by the caller's in_regions
+        return instr
     if instr.prim is P.select:
         cond = fill_value(instr.operands[0])
         if cond is not None:

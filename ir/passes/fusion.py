@@ -49,8 +49,9 @@ class FusionPolicy:
         return False
 
     def needs_buffer(self, operand: Value, user: Instr) -> bool:
-        """`user` (a kernel) must read `operand` from a buffer (say, a matmul operand)."""
-        return is_product_operand(operand, user)
+        """`user` (a kernel) must read `operand` from a buffer (say, a matmul operand, or
+        any operand of a region instruction, whose functions read pointers)."""
+        return is_product_operand(operand, user) or user.prim.group is P.OpGroup.REGION
 
     def materialise(self, instr: Instr) -> None:
         """`instr` became a root."""
@@ -170,7 +171,8 @@ def annotate(fn: Function, fusion: Fusion | None = None) -> str:
     k = 0
     for line in lines:
         stripped = line.lstrip()
-        if stripped.startswith("%") and " = " in stripped and k < len(fn.body):
+        top = line.startswith("  %") and not line.startswith("   ")  # not inside a region
+        if top and " = " in stripped and k < len(fn.body):
             instr = fn.body[k]
             k += 1
             if id(instr) in roots:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..core import Function, Instr, Value
+from ..core import Function, Instr, TupleType, Value
 from .fusion import Fusion
 
 ALIGN = 64
@@ -82,7 +82,8 @@ def first_fit(buffers: list[tuple[int, int, int]], align: int = ALIGN) -> tuple[
 def plan_memory(fn: Function, fusion: Fusion,
                 nbytes: Callable[[Value], int] | None = None, align: int = ALIGN) -> MemoryPlan:
     """Scratch offsets for every root of `fusion` that is not a result of `fn`."""
-    nbytes = nbytes or (lambda v: v.type.size * v.dtype.itemsize)
+    nbytes = nbytes or (lambda v: v.type.nbytes if v.type.__class__ is TupleType
+                        else v.type.size * v.dtype.itemsize)
     results = {id(r) for r in fn.results}
     life = lifetimes(fusion)
     scratch = [r for r in fusion.roots if id(r) not in results]

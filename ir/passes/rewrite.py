@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..core import Function, Instr, Value
+from ..core import Function, Instr, Value, regions
 
 
 def remap(instr: Instr, replaced: dict[int, Value]) -> Instr:
@@ -26,3 +26,35 @@ def rebuilt(fn: Function, body: list[Instr], replaced: dict[int, Value]) -> Func
 
 def id_set(values: Iterable[Value]) -> set[int]:
     return {id(v) for v in values}
+
+
+def same_function(a: Function, b: Function) -> bool:
+    """Whether `b` is `a` unchanged: the same objects in the same places."""
+    return a is b or (len(a.body) == len(b.body) and len(a.results) == len(b.results)
+                      and all(x is y for x, y in zip(a.body, b.body))
+                      and all(x is y for x, y in zip(a.results, b.results))
+                      and all(x is y for x, y in zip(a.params, b.params)))
+
+
+def in_regions(fn: Function, transform) -> Function:
+    """`fn` with `transform` (a pass) applied to the regions of its instructions.
+
+    Regions are closed, so a pass inside one never sees, moves or merges anything
+    outside it.  An instruction whose regions did not change stays the same object
+    (and so do its users): the identity contract of every rewriting pass."""
+    replaced: dict[int, Value] = {}
+    body: list[Instr] = []
+    for instr in fn.body:
+        new = remap(instr, replaced)
+        attrs = None
+        for key, region in regions(new):
+            after = transform(region)
+            if not same_function(region, after):
+                attrs = attrs or dict(new.attrs)
+                attrs[key] = after
+        if attrs is not None:
+            new = Instr(new.prim, new.operands, attrs, new.type, new.loc)
+        if new is not instr:
+            replaced[id(instr)] = new
+        body.append(new)
+    return rebuilt(fn, body, replaced) if replaced else fn

@@ -14,7 +14,9 @@ from .. import primitives as P
 from ..builder import coerce_scalar
 from ..core import Function, Instr, TensorType, Value
 from ..primitives import Primitive
-from .rewrite import id_set, rebuilt, remap
+from .rewrite import id_set, rebuilt, remap, in_regions
+from .dce import dce
+from ..primitives import OpGroup
 
 #: prim -> rewrite(instr) returning a simpler equivalent value, or None.
 REWRITES: dict[Primitive, Callable[[Instr], Value | None]] = {}
@@ -40,7 +42,10 @@ def simplify(fn: Function, *, keep: Iterable[Instr] = ()) -> Function:
             defined.add(id(new))
         if new is not instr:
             replaced[id(instr)] = new
-    return rebuilt(fn, body, replaced)
+    out = rebuilt(fn, body, replaced)
+    if any(i.prim.group is OpGroup.REGION for i in body):  # simplify inside each region
+        out = in_regions(out, lambda r: dce(simplify(r)))
+    return out
 
 
 def _simplest(instr: Instr) -> Value:

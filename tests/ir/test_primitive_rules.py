@@ -12,11 +12,12 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from tapegrad.ir import PRIMITIVES, ShapeError, TensorType, dtypes, tensor_type
+from tapegrad.ir import PRIMITIVES, Builder, ShapeError, TensorType, dtypes, tensor_type
 from tapegrad.ir.primitives import infer_type
 from tapegrad.runtime import interpret
 
 from helpers.ir_build import assert_same, roundtrip, single_op
+from helpers.region_programs import cond_sin_or_square, scan_tanh_rnn, while_doubling
 
 F32, F64, I64, BOOL = np.float32, np.float64, np.int64, np.bool_
 FLOATS = (F32, F64)
@@ -34,6 +35,9 @@ class Case:
     type: TensorType | None = None  # the declared type of a source (full, constant, iota)
     rtol: float | None = None
     id: str = field(default="")
+    #: for a region primitive, whose result is a tuple: the program around it (a
+    #: Builder function of the parameters returning one tensor)
+    program: Callable | None = None
 
 
 def rng(seed=0):
@@ -337,8 +341,44 @@ def index_cases():
                            lambda b, s, *i, axes=axes: _put(b, s, i, axes, True), rtol=1e-5)
 
 
+def _rnn_reference(w, h, xs, reverse=False):
+    ys = np.empty(len(xs), xs.dtype)
+    for i in (reversed(range(len(xs))) if reverse else range(len(xs))):
+        h = np.tanh(h @ w + xs[i])
+        ys[i] = (h * h).sum()
+    return h, ys
+
+
+def region_cases():
+    """cond, while_loop, scan and output: programs from tests/helpers/region_programs."""
+    for dt in FLOATS:
+        w, h, xs = data((3, 3), dt, 1) * 0.3, data((2, 3), dt, 2), data((4, 2, 3), dt, 3)
+        for rev in (False, True):
+            yield Case("scan", [w, h, xs], {}, lambda w, h, xs, rev=rev: _rnn_reference(
+                w, h, xs, rev)[0], rtol=1e-5, id=f"reverse={rev}",
+                program=lambda b, *p, rev=rev: scan_tanh_rnn(b, *p, reverse=rev)[0])
+            yield Case("output", [w, h, xs], {}, lambda w, h, xs, rev=rev: _rnn_reference(
+                w, h, xs, rev)[1], rtol=1e-5, id=f"ys-reverse={rev}",
+                program=lambda b, *p, rev=rev: scan_tanh_rnn(b, *p, reverse=rev)[1])
+        empty = data((0, 2, 3), dt, 3)
+        yield Case("scan", [w, h, empty], {}, lambda w, h, xs: h, id="length=0",
+                   program=lambda b, *p: scan_tanh_rnn(b, *p)[0])
+        for sign in (1, -1):
+            x, y = data((3,), dt, 4) * sign, data((3,), dt, 5)
+            yield Case("cond", [x, y], {}, lambda x, y: np.sin(x) * y if x.sum() > 0
+                       else x * x - y, rtol=1e-6, id=f"sign={sign}", program=cond_sin_or_square)
+        x = np.abs(data((2,), dt, 6)) + 0.5
+        yield Case("while_loop", [x], {}, lambda x: _doubled(x), program=while_doubling)
+
+
+def _doubled(x):
+    while x.sum() < 100:
+        x = x * 2
+    return x
+
+
 CASE_GENERATORS = [elementwise_cases, structural_cases, reduction_cases, matmul_cases,
-                   source_cases, math_surface_cases, index_cases]
+                   source_cases, math_surface_cases, index_cases, region_cases]
 ALL_CASES = [c for gen in CASE_GENERATORS for c in gen()]
 
 
@@ -361,7 +401,8 @@ def test_table_covers_every_primitive():
 def test_primitive_against_numpy(case: Case):
     with np.errstate(all="ignore"):
         want = np.asarray(case.ref(*case.operands))
-    fn = single_op(case.prim, case.operands, case.attrs, case.type)
+    fn = single_op(case.prim, case.operands, case.attrs, case.type) if case.program is None \
+        else program(case)
     # the shape rule gives numpy's shape and dtype
     assert fn.results[0].type == ty(want.dtype.type, want.shape)
     inputs = [a.copy() for a in case.operands]
@@ -375,6 +416,12 @@ def test_primitive_against_numpy(case: Case):
     # the text form keeps everything that matters (constant values included)
     (again,) = interpret(roundtrip(fn), case.operands)
     assert_same(again, want, case.rtol)
+
+
+def program(case: Case):
+    b = Builder(case.prim)
+    params = [b.param(ty(a.dtype.type, a.shape), f"x{i}") for i, a in enumerate(case.operands)]
+    return b.build(case.program(b, *params))
 
 
 def t(spec: str) -> TensorType:

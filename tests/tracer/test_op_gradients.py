@@ -185,6 +185,11 @@ case("where", lambda x, y: tg.where(_COND, x, y), U(2, 3), U(2, 3))
 case("where", lambda x, y: tg.where(_COND, x, y), U(3), U(2, 1), tag="broadcast")
 case("where", lambda x: tg.where(x > 0, x * x, -x), K(2, 3), order=3, tag="self")
 case("where", lambda x: tg.where(_COND, x, 0.5), U(2, 3), tag="scalar")
+# torch.cond (tapegrad/lax): eagerly the taken branch's operations are recorded
+case("cond", lambda x: tg.cond(x.sum() > -100, lambda a: a.sin() * a, lambda a: a * a, (x,)),
+     U(2, 3), tag="true")
+case("cond", lambda x: tg.cond(x.sum() < -100, lambda a: a.sin() * a, lambda a: a.exp(), (x,)),
+     U(2, 3), tag="false")
 case("where", lambda x, y: x.where(_COND, y), U(2, 3), U(), tag="method")
 
 # ---------------------------------------------------------------- reductions

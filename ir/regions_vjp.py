@@ -1,0 +1,128 @@
+"""Reverse-mode rules of the region primitives, registered into vjp_rules.VJP_RULES.
+
+Each adjoint is itself a region instruction whose regions are the `vjp` of the
+forward regions, so it is ordinary IR: differentiating it again (grad of grad
+through a scan) needs nothing more.
+
+  output      the cotangent goes to its slot of the tuple's cotangent
+  cond        a cond on the same predicate whose branches are the branches'
+              adjoints: only the taken branch's runs
+  scan        a scan that stacks the carry entering each step (the residuals),
+              then a reverse scan over them whose body is the body's adjoint
+              (recomputing the body's inside from its carry: checkpointing per step)
+              and whose carry accumulates the consts' cotangents
+  while_loop  not reverse-differentiable (its trip count is data): an error
+              pointing at fori_loop and scan, as JAX's
+"""
+from __future__ import annotations
+
+from . import primitives as P
+from .autodiff import vjp
+from .builder import Builder
+from .core import Function, Instr, Value
+from .passes import dce
+from .vjp_rules import defvjp
+
+
+def inline(b: Builder, fn: Function, args: list[Value]) -> list[Value]:
+    """Append `fn`'s body to `b` with its parameters bound to `args`; its results."""
+    env = {id(p): a for p, a in zip(fn.params, args)}
+    for instr in fn.body:
+        new = Instr(instr.prim, [env[id(o)] for o in instr.operands], dict(instr.attrs),
+                    instr.type, instr.loc)
+        b.body.append(new)
+        env[id(instr)] = new
+    return [env[id(r)] for r in fn.results]
+
+
+def _zeros_if_none(b: Builder, ct: Value | None, t) -> Value:
+    return b.full(t, 0) if ct is None else ct
+
+
+@defvjp(P.output)
+def _output_vjp(b: Builder, instr: Instr, ct: Value):
+    parts = [None] * len(instr.operands[0].type.types)
+    parts[instr.attrs["index"]] = ct
+    return [parts]
+
+
+@defvjp(P.cond)
+def _cond_vjp(b: Builder, instr: Instr, cts: list):
+    pred, *ops = instr.operands
+    live = [k for k, t in enumerate(instr.type.types) if t.dtype.is_float and cts[k] is not None]
+    diff = [j for j, op in enumerate(ops) if op.dtype.is_float]
+    if not live or not diff:
+        return [None] * len(instr.operands)
+    branches = {}
+    for name in ("true", "false"):
+        fn = instr.attrs[name]
+        sub = Function(fn.name, fn.params, fn.body, [fn.results[k] for k in live])
+        branches[name] = vjp(sub, [fn.params[j] for j in diff], name=f"{fn.name}_vjp")
+    adj = b.emit(P.cond, pred, *ops, *[cts[k] for k in live], **branches)
+    grads: list = [None] * len(ops)
+    for n, j in enumerate(diff):
+        grads[j] = b.output(adj, index=n)
+    return [None] + grads
+
+
+@defvjp(P.scan)
+def _scan_vjp(b: Builder, instr: Instr, cts: list):
+    a = instr.attrs
+    body, nc, m, length, reverse = (a["body"], a["num_consts"], a["num_carry"], a["length"],
+                                    a["reverse"])
+    ops = list(instr.operands)
+    consts, init, xs = ops[:nc], ops[nc:nc + m], ops[nc + m:]
+    out_types = instr.type.types
+    ny = len(out_types) - m
+    fc = [j for j in range(nc) if consts[j].dtype.is_float]
+    fk = [k for k in range(m) if init[k].dtype.is_float]
+    fx = [j for j in range(len(xs)) if xs[j].dtype.is_float]
+    if not fc and not fk and not fx:
+        return [None] * len(ops)
+    # 1. the residuals: the carry entering each step, stacked
+    carry_params = body.params[nc:nc + m]
+    saving = dce(Function(f"{body.name}_residuals", body.params, body.body,
+                          list(body.results[:m]) + list(carry_params)))
+    res = b.emit(P.scan, *ops, body=saving, num_consts=nc, num_carry=m, length=length,
+                 reverse=reverse)
+    stacked = [b.output(res, index=m + k) for k in range(m)]
+    # 2. the reverse scan: carry (consts' cotangents so far, the carry's cotangent)
+    wrt = ([body.params[j] for j in fc] + [carry_params[k] for k in fk]
+           + [body.params[nc + m + j] for j in fx])
+    g = vjp(body, wrt, name=f"{body.name}_vjp")  # (params..., ct per result) -> grads
+    rb = Builder(f"{body.name}_adjoint")
+    pc = [rb.param(c.type) for c in consts]
+    pacc = [rb.param(consts[j].type) for j in fc]
+    pdk = [rb.param(t.type) for t in init]
+    pk = [rb.param(t.type) for t in init]
+    px = [rb.param(x.type.with_shape(x.shape[1:])) for x in xs]
+    pcty = [rb.param(t.with_shape(t.shape[1:])) for t in out_types[m:]]
+    grads = inline(rb, g, pc + pk + px + pdk + pcty)
+    gc, gk, gx = grads[:len(fc)], grads[len(fc):len(fc) + len(fk)], grads[len(fc) + len(fk):]
+    acc = [rb.add(p, d) for p, d in zip(pacc, gc)]
+    dk = list(pdk)
+    for k, d in zip(fk, gk):
+        dk[k] = d
+    adjoint = dce(rb.build(*acc, *dk, *gx))
+    ct_carry = [_zeros_if_none(b, cts[k], out_types[k]) for k in range(m)]
+    ct_ys = [_zeros_if_none(b, cts[m + k], out_types[m + k]) for k in range(ny)]
+    zeros = [b.full(consts[j].type, 0) for j in fc]
+    rev = b.emit(P.scan, *consts, *zeros, *ct_carry, *stacked, *xs, *ct_ys, body=adjoint,
+                 num_consts=nc, num_carry=len(fc) + m, length=length, reverse=not reverse)
+    grads_out: list = [None] * len(ops)
+    for n, j in enumerate(fc):
+        grads_out[j] = b.output(rev, index=n)
+    for k in fk:
+        grads_out[nc + k] = b.output(rev, index=len(fc) + k)
+    for n, j in enumerate(fx):
+        grads_out[nc + m + j] = b.output(rev, index=len(fc) + m + n)
+    return grads_out
+
+
+@defvjp(P.while_loop)
+def _while_vjp(b: Builder, instr: Instr, cts: list):
+    where = f" (at {instr.loc.full()})" if instr.loc is not None else ""
+    raise NotImplementedError(
+        "Reverse-mode differentiation does not work for tg.lax.while_loop: its trip count "
+        "depends on the data, so there are no per-step values to save. Use "
+        f"tg.lax.fori_loop with static (Python int) bounds, or tg.lax.scan{where}.")
