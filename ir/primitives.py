@@ -507,3 +507,8 @@ NO_ARITHMETIC = frozenset(
     [p for p in PRIMITIVES.values() if p.group is OpGroup.STRUCTURAL]
     + [select, stop_gradient, constant, iota])
 
+#: Elementwise primitives whose per-element cost is a libm-class function: on large
+#: arrays a vector loop beats numpy's per-element calls by several times, so eager
+#: code sends them to native code (runtime/eager_native.py).
+COSTLY_ELEMENTWISE = frozenset(PRIMITIVES[name] for name in (
+    "pow", "sin", "cos", "exp", "log", "tanh", "logistic", "expm1", "log1p", "atan", "erf"))

@@ -22,8 +22,7 @@ from ..ir.core import Function, Instr, Param, TensorType
 from .execute import eager_mode, execute
 
 #: the primitives worth a native call (numpy is several times slower than the vector loop)
-PRIMS = frozenset([P.pow, P.sin, P.cos, P.exp, P.log, P.tanh, P.logistic, P.expm1, P.log1p,
-                   P.atan, P.erf])
+PRIMS = P.COSTLY_ELEMENTWISE
 #: elements from which the call's fixed cost (~5-10 us) is small against numpy's loop
 MIN_SIZE = 32768
 
