@@ -83,4 +83,6 @@ from .tracer.ops_index_fns import (  # noqa: E402
 # tracing, the function transforms and the namespaces
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
+from .tracer.transforms_forward import jvp, linearize  # noqa: E402
+from .tracer.transforms_vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402
 from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402

@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # native code (llvmlite) loads on first compile: a fast `impo
     from ..runtime.native_call import CompiledFunction
 
 KINDS = ("compile", "grad", "value_and_grad")
+#: the lowering of each transform another module adds (tracer/transforms_vmap.py, ...):
+#: kind -> lower(f, args, static, spec) -> Lowered; registered when that module loads
+EXTRA_LOWERINGS: dict = {}
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,9 @@ def lower_call(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
 
 
 def _lower(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
+    extra = EXTRA_LOWERINGS.get(spec.kind)
+    if extra is not None:
+        return extra(f, args, static, spec)
     fn, tree = trace(f, args, static_argnums=tuple(static))
     _check_closed(f, fn)
     if spec.kind == "compile":
