@@ -85,4 +85,5 @@ from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
 from .tracer.transforms_forward import jvp, linearize  # noqa: E402
 from .tracer.transforms_vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402
+from .tracer.transforms_checkpoint import checkpoint, checkpoint_policies, remat  # noqa: E402,E501
 from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402
