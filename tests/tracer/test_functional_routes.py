@@ -49,7 +49,8 @@ def test_hvp_and_vhp_forward_over_reverse(name):
           getattr(eager, name)(scalar, (X, Y), (V, vy)))
 
 
-@pytest.mark.parametrize("strategy", ["reverse-mode", "forward-mode"])
+@pytest.mark.parametrize("strategy", ["reverse-mode",
+                                      pytest.param("forward-mode", marks=pytest.mark.slow)])
 def test_vectorized_jacobian_and_hessian(strategy):
     close(AF.jacobian(f, (X, Y), vectorize=True, strategy=strategy),
           eager.jacobian(f, (X, Y)))
