@@ -87,4 +87,5 @@ from .tracer.transforms_forward import jvp, linearize  # noqa: E402
 from .tracer.transforms_vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402
 from .tracer.transforms_checkpoint import checkpoint, checkpoint_policies, remat  # noqa: E402,E501
 from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402
-from . import func  # noqa: E402,F401  (tg.func: torch.func's transforms)
+from .serialization import load, save  # noqa: E402  (PyTorch's zip checkpoints, allow-list loading)
+from . import func  # noqa: E402,F401  (tg.func: torch.func: functional_call and the transforms)
