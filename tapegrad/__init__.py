@@ -89,3 +89,4 @@ from .tracer.transforms_checkpoint import checkpoint, checkpoint_policies, remat
 from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402
 from .serialization import load, save  # noqa: E402  (PyTorch's zip checkpoints, allow-list loading)
 from . import func  # noqa: E402,F401  (tg.func: torch.func: functional_call and the transforms)
+from . import distributed, export  # noqa: E402  (tg.export; tg.distributed loads dask lazily)

@@ -15,13 +15,14 @@ import numpy as np
 from ..ir.core import Value
 from .backward_plan import COTANGENT, PARAM, AdjointPlan, TapeGraph
 from .errors import SECOND_BACKWARD, at
-from .tape import AccumulateGrad, GradFn, Saved
+from .tape import AccumulateGrad, AdjointNode, GradFn, Saved
 
 
 class NodeWalk:
     """What `walk_nodes` found below some roots (see the module docstring)."""
 
-    __slots__ = ("fns", "leaves", "saved", "stale", "plain", "_all_records", "_producer")
+    __slots__ = ("fns", "leaves", "saved", "stale", "plain", "blocks", "_all_records",
+                 "_producer")
 
     # Set by walk_nodes, without an __init__ frame (loss.backward() makes one walk per
     # step); `_all_records` and `_producer` only when first asked for.
@@ -31,11 +32,14 @@ class NodeWalk:
     #   stale   a record was changed in place since it was saved, or two disagree
     #   plain   not stale, and no custom Function, hook or retained grad among the
     #           nodes: loss.backward() may take its short way
+    #   blocks  output instruction -> its AdjointNode (instructions that ran as one
+    #           call: create_graph's adjoint, a composite's template), or None
 
     @property
     def customs(self) -> list[GradFn]:
         """The nodes that are not plain GradFns (custom Functions), in walk order."""
-        return [] if self.plain else [f for f in self.fns if type(f) is not GradFn]
+        return [] if self.plain else [f for f in self.fns
+                                      if type(f) is not GradFn and type(f) is not AdjointNode]
 
     @property
     def hooked(self) -> list[GradFn]:
@@ -120,7 +124,7 @@ class NodeWalk:
             f.freed = True
         if not self.plain:
             for f in self.fns:
-                if type(f) is not GradFn:
+                if type(f) is not GradFn and type(f) is not AdjointNode:
                     f.release()  # a custom Function's ctx lets go of its saved tensors
 
 
@@ -133,6 +137,7 @@ def walk_nodes(roots: list) -> NodeWalk:
     saved: dict[int, Saved] = {}
     setdefault = saved.setdefault
     stale = special = False
+    blocks = None
     stack = roots
     while stack:
         f = stack.pop()
@@ -140,7 +145,17 @@ def walk_nodes(roots: list) -> NodeWalk:
             continue
         seen.add(f)
         fns.append(f)
-        if type(f) is not GradFn or f.hooks or f.retained:
+        if type(f) is GradFn:
+            if f.hooks or f.retained:
+                special = True
+        elif type(f) is AdjointNode:
+            if blocks is None:
+                blocks = {}
+            for out in f.outputs:
+                blocks[out] = f
+            if f.hooks or f.retained:
+                special = True
+        else:
             special = True
         for key, rec in f.saved.items():
             if rec.version_box[0] != rec.version:
@@ -160,6 +175,7 @@ def walk_nodes(roots: list) -> NodeWalk:
     walk = _new(NodeWalk)
     walk.fns, walk.leaves, walk.saved, walk.stale = fns, leaves, saved, stale
     walk.plain = not (stale or special)
+    walk.blocks = blocks
     return walk
 
 

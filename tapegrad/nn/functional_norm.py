@@ -15,6 +15,7 @@ from ..ir import primitives as P
 from ..tracer import ops_elementwise as E
 from ..tracer import ops_reduce as R
 from ..tracer import ops_shape as S
+from ..tracer.errors import TracerError
 from ..tracer.grad_mode import no_grad
 from ..tracer.ops_core import in_float32
 from ..tracer.ops_math import rsqrt
@@ -153,6 +154,22 @@ def _update_running_stats(input: Tensor, dims: tuple, count: int, running_mean, 
     """running = (1 - momentum) running + momentum batch (mean, unbiased variance), with
     the batch statistics and the mix in float64, rounded once into the buffers, as
     PyTorch's CPU kernel accumulates in double; unrecorded."""
+    try:
+        _mix_running_stats(input, dims, count, running_mean, running_var, momentum)
+    except TracerError as e:
+        raise running_stats_error() from e
+
+
+def running_stats_error() -> TracerError:
+    return TracerError(
+        "batch_norm in training mode updates running_mean/running_var in place, and a "
+        "traced function cannot update the module's own buffers: pass them with the "
+        "parameters (functional_call(model, {**params, **dict(model.named_buffers())}, "
+        "...)), or use model.eval() or track_running_stats=False")
+
+
+def _mix_running_stats(input: Tensor, dims: tuple, count: int, running_mean, running_var,
+                       momentum: float) -> None:
     with no_grad():
         x = S.to_dtype(input.detach(), dtypes.f64)
         mean = R.mean(x, dims)

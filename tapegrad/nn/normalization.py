@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..ir import dtypes
 from ..tracer.creation import empty, ones, tensor, zeros
+from ..tracer.errors import TracerError
 from . import functional_norm as FN
 from . import init
 from .module import Module
@@ -93,7 +94,10 @@ class _BatchNorm(Module):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
+            try:
+                self.num_batches_tracked.add_(1)
+            except TracerError as e:
+                raise FN.running_stats_error() from e
             if self.momentum is None:  # a cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked)
         use_batch_stats = self.training or (self.running_mean is None

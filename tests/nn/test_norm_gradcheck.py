@@ -108,3 +108,22 @@ def test_batch_norm_eval_uses_running_stats_and_state_dict_round_trips():
     np.testing.assert_allclose(other(x).detach().numpy(), expected.numpy(), rtol=1e-5)
     with pytest.raises(RuntimeError, match='Unexpected key\\(s\\) in state_dict: "extra"'):
         other.load_state_dict({**bn.state_dict(), "extra": tg.zeros(1)})
+
+
+def test_batch_norm_under_a_transform_needs_its_buffers_passed_in():
+    from tapegrad.func import functional_call
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    x = tg.randn(5, 2)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+
+    def loss(p, b):
+        return functional_call(model, {**p, **b}, (x,)).pow(2).sum()
+
+    assert tg.grad(loss)(params, buffers)["0.weight"].shape == (3, 2)
+    with pytest.raises(tg.tracer.errors.TracerError, match="pass them with the parameters"):
+        tg.grad(lambda p: functional_call(model, p, (x,)).pow(2).sum())(params)
+    model.eval()
+    assert tg.grad(lambda p: functional_call(model, p, (x,)).pow(2).sum())(params)[
+        "1.weight"].shape == (3,)
