@@ -519,6 +519,9 @@ def main(argv=None) -> None:
     if "DIST" in only:  # Dask clusters, minutes: only when named (benchmarks/data_parallel.py)
         from benchmarks.data_parallel import dist_rows
         rows += dist_rows(q)
+    if want("T"):  # the transforms beyond grad (issue 19)
+        from benchmarks.transforms import transforms_rows
+        rows += transforms_rows(q)
     print()
     print_table(rows)
 

@@ -30,12 +30,16 @@ from .errors import TracerError, at, user_loc
 from .tensor import Tensor
 from .fast_call import MISS, build_fast_call  # noqa: F401  (MISS: re-exported)
 from .trace import function_name, param_names, trace
+from .transforms_checkpoint import collecting_regions, rematerialize_regions
 from .tree_util import PyTreeDef, keystr, tree_flatten, treedef_tuple
 
 if TYPE_CHECKING:  # native code (llvmlite) loads on first compile: a fast `import tapegrad`
     from ..runtime.native_call import CompiledFunction
 
 KINDS = ("compile", "grad", "value_and_grad")
+#: the lowering of each transform another module adds (tracer/transforms_vmap.py, ...):
+#: kind -> lower(f, args, static, spec) -> Lowered; registered when that module loads
+EXTRA_LOWERINGS: dict = {}
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,11 @@ def lower_call(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
 
 
 def _lower(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
-    fn, tree = trace(f, args, static_argnums=tuple(static))
+    extra = EXTRA_LOWERINGS.get(spec.kind)
+    if extra is not None:
+        return extra(f, args, static, spec)
+    with collecting_regions() as regions:  # tg.checkpoint's calls inside f
+        fn, tree = trace(f, args, static_argnums=tuple(static))
     _check_closed(f, fn)
     if spec.kind == "compile":
         return Lowered(fn, None, optimize(fn), tree)
@@ -175,6 +183,7 @@ def _lower(f, args: tuple, static: frozenset[int], spec: Spec) -> Lowered:
     name = f"{spec.kind}_{function_name(f)}"
     adjoint = vjp(fn, wrt, cotangents=["ones"] + ["zero"] * n_aux,
                   keep_results=spec.kind == "value_and_grad" or spec.has_aux, name=name)
+    adjoint = rematerialize_regions(adjoint, fn, regions)
     results, out_tree = _arrange(spec, adjoint.results, len(wrt), grads_tree, value_tree,
                                  aux_tree)
     program = Function(name, adjoint.params, adjoint.body, results)

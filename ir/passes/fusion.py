@@ -100,7 +100,15 @@ def _same_index(v: Instr, user: Instr) -> bool:
 
 def fusion_groups(fn: Function, policy: FusionPolicy | None = None) -> Fusion:
     policy = policy or FusionPolicy()
-    live = topo_sort(fn.results)
+    # body order, not topo_sort's (depth first from the first result): a gradient's
+    # results are the weights' gradients, and depth first from the first one would put
+    # every weight's product after the whole backward chain, keeping every activation
+    # and every delta alive to the end of the function
+    ordered = topo_sort(fn.results)
+    needed = {id(i) for i in ordered}
+    live = [i for i in fn.body if id(i) in needed]
+    if len(live) != len(ordered):  # a body that lacks some of them: topo_sort's order
+        live = ordered
     users: dict[int, list[Instr]] = {}
     for instr in live:
         for o in {id(o): o for o in instr.operands}.values():

@@ -1,2 +1,5 @@
-"""`tg.func`: torch.func's function transforms over Modules (one file per function)."""
+"""`tg.func`: torch.func's names and signatures (one file per job): functional_call over
+Modules, and the function transforms (transforms.py)."""
 from .functional_call import functional_call  # noqa: F401
+from .transforms import (  # noqa: F401
+    grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp, vmap)

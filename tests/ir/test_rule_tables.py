@@ -14,6 +14,8 @@ from tapegrad.ir.primitives import PRIMITIVES, SHAPE_RULES, OpGroup, Primitive
 TABLES = [
     ("shape rules", "tapegrad.ir.primitives", "SHAPE_RULES"),
     ("VJP rules", "tapegrad.ir.vjp_rules", "VJP_RULES"),
+    ("JVP rules", "tapegrad.ir.jvp_rules", "JVP_RULES"),
+    ("batching rules", "tapegrad.ir.batching_rules", "BATCHING_RULES"),
     ("interpreter", "tapegrad.runtime.interpreter", "IMPLS"),
     ("LLVM lowerings", "tapegrad.codegen.lowering", "LOWERINGS"),
 ]

@@ -447,6 +447,8 @@ NOT_OPERATIONS = {
     "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "compile", "jit", "grad",
     "inference_mode", "is_inference_mode_enabled", "is_anomaly_enabled",
     "is_anomaly_check_nan_enabled",
+    # the transforms beyond grad (tests/tracer/test_transforms_beyond_grad.py, test_checkpoint.py)
+    "jvp", "linearize", "vmap", "jacrev", "jacfwd", "hessian", "checkpoint", "remat",
     "value_and_grad", "make_ir",
     # Tensor plumbing
     "cpu", "cuda", "element_size", "is_floating_point",

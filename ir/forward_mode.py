@@ -1,0 +1,102 @@
+"""Forward mode: a function's IR in, the IR of its Jacobian-vector product out.
+
+    t = jvp(f, [x, w])         # t(x, w, tx, tw) -> (*f's results, *their tangents)
+    known, linear = linearize(t, n_primal_params=2, n_primal_results=len(f.results))
+
+One sweep in body order: each instruction is kept (the same object) and followed by
+the instructions of its tangent, from `jvp_rules`.  Tangents are symbolic zeros until
+a `wrt` value reaches them, and only floating point values carry them.  The result
+is ordinary IR (so `vjp(jvp(f))` and `jvp(vjp(f))` need nothing special).
+
+`linearize` splits a JVP program the way JAX's partial evaluation does: the part
+that needs only the primal parameters runs once; the linear part reads its
+residuals (the primal values the tangent instructions use) as parameters.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .builder import Builder
+from .core import Function, Instr, Param, Value
+from .jvp_rules import JVP_RULES
+from .passes import cse, dce, simplify
+from .passes.externalize import externalize
+
+
+def jvp(fn: Function, wrt: Sequence[Value], *, name: str | None = None,
+        tangent_params: Sequence[Param] | None = None) -> Function:
+    """Parameters `fn.params` + one tangent per `wrt` value (of its type); results
+    `fn.results` + one tangent per result (zeros where none reaches it; an integer
+    result's tangent is zeros of its type)."""
+    wrt = list(wrt)
+    members = {id(v) for v in fn.params} | {id(i) for i in fn.body}
+    for k, w in enumerate(wrt):
+        if id(w) not in members:
+            raise ValueError(f"jvp of @{fn.name}: wrt[{k}] ({w!r}) is not a parameter or "
+                             "instruction of the function")
+    forward = dce(fn)
+    b = Builder(name or f"{fn.name}_jvp")
+    if tangent_params is None:
+        tangent_params = [Param(w.type, f"t{k}" if len(wrt) > 1 else "t")
+                          for k, w in enumerate(wrt)]
+    tangents: dict[int, Value] = {id(w): t for w, t in zip(wrt, tangent_params)
+                                  if w.dtype.is_float}
+    for instr in forward.body:
+        b.body.append(instr)
+        given = tangents.get(id(instr))  # an instruction in wrt keeps its given tangent
+        if given is not None or not instr.dtype.is_float:
+            continue
+        ins = [tangents.get(id(op)) for op in instr.operands]
+        if all(t is None for t in ins):
+            continue
+        rule = JVP_RULES.get(instr.prim)
+        if rule is None:
+            raise NotImplementedError(f"no JVP rule for primitive {instr.prim.name!r} "
+                                      f"(at {instr.loc or 'unknown location'})")
+        b.loc = instr.loc
+        out = rule(b, instr, ins)
+        if out is not None:
+            if out.type != instr.type:
+                raise TypeError(f"internal error: the JVP rule of {instr.prim.name} gave a "
+                                f"tangent of type {out.type} for {instr.type}")
+            tangents[id(instr)] = out
+    b.loc = None
+    outs = [tangents.get(id(r)) or b.full(r.type, 0) for r in forward.results]
+    out = Function(b.name, list(fn.params) + list(tangent_params), b.body,
+                   list(forward.results) + outs)
+    return dce(cse(dce(simplify(dce(out), keep=forward.body)), keep=forward.body))
+
+
+def linearize(program: Function, n_primal_params: int,
+              n_primal_results: int) -> tuple[Function, Function]:
+    """Split a JVP program (primal parameters first, then tangents; primal results
+    first, then tangents) into `known(primals) -> (*primal results, *residuals)` and
+    `linear(*residuals, *tangents) -> tangent results`."""
+    primal_params = program.params[:n_primal_params]
+    tangent_params = program.params[n_primal_params:]
+    known_ids = {id(p) for p in primal_params}
+    for instr in program.body:
+        if all(id(op) in known_ids for op in instr.operands):
+            known_ids.add(id(instr))
+    tangent_results = program.results[n_primal_results:]
+    linear_part = dce(Function(program.name, program.params, program.body, tangent_results))
+    residuals, seen = [], set()
+    for instr in linear_part.body:
+        if id(instr) in known_ids:
+            continue
+        for op in instr.operands:
+            # known values the linear part reads; constants (no operands) are recomputed
+            if id(op) in known_ids and id(op) not in seen and \
+                    not (isinstance(op, Instr) and not op.operands):
+                seen.add(id(op))
+                residuals.append(op)
+    for r in tangent_results:  # a tangent result that is known (zeros, or a primal value)
+        if id(r) in known_ids and isinstance(r, Instr) and r.operands and id(r) not in seen:
+            seen.add(id(r))
+            residuals.append(r)
+    known = dce(Function(f"{program.name}_known", primal_params, program.body,
+                         list(program.results[:n_primal_results]) + residuals))
+    cut, res_params = externalize(linear_part, residuals)
+    linear = dce(Function(f"{program.name}_linear", res_params + list(tangent_params),
+                          cut.body, cut.results))
+    return known, linear
