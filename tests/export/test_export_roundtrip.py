@@ -60,6 +60,10 @@ TRANSFORMS = {
     # the transforms beyond grad, and control flow regions: every transform's output exports
     "vmap_of_grad": (lambda: tg.vmap(tg.grad(mlp_loss), in_axes=(None, 0, 0)),
                      lambda: _batched()),
+    "compiled_jvp": (lambda: tg.compile(lambda p, t: tg.jvp(_vector_fn, (p,), (t,))),
+                     lambda: _vector() * 2),
+    "compiled_linearize": (lambda: tg.compile(lambda p, t: tg.linearize(_vector_fn, p)[1](t)),
+                           lambda: _vector() * 2),
     "jacrev": (lambda: tg.jacrev(_vector_fn), lambda: _vector()),
     "jacfwd": (lambda: tg.jacfwd(_vector_fn), lambda: _vector()),
     "hessian": (lambda: tg.hessian(lambda v: (_vector_fn(v) ** 2).sum()), lambda: _vector()),
