@@ -26,7 +26,7 @@ import numpy as np
 from ..ir.core import Instr, Param, Value, topo_sort
 from ..runtime.execute import execute
 from . import anomaly
-from .backward_plan import AdjointPlan, plan_for, walk_tape
+from .backward_plan import COTANGENT, AdjointPlan, plan_for, walk_tape
 from .backward_replay import replay
 from .backward_walk import NodeWalk, adjoint_inputs, walk_nodes
 from .custom_function import link_tensor
@@ -147,7 +147,7 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
                 outs = anomaly.run_checked(plan, graph, wrt_index, arrays, walk.fns)
             else:
                 outs = execute(plan.fn, arrays)
-            computed = _wrap_results(plan, arrays, outs)
+            computed = _wrap_results(plan, arrays, outs, grads)
         it = iter(computed)
         result = [next(it) if ok else None for ok in reachable]
     if not retain_graph:
@@ -155,12 +155,28 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
     return result
 
 
-def _wrap_results(plan: AdjointPlan, inputs: list[np.ndarray], outs: list[np.ndarray]) -> list[Tensor]:
-    """The adjoint's results as tensors; never an input array itself (the interpreter and
-    native code both return fresh arrays, but a gradient must not alias a saved value)."""
+def _wrap_results(plan: AdjointPlan, inputs: list[np.ndarray], outs: list[np.ndarray],
+                  grads: list[Tensor] = ()) -> list[Tensor]:
+    """The adjoint's results as tensors.  One IR value is one tensor, as PyTorch hands one
+    gradient tensor to every input an add passes it to (a hook that writes into it reaches
+    the others); a cotangent passed through unchanged is the caller's tensor itself, as
+    PyTorch's.  Any other input array (a saved value) is copied, never aliased."""
     input_ids = {id(a) for a in inputs}
-    return [Tensor._make(np.array(a) if id(a) in input_ids else a, t)
-            for a, t in zip(outs, plan.result_types)]
+    position = {id(p): k for k, p in enumerate(plan.fn.params)}
+    made: dict[int, Tensor] = {}
+    out = []
+    for a, t, r in zip(outs, plan.result_types, plan.fn.results):
+        tensor = made.get(id(r))
+        if tensor is None:
+            k = position.get(id(r))
+            kind, i, _ = plan.sources[k] if k is not None else (None, None, None)
+            if kind is COTANGENT and i < len(grads) and grads[i]._type == t:
+                tensor = grads[i]
+            else:
+                tensor = Tensor._make(np.array(a) if id(a) in input_ids else a, t)
+            made[id(r)] = tensor
+        out.append(tensor)
+    return out
 
 
 def _record_leaf_root(t: Tensor, walk: NodeWalk) -> None:
@@ -362,8 +378,11 @@ def _with_hooks(outputs, grads, values, walk: NodeWalk, retain_graph, create_gra
         g = res[len(values) + k]
         if g is None:
             continue
-        new = _run_hooks(hooks, g)
-        if new is g:
+        # the hooks get a tensor of their own: one that writes into it and returns it (or
+        # None) changed the gradient too, which the comparison with g finds
+        mine = Tensor._make(np.array(g._data), g._type, g._requires_grad)
+        new = _run_hooks(hooks, mine)
+        if new is mine and np.array_equal(mine._data, g._data, equal_nan=True):
             continue
         res[len(values) + k] = new
         delta = new - g

@@ -317,3 +317,18 @@ SURFACE_METHODS = {
 for _name, _fn in SURFACE_METHODS.items():
     setattr(Tensor, _name, _fn)
 METHODS.update(SURFACE_METHODS)
+
+
+# ---------------------------------------------------------------- NumPy's keyword names
+# (`A.sum(axis=1, keepdims=True)`: PyTorch's parser takes them everywhere; numpy_keywords.py)
+
+from . import numpy_keywords as _NK  # noqa: E402
+from . import ops_index_fns as _IF  # noqa: E402
+from . import ops_softmax as _SM  # noqa: E402
+softmax, log_softmax = _SM.softmax, _SM.log_softmax
+FUNCTIONS += _SM.FUNCTIONS
+import sys as _sys  # noqa: E402
+
+_NK.install(FUNCTIONS + _IF.FUNCTIONS,
+            [_sys.modules[__name__], E, R, S, I, M, MR, L, LA, SO, _IF, _SM],
+            Tensor)
