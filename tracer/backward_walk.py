@@ -35,7 +35,7 @@ class NodeWalk:
     @property
     def customs(self) -> list[GradFn]:
         """The nodes that are not plain GradFns (custom Functions), in walk order."""
-        return [] if self.plain else [f for f in self.fns if type(f) is not GradFn]
+        return [] if self.plain else [f for f in self.fns if f.custom]
 
     @property
     def hooked(self) -> list[GradFn]:
@@ -120,7 +120,7 @@ class NodeWalk:
             f.freed = True
         if not self.plain:
             for f in self.fns:
-                if type(f) is not GradFn:
+                if f.custom:
                     f.release()  # a custom Function's ctx lets go of its saved tensors
 
 
@@ -140,7 +140,7 @@ def walk_nodes(roots: list) -> NodeWalk:
             continue
         seen.add(f)
         fns.append(f)
-        if type(f) is not GradFn or f.hooks or f.retained:
+        if f.custom or f.hooks or f.retained:
             special = True
         for key, rec in f.saved.items():
             if rec.version_box[0] != rec.version:

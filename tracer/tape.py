@@ -103,6 +103,9 @@ class GradFn:
         self.hooks: dict[int, list] | None = None
         self.retained: dict[int, weakref.ref] | None = None
 
+    #: a custom Function's node (CustomGradFn) runs the user's backward
+    custom = False
+
     def name(self) -> str:
         return self._name
 
@@ -112,6 +115,75 @@ class GradFn:
 
     def __repr__(self) -> str:
         return f"<{self._name} object at {id(self):#x}>"
+
+    def register_prehook(self, hook) -> "NodeHookHandle":
+        """hook(grad_outputs) -> new grad_outputs or None, before this node's backward."""
+        return self._add_hook(NodePreHook(hook))
+
+    def register_hook(self, hook) -> "NodeHookHandle":
+        """hook(grad_inputs, grad_outputs) -> new grad_inputs or None, after it."""
+        return self._add_hook(NodePostHook(hook))
+
+    def _add_hook(self, hook) -> "NodeHookHandle":
+        """Node hooks sit with the tensor hooks of the node's output (its last instruction),
+        which the engine runs first: PyTorch's order (tensor hooks, pre-hooks, post-hooks)."""
+        if not self.instrs:
+            raise RuntimeError(f"{self._name} has no output to hook")
+        if self.hooks is None:
+            self.hooks = {}
+        hooks = self.hooks.setdefault(id(self.instrs[-1]), [])
+        hooks.append(hook)
+        return NodeHookHandle(hooks, hook)
+
+
+class NodePreHook:
+    """A node pre-hook among its output's tensor hooks: called as one with the gradient."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __call__(self, grad):
+        new = self.hook((grad,))
+        return None if new is None else new[0]
+
+
+class NodePostHook:
+    """A node post-hook: the engine calls it with the node's input and output gradients."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook):
+        self.hook = hook
+
+
+class NodeHookHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+#: grad_fn name -> its class: each kind of node has a class of that name, as PyTorch's
+#: (`type(y.grad_fn).__name__` is 'MulBackward0'); made on first use
+NODE_CLASSES: dict[str, type] = {}
+
+
+def node_class(name: str, base: type | None = None) -> type:
+    """The GradFn subclass called `name` (of `base`, GradFn by default)."""
+    base = base or GradFn
+    key = name if base is GradFn else (name, base)
+    cls = NODE_CLASSES.get(key)
+    if cls is None:
+        # no module: PyTorch's node classes print as <class 'MulBackward0'>
+        cls = NODE_CLASSES[key] = type(name, (base,), {"__slots__": (), "__module__": "builtins",
+                                                       "__qualname__": name})
+    return cls
 
 
 def _node_of(t):
@@ -244,7 +316,8 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
     except ValueError:  # the operation is the bottom of the stack: no user line
         frame = None
     loc = _caller_loc(frame)
-    return _on_tape(GradFn(name, inputs, loc), prim, args, attrs, rtype, data, loc)
+    cls = NODE_CLASSES.get(name) or node_class(name)
+    return _on_tape(cls(name, inputs, loc), prim, args, attrs, rtype, data, loc)
 
 
 def bind_typed(prim: Primitive, args: tuple, rtype: TensorType) -> "Tensor":
@@ -284,9 +357,11 @@ def _record(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType, data: 
     if loc is None:
         loc = _node_loc(node)
     if node is None:
-        fn = GradFn(_default_name(prim), args, loc)
+        name = _default_name(prim)
+        fn = (NODE_CLASSES.get(name) or node_class(name))(name, args, loc)
     elif node.fn is None:
-        fn = node.fn = GradFn(node.name, node.inputs, loc)
+        fn = node.fn = (NODE_CLASSES.get(node.name) or node_class(node.name))(
+            node.name, node.inputs, loc)
     else:
         fn = node.fn
     return _on_tape(fn, prim, args, attrs, rtype, data, loc)

@@ -161,9 +161,6 @@ KNOWN_FAILURES = {
                    "PyTorch's SqueezeBackward1")),
     "docs_grad_mode": _known((("", _lacks("inference_mode")), "torch.inference_mode "
                               "(issue 15 item 4, branch autograd)")),
-    "docs_node_register_prehook": _known(
-        (_AUTOGRAD, "torch.autograd.graph.Node"),
-        (_DIFFERS, "grad_fn nodes have no register_prehook / register_hook")),
     "docs_saved_tensors_hooks": _known(
         (_AUTOGRAD, "torch.autograd.graph.saved_tensors_hooks"),
         (_DIFFERS, "saved_tensors_hooks raises NotImplementedError: the tape keeps saved "
@@ -176,8 +173,6 @@ KNOWN_FAILURES = {
         "against PyTorch's trajectories)"))),
     "lib_tinygrad_backward_pass": _known((_DIFFERS, "sign of zero: PyTorch's gradient through "
                                           "relu and log_softmax holds -0.0, tapegrad's 0.0")),
-    "qa_old_blitz_mean": _known((_DIFFERS, "type(grad_fn).__name__ is 'GradFn' for every "
-                                 "node (PyTorch has a class per kind, e.g. AddBackward0)")),
     "qa_second_derivative_backward": _known((_DIFFERS, (
         "backward(create_graph=True) leaves x.grad with grad_fn=<AddBackward0>; PyTorch's "
         "is <CopyBackwards>"))),
