@@ -14,6 +14,8 @@ import functools
 import inspect
 import types
 
+from .out_argument import call_with_out
+
 #: PyTorch's parameter name -> the NumPy names its parser also accepts
 ALIASES = {"dim": ("axis",), "keepdim": ("keepdims",)}
 
@@ -42,12 +44,17 @@ def take(api: str, dim, keepdim, axis, keepdims):
     return dim, keepdim
 
 
-def accept_numpy_keywords(fn):
-    """`fn`, also taking the NumPy aliases of its parameters (fn itself if none applies)."""
+def accept_numpy_keywords(fn, takes_out: bool = False, api: str | None = None):
+    """`fn`, also taking the NumPy aliases of its parameters, and `out=` if `takes_out`
+    (out_argument.py); fn itself if neither applies.  One wrapper for both: one call."""
     renames = _renames(fn)
-    if not renames:
+    try:
+        takes_out = takes_out and "out" not in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        takes_out = False
+    if not renames and not takes_out:
         return fn
-    name = fn.__name__
+    name = api or fn.__name__  # the public name: some operations are made by a factory
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -57,29 +64,35 @@ def accept_numpy_keywords(fn):
                     if target in kwargs:  # both spellings: PyTorch's parser refuses it too
                         raise TypeError(f"{name}() got an unexpected keyword argument {alias!r}")
                     kwargs[target] = kwargs.pop(alias)
+            if takes_out and "out" in kwargs:
+                out = kwargs.pop("out")
+                if out is not None:
+                    return call_with_out(name, fn, args, kwargs, out)
         return fn(*args, **kwargs)
     wrapper._numpy_keywords = True
     return wrapper
 
 
-def install(names: list[str], modules: list, cls: type) -> None:
+def install(names: list[str], modules: list, cls: type, with_out=frozenset()) -> None:
     """Wrap the functions called `names` wherever a module in `modules` binds them (where
-    `tg.*` imports them from), and cls's methods, in place; one wrapper per function."""
-    wrapped: dict[int, tuple] = {}
+    `tg.*` imports them from), and cls's methods, in place; one wrapper per function.
+    The functions named in `with_out` also take `out=` (not the methods: PyTorch's don't)."""
+    wrapped: dict[tuple, tuple] = {}
 
-    def wrap(fn):
+    def wrap(fn, takes_out=False, api=None):
         if getattr(fn, "_numpy_keywords", False) or not isinstance(fn, types.FunctionType):
             return fn
-        if id(fn) not in wrapped:
-            wrapped[id(fn)] = (fn, accept_numpy_keywords(fn))  # the pair keeps fn's id taken
-        return wrapped[id(fn)][1]
+        key = (id(fn), takes_out)
+        if key not in wrapped:  # the pair keeps fn alive, so its id is not reused
+            wrapped[key] = (fn, accept_numpy_keywords(fn, takes_out, api))
+        return wrapped[key][1]
 
-    for module in modules:
-        for name in names:
-            if name in vars(module):
-                setattr(module, name, wrap(getattr(module, name)))
     for name, obj in list(vars(cls).items()):
         if not name.startswith("__"):
             new = wrap(obj)
             if new is not obj:
                 setattr(cls, name, new)
+    for module in modules:
+        for name in names:
+            if name in vars(module):
+                setattr(module, name, wrap(getattr(module, name), name in with_out, name))

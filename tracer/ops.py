@@ -329,6 +329,12 @@ softmax, log_softmax = _SM.softmax, _SM.log_softmax
 FUNCTIONS += _SM.FUNCTIONS
 import sys as _sys  # noqa: E402
 
+#: the functions without `out=` in PyTorch (views, shapes, predicates, softmax's `dtype=`)
+_NO_OUT = {"is_tensor", "t", "transpose", "permute", "reshape", "flatten", "unsqueeze",
+           "squeeze", "select", "broadcast_to", "swapaxes", "chunk", "split", "unbind",
+           "movedim", "moveaxis", "swapdims", "unflatten", "diagonal", "narrow", "allclose",
+           "equal", "clone", "softmax", "log_softmax", "std_mean", "var_mean", "aminmax",
+           "sort", "topk", "kthvalue", "median", "mode", "isclose", "max", "min"}
 _NK.install(FUNCTIONS + _IF.FUNCTIONS,
-            [_sys.modules[__name__], E, R, S, I, M, MR, L, LA, SO, _IF, _SM],
-            Tensor)
+            [_sys.modules[__name__], E, R, S, I, M, MR, L, LA, SO, _IF, _SM], Tensor,
+            with_out=frozenset(FUNCTIONS + _IF.FUNCTIONS) - _NO_OUT)
