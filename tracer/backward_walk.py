@@ -15,7 +15,8 @@ import numpy as np
 from ..ir.core import Value
 from .backward_plan import COTANGENT, PARAM, AdjointPlan, TapeGraph
 from .errors import SECOND_BACKWARD, at
-from .tape import AccumulateGrad, GradFn, Saved
+from . import saved_hooks as _saved_hooks
+from .tape import AccumulateGrad, GradFn, PackedSaved, Saved
 
 
 class NodeWalk:
@@ -169,6 +170,8 @@ _new = object.__new__
 def adjoint_inputs(plan: AdjointPlan, graph: TapeGraph, cotangents: list[np.ndarray],
                    walk: NodeWalk) -> list[np.ndarray]:
     """The cached adjoint's inputs: the cotangents, and the arrays the forward saved."""
+    if _saved_hooks.used:  # saved-tensor hooks: every node's unpack hook, in node order
+        _saved_hooks.unpack_all(walk.fns, PackedSaved)
     arrays = []
     params, body = graph.params, graph.body
     if walk.stale:

@@ -28,6 +28,7 @@ from ..runtime.interpreter import errors_restore as _errors_restore
 from ..runtime.interpreter import eval_prim
 from .errors import TracerError, _is_internal, allocation_error, at, user_loc
 from .grad_mode import _state as _grad_state
+from . import saved_hooks as _saved_hooks
 
 #: tracer.tensor hands its class over when it is defined (it imports this module, so
 #: this module cannot import it); an import inside each call cost ~0.5 us per operation
@@ -47,6 +48,35 @@ class Saved:
         self.array = array
         self.version_box = version_box
         self.version = version_box[0]
+
+
+class PackedSaved(Saved):
+    """A saved value given to a saved-tensor pack hook (tracer/saved_hooks.py): it keeps
+    what the hook returned; its array is the unpack hook's tensor's.  The values one
+    instruction saved are unpacked together, in the order they were packed, when backward
+    first reads one of them (as PyTorch's node unpacks its saved variables when it runs)."""
+
+    __slots__ = ("packed", "unpack", "unpacked", "group")
+
+    def __init__(self, rec: Saved, packed, unpack, group: list):
+        self.value, self.version_box, self.version = rec.value, rec.version_box, rec.version
+        self.packed, self.unpack, self.unpacked, self.group = packed, unpack, None, group
+        group.append(self)
+
+    def _unpack(self) -> None:
+        t = self.unpack(self.packed)
+        if not isinstance(t, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor "
+                            f"but got result of type {type(t).__name__}")
+        self.unpacked = t._data
+
+    @property
+    def array(self):
+        if self.unpacked is None:
+            for rec in self.group:
+                if rec.unpacked is None:
+                    rec._unpack()
+        return self.unpacked
 
 
 class AccumulateGrad:
@@ -385,6 +415,8 @@ def _on_tape(fn: GradFn, prim: Primitive, args: tuple, attrs: dict, rtype: Tenso
     fn.instrs.append(instr)
     out = Tensor._make(data, rtype, True, fn, instr)
     saved[id(instr)] = Saved(instr, data, out._version)
+    if _saved_hooks.state.stack:
+        _saved_hooks.pack_saved(fn, instr, args, out, PackedSaved)
     return out
 
 

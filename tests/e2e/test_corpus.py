@@ -156,10 +156,6 @@ KNOWN_FAILURES = {
                    "PyTorch's SqueezeBackward1")),
     "docs_grad_mode": _known((("", _lacks("inference_mode")), "torch.inference_mode "
                               "(issue 15 item 4, branch autograd)")),
-    "docs_saved_tensors_hooks": _known(
-        (_AUTOGRAD, "torch.autograd.graph.saved_tensors_hooks"),
-        (_DIFFERS, "saved_tensors_hooks raises NotImplementedError: the tape keeps saved "
-                   "values as arrays (a deliberate difference)")),
     "tut_polynomial_optim": _known((_DIFFERS, (
         "RMSprop at lr=1e-3 reaches the minimum by step ~1500 and then steps about lr in "
         "each coefficient every step, so the loss jitters (8.82 -> 8.89 -> 8.88): the "
