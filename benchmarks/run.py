@@ -408,6 +408,12 @@ def main(argv=None) -> None:
         rows += w5_rows(1 if q else 5)
     if want("W6"):
         rows += w6_rows(rep, 200 if q else 2000)
+    if want("NN"):  # benchmarks/nn_optim.py: nn + optim three ways beside PyTorch and JAX
+        from benchmarks.nn_optim import nn_rows
+        rows += nn_rows(rep, 5 if q else 20)
+    if "DIST" in only:  # Dask clusters, minutes: only when named (benchmarks/data_parallel.py)
+        from benchmarks.data_parallel import dist_rows
+        rows += dist_rows(q)
     print()
     print_table(rows)
 

@@ -3,8 +3,9 @@
     fn = compiled_ir(fn)     # exactly the IR that emit.lower plans and compiles
 
 Some rewrites belong to code generation only: the gemm epilogue (`c + k*(a@b)`
-as one `matmul_add`) is not bit-exact, so it never runs before differentiation
-(ir/passes/gemm_epilogue.py).  Everything that shows "what runs" (a transform's
+as one `matmul_add`) and `(a @ b).T` as `b.T @ a.T` are not bit-exact, so they
+never run before differentiation (ir/passes/gemm_epilogue.py,
+ir/passes/transposed_product.py).  Everything that shows "what runs" (a transform's
 `.optimized`, the `optimized` dump stage) calls this same function, so it
 cannot drift from what is compiled.  It loads no LLVM.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 from ..ir.core import Function
 from ..ir.passes.gemm_epilogue import gemm_epilogues
+from ..ir.passes.transposed_product import transposed_products
 
 
 def compiled_ir(fn: Function) -> Function:
-    """`fn` after every IR pass the code generator applies (idempotent)."""
-    return gemm_epilogues(fn)
+    """`fn` after every IR pass the code generator applies (idempotent).  Transposed
+    products first: `w - lr * (x.T @ g).T` then meets the epilogue as `w - lr * (g.T @ x)`."""
+    return gemm_epilogues(transposed_products(fn))

@@ -15,7 +15,6 @@ code model (W1, W2, W4a kernels within noise).
 from __future__ import annotations
 
 import functools
-import hashlib
 import llvmlite
 import llvmlite.binding as llvm
 
@@ -63,10 +62,6 @@ def identity() -> str:
              f"features={llvm.get_host_cpu_features().flatten()}", f"opt={OPT_LEVEL}",
              f"reloc={RELOC}/{CODE_MODEL}"]
     return "\n".join(parts)
-
-
-def identity_hash() -> str:
-    return hashlib.sha256(identity().encode()).hexdigest()
 
 
 def prepare(module) -> None:

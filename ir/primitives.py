@@ -487,6 +487,3 @@ NO_ARITHMETIC = frozenset(
     [p for p in PRIMITIVES.values() if p.group is OpGroup.STRUCTURAL]
     + [select, stop_gradient, constant, iota])
 
-
-def all_primitives() -> list[Primitive]:
-    return list(PRIMITIVES.values())

@@ -85,3 +85,6 @@ from .tracer.ops_index_fns import (  # noqa: E402
 from .tracer.trace import make_ir  # noqa: E402
 from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
 from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402
+from .serialization import load, save  # noqa: E402  (PyTorch's zip checkpoints, allow-list loading)
+from . import func  # noqa: E402,F401  (tg.func: torch.func over Modules)
+from . import distributed, export  # noqa: E402  (tg.export; tg.distributed loads dask lazily)

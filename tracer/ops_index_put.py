@@ -14,10 +14,9 @@ import numpy as np
 from ..ir import dtypes
 from ..ir import primitives as P
 from . import ops_elementwise as E
-from .errors import at, user_loc
-from .ops_core import broadcast_shapes, cast_to
+from .ops_core import cast_to
 from .ops_index import _index_tensor, flat_positions, has_tensor_items, positions
-from .ops_inplace import _inplace, region_setitem
+from .ops_inplace import _inplace, check_value_fits, region_setitem
 from .tape import bind
 from .tensor import Tensor
 from .unsupported import unsupported_argument
@@ -87,14 +86,7 @@ def _masked_write(x: Tensor, mask: Tensor, d: int, val: Tensor) -> Tensor:
 def put(x: Tensor, index, val: Tensor, accumulate: bool) -> Tensor:
     """x with `val` written (or added, duplicates summed) at the positions x[index] reads."""
     pos, shape = positions(x, index)
-    try:
-        fits = broadcast_shapes("index_put", val.shape, shape) == shape
-    except RuntimeError:
-        fits = False
-    if not fits:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(val.shape)} cannot be "
-                           f"broadcast to indexing result of shape {list(shape)}"
-                           f"{at(user_loc())}")
+    check_value_fits("index_put", val.shape, shape)
     flat = flat_positions(x, pos, shape)
     src = bind(P.reshape, cast_to(val, x.dtype, shape), shape=flat[0].shape) if flat else val
     prim = P.scatter_add if accumulate else P.scatter

@@ -218,6 +218,19 @@ def copy_(self, src):
 # ---------------------------------------------------------------- x[index] = value
 
 
+def check_value_fits(op: str, value_shape: tuple, target_shape: tuple) -> None:
+    """An indexed write takes a value that broadcasts to what the index selects, no more:
+    PyTorch's message, at the user's line."""
+    try:
+        fits = broadcast_shapes(op, value_shape, target_shape) == target_shape
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value_shape)} cannot be "
+                           f"broadcast to indexing result of shape {list(target_shape)}"
+                           f"{at(user_loc())}")
+
+
 def region_setitem(x: Tensor, index, value) -> None:
     """Write `value` into the region a basic `index` (ints, slices, None, ...) selects: a
     numpy write when nothing records, else select(mask, pad(value), x) so the update is
@@ -225,14 +238,7 @@ def region_setitem(x: Tensor, index, value) -> None:
     from .ops_index import region
     starts, counts, steps, view_shape = region(x, index)
     val = value if isinstance(value, Tensor) else E.as_tensor(value)
-    try:
-        fits = broadcast_shapes("setitem", val.shape, view_shape) == view_shape
-    except RuntimeError:
-        fits = False
-    if not fits:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(val.shape)} cannot be "
-                           f"broadcast to indexing result of shape {list(view_shape)}"
-                           f"{at(user_loc())}")
+    check_value_fits("setitem", val.shape, view_shape)
     if 0 in counts:
         return
     records = is_grad_enabled() and (x._requires_grad or val._requires_grad)

@@ -5,6 +5,8 @@ from .module import Module  # noqa: F401
 from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .linear import Bilinear, Identity, Linear  # noqa: F401
 from .basic import Dropout, Flatten, Unflatten  # noqa: F401
+from .normalization import BatchNorm1d, LayerNorm  # noqa: F401
+from .sparse import Embedding  # noqa: F401
 from .activation import (  # noqa: F401
     ELU, GELU, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh)
 from .loss import (  # noqa: F401

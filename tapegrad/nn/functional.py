@@ -21,6 +21,7 @@ from ..tracer.unsupported import module_getattr as _module_getattr
 
 from .functional_activation import (  # noqa: E402,F401
     elu, gelu, hardtanh, leaky_relu, silu, softplus)
+from .functional_norm import batch_norm, embedding, layer_norm  # noqa: E402,F401
 from .functional_loss import huber_loss, kl_div, l1_loss, smooth_l1_loss  # noqa: E402,F401
 from .functional_loss import reduce_loss as _reduce_loss  # noqa: E402
 

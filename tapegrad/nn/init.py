@@ -3,8 +3,14 @@ so a seeded layer starts from the numbers PyTorch's starts from."""
 from __future__ import annotations
 
 import math
+import warnings
 
+import numpy as np
+
+from ..tracer.creation import empty_like
 from ..tracer.grad_mode import no_grad
+from ..tracer.ops_elementwise import where
+from ..tracer.ops_math import logical_or
 from ..tracer.tensor import Tensor
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -13,7 +19,7 @@ _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
     if nonlinearity in _LINEAR_GAINS:
-        return 1.0
+        return 1  # an int, as PyTorch returns
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
@@ -98,3 +104,68 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, generator)
+
+
+
+def _rejected_normals(tensor: Tensor, mean: float, std: float, a: float, b: float,
+                      generator) -> None:
+    """Normal draws outside [a, b] (compared in the tensor's dtype) are redrawn, each
+    round drawing a whole tensor's worth, until none is left."""
+    lo = float(np.asarray(a, tensor.detach().numpy().dtype))
+    hi = float(np.asarray(b, tensor.detach().numpy().dtype))
+    result = tensor.normal_(mean, std, generator=generator)
+    while True:
+        outside = logical_or(result < lo, result > hi)
+        if not bool(outside.any()):
+            break
+        result = where(outside, empty_like(result).normal_(mean, std, generator=generator),
+                       result)
+    if result is not tensor:
+        tensor.copy_(result)
+
+
+def _log_density_gap(x: Tensor, mean: float, std: float, log_peak: float) -> Tensor:
+    """log of the normal density at x over its peak in [a, b], step by step as PyTorch
+    rounds it in the tensor's dtype."""
+    return (((x - mean) / std) ** 2 * -0.5) - log_peak
+
+
+def _rejected_uniforms(tensor: Tensor, mean: float, std: float, a: float, b: float,
+                       generator) -> None:
+    """For a narrow window: uniform proposals on [a, b], each kept when log(u) of a
+    second uniform falls under the normal's log density relative to its peak."""
+    log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+    candidates, accept = empty_like(tensor), empty_like(tensor)
+    tensor.uniform_(a, b, generator=generator)
+    gap = _log_density_gap(tensor, mean, std, log_peak)
+    pending = accept.uniform_(generator=generator).log().gt(gap)
+    if not bool(pending.any()):
+        return
+    result = tensor
+    while True:
+        candidates.uniform_(a, b, generator=generator)
+        result = where(pending, candidates, result)
+        gap = _log_density_gap(candidates, mean, std, log_peak)
+        pending = where(pending, accept.uniform_(generator=generator).log().gt(gap), pending)
+        if not bool(pending.any()):
+            break
+    tensor.copy_(result)
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator=None) -> Tensor:
+    """Normal(mean, std) restricted to [a, b] by rejection, drawing what PyTorch 2.13
+    draws from the seeded generator: redrawn normals when [a, b] holds more than 30%
+    of the mass, uniform proposals with a density test otherwise."""
+    def cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    with no_grad():
+        if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
+            _rejected_normals(tensor, mean, std, a, b, generator)
+        else:
+            _rejected_uniforms(tensor, mean, std, a, b, generator)
+    return tensor

@@ -54,6 +54,7 @@ class Module:
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
+        d["_hooks_with_kwargs"] = set()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
@@ -62,26 +63,47 @@ class Module:
     # ------------------------------------------------------------------ calling
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
+        for hid, hook in list(self._forward_pre_hooks.items()):
+            if hid in self._hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
         output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        for hid, hook in list(self._forward_hooks.items()):
+            result = hook(self, args, kwargs, output) if hid in self._hooks_with_kwargs \
+                else hook(self, args, output)
             if result is not None:
                 output = result
         return output
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+    def _add_hook(self, table: OrderedDict, hook, prepend: bool,
+                  with_kwargs: bool) -> RemovableHandle:
+        handle = RemovableHandle(table)
+        table[handle.id] = hook
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        if with_kwargs:
+            self._hooks_with_kwargs.add(handle.id)
         return handle
 
-    def register_forward_hook(self, hook) -> RemovableHandle:
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """hook(module, args) -> None or new args; with_kwargs: hook(module, args, kwargs)
+        -> None or (args, kwargs). Runs before forward, in registration order."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """hook(module, args, output) (with_kwargs: (module, args, kwargs, output)) -> None or
+        a replacement output. always_call is accepted; a failing forward skips hooks."""
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
     # ------------------------------------------------------------- registration
 
@@ -139,6 +161,13 @@ class Module:
         if name not in mod._parameters:
             raise AttributeError(f"{type(mod).__name__} has no parameter `{name}`")
         return mod._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}`")
+        return mod._buffers[name]
 
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
@@ -298,17 +327,21 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> "Module":
-        """Only dtypes move anything: the CPU is the only device."""
+        """Only dtypes move anything: the CPU is the only device (others raise)."""
         from ..ir import dtypes
+        from ..tracer.creation import check_device
         target = kwargs.get("dtype")
+        check_device(kwargs.get("device"))
         for a in args:
             if isinstance(a, dtypes.DType):
                 target = a
             elif isinstance(a, Tensor):
                 target = a.dtype
+            else:
+                check_device(a)
         if target is not None and not target.is_float:
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired "
-                            f"dtype={target!r}")
+            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
+                            f"got desired dtype={target!r}")
         if target is None:
             return self
         return self._apply(lambda t: t.to(target) if t.dtype.is_float else t)
@@ -321,13 +354,26 @@ class Module:
         from ..ir import dtypes
         return self._apply(lambda t: t.to(dtypes.f64) if t.dtype.is_float else t)
 
+    def half(self) -> "Module":
+        from ..ir import dtypes
+        return self._apply(lambda t: t.to(dtypes.f16) if t.dtype.is_float else t)
+
     def cpu(self) -> "Module":
         return self
 
     # ------------------------------------------------------------- state dicts
 
+    #: the layout version of this module's state dict; PyTorch stores it in the state
+    #: dict's `_metadata` so that loading can upgrade older layouts (BatchNorm's is 2)
+    _version = 1
+
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
-        destination = OrderedDict() if destination is None else destination
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        metadata = getattr(destination, "_metadata", None)
+        if metadata is not None:
+            metadata[prefix[:-1]] = {"version": self._version}
         for name, p in self._parameters.items():
             if p is not None:
                 destination[prefix + name] = p if keep_vars else p.detach()
@@ -340,8 +386,28 @@ class Module:
                                   keep_vars=keep_vars)
         return destination
 
+    def _defaults_for_old_checkpoints(self, prefix: str, version) -> dict:
+        """Keys an older version of this layer did not save, with the values to load for
+        them (PyTorch's _load_from_state_dict upgrades; BatchNorm has one)."""
+        return {}
+
+    def _with_old_checkpoint_defaults(self, state_dict):
+        """state_dict plus each module's defaults for keys its version lacked; the version
+        is read from the `_metadata` PyTorch's state dicts carry (none: the oldest)."""
+        metadata = getattr(state_dict, "_metadata", None) or {}
+        filled = None
+        for name, module in self.named_modules():
+            version = metadata.get(name, {}).get("version")
+            prefix = name + "." if name else ""
+            for key, value in module._defaults_for_old_checkpoints(prefix, version).items():
+                if key not in state_dict:
+                    filled = OrderedDict(state_dict) if filled is None else filled
+                    filled[key] = value
+        return state_dict if filled is None else filled
+
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         own = self.state_dict(keep_vars=True)
+        state_dict = self._with_old_checkpoint_defaults(state_dict)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []

@@ -24,19 +24,31 @@ _SLOTS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq", "max_ex
 
 
 def init_state(update, params, **hyper) -> dict:
-    """A state with every slot as zeros and the step count as a float32 tensor, so that
-    `tg.compile` sees the same pytree on every step (state=None changes shape after one).
-    Slots the update would not use (amsgrad off, no momentum, ...) stay zeros, unused."""
+    """A state with the slots the update will use for these hyperparameters (the update's
+    defaults for those not given) as zeros, and the step count as a float32 tensor, so
+    that `tg.compile` sees the same pytree on every step (state=None changes shape after
+    one step, and a slot the update does not use would be copied through every step)."""
     name = update if isinstance(update, str) else update.__name__
     state = {"step": tensor(0.0)}
+    leaves, treedef = tree_flatten(params)
     for slot in _SLOTS[name]:
-        zeros = tree_unflatten(tree_flatten(params)[1],
-                               [zeros_like(p) for p in tree_flatten(params)[0]])
-        if slot == "sum" and hyper.get("initial_accumulator_value"):
-            zeros = tree_unflatten(tree_flatten(params)[1], [
-                z + hyper["initial_accumulator_value"] for z in tree_flatten(zeros)[0]])
-        state[slot] = zeros
+        if not _uses(name, slot, hyper):
+            continue
+        fill = hyper.get("initial_accumulator_value", 0.0) if slot == "sum" else 0.0
+        state[slot] = tree_unflatten(treedef, [zeros_like(p) + fill if fill else zeros_like(p)
+                                               for p in leaves])
     return state
+
+
+def _uses(name: str, slot: str, hyper: dict) -> bool:
+    """Whether the update `name` reads and writes `slot` with these hyperparameters."""
+    if slot == "max_exp_avg_sq":
+        return bool(hyper.get("amsgrad", False))
+    if slot == "momentum_buffer":
+        return hyper.get("momentum", 0.0) != 0
+    if slot == "grad_avg":
+        return bool(hyper.get("centered", False))
+    return True
 
 
 def _leaves(params, grads, state, slots: tuple[str, ...]):
@@ -49,16 +61,21 @@ def _leaves(params, grads, state, slots: tuple[str, ...]):
         state = {"step": 0}
         for slot in slots:
             state[slot] = None
-    per = {slot: (tree_flatten(state[slot])[0] if state[slot] is not None
+    per = {slot: (tree_flatten(state[slot])[0] if state.get(slot) is not None
                   else [None] * len(p_leaves)) for slot in slots}
     return p_leaves, g_leaves, treedef, state, per
 
 
 def _pack(treedef, new_params, state, per, slots, step):
-    out = {"step": step}
+    """(params, state); slots of `state` this update does not use pass through unchanged,
+    so a state keeps its pytree structure whatever the hyperparameters."""
+    out = {k: v for k, v in state.items() if k != "step" and k not in slots}
+    out["step"] = step
     for slot in slots:
-        out[slot] = tree_unflatten(treedef, per[slot]) if any(
-            v is not None for v in per[slot]) else None
+        if any(v is not None for v in per[slot]):
+            out[slot] = tree_unflatten(treedef, per[slot])
+        elif slot in state:  # an unused slot stays absent from a state without it
+            out[slot] = None
     return tree_unflatten(treedef, new_params), out
 
 
@@ -197,7 +214,12 @@ def adagrad(params, grads, state=None, *, lr: float = 1e-2, lr_decay: float = 0.
     slots = ("sum",)
     ps, gs, treedef, state, per = _leaves(params, grads, state, slots)
     step = _next_step(state["step"])
-    clr = lr / (1 + (_scalar(step) - 1) * lr_decay)
+    s = _scalar(step)
+    if isinstance(s, Tensor):  # traced: the decayed rate in float64, as PyTorch's Python float
+        s = s.to(float64)
+    clr = lr / (1 + (s - 1) * lr_decay)
+    if isinstance(clr, Tensor) and ps:
+        clr = clr.to(ps[0].dtype)
     new = []
     for i, (p, g) in enumerate(zip(ps, gs)):
         g = -g if maximize else g

@@ -1,8 +1,10 @@
 """`Optimizer`: parameter groups, per-parameter state and PyTorch's state_dict layout.
 
 Subclasses name a pure update from optim/functional.py and its hyperparameters;
-`step()` runs it per parameter under no_grad and writes the new values into the
-parameters in place (their storage and identity stay, as PyTorch's do).
+`step()` runs it under no_grad, for a group's parameters together as one compiled
+call (optim/fused.py) once their state exists, else per parameter, and writes the new
+values into the parameters in place (their storage and identity stay, as PyTorch's
+do).  A group with `foreach=False` always steps per parameter.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from ..tracer.creation import tensor
 from ..tracer.grad_mode import no_grad
 from ..tracer.tensor import Tensor
 from ..nn.parameter import zero_grads
+from .fused import fused_step
 
 
 class _RequiredParameter:
@@ -75,9 +78,11 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 hyper = {k: group[k] for k in self._hyper}
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._step_one(p, hyper)
+                params = [p for p in group["params"] if p.grad is not None]
+                if params and group.get("foreach") is not False:
+                    params = fused_step(self, params, hyper)
+                for p in params:
+                    self._step_one(p, hyper)
         return loss
 
     def _step_one(self, p: Tensor, hyper: dict) -> None:

@@ -16,6 +16,7 @@ def test_benchmark_quick_run_prints_the_table(tmp_path):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run.py"), "--quick"],
                          env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    for row in ("W1 compiled step", "W2 grad", "W3 grad at a scalar", "W4a", "W4b", "W5", "W6"):
+    for row in ("W1 compiled step", "W2 grad", "W3 grad at a scalar", "W4a", "W4b", "W5", "W6",
+                "NN Adam step, eager nn + optim", "NN Adam.step alone"):
         assert row in out.stdout
     assert "OPENBLAS_CORETYPE" in out.stdout

@@ -48,7 +48,19 @@ _FLOAT32_NET = ("prints loss.item() of a float32 two-layer net over 500 steps in
                 "precision while the loss falls by 7 orders of magnitude: matmul rounding "
                 "(OpenBLAS against PyTorch's kernels) moves the 6th digit at step 99 and the "
                 "2nd by step 499; a wrong gradient changes the losses by far more")
+_FLOAT32_TRAINING = ("prints the losses of float32 training loops to 6 decimals ({loss:>7f}, "
+                      "{test_loss:>8f}): matmul and sum order (OpenBLAS and numpy's pairwise "
+                      "sums against PyTorch's kernels) moves the 7th significant digit; a wrong "
+                      "gradient or update moves the losses by far more")
 NUMERIC_TOLERANCE = {
+    "tut_dynamic_net": (1e-5, 1e-7, "prints loss.item() of a 1000-step float32 fit with SGD "
+                        "momentum in full precision: sums in another order move the 7th digit"),
+    "tut_optimization": (1e-5, 0.0, _FLOAT32_TRAINING),
+    "tut_polynomial_module": (1e-5, 1e-7, _FLOAT32_LOOP),
+    "tut_quickstart_adam": (1e-5, 0.0, _FLOAT32_TRAINING),
+    "tut_word_embeddings_ngram": (1e-5, 0.0, "prints per-epoch sums of 113 float32 losses "
+                                  "(loss.item()) in full precision: matmul and softmax sums in "
+                                  "another order move the 8th digit"),
     "tut_polynomial_tensor": (1e-5, 1e-7, _FLOAT32_LOOP),
     "tut_polynomial_autograd": (1e-5, 1e-7, _FLOAT32_LOOP),
     "tut_polynomial_custom_function": (1e-5, 1e-7, _FLOAT32_LOOP),

@@ -66,3 +66,18 @@ def test_an_sgd_step_differentiates_with_respect_to_the_learning_rate():
 def test_mismatched_trees_are_refused():
     with pytest.raises(ValueError, match="2 parameters but 1 gradients"):
         OF.adam(_params(), [tg.zeros(2)], None)
+
+
+@pytest.mark.parametrize("name,cls,hyper", CASES + [
+    ("adam", None, dict(lr=0.05)), ("rmsprop", None, dict(lr=0.01)),
+    ("sgd", None, dict(lr=0.1))], ids=lambda c: str(c) if isinstance(c, dict) else None)
+def test_a_compiled_step_from_init_state_traces_once(name, cls, hyper):
+    """init_state holds exactly the slots the update uses, and the update returns the
+    state's structure, so step after step is the same signature (no retrace)."""
+    update = getattr(OF, name)
+    step = tg.compile(lambda p, s: update(p, tg.grad(_loss)(p), s, **hyper))
+    p, s = _params(), OF.init_state(update, _params(), **hyper)
+    for _ in range(3):
+        p, s = step(p, s)
+    assert step.cache_info().traces == 1, step.cache_info().miss_reasons
+    assert float(s["step"]) == 3.0

@@ -381,6 +381,15 @@ def _seeded_dropout(x):
 
 
 case("F.dropout", _seeded_dropout, U(3, 4))
+# the nn branch's lookups and normalisations (tests/nn/test_norm_gradcheck.py checks more)
+_TOKENS = t_const([[0, 2, 2], [4, 1, 0]])
+case("F.embedding", lambda w: F.embedding(_TOKENS, w) ** 2, U(5, 3))
+case("F.layer_norm", lambda x, w, b: F.layer_norm(x, (3,), w, b), U(2, 3), U(3), U(3))
+case("F.batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+     U(4, 3), U(3), U(3))
+case("F.batch_norm", lambda x: F.batch_norm(x, t_const([0.1, -0.2], tg.float64),
+                                            t_const([0.5, 2.0], tg.float64)), U(3, 2),
+     tag="eval")
 
 # ---------------------------------------------------------------- in place (on non-leaves)
 
@@ -607,3 +616,4 @@ case("tensordot", lambda a, b: tg.tensordot(a, b, dims=([0, 2], [2, 0])), U(2, 3
 
 NON_DIFFERENTIABLE |= {"argsort", "stride", "storage_offset", "is_contiguous"}
 NOT_OPERATIONS |= {"asarray", "logspace", "get_default_device", "set_default_device"}
+NOT_OPERATIONS |= {"save", "load"}  # checkpoints: tests/serialization
