@@ -29,6 +29,7 @@ sys.path.insert(0, ROOT)
 os.environ.setdefault("TAPEGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="tapegrad-bench-"))
 
 import tapegrad as tg  # noqa: E402
+from benchmarks import references as refs  # noqa: E402
 
 F = tg.nn.functional
 
@@ -90,11 +91,27 @@ def fmt(seconds: float | None) -> str:
     return f"{seconds * 1e9:.3g} ns"
 
 
-def check(label: str, got, want, rtol=1e-4, atol=1e-6) -> None:
+def check(label: str, got, want, rtol=1e-4, atol=1e-6, who="tapegrad") -> None:
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     if not np.allclose(got, want, rtol=rtol, atol=atol):
         err = np.max(np.abs(got - want) / (atol + rtol * np.abs(want)))
-        raise AssertionError(f"{label}: tapegrad disagrees with numpy (worst {err:.3g} x tol)")
+        raise AssertionError(f"{label}: {who} disagrees with numpy (worst {err:.3g} x tol)")
+
+
+def check_refs(label: str, references: list, want, **tol) -> None:
+    """Each PyTorch / JAX side's result against the numpy reference, before timing."""
+    for r in references:
+        got = r.result()
+        if isinstance(want, (list, tuple)):
+            for k, (a, b) in enumerate(zip(got, want)):
+                check(f"{label} [{k}]", a, b, who=r.label, **tol)
+        else:
+            check(label, got, want, who=r.label, **tol)
+
+
+def ref_rows(name: str, ours: float, references: list, times: list[float]) -> list[Row]:
+    """tapegrad's time beside each PyTorch / JAX side measured in the same turns."""
+    return [Row(name, ours, r.label, t, r.target) for r, t in zip(references, times)]
 
 
 # ---------------------------------------------------------------- W1: two-layer network
@@ -163,6 +180,8 @@ def w1_rows(label, sizes, repeat, number, target_compiled, eager_target=None, lr
         return loss
 
     fns = [compiled_step, numpy_step, vg_numpy_update_step]
+    w1_refs = refs.w1(x, y, w1_0.copy(), w2_0.copy(), lr, "<= 0.7x") \
+        if eager_target is not None else []
     if eager_target is not None:
         xt, yt = tg.from_numpy(x), tg.from_numpy(y)
         w1t = tg.tensor(w1_0.copy(), requires_grad=True)
@@ -181,14 +200,23 @@ def w1_rows(label, sizes, repeat, number, target_compiled, eager_target=None, lr
                 w2t.grad.zero_()
 
         fns.append(eager_step)
-    times = side_by_side(fns, repeat, number)
+    n_ours = len(fns)
+    times = side_by_side(fns + [r.fn for r in w1_refs], repeat, number)
     for w in (w_c, w_v):  # every side ran the same number of steps
         check(f"{label} weights after the run", w[1], w_n[1], rtol=1e-3, atol=1e-3)
+    for r in w1_refs:
+        check(f"{label} weights after the run", r.fn.weights()[1], w_n[1], rtol=1e-3,
+              atol=1e-3, who=r.label)
+    ref_times = times[n_ours:]
     rows = [Row(f"{label} compiled step", times[0], "numpy", times[1], target_compiled),
             Row(f"{label} value_and_grad + numpy update", times[2], "numpy", times[1], "")]
     if eager_target is not None:
         rows.append(Row(f"{label} eager loop (tutorial)", times[3], "numpy", times[1],
                         eager_target))
+    for r, t in zip(w1_refs, ref_times):
+        ours = times[3] if r.label == "PyTorch eager" else times[0]
+        kind = "eager loop (tutorial)" if r.label == "PyTorch eager" else "compiled step"
+        rows.append(Row(f"{label} {kind}", ours, r.label, t, r.target))
     return rows
 
 
@@ -210,10 +238,14 @@ def w2_rows(n, repeat, number):
     check(f"W2 n={n:.0e}", g(x).numpy(), _w2_numpy(x.astype(np.float64)), rtol=1e-4,
           atol=1e-5)
     out = np.empty_like(x)
-    ours, copy, numpy_ref = side_by_side(
-        [lambda: g(x), lambda: np.copyto(out, x), lambda: _w2_numpy(x)], repeat, number)
+    w2_refs = refs.w2(x, "<= 0.5x" if n == 10 ** 6 else "")
+    check_refs(f"W2 n={n:.0e}", w2_refs, _w2_numpy(x.astype(np.float64)), rtol=1e-4, atol=1e-5)
+    ours, copy, numpy_ref, *more = side_by_side(
+        [lambda: g(x), lambda: np.copyto(out, x), lambda: _w2_numpy(x)]
+        + [r.fn for r in w2_refs], repeat, number)
     return [Row(f"W2 grad, {n:.0e} f32", ours, "np.copyto", copy, "<= 2.0x"),
-            Row(f"W2 grad, {n:.0e} f32", ours, "numpy grad", numpy_ref, "")]
+            Row(f"W2 grad, {n:.0e} f32", ours, "numpy grad", numpy_ref, "")] \
+        + ref_rows(f"W2 grad, {n:.0e} f32", ours, w2_refs, more)
 
 
 # ---------------------------------------------------------------- W3: scalar latency
@@ -238,10 +270,16 @@ def w3_rows(repeat, number):
         return x.grad.item()
 
     check("W3 eager", eager(), _w3_numpy(1.5), rtol=1e-5)
-    ours, eag, numpy_ref = side_by_side([lambda: g(1.5), eager, lambda: _w3_numpy(1.5)],
-                                        repeat, number)
+    w3_refs = refs.w3(1.5)
+    check_refs("W3", w3_refs, _w3_numpy(1.5), rtol=1e-5)
+    ours, eag, numpy_ref, *more = side_by_side(
+        [lambda: g(1.5), eager, lambda: _w3_numpy(1.5)] + [r.fn for r in w3_refs],
+        repeat, number)
     return [Row("W3 grad at a scalar, compiled", ours, "numpy", numpy_ref, "<= 2 us"),
-            Row("W3 grad at a scalar, eager", eag, "numpy", numpy_ref, "<= 20 us")]
+            Row("W3 grad at a scalar, eager", eag, "numpy", numpy_ref, "<= 20 us")] \
+        + [Row("W3 grad at a scalar, " + ("eager" if r.label == "PyTorch eager" else "compiled"),
+               eag if r.label == "PyTorch eager" else ours, r.label, t, r.target)
+           for r, t in zip(w3_refs, more)]
 
 
 # ---------------------------------------------------------------- W4: second order
@@ -256,8 +294,18 @@ def w4a_rows(repeat, number):
         return 6 * x * s + 6 * x * x * c - x ** 3 * s
 
     check("W4a", d2(x).numpy(), numpy_ref(), rtol=1e-9, atol=1e-9)
-    ours, base = side_by_side([lambda: d2(x), numpy_ref], repeat, number)
-    return [Row("W4a grad(grad), 1e5 f64", ours, "numpy", base, "<= 0.03x")]
+    xt = tg.from_numpy(x)
+    check("W4a eager", refs.w4a_eager(tg, xt).numpy(), numpy_ref(), rtol=1e-9, atol=1e-9)
+    w4_refs = refs.w4a(x, "<= 0.2x", "<= 0.5x")
+    check_refs("W4a", w4_refs, numpy_ref(), rtol=1e-9, atol=1e-9)
+    ours, base, eag, *more = side_by_side(
+        [lambda: d2(x), numpy_ref, lambda: refs.w4a_eager(tg, xt)] + [r.fn for r in w4_refs],
+        repeat, number)
+    return [Row("W4a grad(grad), 1e5 f64", ours, "numpy", base, "<= 0.03x"),
+            Row("W4a eager: grad(create_graph) + grad, 1e5 f64", eag, "numpy", base, "")] \
+        + [Row("W4a eager: grad(create_graph) + grad, 1e5 f64" if r.label == "PyTorch eager"
+               else "W4a grad(grad), 1e5 f64", eag if r.label == "PyTorch eager" else ours,
+               r.label, t, r.target) for r, t in zip(w4_refs, more)]
 
 
 def w4b_rows(repeat, number):
@@ -272,9 +320,20 @@ def w4b_rows(repeat, number):
         return x.T @ (mask * ((2 * dyp) @ w2.T))
 
     want = numpy_ref()
-    check("W4b", hvp(w1, w2, x, y, v).numpy(), want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
-    ours, base = side_by_side([lambda: hvp(w1, w2, x, y, v), numpy_ref], repeat, number)
-    return [Row("W4b Hessian-vector product (W1 loss, w1)", ours, "numpy", base, "<= 0.9x")]
+    tol = dict(rtol=1e-3, atol=1e-3 * np.abs(want).max())
+    check("W4b", hvp(w1, w2, x, y, v).numpy(), want, **tol)
+    targs = [tg.from_numpy(a) for a in (w1, w2, x, y, v)]
+    check("W4b eager", refs.w4b_eager(tg, *targs).numpy(), want, **tol)
+    w4_refs = refs.w4b(x, y, w1, w2, v, "", "<= 0.8x")
+    check_refs("W4b", w4_refs, want, **tol)
+    ours, base, eag, *more = side_by_side(
+        [lambda: hvp(w1, w2, x, y, v), numpy_ref, lambda: refs.w4b_eager(tg, *targs)]
+        + [r.fn for r in w4_refs], repeat, number)
+    name, ename = "W4b Hessian-vector product (W1 loss, w1)", "W4b eager: double backward (HVP)"
+    return [Row(name, ours, "numpy", base, "<= 0.9x"), Row(ename, eag, "numpy", base, "")] \
+        + [Row(ename if r.label == "PyTorch eager" else name,
+               eag if r.label == "PyTorch eager" else ours, r.label, t, r.target)
+           for r, t in zip(w4_refs, more)]
 
 
 # ---------------------------------------------------------------- W5: compile latency
@@ -334,8 +393,52 @@ def w6_rows(repeat, number):
     nw, nb = numpy_ref()
     check("W6 grad w", gw.numpy(), nw, rtol=1e-5)
     check("W6 grad b", gb.numpy(), nb, rtol=1e-5)
-    ours, base = side_by_side([lambda: g(x, w, b, y), numpy_ref], repeat, number)
-    return [Row("W6 grad of BCE-with-logits (5x3)", ours, "numpy", base, "<= 3 us")]
+    targs = [tg.from_numpy(x), tg.tensor(w, requires_grad=True), tg.tensor(b, requires_grad=True),
+             tg.from_numpy(y)]
+    check_refs("W6 eager", [refs.Ref("tapegrad", lambda: refs.w6_eager(tg, *targs))], [nw, nb],
+               rtol=1e-5)
+    w6_refs = refs.w6(x, w, b, y, "", "<= 0.8x")
+    check_refs("W6", w6_refs, [nw, nb], rtol=1e-5)
+    ours, base, eag, *more = side_by_side(
+        [lambda: g(x, w, b, y), numpy_ref, lambda: refs.w6_eager(tg, *targs)]
+        + [r.fn for r in w6_refs], repeat, number)
+    name, ename = "W6 grad of BCE-with-logits (5x3)", "W6 eager: BCE step, backward()"
+    return [Row(name, ours, "numpy", base, "<= 3 us"), Row(ename, eag, "numpy", base, "")] \
+        + [Row(ename if r.label == "PyTorch eager" else name,
+               eag if r.label == "PyTorch eager" else ours, r.label, t, r.target)
+           for r, t in zip(w6_refs, more)]
+
+
+# ---------------------------------------------------------------- seed 002's two programs
+
+def seed002_rows(repeat, number):
+    """Seed 002's `pow` create_graph program and its BCE step with its tensor creation,
+    eager in both libraries (the same functions, references.seed002_*)."""
+    g1, g2 = refs.seed002_pow(tg)
+    check("seed 002 pow", [g1.item(), g2.item()], [6.0, 2.0], rtol=1e-6)
+
+    def bce_check(lib_result, who):
+        w, b = lib_result
+        wn, bn = refs.to_numpy(w), refs.to_numpy(b)
+        z = np.ones(5, np.float32) @ wn + bn
+        dz = 1 / (1 + np.exp(-z)) / 3
+        check("seed 002 BCE", refs.to_numpy(w.grad), np.outer(np.ones(5), dz), rtol=1e-5, who=who)
+        check("seed 002 BCE", refs.to_numpy(b.grad), dz, rtol=1e-5, who=who)
+
+    bce_check(refs.seed002_bce(tg), "tapegrad")
+    pow_refs, bce_refs = refs.seed002("<= 0.8x")
+    for r in pow_refs:
+        check("seed 002 pow", r.result(), [[6.0], [2.0]], rtol=1e-6, who=r.label)
+    for r in bce_refs:
+        bce_check(r.fn(), r.label)
+    rows = []
+    for name, ours, more in (("seed 002 pow: grad(create_graph) + grad", lambda: refs.seed002_pow(tg),
+                              pow_refs),
+                             ("seed 002 BCE step with tensor creation", lambda: refs.seed002_bce(tg),
+                              bce_refs)):
+        t, *ts = side_by_side([ours] + [r.fn for r in more], repeat, number)
+        rows += [Row(name, t, "", None, "")] if not more else ref_rows(name, t, more, ts)
+    return rows
 
 
 # ---------------------------------------------------------------- the table
@@ -367,14 +470,7 @@ def print_table(rows: list[Row]) -> None:
 
 
 def optional_frameworks() -> str:
-    found = []
-    for name in ("torch", "jax"):
-        try:
-            __import__(name)
-            found.append(name)
-        except ImportError:
-            pass
-    return ", ".join(found) if found else "none (PyTorch and JAX rows skipped)"
+    return refs.installed()
 
 
 def main(argv=None) -> None:
@@ -382,7 +478,11 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="fewer repeats, skip the big sizes")
     ap.add_argument("--only", default="", metavar="W1,W3",
                     help="comma-separated workloads to run (default: all)")
+    ap.add_argument("--skip-refs", default="", metavar="torch.compile",
+                    help="comma-separated baselines to leave out (PyTorch eager, JAX jit, "
+                         "torch.compile)")
     args = ap.parse_args(argv)
+    refs.SKIP.update(w.strip() for w in args.skip_refs.split(",") if w.strip())
     q = args.quick
     only = {w.strip().upper() for w in args.only.split(",") if w.strip()}
 
@@ -408,6 +508,8 @@ def main(argv=None) -> None:
         rows += w5_rows(1 if q else 5)
     if want("W6"):
         rows += w6_rows(rep, 200 if q else 2000)
+    if want("SEED002"):
+        rows += seed002_rows(rep, 100 if q else 1000)
     if want("NN"):  # benchmarks/nn_optim.py: nn + optim three ways beside PyTorch and JAX
         from benchmarks.nn_optim import nn_rows
         rows += nn_rows(rep, 5 if q else 20)

@@ -87,19 +87,25 @@ def cache_dir() -> Path | None:
     return base / "tapegrad"
 
 
-def _codegen_dir() -> Path:
-    """Where tapegrad.codegen's sources are, found without importing it (it loads llvmlite)."""
+def _source_dir(part: str) -> Path:
+    """Where tapegrad.<part>'s sources are, found without importing it (codegen loads
+    llvmlite)."""
     import importlib.util
-    spec = importlib.util.find_spec(__package__.rsplit(".", 1)[0] + ".codegen")
+    spec = importlib.util.find_spec(__package__.rsplit(".", 1)[0] + "." + part)
     return Path(list(spec.submodule_search_locations)[0])
 
 
 @functools.cache
 def _code_identity() -> str:
-    """tapegrad's version and a hash of the codegen sources: stale code never loads."""
+    """tapegrad's version and a hash of the sources that decide the machine code: codegen,
+    and ir (its passes include codegen-only rewrites that run after the structural hash
+    is taken, such as the gemm epilogue).  Stale code never loads."""
     h = hashlib.sha256(str(__version__).encode())
-    for path in sorted(_codegen_dir().glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for part in ("codegen", "ir"):
+        root = _source_dir(part)
+        for path in sorted(root.rglob("*.py")):
+            h.update(f"{part}/{path.relative_to(root).as_posix()}".encode() + b"\0"
+                     + path.read_bytes())
     return h.hexdigest()
 
 

@@ -53,7 +53,7 @@ def run_checked(plan, graph, wrt_index, arrays, fns) -> list:
     the check runs an adjoint built afresh from this tape (`graph`): its instructions
     carry this tape's locations, and the node recorded at the failing one's location
     among `fns` (the nodes of the pass) is the operation named."""
-    fresh = _build_plan(graph.function(), list(wrt_index))
+    fresh = _build_plan(graph.function(), list(wrt_index), graph.virtual)
     fn = fresh.fn if fresh.sources == plan.sources else plan.fn
     env, origin, order = {}, {}, {}
     for p, a in zip(fn.params, arrays):
@@ -105,7 +105,7 @@ def _nan_input(node, graph, plan, arrays) -> int | None:
     if not wanted:
         return None
     try:
-        probe = _build_plan(graph.function(), wanted)
+        probe = _build_plan(graph.function(), wanted, graph.virtual)
         have = {(kind, i): a for (kind, i, _), a in zip(plan.sources, arrays)}
         grads = interpret(probe.fn, [have[(kind, i)] for kind, i, _ in probe.sources])
     except Exception:  # noqa: BLE001 - a source this pass did not bind: cannot tell

@@ -24,10 +24,10 @@ from ..ir.printer import format_attr
 class TapeGraph:
     """The IR graph below some roots, walked once (see `walk_tape`)."""
 
-    __slots__ = ("params", "body", "roots", "key", "_refs")
+    __slots__ = ("params", "body", "roots", "key", "_blocks", "_refs")
 
     def __init__(self, params: list[Param], body: list[Instr], roots: list[Value], key: tuple,
-                 refs: dict[Value, int]):
+                 refs: dict[Value, int], blocks: list | None = None):
         self.params = params  # first-use order, as free_params gives them
         self.body = body  # operands first, as topo_sort gives them
         self.roots = roots
@@ -35,6 +35,16 @@ class TapeGraph:
         #: names and source locations (what structural_hash hashes, without printing)
         self.key = key
         self._refs = refs  # value -> body position, or -1-k for parameter k
+        #: (body position, BlockShape) of each AdjointNode's instructions, or None
+        self._blocks = blocks
+
+    @property
+    def virtual(self) -> tuple[int, ...] | None:
+        """Body positions of instructions with no array (inside an AdjointNode's call),
+        or None: the adjoint recomputes them.  Only a plan being built asks."""
+        if not self._blocks:
+            return None
+        return tuple([base + k for base, shape in self._blocks for k in shape.virtual_offsets])
 
     def number(self, v: Value) -> int | None:
         """v's number (parameters first, then body instructions), None if not below the roots."""
@@ -47,14 +57,17 @@ class TapeGraph:
         return Function("forward", self.params, self.body, self.roots)
 
 
-def walk_tape(roots: list[Value]) -> TapeGraph:
+def walk_tape(roots: list[Value], blocks: dict | None = None) -> TapeGraph:
     """topo_sort and free_params of `roots`, and the structural key, in one pass.
 
     The key is one flat tuple (one tuple to hash and compare, none per instruction):
     per instruction its primitive, attributes, result dtype and shape, then its
     operand references (ints: a body position, or -1-k for parameter k); the next
     primitive (never an int) ends them.  The parameters' dtypes and shapes, a marker,
-    and the roots' references complete it.
+    and the roots' references complete it.  `blocks` (NodeWalk.blocks): the outputs of
+    AdjointNodes; such a node's instructions are placed at once, keyed as its
+    BlockShape (the structure every node of its template shares) and the references
+    of its inputs, not one by one.
     """
     params: list[Param] = []
     body: list[Instr] = []
@@ -63,6 +76,7 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
     ref: dict[Value, int] = {}
     parts: list = []
     get = ref.get
+    placed: list | None = None if blocks is None else []
     for r in roots:
         if type(r) is not Instr and r not in ref:
             ref[r] = -1 - len(params)
@@ -76,6 +90,9 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
             # depth first, operands in order (topo_sort's order); an instruction is
             # placed once all its operands are: the stack never holds one twice (a DAG)
             node = stack[-1]
+            if placed is not None and node in blocks:
+                _place_block(blocks[node], stack, ref, params, parts, body, placed)
+                continue
             ops = node.operands
             for op in ops:
                 if op not in ref and type(op) is Instr:
@@ -108,11 +125,34 @@ def walk_tape(roots: list[Value]) -> TapeGraph:
     parts.append(_ROOTS)
     for r in roots:
         parts.append(ref[r])
-    return TapeGraph(params, body, list(roots), tuple(parts), ref)
+    return TapeGraph(params, body, list(roots), tuple(parts), ref, placed)
 
 
 #: ends the parameters' part of a key (whose entries are dtypes and shapes)
 _ROOTS = "roots"
+
+
+def _place_block(f, stack: list, ref: dict, params: list, parts: list, body: list,
+                 placed: list) -> None:
+    """walk_tape's step at an AdjointNode's output: its inputs first (pushed, if one is
+    not placed yet), then all its instructions at once, keyed by its shape."""
+    for op in f.inputs:
+        if op not in ref and type(op) is Instr:
+            stack.append(op)
+            return
+    stack.pop()
+    parts.append(f.shape)
+    for op in f.inputs:
+        k = ref.get(op)
+        if k is None:  # a parameter, first used here
+            k = ref[op] = -1 - len(params)
+            params.append(op)
+        parts.append(k)
+    base = len(body)
+    body += f.instrs
+    for out, k in zip(f.outputs, f.shape.output_offsets):
+        ref[out] = base + k
+    placed.append((base, f.shape))
 
 
 #: id(attrs) -> (attrs, _attrs_key(attrs)): eager constants share one attribute dict per
@@ -152,7 +192,7 @@ PARAM, COTANGENT, INSTR = "param", "ct", "instr"
 class AdjointPlan:
     """A cached adjoint for one tape structure, and where each of its inputs comes from."""
 
-    __slots__ = ("fn", "sources", "result_types")
+    __slots__ = ("fn", "sources", "result_types", "templates")
 
     def __init__(self, fn: Function, sources: list[tuple[str, int, tuple[int, ...]]]):
         self.fn = fn
@@ -162,6 +202,9 @@ class AdjointPlan:
         #: copies are the ones that must be intact
         self.sources = sources
         self.result_types = fn.result_types
+        #: create_graph's recording templates (backward_native), by which inputs
+        #: require grad
+        self.templates: dict = {}
 
 
 _plans: "OrderedDict[tuple, AdjointPlan]" = OrderedDict()
@@ -187,7 +230,7 @@ def plan_for(graph: TapeGraph, wrt_index: list[int]) -> AdjointPlan:
             _plans.move_to_end(key)
             _last = (key, plan)
             return plan
-    plan = _build_plan(graph.function(), wrt_index)
+    plan = _build_plan(graph.function(), wrt_index, graph.virtual)
     with _plans_lock:
         _plans[key] = plan
         while len(_plans) > PLAN_CACHE_SIZE:
@@ -196,25 +239,39 @@ def plan_for(graph: TapeGraph, wrt_index: list[int]) -> AdjointPlan:
     return plan
 
 
-def _build_plan(fwd: Function, wrt_index: list[int]) -> AdjointPlan:
+def _build_plan(fwd: Function, wrt_index: list[int],
+                virtual: tuple[int, ...] | None = None) -> AdjointPlan:
+    """The adjoint of `fwd` w.r.t. the values numbered `wrt_index`, every forward value it
+    reads an input; except the `virtual` body positions (no array: see TapeGraph), which
+    it recomputes from their operands, down to values that have arrays."""
     wrt = [_value_at(fwd, i) for i in wrt_index]
     adj = vjp(fwd, wrt, name="backward")
     n_fwd = len(fwd.params)
     body_ids = {id(i) for i in fwd.body}
+    recomputed = {id(fwd.body[j]) for j in virtual} if virtual else ()
     needed = []
     seen = set()
+
+    def need(v: Value) -> None:
+        # forward values become inputs; constants (no operands) stay in the adjoint
+        stack = [v]
+        while stack:
+            op = stack.pop()
+            if id(op) not in body_ids or id(op) in seen or not op.operands:
+                continue
+            seen.add(id(op))
+            if id(op) in recomputed:
+                stack.extend(reversed(op.operands))
+            else:
+                needed.append(op)
+
     for instr in adj.body:
         if id(instr) in body_ids:
             continue
         for op in instr.operands:
-            if id(op) in body_ids and id(op) not in seen and op.operands:
-                # forward values become inputs; constants (no operands) stay in the adjoint
-                seen.add(id(op))
-                needed.append(op)
+            need(op)
     for r in adj.results:
-        if id(r) in body_ids and id(r) not in seen and r.operands:
-            seen.add(id(r))
-            needed.append(r)
+        need(r)
     fn, _ = externalize(adj, needed)
     index_of_instr = {id(i): j for j, i in enumerate(fwd.body)}
     index_of_param = {id(p): j for j, p in enumerate(fwd.params)}

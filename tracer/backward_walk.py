@@ -16,13 +16,14 @@ from ..ir.core import Value
 from .backward_plan import COTANGENT, PARAM, AdjointPlan, TapeGraph
 from .errors import SECOND_BACKWARD, at
 from . import saved_hooks as _saved_hooks
-from .tape import AccumulateGrad, GradFn, PackedSaved, Saved
+from .tape import AccumulateGrad, AdjointNode, GradFn, PackedSaved, Saved
 
 
 class NodeWalk:
     """What `walk_nodes` found below some roots (see the module docstring)."""
 
-    __slots__ = ("fns", "leaves", "saved", "stale", "plain", "_all_records", "_producer")
+    __slots__ = ("fns", "leaves", "saved", "stale", "plain", "blocks", "_all_records",
+                 "_producer")
 
     # Set by walk_nodes, without an __init__ frame (loss.backward() makes one walk per
     # step); `_all_records` and `_producer` only when first asked for.
@@ -32,6 +33,8 @@ class NodeWalk:
     #   stale   a record was changed in place since it was saved, or two disagree
     #   plain   not stale, and no custom Function, hook or retained grad among the
     #           nodes: loss.backward() may take its short way
+    #   blocks  output instruction -> its AdjointNode (instructions that ran as one
+    #           call: create_graph's adjoint, a composite's template), or None
 
     @property
     def customs(self) -> list[GradFn]:
@@ -134,6 +137,7 @@ def walk_nodes(roots: list) -> NodeWalk:
     saved: dict[int, Saved] = {}
     setdefault = saved.setdefault
     stale = special = False
+    blocks = None
     stack = roots
     while stack:
         f = stack.pop()
@@ -141,7 +145,16 @@ def walk_nodes(roots: list) -> NodeWalk:
             continue
         seen.add(f)
         fns.append(f)
-        if f.custom or f.hooks or f.retained:
+        if f.custom:  # a custom Function's node (nodes of one kind are GradFn subclasses)
+            special = True
+        elif isinstance(f, AdjointNode):
+            if blocks is None:
+                blocks = {}
+            for out in f.outputs:
+                blocks[out] = f
+            if f.hooks or f.retained:
+                special = True
+        elif f.hooks or f.retained:
             special = True
         for key, rec in f.saved.items():
             if rec.version_box[0] != rec.version:
@@ -161,6 +174,7 @@ def walk_nodes(roots: list) -> NodeWalk:
     walk = _new(NodeWalk)
     walk.fns, walk.leaves, walk.saved, walk.stale = fns, leaves, saved, stale
     walk.plain = not (stale or special)
+    walk.blocks = blocks
     return walk
 
 

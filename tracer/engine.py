@@ -27,6 +27,7 @@ from ..ir.core import Instr, Param, Value, topo_sort
 from ..runtime.execute import execute
 from . import anomaly
 from .backward_plan import COTANGENT, AdjointPlan, plan_for, walk_tape
+from .backward_native import record_adjoint
 from .backward_replay import replay
 from .backward_walk import NodeWalk, adjoint_inputs, walk_nodes
 from .custom_function import link_tensor
@@ -125,12 +126,12 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
               retain_graph: bool, create_graph: bool,
               walk: NodeWalk | None = None) -> list[Tensor | None]:
     """One adjoint run over the IR graph below `outputs` (`walk`: its nodes, if known)."""
-    graph = walk_tape([t._graph_value() for t in outputs])
+    if walk is None:
+        walk = _walk(outputs)
+    graph = walk_tape([t._graph_value() for t in outputs], walk.blocks)
     numbers = [graph.number(v) for v in wrt_values]
     reachable = [k is not None for k in numbers]
     wrt_index = [k for k in numbers if k is not None]
-    if walk is None:
-        walk = _walk(outputs)
     result: list[Tensor | None] = [None] * len(wrt_values)
     if wrt_index:
         plan = plan_for(graph, wrt_index)
@@ -140,7 +141,10 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
             if anomaly.enabled:  # detect_anomaly: the NaN check runs on the arrays first
                 arrays = adjoint_inputs(plan, graph, [g._data for g in grads], walk)
                 anomaly.run_checked(plan, graph, wrt_index, arrays, walk.fns)
-            computed = replay(plan, graph, grads, walk)
+                computed = replay(plan, graph, grads, walk)
+            else:  # one call, one node (backward_native); the replay where it cannot
+                computed = record_adjoint(plan, graph, grads, walk) \
+                    or replay(plan, graph, grads, walk)
         else:
             arrays = adjoint_inputs(plan, graph, [g._data for g in grads], walk)
             if anomaly.enabled:  # detect_anomaly: each instruction is checked for NaN
@@ -229,7 +233,7 @@ def _plain_backward(root) -> bool:
     walk = walk_nodes([fn])
     if walk.plain and not anomaly.enabled:  # detect_anomaly checks each instruction
         targets, numbers = [], []  # the leaves, their numbers in the graph
-        graph = walk_tape([root._value])
+        graph = walk_tape([root._value], walk.blocks)
         for n in walk.leaves:
             leaf = n._variable()  # (the weak reference itself: no property call)
             if leaf is None:

@@ -26,6 +26,7 @@ from ..runtime.interpreter import ARITHMETIC_UFUNCS as _ARITHMETIC_UFUNCS
 from ..runtime.interpreter import errors_off as _errors_off
 from ..runtime.interpreter import errors_restore as _errors_restore
 from ..runtime.interpreter import eval_prim
+from ..runtime import eager_native as _eager_native
 from .errors import TracerError, _is_internal, allocation_error, at, user_loc
 from .grad_mode import _state as _grad_state
 from . import saved_hooks as _saved_hooks
@@ -216,6 +217,32 @@ def node_class(name: str, base: type | None = None) -> type:
     return cls
 
 
+class BlockShape:
+    """The structure an AdjointNode's instructions share with every node made from the
+    same template: where its outputs and its values without arrays sit among them.
+    Identity is the structure (backward_plan's key holds the object, not the
+    instructions)."""
+
+    __slots__ = ("output_offsets", "virtual_offsets", "__weakref__")
+
+    def __init__(self, output_offsets: tuple, virtual_offsets: tuple):
+        self.output_offsets = output_offsets
+        self.virtual_offsets = virtual_offsets
+
+
+class AdjointNode(GradFn):
+    """A node whose instructions ran as one call: a `create_graph=True` backward
+    (tracer/backward_native.py) or a composite operation from its template
+    (tracer/eager_template.py).  The instructions are on the tape so a later backward
+    differentiates them, but only the outputs' arrays exist: a backward through the
+    others recomputes them from the node's inputs (backward_plan._build_plan).
+    `shape` (a BlockShape) says which are which, `inputs` are the values from outside
+    the node its instructions read (in the template's order), `outputs` the
+    instructions with arrays; backward_plan.walk_tape keys the node as one block."""
+
+    __slots__ = ("shape", "inputs", "outputs")
+
+
 def _node_of(t):
     """The grad_fn (or AccumulateGrad) gradients flow into for argument `t`."""
     if not isinstance(t, Tensor) or not t._requires_grad:
@@ -321,7 +348,13 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
             requires_grad = True
         arrays.append(a._data)
     ufunc = None if attrs else _ARITHMETIC_UFUNCS.get(prim)
-    if ufunc is None:
+    if arrays[0].size >= _NATIVE_MIN and prim in _NATIVE_PRIMS:
+        data = _native(prim, args, arrays, attrs, rtype)
+        if data is not None:
+            ufunc = _NATIVE_DONE
+    if ufunc is _NATIVE_DONE:
+        pass
+    elif ufunc is None:
         try:
             data = eval_prim(prim, arrays, attrs, rtype)
         except MemoryError:
@@ -369,14 +402,34 @@ def _apply(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType,
         arrays.append(a._data)
     if not args and _tracing():
         return _bind_abstract(prim, args, attrs, rtype, loc)
-    try:
-        data = eval_prim(prim, arrays, attrs, rtype)
-    except MemoryError:
-        raise allocation_error(prim.name, [rtype], loc or user_loc(3)) from None
+    data = None
+    if args and arrays[0].size >= _NATIVE_MIN and prim in _NATIVE_PRIMS:
+        data = _native(prim, args, arrays, attrs, rtype)
+    if data is None:
+        try:
+            data = eval_prim(prim, arrays, attrs, rtype)
+        except MemoryError:
+            raise allocation_error(prim.name, [rtype], loc or user_loc(3)) from None
     if requires_grad and rtype.dtype.is_float and prim is not P.stop_gradient \
             and getattr(_grad_state, "enabled", True):  # is_grad_enabled(), inlined
         return _record(prim, args, attrs, rtype, data, loc)
     return Tensor._make(data, rtype)
+
+
+_NATIVE_PRIMS = _eager_native.PRIMS
+_NATIVE_MIN = _eager_native.MIN_SIZE
+_NATIVE_DONE = object()  # bind_op's marker: the native call computed the value
+
+
+def _native(prim: Primitive, args: tuple, arrays: list, attrs: dict,
+            rtype: TensorType) -> np.ndarray | None:
+    """A big transcendental on the eager tier's native code (runtime/eager_native.py):
+    a Python-number operand is passed as its `full` instruction, kept a constant."""
+    operands = []
+    for a, array in zip(args, arrays):
+        v = a._value
+        operands.append(v if v.__class__ is Instr and v.prim is P.full else array)
+    return _eager_native.evaluate(prim, operands, attrs, rtype)
 
 
 def _record(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType, data: np.ndarray,

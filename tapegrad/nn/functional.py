@@ -14,6 +14,7 @@ from ..tracer import ops_reduce as R
 from ..tracer import ops_shape as S
 from ..tracer.ops_core import convert, filled_tensor as _filled_tensor
 from ..tracer.ops_core import in_float32 as _in_float32
+from ..tracer.eager_template import composite as _composite
 from ..tracer.random_ops import dropout_noise as _dropout_noise
 from ..tracer.tape import bind, grad_node
 from ..tracer.tensor import Tensor, _wrap_dim
@@ -115,6 +116,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight=None,
         return _reduce_loss(_weighted(loss, weight), reduction)
 
 
+@_composite("BinaryCrossEntropyWithLogitsBackward0")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
     """(1 - t) x + (1 + (pw - 1) t) softplus(-x): finite for any x.

@@ -147,3 +147,19 @@ def test_tied_weights_follow_the_given_value_unless_untied():
     with pytest.raises(ValueError, match="tied"):
         functional_call(m, {"a.weight": w, "b.weight": w * 2}, x)
     assert m.b.weight is m.a.weight
+
+
+def test_batchnorm_running_stats_update_the_given_buffers_not_the_modules():
+    tg.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    own = {k: b.numpy().copy() for k, b in m.named_buffers()}
+    params = {k: p.detach() for k, p in m.named_parameters()}
+    buffers = {k: b.clone() for k, b in m.named_buffers()}
+    x = tg.tensor(_x(8, 4))
+    out = functional_call(m, (params, buffers), x)
+    want = m(x)  # the module's own call, from the same (still initial) statistics
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(buffers["1.running_mean"].numpy(),
+                               m[1].running_mean.numpy(), rtol=1e-6)  # one update each
+    assert not np.allclose(buffers["1.running_mean"].numpy(), own["1.running_mean"])
