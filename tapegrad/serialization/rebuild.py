@@ -203,7 +203,7 @@ class Rebuilder:
     def shared(self, storage, dtype, flat, view, offset, size, stride) -> Tensor:
         owner = storage.owner.get(dtype)
         whole = (offset == 0 and int(np.prod(size)) == flat.size
-                 and (flat.size <= 1 or stride == _contiguous_strides(size)))
+                 and (flat.size <= 1 or stride == contiguous_strides(size)))
         if owner is None and whole:
             t = Tensor._from_array(flat.reshape(size))
             storage.owner[dtype] = t
@@ -220,7 +220,7 @@ def _ints(seq) -> bool:
     return isinstance(seq, tuple) and all(type(d) is int for d in seq)
 
 
-def _contiguous_strides(size: tuple) -> tuple:
+def contiguous_strides(size: tuple) -> tuple:
     out, acc = [], 1
     for d in reversed(size):
         out.append(acc)
