@@ -221,6 +221,8 @@ def _ints(seq) -> bool:
 
 
 def contiguous_strides(size: tuple) -> tuple:
+    """Row-major strides of `size` in elements, as PyTorch gives a contiguous tensor (a
+    dimension of size 0 strides as if it were 1)."""
     out, acc = [], 1
     for d in reversed(size):
         out.append(acc)
