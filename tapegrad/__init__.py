@@ -59,6 +59,7 @@ from .tracer.ops import (  # noqa: E402
     matmul, max, maximum, mean, min, minimum, mm, mul, multiply, ne, neg, negative, norm,
     permute, pow, reciprocal, relu, reshape, select, sigmoid, sign, sin, sqrt, squeeze, stack,
     sub, subtract, sum, swapaxes, t, tanh, transpose, unsqueeze, where)
+from .tracer.ops import log_softmax, softmax  # noqa: E402
 # the maths surface of issue 15 (tracer/ops_math.py, tracer/ops_math_reduce.py)
 from .tracer.ops_math import (  # noqa: E402
     acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan,

@@ -30,7 +30,7 @@ from ..runtime.execute import execute
 from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph
 from .backward_replay import _input_requiring_grad, _tie
 from .backward_walk import NodeWalk, adjoint_inputs
-from .tape import AdjointNode, BlockShape, Saved, _default_name
+from .tape import AdjointNode, BlockShape, Saved, _default_name, node_class
 from .tensor import Tensor
 
 #: a result's kinds in a template
@@ -153,7 +153,8 @@ def record_adjoint(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
     result_types = plan.result_types
     node = None
     if tmpl.instrs:
-        node = AdjointNode.__new__(AdjointNode)
+        cls = node_class(tmpl.name, AdjointNode)  # type(grad_fn).__name__ is PyTorch's
+        node = cls.__new__(cls)
         node._name = tmpl.name
         node.next_fns = tuple([_node_of_input(sources[k], values[k], grads, walk)
                                for k in tmpl.inputs if rg[k]])

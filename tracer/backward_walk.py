@@ -15,7 +15,8 @@ import numpy as np
 from ..ir.core import Value
 from .backward_plan import COTANGENT, PARAM, AdjointPlan, TapeGraph
 from .errors import SECOND_BACKWARD, at
-from .tape import AccumulateGrad, AdjointNode, GradFn, Saved
+from . import saved_hooks as _saved_hooks
+from .tape import AccumulateGrad, AdjointNode, GradFn, PackedSaved, Saved
 
 
 class NodeWalk:
@@ -38,8 +39,7 @@ class NodeWalk:
     @property
     def customs(self) -> list[GradFn]:
         """The nodes that are not plain GradFns (custom Functions), in walk order."""
-        return [] if self.plain else [f for f in self.fns
-                                      if type(f) is not GradFn and type(f) is not AdjointNode]
+        return [] if self.plain else [f for f in self.fns if f.custom]
 
     @property
     def hooked(self) -> list[GradFn]:
@@ -124,7 +124,7 @@ class NodeWalk:
             f.freed = True
         if not self.plain:
             for f in self.fns:
-                if type(f) is not GradFn and type(f) is not AdjointNode:
+                if f.custom:
                     f.release()  # a custom Function's ctx lets go of its saved tensors
 
 
@@ -145,17 +145,16 @@ def walk_nodes(roots: list) -> NodeWalk:
             continue
         seen.add(f)
         fns.append(f)
-        if type(f) is GradFn:
-            if f.hooks or f.retained:
-                special = True
-        elif type(f) is AdjointNode:
+        if f.custom:  # a custom Function's node (nodes of one kind are GradFn subclasses)
+            special = True
+        elif isinstance(f, AdjointNode):
             if blocks is None:
                 blocks = {}
             for out in f.outputs:
                 blocks[out] = f
             if f.hooks or f.retained:
                 special = True
-        else:
+        elif f.hooks or f.retained:
             special = True
         for key, rec in f.saved.items():
             if rec.version_box[0] != rec.version:
@@ -185,6 +184,8 @@ _new = object.__new__
 def adjoint_inputs(plan: AdjointPlan, graph: TapeGraph, cotangents: list[np.ndarray],
                    walk: NodeWalk) -> list[np.ndarray]:
     """The cached adjoint's inputs: the cotangents, and the arrays the forward saved."""
+    if _saved_hooks.used:  # saved-tensor hooks: every node's unpack hook, in node order
+        _saved_hooks.unpack_all(walk.fns, PackedSaved)
     arrays = []
     params, body = graph.params, graph.body
     if walk.stale:

@@ -20,7 +20,7 @@ from . import anomaly as _anomaly
 from .errors import SECOND_BACKWARD, user_loc
 from .grad_mode import is_grad_enabled, no_grad
 from .ops_core import sum_to_shape
-from .tape import GradFn
+from .tape import GradFn, node_class
 from .tensor import Tensor
 
 _order = itertools.count()
@@ -91,6 +91,7 @@ class _SavedOutput:
 class CustomGradFn(GradFn):
     """The grad_fn of a custom Function's outputs."""
 
+    custom = True
     __slots__ = ("ctx", "cls", "out_values", "out_index", "out_types", "input_links", "order",
                  "input_is_tensor")
 
@@ -213,8 +214,9 @@ class Function:
             return outputs
         # next_functions lists the tensor arguments only, as in PyTorch (a number
         # argument has no entry, a tensor that needs no grad has (None, 0))
-        node = CustomGradFn(cls._node_name or f"{cls.__name__}Backward",
-                            tuple(a for a in args if isinstance(a, Tensor)), user_loc())
+        name = cls._node_name or f"{cls.__name__}Backward"
+        node = node_class(name, CustomGradFn)(
+            name, tuple(a for a in args if isinstance(a, Tensor)), user_loc())
         node.ctx, node.cls, node.order = ctx, cls, next(_order)
         node.input_is_tensor = [isinstance(a, Tensor) for a in args]
         node.input_links = [

@@ -27,7 +27,7 @@ import sys
 from ..ir.core import Instr
 from ..runtime.execute import execute
 from .grad_mode import _state as _grad_state
-from .tape import AdjointNode, BlockShape, GradFn, Saved, _caller_loc, _tls
+from .tape import AdjointNode, BlockShape, GradFn, Saved, _caller_loc, _tls, node_class
 from .tensor import Tensor
 from .trace import trace
 
@@ -132,7 +132,8 @@ def _build(op, args: tuple, kwargs: dict, tensors: list):
 def _record(tmpl: _Template, name: str, tensors: list, loc) -> Tensor:
     """The template run on the tensors' arrays, recorded as one node."""
     out = execute(tmpl.fn, [t._data for t in tensors])[0]
-    node = AdjointNode.__new__(AdjointNode)
+    cls = node_class(name, AdjointNode)  # type(grad_fn).__name__ is PyTorch's
+    node = cls.__new__(cls)
     GradFn.__init__(node, name, tensors, loc)
     env = [t._graph_value() for t in tensors]
     saved = node.saved

@@ -26,14 +26,14 @@ import numpy as np
 from ..ir.core import Instr, Param, Value, topo_sort
 from ..runtime.execute import execute
 from . import anomaly
-from .backward_plan import AdjointPlan, plan_for, walk_tape
+from .backward_plan import COTANGENT, AdjointPlan, plan_for, walk_tape
 from .backward_native import record_adjoint
 from .backward_replay import replay
 from .backward_walk import NodeWalk, adjoint_inputs, walk_nodes
 from .custom_function import link_tensor
 from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
-from .tape import AccumulateGrad, AdjointNode, GradFn, Saved
+from .tape import AccumulateGrad, NodePostHook, Saved
 from .tensor import Tensor
 
 
@@ -151,7 +151,7 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
                 outs = anomaly.run_checked(plan, graph, wrt_index, arrays, walk.fns)
             else:
                 outs = execute(plan.fn, arrays)
-            computed = _wrap_results(plan, arrays, outs)
+            computed = _wrap_results(plan, arrays, outs, grads)
         it = iter(computed)
         result = [next(it) if ok else None for ok in reachable]
     if not retain_graph:
@@ -159,12 +159,28 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
     return result
 
 
-def _wrap_results(plan: AdjointPlan, inputs: list[np.ndarray], outs: list[np.ndarray]) -> list[Tensor]:
-    """The adjoint's results as tensors; never an input array itself (the interpreter and
-    native code both return fresh arrays, but a gradient must not alias a saved value)."""
+def _wrap_results(plan: AdjointPlan, inputs: list[np.ndarray], outs: list[np.ndarray],
+                  grads: list[Tensor] = ()) -> list[Tensor]:
+    """The adjoint's results as tensors.  One IR value is one tensor, as PyTorch hands one
+    gradient tensor to every input an add passes it to (a hook that writes into it reaches
+    the others); a cotangent passed through unchanged is the caller's tensor itself, as
+    PyTorch's.  Any other input array (a saved value) is copied, never aliased."""
     input_ids = {id(a) for a in inputs}
-    return [Tensor._make(np.array(a) if id(a) in input_ids else a, t)
-            for a, t in zip(outs, plan.result_types)]
+    position = {id(p): k for k, p in enumerate(plan.fn.params)}
+    made: dict[int, Tensor] = {}
+    out = []
+    for a, t, r in zip(outs, plan.result_types, plan.fn.results):
+        tensor = made.get(id(r))
+        if tensor is None:
+            k = position.get(id(r))
+            kind, i, _ = plan.sources[k] if k is not None else (None, None, None)
+            if kind is COTANGENT and i < len(grads) and grads[i]._type == t:
+                tensor = grads[i]
+            else:
+                tensor = Tensor._make(np.array(a) if id(a) in input_ids else a, t)
+            made[id(r)] = tensor
+        out.append(tensor)
+    return out
 
 
 def _record_leaf_root(t: Tensor, walk: NodeWalk) -> None:
@@ -212,8 +228,7 @@ def _plain_backward(root) -> bool:
     custom Functions or create_graph need.  Any other graph, or a leaf with a hook,
     goes the general way with the same walk, which gives the results and the errors."""
     fn = root._grad_fn if type(root) is Tensor else None
-    if type(fn) is not GradFn and type(fn) is not AdjointNode or root._data is None \
-            or root._data.size != 1:
+    if fn is None or fn.custom or root._data is None or root._data.size != 1:
         return False
     walk = walk_nodes([fn])
     if walk.plain and not anomaly.enabled:  # detect_anomaly checks each instruction
@@ -334,6 +349,8 @@ def _grad_sink(t: Tensor):
 def _run_hooks(hooks: list, g: Tensor) -> Tensor:
     """Each hook sees the previous one's result; returning None keeps the gradient."""
     for hook in list(hooks):
+        if type(hook) is NodePostHook:
+            continue  # a node post-hook: _with_hooks calls it with the input gradients
         new = hook(g)
         if new is not None:
             g = new
@@ -367,20 +384,69 @@ def _with_hooks(outputs, grads, values, walk: NodeWalk, retain_graph, create_gra
         g = res[len(values) + k]
         if g is None:
             continue
-        new = _run_hooks(hooks, g)
-        if new is g:
-            continue
-        res[len(values) + k] = new
-        delta = new - g
-        below = _gradients_from(h, walk, delta=delta, values=allv, create_graph=create_graph)
-        for j, d in enumerate(below):
-            if d is not None and j != len(values) + k and res[j] is not None:
-                res[j] = res[j] + d
-            elif d is not None and res[j] is None:
-                res[j] = d
+        # the hooks get a tensor of their own: one that writes into it and returns it (or
+        # None) changed the gradient too, which the comparison with g finds
+        mine = Tensor._make(np.array(g._data), g._type, g._requires_grad)
+        new = _run_hooks(hooks, mine)
+        if not (new is mine and np.array_equal(mine._data, g._data, equal_nan=True)):
+            res[len(values) + k] = new
+            delta = new - g
+            below = _gradients_from(h, walk, delta=delta, values=allv,
+                                    create_graph=create_graph)
+            _add_into(res, below, skip=len(values) + k)
+        post = [p for p in hooks if type(p) is NodePostHook]
+        if post:
+            _run_post_hooks(post, h, new, walk, allv, res, create_graph)
     if not retain_graph:
         walk.release()
     return res[:len(values)]
+
+
+def _add_into(res: list, more: list, skip: int = -1) -> None:
+    for j, d in enumerate(more):
+        if d is not None and j != skip:
+            res[j] = d if res[j] is None else res[j] + d
+
+
+def _run_post_hooks(post: list, h: Instr, g_out: Tensor, walk: NodeWalk, allv: list,
+                    res: list, create_graph: bool) -> None:
+    """Node post-hooks of h's node: hook(grad_inputs, grad_outputs) may give new input
+    gradients; the difference flows on below each input, as for a tensor hook."""
+    node = walk.producer[id(h)]
+    operands = [op for i in node.instrs for op in i.operands]
+    inputs = []  # the value of each input (next_functions' order; None: needs no grad)
+    for n in node.next_fns:
+        if n is None:
+            inputs.append(None)
+        elif isinstance(n, AccumulateGrad):
+            inputs.append(n.param)
+        else:
+            made = {id(i) for i in n.instrs}
+            inputs.append(next((op for op in operands if id(op) in made), None))
+    root = Tensor._make(np.zeros(h.type.shape, h.type.dtype.np), h.type, requires_grad=True,
+                        grad_fn=node, value=h)
+    known = [v for v in inputs if v is not None]
+    it = iter(_gradients([root], [g_out], known, True, create_graph))
+    old = [None if v is None else next(it) for v in inputs]
+    for hook in post:
+        new = hook.hook(tuple(old), (g_out,))
+        if new is None:
+            continue
+        if len(new) != len(inputs):
+            raise RuntimeError(f"hook '{getattr(hook.hook, '__name__', hook.hook)}' has "
+                               f"returned an incorrect number of values (got {len(new)}, but "
+                               f"expected {len(inputs)})")
+        for v, before, after in zip(inputs, old, new):
+            if v is None or after is before or after is None and before is None:
+                continue
+            # None drops the input's gradient (tapegrad leaves zeros where PyTorch's is None)
+            delta = -before if after is None else after if before is None else after - before
+            if isinstance(v, Instr) and id(v) in walk.producer:
+                _add_into(res, _gradients_from(v, walk, delta=delta, values=allv,
+                                               create_graph=create_graph))
+            else:  # a leaf: the difference is its gradient's
+                _add_into(res, [delta if w is v else None for w in allv])
+        old = list(new)
 
 
 def _gradients_from(h: Instr, walk: NodeWalk, delta: Tensor, values, create_graph):

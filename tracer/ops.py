@@ -317,3 +317,24 @@ SURFACE_METHODS = {
 for _name, _fn in SURFACE_METHODS.items():
     setattr(Tensor, _name, _fn)
 METHODS.update(SURFACE_METHODS)
+
+
+# ---------------------------------------------------------------- NumPy's keyword names
+# (`A.sum(axis=1, keepdims=True)`: PyTorch's parser takes them everywhere; numpy_keywords.py)
+
+from . import numpy_keywords as _NK  # noqa: E402
+from . import ops_index_fns as _IF  # noqa: E402
+from . import ops_softmax as _SM  # noqa: E402
+softmax, log_softmax = _SM.softmax, _SM.log_softmax
+FUNCTIONS += _SM.FUNCTIONS
+import sys as _sys  # noqa: E402
+
+#: the functions without `out=` in PyTorch (views, shapes, predicates, softmax's `dtype=`)
+_NO_OUT = {"is_tensor", "t", "transpose", "permute", "reshape", "flatten", "unsqueeze",
+           "squeeze", "select", "broadcast_to", "swapaxes", "chunk", "split", "unbind",
+           "movedim", "moveaxis", "swapdims", "unflatten", "diagonal", "narrow", "allclose",
+           "equal", "clone", "softmax", "log_softmax", "std_mean", "var_mean", "aminmax",
+           "sort", "topk", "kthvalue", "median", "mode", "isclose", "max", "min"}
+_NK.install(FUNCTIONS + _IF.FUNCTIONS,
+            [_sys.modules[__name__], E, R, S, I, M, MR, L, LA, SO, _IF, _SM], Tensor,
+            with_out=frozenset(FUNCTIONS + _IF.FUNCTIONS) - _NO_OUT)

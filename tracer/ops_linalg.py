@@ -54,21 +54,23 @@ def outer(input, vec2):
 ger = outer
 
 
-def _scaled_sum(bias: Tensor, product: Tensor, beta, alpha) -> Tensor:
-    """beta * bias + alpha * product, with beta == 0 ignoring bias (NaN included)."""
+def _scaled_sum(api: str, bias: Tensor, product: Tensor, beta, alpha) -> Tensor:
+    """beta * bias + alpha * product, with beta == 0 ignoring bias (NaN included); a shape
+    error names `api`, the user's function."""
     scaled = product if alpha == 1 else E.mul(product, alpha)
     if beta == 0:  # PyTorch ignores bias's values then, NaN and inf included
         from .ops_core import broadcast_shapes
-        shape = broadcast_shapes("addmm", bias.shape, scaled.shape)
+        shape = broadcast_shapes(api, bias.shape, scaled.shape)
         return S.expand(scaled, shape) if shape != scaled.shape else scaled
     return E.add(bias if beta == 1 else E.mul(bias, beta), scaled)
 
 
 def _fused(name: str, bias, left, right, beta, alpha, check) -> Tensor:
+    """`name` is the node's (AddmmBackward0): the function's name is its lower-cased stem."""
     c, a, b = as_tensor(bias), as_tensor(left), as_tensor(right)
     check(a, b)
     with grad_node(name, c, a, b):
-        return _scaled_sum(c, S.matmul(a, b), beta, alpha)
+        return _scaled_sum(name[:-len("Backward0")].lower(), c, S.matmul(a, b), beta, alpha)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
@@ -99,7 +101,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     c, a, b = as_tensor(input), as_tensor(batch1), as_tensor(batch2)
     check(a, b)
     with grad_node("AddbmmBackward0", c, a, b):
-        return _scaled_sum(c, R.sum(S.bmm(a, b), 0), beta, alpha)
+        return _scaled_sum("addbmm", c, R.sum(S.bmm(a, b), 0), beta, alpha)
 
 
 # ---------------------------------------------------------------- tensordot

@@ -11,6 +11,7 @@ from ..ir import dtypes
 from ..ir import primitives as P
 from .ops_core import convert, filled_tensor, in_float32, scalar_constant, tensor_type
 from .ops_elementwise import abs, as_tensor, pow, sqrt
+from . import numpy_keywords
 from .tape import bind, bind_op, grad_node
 from .tensor import Tensor, _wrap_dim
 
@@ -44,7 +45,11 @@ def _sum(x: Tensor, axes: tuple, keepdim: bool) -> Tensor:
 _ALL_AXES: dict[int, dict] = {}
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """`axis`/`keepdims`: NumPy's names, as PyTorch's parser takes them (taken here, not by
+    numpy_keywords' wrapper, so the hot path has no extra call)."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_keywords.take("sum", dim, keepdim, axis, keepdims)
     if type(input) is Tensor and dim is None and dtype is None and not keepdim and \
             input._type.dtype.is_float:  # a float tensor's total: one primitive
         t = input._type
@@ -60,7 +65,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
         return _sum(x, wrap_dims(dim, x.ndim), keepdim)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:  # NumPy's names (see sum)
+        dim, keepdim = numpy_keywords.take("mean", dim, keepdim, axis, keepdims)
     x = as_tensor(input)
     if dtype is not None:
         x = convert(x, dtype)

@@ -29,6 +29,7 @@ from ..runtime.interpreter import eval_prim
 from ..runtime import eager_native as _eager_native
 from .errors import TracerError, _is_internal, allocation_error, at, user_loc
 from .grad_mode import _state as _grad_state
+from . import saved_hooks as _saved_hooks
 
 #: tracer.tensor hands its class over when it is defined (it imports this module, so
 #: this module cannot import it); an import inside each call cost ~0.5 us per operation
@@ -48,6 +49,35 @@ class Saved:
         self.array = array
         self.version_box = version_box
         self.version = version_box[0]
+
+
+class PackedSaved(Saved):
+    """A saved value given to a saved-tensor pack hook (tracer/saved_hooks.py): it keeps
+    what the hook returned; its array is the unpack hook's tensor's.  The values one
+    instruction saved are unpacked together, in the order they were packed, when backward
+    first reads one of them (as PyTorch's node unpacks its saved variables when it runs)."""
+
+    __slots__ = ("packed", "unpack", "unpacked", "group")
+
+    def __init__(self, rec: Saved, packed, unpack, group: list):
+        self.value, self.version_box, self.version = rec.value, rec.version_box, rec.version
+        self.packed, self.unpack, self.unpacked, self.group = packed, unpack, None, group
+        group.append(self)
+
+    def _unpack(self) -> None:
+        t = self.unpack(self.packed)
+        if not isinstance(t, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor "
+                            f"but got result of type {type(t).__name__}")
+        self.unpacked = t._data
+
+    @property
+    def array(self):
+        if self.unpacked is None:
+            for rec in self.group:
+                if rec.unpacked is None:
+                    rec._unpack()
+        return self.unpacked
 
 
 class AccumulateGrad:
@@ -104,6 +134,9 @@ class GradFn:
         self.hooks: dict[int, list] | None = None
         self.retained: dict[int, weakref.ref] | None = None
 
+    #: a custom Function's node (CustomGradFn) runs the user's backward
+    custom = False
+
     def name(self) -> str:
         return self._name
 
@@ -113,6 +146,75 @@ class GradFn:
 
     def __repr__(self) -> str:
         return f"<{self._name} object at {id(self):#x}>"
+
+    def register_prehook(self, hook) -> "NodeHookHandle":
+        """hook(grad_outputs) -> new grad_outputs or None, before this node's backward."""
+        return self._add_hook(NodePreHook(hook))
+
+    def register_hook(self, hook) -> "NodeHookHandle":
+        """hook(grad_inputs, grad_outputs) -> new grad_inputs or None, after it."""
+        return self._add_hook(NodePostHook(hook))
+
+    def _add_hook(self, hook) -> "NodeHookHandle":
+        """Node hooks sit with the tensor hooks of the node's output (its last instruction),
+        which the engine runs first: PyTorch's order (tensor hooks, pre-hooks, post-hooks)."""
+        if not self.instrs:
+            raise RuntimeError(f"{self._name} has no output to hook")
+        if self.hooks is None:
+            self.hooks = {}
+        hooks = self.hooks.setdefault(id(self.instrs[-1]), [])
+        hooks.append(hook)
+        return NodeHookHandle(hooks, hook)
+
+
+class NodePreHook:
+    """A node pre-hook among its output's tensor hooks: called as one with the gradient."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __call__(self, grad):
+        new = self.hook((grad,))
+        return None if new is None else new[0]
+
+
+class NodePostHook:
+    """A node post-hook: the engine calls it with the node's input and output gradients."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook):
+        self.hook = hook
+
+
+class NodeHookHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+#: grad_fn name -> its class: each kind of node has a class of that name, as PyTorch's
+#: (`type(y.grad_fn).__name__` is 'MulBackward0'); made on first use
+NODE_CLASSES: dict[str, type] = {}
+
+
+def node_class(name: str, base: type | None = None) -> type:
+    """The GradFn subclass called `name` (of `base`, GradFn by default)."""
+    base = base or GradFn
+    key = name if base is GradFn else (name, base)
+    cls = NODE_CLASSES.get(key)
+    if cls is None:
+        # no module: PyTorch's node classes print as <class 'MulBackward0'>
+        cls = NODE_CLASSES[key] = type(name, (base,), {"__slots__": (), "__module__": "builtins",
+                                                       "__qualname__": name})
+    return cls
 
 
 class BlockShape:
@@ -277,7 +379,8 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
     except ValueError:  # the operation is the bottom of the stack: no user line
         frame = None
     loc = _caller_loc(frame)
-    return _on_tape(GradFn(name, inputs, loc), prim, args, attrs, rtype, data, loc)
+    cls = NODE_CLASSES.get(name) or node_class(name)
+    return _on_tape(cls(name, inputs, loc), prim, args, attrs, rtype, data, loc)
 
 
 def bind_typed(prim: Primitive, args: tuple, rtype: TensorType) -> "Tensor":
@@ -337,9 +440,11 @@ def _record(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType, data: 
     if loc is None:
         loc = _node_loc(node)
     if node is None:
-        fn = GradFn(_default_name(prim), args, loc)
+        name = _default_name(prim)
+        fn = (NODE_CLASSES.get(name) or node_class(name))(name, args, loc)
     elif node.fn is None:
-        fn = node.fn = GradFn(node.name, node.inputs, loc)
+        fn = node.fn = (NODE_CLASSES.get(node.name) or node_class(node.name))(
+            node.name, node.inputs, loc)
     else:
         fn = node.fn
     return _on_tape(fn, prim, args, attrs, rtype, data, loc)
@@ -363,6 +468,8 @@ def _on_tape(fn: GradFn, prim: Primitive, args: tuple, attrs: dict, rtype: Tenso
     fn.instrs.append(instr)
     out = Tensor._make(data, rtype, True, fn, instr)
     saved[id(instr)] = Saved(instr, data, out._version)
+    if _saved_hooks.state.stack:
+        _saved_hooks.pack_saved(fn, instr, args, out, PackedSaved)
     return out
 
 

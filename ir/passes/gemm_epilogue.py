@@ -20,19 +20,13 @@ import math
 
 from .. import primitives as P
 from ..dtypes import f16
-from ..core import Function, Instr, Value, topo_sort
+from ..core import Function, Instr, Value
 from .dce import dce
-from .rewrite import rebuilt, remap
+from .rewrite import rebuilt, remap, use_counts
 
 
 def gemm_epilogues(fn: Function) -> Function:
-    live = topo_sort(fn.results)
-    uses: dict[int, int] = {}
-    for instr in live:
-        for o in instr.operands:
-            uses[id(o)] = uses.get(id(o), 0) + 1
-    for r in fn.results:
-        uses[id(r)] = uses.get(id(r), 0) + 1
+    uses = use_counts(fn)
     replaced: dict[int, Value] = {}
     body: list[Instr] = []
     for instr in fn.body:

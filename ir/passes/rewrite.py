@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..core import Function, Instr, Value, regions
+from ..core import Function, Instr, Value, regions, topo_sort
 
 
 def remap(instr: Instr, replaced: dict[int, Value]) -> Instr:
@@ -16,6 +16,19 @@ def remap(instr: Instr, replaced: dict[int, Value]) -> Instr:
     if all(new is old for new, old in zip(operands, instr.operands)):
         return instr
     return Instr(instr.prim, operands, dict(instr.attrs), instr.type, instr.loc)
+
+
+def use_counts(fn: Function) -> dict[int, int]:
+    """id(value) -> how many live instructions read it, a result counting as one read:
+    a rewrite that folds a value into its user may only do so when that user is its
+    only reader."""
+    uses: dict[int, int] = {}
+    for instr in topo_sort(fn.results):
+        for o in instr.operands:
+            uses[id(o)] = uses.get(id(o), 0) + 1
+    for r in fn.results:
+        uses[id(r)] = uses.get(id(r), 0) + 1
+    return uses
 
 
 def rebuilt(fn: Function, body: list[Instr], replaced: dict[int, Value]) -> Function:

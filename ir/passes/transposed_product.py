@@ -14,18 +14,13 @@ another order, so like the gemm epilogue this runs in the code generator only.
 from __future__ import annotations
 
 from .. import primitives as P
-from ..core import Function, Instr, Value, topo_sort
+from ..core import Function, Instr, Value
 from .dce import dce
-from .rewrite import rebuilt, remap
+from .rewrite import rebuilt, remap, use_counts
 
 
 def transposed_products(fn: Function) -> Function:
-    uses: dict[int, int] = {}
-    for instr in topo_sort(fn.results):
-        for o in instr.operands:
-            uses[id(o)] = uses.get(id(o), 0) + 1
-    for r in fn.results:
-        uses[id(r)] = uses.get(id(r), 0) + 1
+    uses = use_counts(fn)
     replaced: dict[int, Value] = {}
     body: list[Instr] = []
     for instr in fn.body:

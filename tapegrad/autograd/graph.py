@@ -1,12 +1,12 @@
 """`torch.autograd.graph`: the nodes of the tape, and what tapegrad does not offer yet.
 
 `Node` is the class of every grad_fn (isinstance works for GradFn and
-AccumulateGrad).  Saved-tensor hooks need the tape to hand saved arrays to Python
-code at record and backward time; tapegrad's saved values are numpy arrays kept by
-the tape itself, so those APIs raise NotImplementedError naming themselves.
+AccumulateGrad).  Saved-tensor hooks: the tape hands the values an operation saves
+to pack_hook as it records them and to unpack_hook at backward.
 """
 from __future__ import annotations
 
+from ..tracer import saved_hooks as _saved_hooks
 from ..tracer.tape import AccumulateGrad, GradFn
 
 
@@ -29,25 +29,47 @@ def increment_version(tensor) -> None:
 
 
 def _unsupported(api: str):
-    raise NotImplementedError(f"torch.autograd.graph.{api} is not supported by tapegrad: saved "
-                              "tensors are kept by the tape as arrays (see "
+    raise NotImplementedError(f"torch.autograd.graph.{api} is not supported by tapegrad (see "
                               "docs/torch-coverage.md)")
 
 
 class saved_tensors_hooks:
-    """Not supported: raises NotImplementedError when constructed."""
+    """pack_hook(tensor) is called on each tensor an operation saves for backward, and
+    unpack_hook(packed) when backward needs it (tracer/saved_hooks.py)."""
 
     def __init__(self, pack_hook, unpack_hook):
-        _unsupported("saved_tensors_hooks")
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        _saved_hooks.push(self.pack_hook, self.unpack_hook)
+        return self
+
+    def __exit__(self, *exc):
+        _saved_hooks.pop()
+        return False
 
 
 class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors are kept as copies (on the CPU, where tapegrad's tensors already are)."""
+
     def __init__(self, pin_memory=False, device_type="cuda"):
-        _unsupported("save_on_cpu")
+        super().__init__(lambda t: (t.device, t.detach().clone()), lambda packed: packed[1])
 
 
-def disable_saved_tensors_hooks(error_message):
-    _unsupported("disable_saved_tensors_hooks")
+class disable_saved_tensors_hooks:
+    """Setting saved-tensor hooks inside raises RuntimeError(error_message)."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        self.outer = _saved_hooks.state.disabled
+        _saved_hooks.state.disabled = self.error_message
+        return self
+
+    def __exit__(self, *exc):
+        _saved_hooks.state.disabled = self.outer
+        return False
 
 
 def register_multi_grad_hook(tensors, fn, *, mode="all"):

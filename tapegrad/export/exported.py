@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 
-from ..ir.core import Function, TensorType
+from ..ir.core import Function, TensorType, TupleType, regions
 from ..ir import dtypes
 from ..ir.parser import parse
 from ..ir.verifier import verify
@@ -161,12 +161,25 @@ def _parse_stage(stage: str, text: str) -> Function:
         raise ExportFormatError(f"export stage {stage!r}: IR nested too deeply") from None
     except Exception as e:  # ParseError, VerifyError, or a shape rule meeting a crafted attribute
         raise ExportFormatError(f"export stage {stage!r} is not valid IR: {e}") from None
-    for v in [*fn.params, *fn.body]:
-        if v.type.size > MAX_ELEMENTS:
+    for v in _all_values(fn):
+        size = sum(t.size for t in v.type.types) if isinstance(v.type, TupleType) \
+            else v.type.size
+        if size > MAX_ELEMENTS:
             raise ExportFormatError(f"export stage {stage!r}: a value of type {v.type} has "
-                                    f"{v.type.size} elements, more than the limit "
-                                    f"{MAX_ELEMENTS}")
+                                    f"{size} elements, more than the limit {MAX_ELEMENTS}")
     return fn
+
+
+def _all_values(fn: Function):
+    """Every parameter and instruction, inside the regions of control flow too (a crafted
+    loop body declares its own sizes)."""
+    pending = [fn]
+    while pending:
+        f = pending.pop()
+        yield from f.params
+        for instr in f.body:
+            yield instr
+            pending.extend(region for _, region in regions(instr))
 
 
 def _check_agreement(key: tuple, out_tree: PyTreeDef, program: Function) -> None:

@@ -203,7 +203,7 @@ class Rebuilder:
     def shared(self, storage, dtype, flat, view, offset, size, stride) -> Tensor:
         owner = storage.owner.get(dtype)
         whole = (offset == 0 and int(np.prod(size)) == flat.size
-                 and (flat.size <= 1 or stride == _contiguous_strides(size)))
+                 and (flat.size <= 1 or stride == contiguous_strides(size)))
         if owner is None and whole:
             t = Tensor._from_array(flat.reshape(size))
             storage.owner[dtype] = t
@@ -220,7 +220,9 @@ def _ints(seq) -> bool:
     return isinstance(seq, tuple) and all(type(d) is int for d in seq)
 
 
-def _contiguous_strides(size: tuple) -> tuple:
+def contiguous_strides(size: tuple) -> tuple:
+    """Row-major strides of `size` in elements, as PyTorch gives a contiguous tensor (a
+    dimension of size 0 strides as if it were 1)."""
     out, acc = [], 1
     for d in reversed(size):
         out.append(acc)

@@ -22,6 +22,7 @@ from .format import (
     SERIALIZATION_ID_RECORD, STORAGE_ALIGNMENT, STORAGE_FOLDER, STORAGE_NAME, VERSION_RECORD,
     VERSION_TEXT)
 from .pickler import Emitter
+from .rebuild import contiguous_strides
 from .zipwriter import StoredZipWriter
 
 
@@ -79,7 +80,7 @@ class StoragePlan:
         if shared is None:
             copy = np.ascontiguousarray(arr).reshape(-1)
             group = self.new_group(copy)
-            offset, stride = 0, _contiguous_strides(size)
+            offset, stride = 0, contiguous_strides(size)
         else:
             root, offset, stride = shared
             group = self.by_root.get(id(root))
@@ -120,12 +121,6 @@ def _shared_layout(arr: np.ndarray):
     return root, offset, stride
 
 
-def _contiguous_strides(size: tuple) -> tuple:
-    out, acc = [], 1
-    for d in reversed(size):
-        out.append(acc)
-        acc *= max(d, 1)
-    return tuple(reversed(out))
 
 
 # ---------------------------------------------------------------- the zip archive

@@ -134,7 +134,10 @@ KNOWN_FAILURES = {
     "d2l_ndarray": _known(
         (_RANDOM, "randn prints other numbers"),
         (_DIFFERS, "float32 exp: numpy's SIMD exp(12.0) is 162754.78125, one ulp below "
-                   "PyTorch's correctly rounded 162754.796875 (the interpreter's rule)")),
+                   "PyTorch's correctly rounded 162754.796875 (the interpreter's rule). "
+                   "Computing in float64 and rounding matches PyTorch but was measured at "
+                   "3.4x numpy's float32 exp for 1e3 values and 19x for 1e6 (this numpy's "
+                   "float64 exp is not vectorised), so it is not the default yet")),
     "tut_autogradqs_graph": _known((_RANDOM, "randn weights, so other gradients")),
     "tut_polynomial_tensor": _known((_RANDOM, "randn coefficients, so other losses")),
     "tut_two_layer_net_autograd": _known((_RANDOM, "randn data and weights, other losses")),
@@ -142,23 +145,19 @@ KNOWN_FAILURES = {
     "d2l_autograd": _known((_RANDOM, "torch.randn(size=()) (the size= keyword)")),
     "d2l_linreg_scratch": _known((_RANDOM, "torch.normal"),
                                  (_INDEXING, "features[batch_indices]")),
-    "d2l_linear_algebra": _known((_surface("tg.ones(2, 3).sum(axis=[0, 1], keepdims=True)"),
-                              "sum(axis=...) (numpy-style axis/keepdims)")),
-    "lib_tinygrad_ops_grads": _known((_surface("tg.ones(2, 3).sum(axis=1)"),
-                                  "sum(axis=...) (numpy-style axis keyword)")),
+    "lib_tinygrad_ops_grads": _known((_DIFFERS, (
+        "the gradient of x.softmax(dim=1).sum() is rounding noise (~1e-9, exactly 0 in "
+        "infinite precision): PyTorch computes it with softmax's own formula "
+        "y * (g - sum(g * y)), tapegrad by differentiating exp / sum, so the noise differs; "
+        "every other of the 163 lines matches"))),
     "micrograd_more_ops": _known((_TENSOR_CTOR, "torch.Tensor([...]) as a constructor")),
     "micrograd_sanity_check": _known((_TENSOR_CTOR, "torch.Tensor([...]) as a constructor")),
     "micrograd_video_neuron": _known((_TENSOR_CTOR, "torch.Tensor([...]) as a constructor")),
     "qa_gradient_argument": _known((_surface("tg.FloatTensor([1.0])"),
                                 "torch.FloatTensor (legacy typed constructor)")),
-    "qa_inplace_is_leaf": _known((_surface("x = tg.ones(2); tg.add(x, 1, out=x)"),
-                              "torch.add(..., out=)")),
     "tut_polynomial_autograd": _known((_surface("tg.accelerator.is_available()\n"
                                                 "tg.set_default_device('cpu')"),
                                  "torch.accelerator, set_default_device")),
-    "tut_tensorqs_ops": _known((_surface("tg.accelerator.is_available()"), "torch.accelerator"),
-                               (_surface("y = tg.zeros(2, 2); tg.matmul(y, y, out=y)"),
-                                "out= of torch.matmul / torch.mul")),
     "tut_two_layer_net_tensor": _known((_INDEXING, "grad_h[h < 0] = 0")),
     "tut_two_layer_net_custom_function": _known((_INDEXING, "grad_input[input < 0] = 0")),
     "docs_extending_linear": _known((_AUTOGRAD, "Function.setup_context (forward without ctx)")),
@@ -172,13 +171,6 @@ KNOWN_FAILURES = {
                    "PyTorch's SqueezeBackward1")),
     "docs_grad_mode": _known((("", _lacks("inference_mode")), "torch.inference_mode "
                               "(issue 15 item 4, branch autograd)")),
-    "docs_node_register_prehook": _known(
-        (_AUTOGRAD, "torch.autograd.graph.Node"),
-        (_DIFFERS, "grad_fn nodes have no register_prehook / register_hook")),
-    "docs_saved_tensors_hooks": _known(
-        (_AUTOGRAD, "torch.autograd.graph.saved_tensors_hooks"),
-        (_DIFFERS, "saved_tensors_hooks raises NotImplementedError: the tape keeps saved "
-                   "values as arrays (a deliberate difference)")),
     "tut_polynomial_optim": _known((_DIFFERS, (
         "RMSprop at lr=1e-3 reaches the minimum by step ~1500 and then steps about lr in "
         "each coefficient every step, so the loss jitters (8.82 -> 8.89 -> 8.88): the "
@@ -187,8 +179,6 @@ KNOWN_FAILURES = {
         "against PyTorch's trajectories)"))),
     "lib_tinygrad_backward_pass": _known((_DIFFERS, "sign of zero: PyTorch's gradient through "
                                           "relu and log_softmax holds -0.0, tapegrad's 0.0")),
-    "qa_old_blitz_mean": _known((_DIFFERS, "type(grad_fn).__name__ is 'GradFn' for every "
-                                 "node (PyTorch has a class per kind, e.g. AddBackward0)")),
     "qa_second_derivative_backward": _known((_DIFFERS, (
         "backward(create_graph=True) leaves x.grad with grad_fn=<AddBackward0>; PyTorch's "
         "is <CopyBackwards>"))),

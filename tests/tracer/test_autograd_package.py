@@ -44,8 +44,8 @@ def test_unsupported_names_point_at_the_coverage_document():
                          (tg.autograd.function, "NestedIOFunction")):
         with pytest.raises(AttributeError, match="not supported by tapegrad.*torch-coverage"):
             getattr(module, name)
-    with pytest.raises(NotImplementedError, match="saved_tensors_hooks.*torch-coverage"):
-        tg.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t)
+    with pytest.raises(NotImplementedError, match="register_multi_grad_hook.*torch-coverage"):
+        tg.autograd.graph.register_multi_grad_hook([], lambda grads: None)
 
 
 def test_set_grad_enabled_decorator_leaves_the_program_in_grad_mode():

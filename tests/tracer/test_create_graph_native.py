@@ -25,7 +25,7 @@ def _want(x):
 def test_gradient_is_one_node_named_as_pytorch_names_it():
     x = torch.tensor([3.0], requires_grad=True)
     (g,) = torch.autograd.grad(torch.pow(x, 2), x, create_graph=True)
-    assert type(g.grad_fn) is AdjointNode
+    assert isinstance(g.grad_fn, AdjointNode)
     assert repr(g) == "tensor([6.], grad_fn=<MulBackward0>)"
     # the node reaches the leaf (through the forward's node or directly)
     seen, stack = set(), [g.grad_fn]
@@ -91,7 +91,7 @@ def test_backward_create_graph_then_backward_of_the_grad():
     x = torch.tensor(2.0, requires_grad=True)
     (2 * x * x * x).backward(create_graph=True)
     d1 = x.grad
-    assert type(d1.grad_fn) is AdjointNode and d1.item() == 24.0
+    assert isinstance(d1.grad_fn, AdjointNode) and d1.item() == 24.0
     x.grad = None
     d1.backward()
     assert x.grad.item() == 24.0
