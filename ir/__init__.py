@@ -8,6 +8,8 @@ from .primitives import PRIMITIVES, Primitive, ShapeError
 from .printer import print_function, structural_hash
 from .verifier import VerifyError, verify
 from . import regions_vjp  # noqa: E402,F401  (registers the region primitives' VJP rules)
+from . import regions_jvp  # noqa: E402,F401  (registers the region primitives' JVP rules)
+from . import regions_batching  # noqa: E402,F401  (registers their batching rules)
 
 __all__ = [
     "dtypes", "primitives", "Builder", "Function", "Instr", "Param", "SourceLoc",

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .batching_rules import BATCHING_RULES
 from .builder import Builder
-from .core import Function, Instr, Param, Value
+from .core import Function, Instr, Param, TupleType, Value
 from .passes import cse, dce, simplify
 
 
@@ -38,6 +38,28 @@ def _move_from_first(b: Builder, v: Value, d: int) -> Value:
     rest = list(range(1, len(v.shape)))
     perm = tuple(rest[:d] + [0] + rest[d:])
     return b.transpose(v, perm=perm)
+
+
+def _checked(instr: Instr, out, size: int) -> tuple:
+    """The env entry of a rule's answer.  A rule returns the batched value, or a pair
+    (value, batched) when its result may stay unbatched; a region's tuple gets a list
+    of such pairs, one per output (read by `output`'s rule)."""
+    if instr.type.__class__ is TupleType:
+        parts = [_checked_one(instr, t, o, size) for t, o in zip(instr.type.types, out)]
+        if len(parts) != len(instr.type.types):
+            raise TypeError(f"internal error: the batching rule of {instr.prim.name} gave "
+                            f"{len(parts)} outputs for {instr.type}")
+        return parts, True
+    return _checked_one(instr, instr.type, out, size)
+
+
+def _checked_one(instr: Instr, t, out, size: int) -> tuple:
+    v, bt = out if isinstance(out, tuple) else (out, True)
+    want = t.with_shape((size,) + t.shape) if bt else t
+    if v.type != want:
+        raise TypeError(f"internal error: the batching rule of {instr.prim.name} gave "
+                        f"{v.type} for {t} {'batched by ' + str(size) if bt else 'unbatched'}")
+    return v, bt
 
 
 def vmap(fn: Function, in_dims: Sequence[int | None], out_dims: Sequence[int | None],
@@ -79,12 +101,7 @@ def vmap(fn: Function, in_dims: Sequence[int | None], out_dims: Sequence[int | N
             raise NotImplementedError(f"no batching rule for primitive {instr.prim.name!r} "
                                       f"(at {instr.loc or 'unknown location'})")
         b.loc = instr.loc
-        out = rule(b, instr, values, batched, size)
-        want = (size,) + instr.shape
-        if out.shape != want or out.dtype is not instr.dtype:
-            raise TypeError(f"internal error: the batching rule of {instr.prim.name} gave "
-                            f"{out.type} for {instr.type} batched by {size}")
-        env[id(instr)] = (out, True)
+        env[id(instr)] = _checked(instr, rule(b, instr, values, batched, size), size)
     b.loc = None
     results = []
     for k, (r, d) in enumerate(zip(fn.results, out_dims)):

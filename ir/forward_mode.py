@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .builder import Builder
-from .core import Function, Instr, Param, Value
+from .core import Function, Instr, Param, TupleType, Value, is_float_value
 from .jvp_rules import JVP_RULES
 from .passes import cse, dce, simplify
 from .passes.externalize import externalize
@@ -44,7 +44,7 @@ def jvp(fn: Function, wrt: Sequence[Value], *, name: str | None = None,
     for instr in forward.body:
         b.body.append(instr)
         given = tangents.get(id(instr))  # an instruction in wrt keeps its given tangent
-        if given is not None or not instr.dtype.is_float:
+        if given is not None or not is_float_value(instr):
             continue
         ins = [tangents.get(id(op)) for op in instr.operands]
         if all(t is None for t in ins):
@@ -55,16 +55,31 @@ def jvp(fn: Function, wrt: Sequence[Value], *, name: str | None = None,
                                       f"(at {instr.loc or 'unknown location'})")
         b.loc = instr.loc
         out = rule(b, instr, ins)
+        if isinstance(out, list) and all(t is None for t in out):
+            out = None
         if out is not None:
-            if out.type != instr.type:
-                raise TypeError(f"internal error: the JVP rule of {instr.prim.name} gave a "
-                                f"tangent of type {out.type} for {instr.type}")
+            _check_tangent_type(instr, out)
             tangents[id(instr)] = out
     b.loc = None
     outs = [tangents.get(id(r)) or b.full(r.type, 0) for r in forward.results]
     out = Function(b.name, list(fn.params) + list(tangent_params), b.body,
                    list(forward.results) + outs)
     return dce(cse(dce(simplify(dce(out), keep=forward.body)), keep=forward.body))
+
+
+def _check_tangent_type(instr: Instr, out) -> None:
+    """A tensor's tangent has its type; a region's tuple has a list of tangents (None:
+    zero), one per output, as its cotangent has in ir/autodiff.py."""
+    if instr.type.__class__ is TupleType:
+        ok = isinstance(out, list) and len(out) == len(instr.type.types) and all(
+            t is None or t.type == want for t, want in zip(out, instr.type.types))
+        got = out if not isinstance(out, list) else [None if t is None else str(t.type)
+                                                     for t in out]
+    else:
+        ok, got = not isinstance(out, list) and out.type == instr.type, getattr(out, "type", out)
+    if not ok:
+        raise TypeError(f"internal error: the JVP rule of {instr.prim.name} gave a "
+                        f"tangent of type {got} for {instr.type}")
 
 
 def linearize(program: Function, n_primal_params: int,
