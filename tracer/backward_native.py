@@ -28,7 +28,7 @@ from ..ir import primitives as P
 from ..ir.core import Instr
 from ..runtime.execute import execute
 from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph
-from .backward_replay import _input_requiring_grad, _tie
+from .backward_replay import _input_requiring_grad, _tie, forward_tensor
 from .backward_walk import NodeWalk, adjoint_inputs
 from .tape import AdjointNode, BlockShape, Saved, _default_name, node_class
 from .tensor import Tensor
@@ -219,18 +219,7 @@ class _LazyInputs:
                 t = grads[i]
             else:
                 v = graph.params[i] if kind is PARAM else graph.body[i]
-                if kind is INSTR:
-                    t = Tensor._make(arrays[k], v.type, requires_grad=True,
-                                     grad_fn=walk.producer[id(v)], value=v)
-                    t._version = walk.saved[id(v)].version_box
-                else:
-                    accum = walk.leaf_accumulator(v)
-                    leaf = accum.variable if accum is not None else None
-                    if leaf is not None and leaf._value is v:
-                        t = leaf
-                    else:
-                        t = Tensor._make(arrays[k], v.type, requires_grad=accum is not None,
-                                         value=v)
+                t = forward_tensor(kind, v, arrays[k], walk)
             self._made[k] = t
         return t
 

@@ -100,17 +100,20 @@ def _bind_tensors(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
             out.append(grads[i])
             continue
         v = graph.params[i] if kind is PARAM else graph.body[i]
-        data = walk.array(v, graph, readers)
-        if kind is INSTR:
-            t = Tensor._make(data, v.type, requires_grad=True,
-                             grad_fn=walk.producer[id(v)], value=v)
-            t._version = walk.saved[id(v)].version_box
-        else:
-            accum = walk.leaf_accumulator(v)
-            leaf = accum.variable if accum is not None else None
-            if leaf is not None and leaf._value is v:
-                t = leaf
-            else:
-                t = Tensor._make(data, v.type, requires_grad=accum is not None, value=v)
-        out.append(t)
+        out.append(forward_tensor(kind, v, walk.array(v, graph, readers), walk))
     return out
+
+
+def forward_tensor(kind, v, data, walk: NodeWalk) -> Tensor:
+    """The tensor for forward value `v` (holding `data`), linked to its place on the tape:
+    an instruction's result under its node, a leaf as the user's own tensor."""
+    if kind is INSTR:
+        t = Tensor._make(data, v.type, requires_grad=True,
+                         grad_fn=walk.producer[id(v)], value=v)
+        t._version = walk.saved[id(v)].version_box
+        return t
+    accum = walk.leaf_accumulator(v)
+    leaf = accum.variable if accum is not None else None
+    if leaf is not None and leaf._value is v:
+        return leaf
+    return Tensor._make(data, v.type, requires_grad=accum is not None, value=v)
