@@ -141,6 +141,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             get_default_dtype() is dtypes.f32:
         # what the general path below gives a Python float: a float32 0-d array
         return _finish(Tensor._make(np.array(data, np.float32), _F32_SCALAR), requires_grad)
+    if data.__class__ is list and dtype is None and device is None and data and \
+            all(e.__class__ is float for e in data) and get_default_dtype() is dtypes.f32:
+        # a list of Python floats (seed 002's tensor([3.])): the general path's float32 copy
+        arr = np.array(data, np.float32)
+        return _finish(Tensor._make(arr, TensorType(dtypes.f32, arr.shape)), requires_grad)
     check_device(device)
     if _contains_abstract(data):  # a list of traced tensors: stack them
         from .ops_shape import stack

@@ -19,6 +19,7 @@ from .grad_mode import is_grad_enabled
 from .ops_core import (broadcast_shapes, cast_to, constant_entry, convert, filled_tensor,
                        get_default_dtype, is_scalar, operands, result_dtype, scalar_constant,
                        scalar_dtype, tensor_type)
+from .eager_direct import relu as _direct_relu
 from .tape import _tracing, bind, bind_op, bind_typed, grad_node
 from .tensor import Tensor
 
@@ -96,6 +97,10 @@ def sign(input):
 
 def relu(input):
     """max(x, 0): the max primitive propagates NaN, as PyTorch's relu does."""
+    if isinstance(input, Tensor):  # a float tensor: recorded directly (eager_direct)
+        out = _direct_relu(input)
+        if out is not None:
+            return out
     x = as_tensor(input)
     with grad_node("ReluBackward0", x):
         return bind(P.max, x, scalar_constant(0, x.dtype, x.shape))

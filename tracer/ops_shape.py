@@ -13,6 +13,7 @@ from ..ir import primitives as P
 from .errors import at, user_loc
 from .ops_core import convert, result_dtype, tensor_type
 from .ops_elementwise import as_tensor
+from .eager_direct import matmul_vector as _direct_matmul_vector
 from .tape import bind, bind_op, grad_node
 from .tensor import Tensor, _wrap_dim
 
@@ -227,7 +228,24 @@ def _matmul_node(a: Tensor, b: Tensor) -> str:
         "BmmBackward0" if ranks == (3, 3) and a.shape[0] == b.shape[0] else "UnsafeViewBackward0")
 
 
+def _matmul_direct(input, other):
+    """matmul of float tensors of one dtype without the general path's node and promotion:
+    two matrices are mm's one primitive (the same MmBackward0), a 1-d operand is
+    eager_direct's; None for everything else."""
+    if input.__class__ is not Tensor or other.__class__ is not Tensor:
+        return None
+    t, u = input._type, other._type
+    if len(t.shape) == 2 and len(u.shape) == 2:
+        if t.dtype is u.dtype and t.dtype.is_float and t.shape[1] == u.shape[0]:
+            return mm(input, other)
+        return None
+    return _direct_matmul_vector(input, other)
+
+
 def matmul(input, other):
+    out = _matmul_direct(input, other)
+    if out is not None:
+        return out
     a, b = as_tensor(input), as_tensor(other)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "

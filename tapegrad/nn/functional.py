@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..ir import dtypes
 from ..ir import primitives as P
+from ..tracer import eager_direct as _direct
 from ..tracer import ops_elementwise as E
 from ..tracer import ops_inplace as IP
 from ..tracer import ops_reduce as R
@@ -72,6 +73,9 @@ def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias (AddmmBackward0 for a 2-d input with a bias, as PyTorch)."""
+    out = _direct.linear(input, weight, bias)  # the common case, recorded directly
+    if out is not None:
+        return out
     if bias is not None and input.ndim not in (0, 2):
         # PyTorch flattens the batch dims, runs addmm and views the result back: the
         # result's grad_fn is a ViewBackward0 over the AddmmBackward0
@@ -89,6 +93,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    out = _direct.mse_loss(input, target, reduction)  # the common case, recorded directly
+    if out is not None:
+        return out
     with grad_node("MseLossBackward0", input, target):
         d = E.sub(input, target)
         return _reduce_loss(E.mul(d, d), reduction)

@@ -63,6 +63,8 @@ class Module:
     # ------------------------------------------------------------------ calling
 
     def __call__(self, *args, **kwargs):
+        if not self._forward_pre_hooks and not self._forward_hooks:  # the common case
+            return self.forward(*args, **kwargs)
         for hid, hook in list(self._forward_pre_hooks.items()):
             if hid in self._hooks_with_kwargs:
                 result = hook(self, args, kwargs)
