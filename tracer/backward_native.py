@@ -30,7 +30,7 @@ from ..runtime.execute import execute
 from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph
 from .backward_replay import _input_requiring_grad, _tie, forward_tensor
 from .backward_walk import NodeWalk, adjoint_inputs
-from .tape import AdjointNode, BlockShape, Saved, _default_name, node_class
+from .tape import AdjointNode, BlockShape, Saved, _default_name, _new_instr, node_class
 from .tensor import Tensor
 
 #: a result's kinds in a template
@@ -165,7 +165,9 @@ def record_adjoint(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
         env = list(values)
         instrs = []
         for prim, refs, attrs, rtype, loc in tmpl.instrs:
-            instr = Instr(prim, [env[r] for r in refs], attrs, rtype, loc)
+            instr = _new_instr(Instr)  # Instr(prim, operands, ...) (tape._new_instr)
+            instr.type, instr.prim, instr.operands, instr.attrs, instr.loc = \
+                rtype, prim, tuple([env[r] for r in refs]), attrs, loc
             env.append(instr)
             instrs.append(instr)
         node.instrs = instrs

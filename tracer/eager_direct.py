@@ -26,7 +26,7 @@ from ..runtime.interpreter import errors_restore as _errors_restore
 from . import saved_hooks as _saved_hooks
 from .grad_mode import _state as _grad_state
 from .ops_core import constant_entry, tensor_type
-from .tape import NODE_CLASSES, Saved, _caller_loc, _tls, node_class
+from .tape import NODE_CLASSES, Saved, _caller_loc, _tls, new_instr, node_class
 from .tensor import Tensor
 
 _FLOATS = (dtypes.f32, dtypes.f64)  # float16 runs its products in float32: general path
@@ -59,7 +59,7 @@ def _read(fn, t: Tensor):
 
 
 def _produce(fn, prim, operands: tuple, attrs: dict, rtype, data, loc, box=None) -> Instr:
-    instr = Instr(prim, operands, attrs, rtype, loc)
+    instr = new_instr(prim, operands, attrs, rtype, loc)
     fn.instrs.append(instr)
     fn.saved[id(instr)] = Saved(instr, data, box if box is not None else [0])
     return instr
@@ -264,7 +264,7 @@ def _step(fn, prim, ins: tuple, attrs: dict, rtype, data, loc) -> _Operand:
             saved[id(v)] = Saved(v, o.data, o.box)
         operands.append(v)
     box = [0]
-    instr = Instr(prim, operands, attrs, rtype, loc)
+    instr = new_instr(prim, tuple(operands), attrs, rtype, loc)
     fn.instrs.append(instr)
     saved[id(instr)] = Saved(instr, data, box)
     return _Operand(data, True, instr, box)

@@ -27,7 +27,8 @@ import sys
 from ..ir.core import Instr
 from ..runtime.execute import execute
 from .grad_mode import _state as _grad_state
-from .tape import AdjointNode, BlockShape, GradFn, Saved, _caller_loc, _tls, node_class
+from .tape import (AdjointNode, BlockShape, GradFn, Saved, _caller_loc, _new_instr, _tls,
+                   node_class)
 from .tensor import Tensor
 from .trace import trace
 
@@ -142,7 +143,9 @@ def _record(tmpl: _Template, name: str, tensors: list, loc) -> Tensor:
             saved[id(v)] = Saved(v, t._data, t._version)
     instrs = node.instrs
     for prim, refs, attrs, rtype in tmpl.instrs:
-        instr = Instr(prim, [env[r] for r in refs], attrs, rtype, loc)
+        instr = _new_instr(Instr)  # Instr(prim, operands, attrs, rtype, loc) (tape._new_instr)
+        instr.type, instr.prim, instr.operands, instr.attrs, instr.loc = \
+            rtype, prim, tuple([env[r] for r in refs]), attrs, loc
         env.append(instr)
         instrs.append(instr)
     result = env[tmpl.result]

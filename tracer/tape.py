@@ -464,13 +464,29 @@ def _on_tape(fn: GradFn, prim: Primitive, args: tuple, attrs: dict, rtype: Tenso
         if key not in saved:
             saved[key] = Saved(v, a._data, a._version)
         operands.append(v)
-    instr = Instr(prim, operands, attrs, rtype, loc)
+    instr = _new_instr(Instr)  # Instr(prim, operands, attrs, rtype, loc), without its frames
+    instr.type, instr.prim, instr.operands, instr.attrs, instr.loc = \
+        rtype, prim, tuple(operands), attrs, loc
     fn.instrs.append(instr)
     out = Tensor._make(data, rtype, True, fn, instr)
     saved[id(instr)] = Saved(instr, data, out._version)
     if _saved_hooks.state.stack:
         _saved_hooks.pack_saved(fn, instr, args, out, PackedSaved)
     return out
+
+
+#: Instr.__new__: the recorders set an instruction's five fields themselves (what
+#: Instr.__init__ and Value.__init__ do, without their two frames per recorded primitive)
+_new_instr = Instr.__new__
+
+
+def new_instr(prim: Primitive, operands: tuple, attrs: dict, rtype: TensorType,
+              loc: SourceLoc | None) -> Instr:
+    """Instr(prim, operands, attrs, rtype, loc) for a tuple of operands (see _new_instr)."""
+    instr = _new_instr(Instr)
+    instr.type, instr.prim, instr.operands, instr.attrs, instr.loc = \
+        rtype, prim, operands, attrs, loc
+    return instr
 
 
 def _node_loc(node: "grad_node | None") -> SourceLoc | None:
