@@ -1,0 +1,61 @@
+"""Bugs the region fuzzer (tests/e2e/test_fuzz_regions.py) found, one focused test each."""
+from __future__ import annotations
+
+import numpy as np
+
+import tapegrad as tg
+from tapegrad.ir import Builder, f64, tensor_type
+from tapegrad.ir import primitives as P
+from tapegrad.ir.passes import cse, simplify
+
+from helpers.ir_build import roundtrip
+
+
+def _scan_with_an_identity_reshape_inside():
+    """x -> scan over 3 steps of c * 0.5 + tanh(reshape(c)) (a reshape to the same
+    shape: something simplify removes inside the region)."""
+    t = tensor_type(f64, (2,))
+    body = Builder("step")
+    c = body.param(t, "c")
+    step = body.build(body.add(body.mul(c, body.full(t, 0.5)),
+                               body.tanh(body.emit(P.reshape, c, shape=(2,)))))
+    b = Builder("f")
+    x = b.param(t, "x")
+    out = b.scan(x, body=step, num_consts=0, num_carry=1, length=3, reverse=False)
+    return b.build(b.output(out, index=0))
+
+
+def test_simplify_and_cse_leave_the_regions_of_kept_instructions_alone():
+    # `keep=` is how jvp and vjp keep the forward part as the same objects; simplify
+    # rebuilt a kept scan whose body it could simplify, so jvp's region rule read
+    # results that were no longer in the body (a nested scan's JVP failed to verify)
+    fn = roundtrip(_scan_with_an_identity_reshape_inside())
+    scan, out = fn.body
+    kept = simplify(fn, keep=fn.body)
+    assert kept.body[0] is scan and kept.results[0] is out
+    assert cse(fn, keep=fn.body).body[0] is scan
+    freed = simplify(fn)  # without keep, the region is still simplified
+    assert not any(i.prim is P.reshape for i in freed.body[0].attrs["body"].body)
+
+
+def test_jvp_through_a_scan_nested_in_a_scan():
+    # found by the region fuzzer: the inner body indexes its slice with a constant list,
+    # which leaves a reshape to the same shape that simplify removes
+    def f(x0):
+        def outer(c, _):
+            c0, c1 = c
+
+            def inner(c, e):
+                return c * 0.5 + e[[0]].tanh(), None
+            v, _ = tg.lax.scan(inner, c0, c0)
+            return (c0 * 0.5 + v.tanh(), c1 * 0.5 + v.tanh()), None
+        (_, out), _ = tg.lax.scan(outer, (x0, x0), None, length=3)
+        return out
+
+    x = np.random.default_rng(0).standard_normal((3, 1, 1))
+    v = np.random.default_rng(1).standard_normal((3, 1, 1))
+    primal, tangent = tg.jvp(f, (tg.tensor(x),), (tg.tensor(v),))
+    eps = 1e-6
+    numeric = (f(tg.tensor(x + eps * v)).numpy() - f(tg.tensor(x - eps * v)).numpy()) / (2 * eps)
+    np.testing.assert_allclose(primal.numpy(), f(tg.tensor(x)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tangent.numpy(), numeric, rtol=1e-6, atol=1e-8)
