@@ -212,3 +212,17 @@ def test_ctrl_c_interrupts_a_native_while_loop():
         sender.wait()
     assert time.perf_counter() - start < 10
     assert forever(tg.tensor(-3)).item() == -3  # the next call runs normally
+
+
+def test_eager_scan_of_length_zero_stacks_empty_ys():
+    # as jax.lax.scan: the ys keep one step's structure and types, with a leading 0
+    # (eager used to return None); compiled code agreed already
+    def f(c):
+        return tg.lax.scan(lambda c, x: (c + x, {"a": c * x, "b": x.sum(), "n": 2}), c,
+                           tg.zeros((0, 2), dtype=tg.float64))
+    c = tg.tensor([1.0, 2.0], dtype=tg.float64)
+    for carry, ys in (f(c), tg.compile(f)(c)):
+        np.testing.assert_array_equal(carry.numpy(), [1.0, 2.0])
+        assert {k: (tuple(v.shape), v.dtype) for k, v in ys.items()} == {
+            "a": ((0, 2), tg.float64), "b": ((0,), tg.float64), "n": ((0,), tg.int64)}
+    assert tg.lax.scan(lambda c, _: (c, None), c, None, length=0)[1] is None
