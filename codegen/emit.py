@@ -338,7 +338,7 @@ class Emitter:
     def element_ptr(self, view: Strided, idx: list) -> ir.Value:
         lo, hi = view.extent()
         size = self.plan.sizes.get(view.storage, 0) if view.storage[0] != "const" \
-            else view.size
+            else self._constants[view.storage[1]].type.size  # the whole constant's
         if view.size and not (0 <= lo and hi <= size):
             raise AssertionError(f"view {view} reaches outside its buffer of {size} elements")
         flat = self.i64(view.offset)
