@@ -134,14 +134,20 @@ def _while_batch(b, instr, operands, batched, size):
     new_body = vmap(body, dims, _dims(carry_b), size, name=f"{body.name}_batched")
     new_cond = vmap(cond, dims, [0 if pred_b else None], size, name=f"{cond.name}_batched")
     if pred_b:
-        new_cond, new_body = _any_example(new_cond, new_body, nc)
+        new_cond, new_body = _any_example(new_cond, new_body, nc, consts_b, size)
     t = b.emit(P.while_loop, *consts, *init, cond=new_cond, body=new_body, num_consts=nc)
     return [(b.output(t, index=k), cb) for k, cb in enumerate(carry_b)]
 
 
-def _any_example(cond: Function, body: Function, nc: int) -> tuple[Function, Function]:
+def _any_example(cond: Function, body: Function, nc: int, consts_b: list[bool],
+                 size: int) -> tuple[Function, Function]:
     """From a batched cond (-> bool (B,)) and body: a cond true while any example's
-    holds, and a body that steps only those examples (the others keep their carry)."""
+    holds, and a body that steps only those examples (the others keep their carry).
+
+    The body runs on the whole batch, but a stopped example's state may be one the
+    body cannot take (its counter past the end of what it indexes: the loop stopped
+    for that reason), so the stopped rows read a running example's state instead,
+    and their results are dropped."""
     cb = Builder(f"{cond.name}_any")
     params = [cb.param(p.type, p.hint) for p in cond.params]
     (pred,) = inline(cb, cond, params)
@@ -151,7 +157,19 @@ def _any_example(cond: Function, body: Function, nc: int) -> tuple[Function, Fun
     bb = Builder(f"{body.name}_masked")
     params = [bb.param(p.type, p.hint) for p in body.params]
     (pred,) = inline(bb, cond, params)
-    stepped = inline(bb, body, params)
+    inputs = list(params)
+    if size:
+        running = bb.emit(P.argmax, bb.convert(pred, dtype=i32), axis=0)  # the first
+        for k, p in enumerate(params):
+            if k >= nc or consts_b[k]:
+                inputs[k] = _select_per_example(bb, pred, p, _row_everywhere(bb, p, running))
+    stepped = inline(bb, body, inputs)
     kept = [_select_per_example(bb, pred, new, old)
             for new, old in zip(stepped, params[nc:])]
     return any_cond, bb.build(*kept)
+
+
+def _row_everywhere(b: Builder, v: Value, row: Value) -> Value:
+    """v (B, ...) with every row replaced by row `row` (an i64 scalar) of v."""
+    index = b.broadcast(b.reshape(row, shape=(1,) * len(v.shape)), shape=v.shape)
+    return b.emit(P.gather, v, index, axes=(0,))

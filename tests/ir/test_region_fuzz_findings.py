@@ -59,3 +59,31 @@ def test_jvp_through_a_scan_nested_in_a_scan():
     numeric = (f(tg.tensor(x + eps * v)).numpy() - f(tg.tensor(x - eps * v)).numpy()) / (2 * eps)
     np.testing.assert_allclose(primal.numpy(), f(tg.tensor(x)).numpy(), rtol=1e-12)
     np.testing.assert_allclose(tangent.numpy(), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_vmap_of_a_while_loop_never_steps_a_stopped_example():
+    # the batched while steps the whole batch and keeps the running rows; a stopped
+    # example's counter can be past the end of what the body indexes (that is why it
+    # stopped), so stepping it raised IndexError where the loop over the batch did not
+    xs = tg.tensor([10.0, 20.0])
+
+    def f(k0, x):
+        def body(s):
+            k, v = s
+            return k + 1, v + xs[k]
+        return tg.lax.while_loop(lambda s: s[0] < 2, body, (k0, x))[1]
+    starts, values = [1, 0, 2], [0.5, 1.5, 2.5]
+    want = [f(tg.tensor(k), tg.tensor(v)).item() for k, v in zip(starts, values)]
+    assert want == [20.5, 31.5, 2.5]
+    got = tg.vmap(f)(tg.tensor(starts), tg.tensor(values))
+    np.testing.assert_array_equal(got.numpy(), want)
+    # a batched const the body indexes with a shared counter: the same
+    ys = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+
+    def g(row, stop):
+        def body(s):
+            k, v = s
+            return k + 1, v + row[k]
+        return tg.lax.while_loop(lambda s: s[0] < stop, body, (tg.tensor(0), tg.tensor(0.0)))[1]
+    got = tg.vmap(g)(ys, tg.tensor([3, 1]))
+    np.testing.assert_array_equal(got.numpy(), [6.0, 4.0])
