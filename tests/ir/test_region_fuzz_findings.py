@@ -87,3 +87,23 @@ def test_vmap_of_a_while_loop_never_steps_a_stopped_example():
         return tg.lax.while_loop(lambda s: s[0] < stop, body, (tg.tensor(0), tg.tensor(0.0)))[1]
     got = tg.vmap(g)(ys, tg.tensor([3, 1]))
     np.testing.assert_array_equal(got.numpy(), [6.0, 4.0])
+
+
+def test_vmap_of_a_cond_never_runs_an_indexing_branch_on_an_example_it_guards_against():
+    # with a predicate per example both branches run on the whole batch; a branch
+    # indexing with what its predicate keeps in range raised IndexError on the examples
+    # that do not take it, where the loop over the batch did not
+    xs = tg.tensor([10.0, 20.0])
+
+    def f(k, x):
+        return tg.lax.cond(k < 2, lambda k, x: x + xs[k], lambda k, x: x * 3.0, k, x)
+    ks, values = [0, 2, 1, 5], [1.0, 2.0, 3.0, 4.0]
+    want = [f(tg.tensor(k), tg.tensor(v)).item() for k, v in zip(ks, values)]
+    assert want == [11.0, 6.0, 23.0, 12.0]
+    np.testing.assert_array_equal(tg.vmap(f)(tg.tensor(ks), tg.tensor(values)).numpy(), want)
+    # no example takes the indexing branch: it does not run at all
+    np.testing.assert_array_equal(tg.vmap(f)(tg.tensor([2, 7]), tg.tensor([1.0, 2.0])).numpy(),
+                                  [3.0, 6.0])
+    # and a gradient through it, batched
+    g = tg.vmap(tg.grad(lambda k, x: f(k, x) * x, argnums=1))(tg.tensor(ks), tg.tensor(values))
+    np.testing.assert_allclose(g.numpy(), [12.0, 12.0, 26.0, 24.0])
