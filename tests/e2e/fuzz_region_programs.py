@@ -94,7 +94,7 @@ def _fit(w: str, wshape, target, anchor: str) -> str:
 def _statement(wr: _Writer, scope, depth: int, ind: str) -> None:
     st, draw = _st(), wr.draw
     values = scope["values"]
-    kinds = ["unary", "unary", "binary", "binary", "reduce", "matmul", "index"]
+    kinds = ["unary", "unary", "binary", "binary", "reduce", "matmul", "index", "view"]
     if scope["counters"]:
         kinds += ["counter", "counter_index", "counter_index"]
     if depth > 0:
@@ -133,6 +133,14 @@ def _statement(wr: _Writer, scope, depth: int, ind: str) -> None:
             emit(f"{name}[{idx[0]}]", shape[1:])
         else:
             emit(f"{name}.index_select(0, tg.tensor({idx}))", (len(idx),) + shape[1:])
+    elif kind == "view" and len(shape) >= 2 and draw(st.booleans()):  # strided views
+        emit(f"{name}.transpose(0, {len(shape) - 1})",
+             (shape[-1],) + shape[1:-1] + (shape[0],))
+    elif kind == "view" and shape and shape[0] >= 2:
+        start, step = draw(st.integers(1, shape[0] - 1)), draw(st.integers(1, 2))
+        emit(f"{name}[{start}::{step}]", (len(range(start, shape[0], step)),) + shape[1:])
+    elif kind == "view":
+        emit(f"{name}.reshape(-1)", (int(np.prod(shape)),))
     elif kind == "counter":
         k, _ = draw(st.sampled_from(scope["counters"]))
         cast = "double" if wr.dtype == "f64" else "float"
@@ -237,7 +245,16 @@ def _scan(wr: _Writer, scope, depth: int, ind: str) -> None:
     cparams = [(f"c{fn[1:]}_{j}", shape) for j, (_, shape) in enumerate(init)]
     lead = [v for v in scope["values"] if v[1]]
     use_xs = lead and draw(st.integers(0, 3)) > 0
-    if use_xs:
+    counters = []
+    full = [v for v in scope["values"] if v[1] and all(v[1])]
+    if use_xs and full and draw(st.integers(0, 3)) == 0:  # over indices into a value
+        n = draw(st.sampled_from(full))[1][0]
+        top = n + 2 if wr.faults else n - 1
+        idx = draw(st.lists(st.integers(0, top), min_size=0, max_size=5))
+        xs, length = (f"tg.tensor({idx}, dtype=tg.int64)", (len(idx),)), len(idx)
+        counters = [(f"e{fn[1:]}", n)]
+        params = cparams
+    elif use_xs:
         xs = draw(st.sampled_from(lead))
         if draw(st.integers(0, 4)) == 0:  # a fresh input to scan over (length 0 sometimes)
             xs = wr.new_input((draw(st.integers(0, 4)),) + xs[1][1:], scope)
@@ -246,8 +263,9 @@ def _scan(wr: _Writer, scope, depth: int, ind: str) -> None:
     else:
         length = draw(st.integers(0, 5))
         params = cparams
-    body = _open(wr, scope, params)
-    wr.lines.append(f"{ind}def {fn}(c, {params[-1][0] if use_xs else '_'}):")
+    body = _open(wr, scope, params, counters)
+    slice_name = f"e{fn[1:]}" if use_xs else "_"
+    wr.lines.append(f"{ind}def {fn}(c, {slice_name}):")
     wr.lines.append(f"{ind}    {', '.join(p for p, _ in cparams)}, = c")
     _body(wr, body, depth - 1, ind + "    ")
     _mark(body)

@@ -3,8 +3,9 @@
 
   values    eager on the interpreter (the oracle; each construct runs its Python
             functions) == tg.compile's native code == the interpreter on the traced IR
+            (== eager with native adjoints, TAPEGRAD_EAGER=compile, gradients too)
   text      str(parse(str(fn))) == str(fn), and the verifier passes, for every stage of
-            lower() (ir, adjoint, program, optimized) of compile and of grad
+            lower() (ir, adjoint, program, optimized) of compile, grad and vmap
   passes    the verifier passes after each pass of `optimize` and of codegen's own, and
             the interpreter gives the same values on the result
   gradients (no while_loop: it has no reverse mode) tg.grad's native code == eager
@@ -153,6 +154,17 @@ def run_region_program(source, inputs, seed, kinds, second_order=False):
             want_grads = [x.grad.numpy() if x.grad is not None else np.zeros_like(a)
                           for x, a in zip(xs, arrays)]
 
+    if reverse:  # eager again, the adjoints native (each construct records ordinary ops)
+        with _Eager("compile"):
+            xs = [tg.tensor(a, requires_grad=True) for a in arrays]
+            out = f(*xs)
+            _close(out.detach().numpy(), want, "eager, native adjoints", dtype)
+            if out.requires_grad:
+                (out * tg.tensor(weights)).sum().backward()
+            for k, x in enumerate(xs):
+                got = x.grad.numpy() if x.grad is not None else np.zeros_like(arrays[k])
+                _close(got, want_grads[k], f"eager grad {k}, native adjoints", dtype)
+
     compiled = tg.compile(f)
     _close(compiled(*arrays).numpy(), want, "tg.compile (native)", dtype)
     lowered = compiled.lower(*arrays)
@@ -232,8 +244,9 @@ def _check_vmap(tg, f, arrays, rng, dtype, size=2):
                                     for a, b in zip(args, batched)]).numpy())
             except IndexError:
                 return  # the loop over the batch faults: nothing to compare
-    got = tg.vmap(f, in_axes=tuple(0 if b else None for b in batched))(
-        *[tg.tensor(a) for a in args])
+    mapped = tg.vmap(f, in_axes=tuple(0 if b else None for b in batched))
+    got = mapped(*[tg.tensor(a) for a in args])
+    check_stages(mapped.lower(*[tg.tensor(a) for a in args]), "vmap")
     _close(got.numpy(), np.stack(examples), f"tg.vmap, batched arguments {batched}", dtype)
 
 
@@ -241,9 +254,9 @@ def _check_fault(f, arrays):
     """The eager program indexed out of bounds: native and interpreted code must say so."""
     import tapegrad as tg
     from tapegrad.runtime import interpret
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="out of bounds"):
         tg.compile(f)(*arrays)
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="out of bounds"):
         interpret(tg.compile(f).lower(*arrays).ir, arrays)
 
 
