@@ -10,7 +10,8 @@
             the interpreter gives the same values on the result
   gradients (no while_loop: it has no reverse mode) tg.grad's native code == eager
             backward() on the interpreter == float64 central differences; second order
-            (a Hessian-vector product against differences of the gradient) when asked
+            when asked (a Hessian-vector product, reverse over reverse, against
+            differences of the gradient, and forward over reverse against it)
   jvp       tg.jvp's tangent == float64 central differences (through while_loop too)
   vmap      tg.vmap with some arguments batched and some not (so predicates come both
             batched and shared) == a Python loop over the batch
@@ -225,9 +226,15 @@ def _check_second_order(tg, loss, grad, arrays, direction):
         minus = grad(*[np.asarray(a - eps * v) for a, v in zip(arrays, direction)])
         return np.concatenate([((p.numpy() - m.numpy()) / (2 * eps)).reshape(-1)
                                for p, m in zip(plus, minus)])
-    _agrees_with_differences(np.concatenate([h.reshape(-1) for h in hvp]), grads_at,
+    flat = np.concatenate([h.reshape(-1) for h in hvp])
+    _agrees_with_differences(flat, grads_at,
                              "Hessian-vector product against differences of the gradient",
                              steps=(1e-5, 1e-3))
+    # forward over reverse: the JVP of the gradient (regions_jvp on the adjoint's regions)
+    _, tangents = tg.jvp(grad, tuple(tg.tensor(a) for a in arrays),
+                         tuple(tg.tensor(v) for v in direction))
+    _close(np.concatenate([t.numpy().reshape(-1) for t in tangents]), flat,
+           "jvp of grad against grad of grad", "f32")
 
 
 def _check_vmap(tg, f, arrays, rng, dtype, size=2):
