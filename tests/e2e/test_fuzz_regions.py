@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-QUICK_EXAMPLES = 8
+QUICK_EXAMPLES = 5
 SLOW_EXAMPLES = 400
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
