@@ -61,7 +61,8 @@ def cond(pred, true_fun, false_fun, *operands):
     types = [t._type for t in leaves]
     branches, outs = [], []
     for name, fun in (("true", true_fun), ("false", false_fun)):
-        params, results, out_tree = trace_function(fun, tree, types, f"{name}_fun", loc)
+        params, results, out_tree = trace_function(fun, tree, types, f"{name}_fun", loc,
+                                                   hoist=False)  # a branch not taken: nothing
         branches.append((params, results))
         outs.append((out_tree, [r.type for r in results]))
     if outs[0] != outs[1]:
