@@ -17,8 +17,8 @@ from ..ir import dtypes
 from ..ir import primitives as P
 from ..ir.core import TensorType
 from ..tracer.control_flow import (
-    ControlFlowError, as_tensor_leaf, check_same, close_region, flatten_tensors, free_values, region_outputs,
-    trace_function)
+    ControlFlowError, as_tensor_leaf, check_same, close_region, flatten_tensors, free_values,
+    region_outputs, trace_function)
 from ..tracer.trace import function_name
 from ..tracer.errors import at, user_loc
 from ..tracer.ops_core import filled_tensor

@@ -106,6 +106,10 @@ def check_passes(fn, arrays, want, dtype, label):
         _close(g, w, f"{label}: interpreted after the passes, result {k}", dtype)
 
 
+def _moved(arrays, direction, eps):
+    return [np.asarray(a + eps * v) for a, v in zip(arrays, direction)]
+
+
 def _directional(values, v):
     return sum(float(np.sum(a * b)) for a, b in zip(values, v))
 
@@ -192,8 +196,8 @@ def run_region_program(source, inputs, seed, kinds, second_order=False):
             native_loss = tg.compile(loss)
 
             def loss_at(eps):
-                plus = native_loss(*[np.asarray(a + eps * v) for a, v in zip(arrays, direction)]).item()
-                minus = native_loss(*[np.asarray(a - eps * v) for a, v in zip(arrays, direction)]).item()
+                plus = native_loss(*_moved(arrays, direction, eps)).item()
+                minus = native_loss(*_moved(arrays, direction, -eps)).item()
                 return (plus - minus) / (2 * eps)
             _agrees_with_differences(_directional(grads, direction), loss_at,
                                      "grad against finite differences")
@@ -206,8 +210,8 @@ def run_region_program(source, inputs, seed, kinds, second_order=False):
     _close(primal.numpy(), want, "tg.jvp's primal", dtype)
     if dtype == "f64":
         def f_at(eps):
-            plus = compiled(*[np.asarray(a + eps * v) for a, v in zip(arrays, direction)]).numpy()
-            minus = compiled(*[np.asarray(a - eps * v) for a, v in zip(arrays, direction)]).numpy()
+            plus = compiled(*_moved(arrays, direction, eps)).numpy()
+            minus = compiled(*_moved(arrays, direction, -eps)).numpy()
             return (plus - minus) / (2 * eps)
         _agrees_with_differences(tangent.numpy(), f_at, "jvp against finite differences")
     _check_vmap(tg, f, arrays, rng, dtype)
@@ -222,8 +226,8 @@ def _check_second_order(tg, loss, grad, arrays, direction):
     hvp = [h.numpy() for h in tg.grad(along, argnums=tuple(range(n)))(*arrays)]
 
     def grads_at(eps):
-        plus = grad(*[np.asarray(a + eps * v) for a, v in zip(arrays, direction)])
-        minus = grad(*[np.asarray(a - eps * v) for a, v in zip(arrays, direction)])
+        plus = grad(*_moved(arrays, direction, eps))
+        minus = grad(*_moved(arrays, direction, -eps))
         return np.concatenate([((p.numpy() - m.numpy()) / (2 * eps)).reshape(-1)
                                for p, m in zip(plus, minus)])
     flat = np.concatenate([h.reshape(-1) for h in hvp])
@@ -351,10 +355,40 @@ REGRESSIONS = {
         "    (v20, v21, ) = tg.cond(v12.mean() < 0.25, b14t, b14f, (x1, v12, v12, ))\n"
         "    return v21\n",
         [("f64", (1,)), ("f64", (2,)), ("f64", (2,))], 1, ["cond", "scan"], True),
+    # seed 8 (depth 3): a cond guarding x0[i5] inside a fori_loop; tracing moved the
+    # index (it reads no parameter of the branch) out of the branch, so it ran for i5 = 3
+    "an index a cond guards, inside a loop": (
+        'def f(x0):\n'
+        '    v1 = (x0 * x0 + 1.0).log()\n'
+        '    v2 = x0.sin()\n'
+        '    def b3t(a3_0):\n'
+        '        v4 = a3_0.transpose(0, 2)\n'
+        '        return (a3_0 * 0.5 + (v4.sum()).tanh(), )\n'
+        '    def b3f(a3_0):\n'
+        '        def l5(i5, c):\n'
+        '            c5_0, = c\n'
+        '            def b6t(a6_0):\n'
+        '                v7 = x0[i5]\n'
+        '                v8 = v7.mean(0)\n'
+        '                v9 = v8.sin()\n'
+        '                return (a6_0 * 0.5 + (v8).tanh() + 0.125 * (v7.sum()).tanh(), '
+        'a6_0 * 0.5 + (v8).tanh(), )\n'
+        '            def b6f(a6_0):\n'
+        '                v10 = (v1 * v1 + 1.0).log()\n'
+        '                v11 = v10 * v10\n'
+        '                return (a6_0 * 0.5 + (v10).tanh(), a6_0 * 0.5 + (v11).tanh(), )\n'
+        '            (v12, v13, ) = tg.cond(i5 < 3, b6t, b6f, (v2, ))\n'
+        '            return (c5_0 * 0.5 + (v12).tanh() + 0.125 * (v12.sum() + v13.sum()).tanh(), )\n'
+        '        (v14, ) = tg.lax.fori_loop(0, 4, l5, (a3_0, ))\n'
+        '        return (a3_0 * 0.5 + (v14).tanh() + 0.125 * (v14.sum()).tanh(), )\n'
+        '    (v15, ) = tg.lax.cond(v2.sum() > 0, b3t, b3f, v1)\n'
+        '    v16 = v15 + 0.125 * (v15.sum()).tanh()\n'
+        '    return v16\n'
+        , [("f64", (3, 1, 2))], 11929, ["cond", "scan"], False),
 }
 
 
-@pytest.mark.slow  # (each bug has a focused test in the default run: tests/ir/test_region_fuzz_findings.py)
+@pytest.mark.slow  # (each bug has a focused test in the default run)
 @pytest.mark.parametrize("name", sorted(REGRESSIONS))
 def test_fuzz_regions_regressions(name):
     with np.errstate(all="ignore"):
