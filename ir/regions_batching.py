@@ -204,11 +204,17 @@ def _any_example(cond: Function, body: Function, nc: int, consts_b: list[bool],
     return any_cond, bb.build(*kept)
 
 
-def _may_fail(fn: Function) -> bool:
-    """Whether `fn` may fail or not stop on a state it should never see: it indexes by
-    data (gather, scatter) or runs a while_loop, here or in a region."""
+def may_fail(instrs) -> bool:
+    """Whether one of `instrs` may fail, or not stop, on a state the program never
+    gives it: it indexes by data (gather, scatter) or runs a while_loop, itself or in
+    a region.  Such code runs only where the program asks (here, and when tracing
+    a region: tracer/control_flow.py)."""
     return any(i.prim.group in (OpGroup.GATHER, OpGroup.SCATTER) or i.prim is P.while_loop
-               or any(_may_fail(r) for _, r in regions(i)) for i in fn.body)
+               or any(may_fail(r.body) for _, r in regions(i)) for i in instrs)
+
+
+def _may_fail(fn: Function) -> bool:
+    return may_fail(fn.body)
 
 
 def _row_everywhere(b: Builder, v: Value, row: Value) -> Value:

@@ -26,10 +26,9 @@ import numpy as np
 
 from ..ir import dtypes
 from ..ir import primitives as P
-from ..ir.core import (Function, Instr, Param, SourceLoc, TensorType, TupleType, Value, regions,
-                       topo_sort)
-from ..ir.primitives import OpGroup
+from ..ir.core import Function, Instr, Param, SourceLoc, TensorType, TupleType, Value, topo_sort
 from ..ir.passes import cse, dce
+from ..ir.regions_batching import may_fail
 from .errors import at
 from .ops_core import filled_tensor
 from .tape import note_created, recording_created, tracing
@@ -71,13 +70,6 @@ class TracedResults(list):
     pinned: frozenset = frozenset()
 
 
-def may_fail(instr: Instr) -> bool:
-    """Indexes by data or loops (here or in a region): must not run where the program
-    did not ask for it."""
-    return (instr.prim.group in (OpGroup.GATHER, OpGroup.SCATTER) or instr.prim is P.while_loop
-            or any(may_fail(i) for _, r in regions(instr) for i in r.body))
-
-
 def trace_function(f, args_tree: PyTreeDef, types: list[TensorType], what: str, loc,
                    hints=None, hoist: bool = True) -> tuple[list[Param], list[Value], PyTreeDef]:
     """Call `f(*args)` on abstract tensors of new parameters, one per leaf of the
@@ -96,7 +88,7 @@ def trace_function(f, args_tree: PyTreeDef, types: list[TensorType], what: str, 
     created = set(created)
     results.pinned = frozenset(i for i in map(id, topo_sort(results)) if i in created) \
         if not hoist else frozenset(id(i) for i in topo_sort(results)
-                                    if id(i) in created and may_fail(i))
+                                    if id(i) in created and may_fail([i]))
     return params, results, out_tree
 
 
