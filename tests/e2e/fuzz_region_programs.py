@@ -349,7 +349,7 @@ def _cond(wr: _Writer, scope, depth: int, ind: str) -> None:
     pred = draw(st.sampled_from([f"{p}.sum() > 0", f"{p}.mean() < 0.25"]))
     guard = None  # (counter, a value): the predicate keeps `value[counter]` in range
     short = [v for v in scope["values"] if v[1] and all(v[1])]
-    if scope["counters"] and short and draw(st.booleans()):
+    if scope["counters"] and short and draw(st.integers(0, 3)):
         k, _ = draw(st.sampled_from(scope["counters"]))
         guard = (k, draw(st.sampled_from(short)))
         pred = f"{k} < {guard[1][1][0]}"
