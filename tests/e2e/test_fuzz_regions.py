@@ -36,7 +36,7 @@ import numpy as np
 import pytest
 
 QUICK_EXAMPLES = 5
-SLOW_EXAMPLES = 400
+SLOW_EXAMPLES = 200
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
