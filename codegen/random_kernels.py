@@ -41,6 +41,8 @@ KERNELS = (
     ("normal_pairs_f64", ("obj", "obj", "obj", "i64")),  # state, counters, out, pairs
     ("affine_f64", ("obj", "obj", "i64", "double", "double")),  # x, out (any float), n, a, b
     ("randperm", ("obj", "obj", "i64")),             # words (n - 1 u32), perm i64, n
+    ("randint32", ("obj", "obj", "obj", "i64", "i64", "i64")),  # state, counters, out i64,
+    # n, span (< 2**32), base: base + a 32-bit draw % span, wrapped to 64 bits
 )
 
 
@@ -463,10 +465,25 @@ def _randperm(b: _Body) -> None:
     b.loop(b("sub i64 %a2, 1"), swap)
 
 
+def _randint32(b: _Body) -> None:
+    """The words drawn into the first half of out, widened from the last one down (number
+    k's 8 bytes cover words 2k and 2k+1, which are k's or already widened)."""
+    out = b.data("%a2")
+    _drawn_into(b, out, "%a3")
+    span = b("trunc i64 %a4 to i32")
+
+    def body(i):
+        k = b(f"sub i64 {b('sub i64 %a3, 1')}, {i}")
+        w = b(f"load i32, ptr {b(f'getelementptr i32, ptr {out}, i64 {k}')}")
+        v = b(f"add i64 {b(f'zext i32 ' + b(f'urem i32 {w}, {span}') + ' to i64')}, %a5")
+        b.raw(f"store i64 {v}, ptr {b(f'getelementptr i64, ptr {out}, i64 {k}')}")
+    b.loop("%a3", body)
+
+
 _BUILDERS = {"seed": _seed, "draw": _draw, "unit_f32": _unit("float"),
              "unit_f64": _unit("double"), "normal16_f32": _normal16_f32,
              "normal16_f64": _normal16_f64, "normal_pairs_f64": _normal_pairs_f64,
-             "affine_f64": _affine_f64, "randperm": _randperm}
+             "affine_f64": _affine_f64, "randperm": _randperm, "randint32": _randint32}
 
 _DECLARES = """declare float @llvm.fma.f32(float, float, float)
 declare double @llvm.fma.f64(double, double, double)

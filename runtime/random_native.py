@@ -47,7 +47,7 @@ def _wrapper(name: str, args, held, free):
     as id(), and calls on many elements release the GIL."""
     params = [f"a{i}" for i in range(len(args))]
     passed = ", ".join(f"id({p})" if t == "obj" else p for p, t in zip(params, args))
-    size = [p for p, t in zip(params, args) if t == "i64"][-1]
+    size = [p for p, t in zip(params, args) if t == "i64"][0]  # the count: first i64
     source = (f"def {name}({', '.join(params)}):\n"
               f"    fn = free if {size} >= {_GIL_FREE_FROM} else held\n"
               f"    fn({DATA_OFFSET}, {passed})\n")

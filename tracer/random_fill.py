@@ -176,6 +176,11 @@ def _wrap_to_int64(v: np.ndarray) -> np.ndarray:
 
 def random_from_to(g, n: int, span: int, base: int, np_dtype) -> np.ndarray:
     """(draw % span) + base, the draw 64-bit when span >= 2**28, as `random_(from, to)`."""
+    k = random_native.kernels()
+    if k is not None and span < _WIDE_RANGE:
+        out = np.empty(n, dtype=np.int64)
+        g.engine.fill(k.randint32, out, n, span, (base + (1 << 63)) % (1 << 64) - (1 << 63))
+        return out.astype(np_dtype, copy=False)
     draws = g.engine.random_u64(n) if span >= _WIDE_RANGE else \
         g.engine.random_u32(n).astype(np.uint64)
     v = _wrap_to_int64((draws % np.uint64(span)) + np.uint64(base & 0xFFFFFFFFFFFFFFFF))

@@ -72,6 +72,10 @@ def test_integers_and_masks_native_equal_reference(kernels, monkeypatch):
     def draw(g):
         return [tg.randperm(50_000, generator=g), tg.randperm(1, generator=g),
                 tg.randperm(0, generator=g), tg.randint(-5, 1000, (20_000,), generator=g),
+                tg.randint(-2 ** 40, -2 ** 40 + 3, (999,), generator=g),
+                tg.randint(0, 2 ** 27, (777,), dtype=tg.int32, generator=g),
+                tg.randint(0, 2 ** 30, (777,), generator=g),  # 64-bit draws (numpy path)
+                tg.empty(1000, dtype=tg.float64).random_(-7, 9, generator=g),
                 tg.bernoulli(tg.full((9000,), 0.3), generator=g),
                 tg.bernoulli(tg.full((9000,), 0.3, dtype=tg.float64), generator=g),
                 tg.empty(4000).bernoulli_(0.25, generator=g),
