@@ -75,6 +75,12 @@ def kernels() -> Kernels | None:
     return _loaded() if ENABLED else None
 
 
+def kernels_if_loaded() -> Kernels | None:
+    """The kernels if an earlier call loaded them, else None: for work that need not wait
+    (seeding the default generator at import must not compile or load anything)."""
+    return _loaded() if ENABLED and _loaded.cache_info().currsize else None
+
+
 def _load_or_compile() -> Kernels:
     key = cache.make_key(_MODULE, "random")
     symbol = "tg_" + key[:32] + "_random"  # the cache wants "tg_" + the key first

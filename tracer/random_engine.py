@@ -78,7 +78,7 @@ class MT19937:
 
     def reseed(self, seed: int) -> None:
         self.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
-        k = random_native.kernels()
+        k = random_native.kernels_if_loaded()
         if k is not None:
             self.state = np.empty(N, dtype=np.uint32)
             k.seed(self.state, self.seed & 0xFFFFFFFF)
