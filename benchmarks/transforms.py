@@ -142,10 +142,14 @@ def jvp_rows(repeat, number):
     cpu = _cpu_medians(fns[:2], repeat, number)
     rows = [Row("T2 jvp of W1's forward (tangent in w1, w2)", times[1], "tapegrad forward",
                 times[0], "<= 1.5x", f"CPU time {cpu[1] / cpu[0]:.2f}x")]
+    print(f"T2: CPU time jvp / forward: tapegrad {cpu[1] / cpu[0]:.2f}x "
+          f"({cpu[1] * 1e6:.0f} / {cpu[0] * 1e6:.0f} us)")
     if jax is not None:
         jcpu = _cpu_medians(fns[2:], repeat, number)
         rows.append(Row("T2 the same, JAX's own jvp / forward", times[3], "JAX forward",
                         times[2], "", f"CPU time {jcpu[1] / jcpu[0]:.2f}x"))
+        print(f"T2: CPU time jvp / forward: JAX {jcpu[1] / jcpu[0]:.2f}x "
+              f"({jcpu[1] * 1e6:.0f} / {jcpu[0] * 1e6:.0f} us)")
         rows.append(Row("T2 jvp of W1's forward, tapegrad vs JAX", times[1], "JAX jvp",
                         times[3], ""))
     return rows
