@@ -105,3 +105,22 @@ def test_errors_are_pytorchs():
                          is_grads_batched=True)
     with pytest.raises(IndexError, match="index 0 is out of bounds for dimension 0 with size 0"):
         tg.autograd.grad(y, x, tg.ones(0, 3), retain_graph=True, is_grads_batched=True)
+
+
+def test_functional_jacobian_vectorized_is_one_batched_vjp_per_output(no_row_loop):
+    from tapegrad.autograd.functional import hessian, jacobian
+
+    def f(x, w):
+        return tg.tanh(w @ x), (x * x).sum()
+    rng = np.random.default_rng(1)
+    x = tg.tensor(rng.standard_normal(4))
+    w = tg.tensor(rng.standard_normal((3, 4)))
+    got = jacobian(f, (x, w), vectorize=True)
+    want = jacobian(f, (x, w))
+    for g_out, w_out in zip(got, want):
+        for g, e in zip(g_out, w_out):
+            assert g.shape == e.shape and not g.requires_grad
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-6, atol=1e-7)
+    h = hessian(lambda v: (tg.sin(v) * v).sum(), x, vectorize=True)
+    np.testing.assert_allclose(h.numpy(), np.diag(2 * np.cos(x.numpy())
+                                                 - x.numpy() * np.sin(x.numpy())), rtol=1e-5)
