@@ -5,7 +5,8 @@ cotangent is in reverse mode.  Each rule emits a region instruction whose region
 are the `jvp` of the forward regions, so the result is ordinary IR (it can be
 differentiated, batched and compiled again).  The primal instruction stays as it
 is; the new one computes the tangents (a scan or a while also carries the primal
-carry, which the tangent steps read).  Symbolic-zero tangents entering a region are
+carry, which the tangent steps read, and gives the primal outputs too: `joint_region`
+tells forward_mode.jvp to read them there, so the primal loop runs once).  Symbolic-zero tangents entering a region are
 instantiated as zeros, except for consts, whose zero tangents stay symbolic.
 
   output      the tangent's element
@@ -21,7 +22,7 @@ from __future__ import annotations
 from . import primitives as P
 from .builder import Builder
 from .core import Function, Instr, Param, Value
-from .forward_mode import jvp
+from .forward_mode import joint_region, jvp
 from .jvp_rules import defjvp
 from .passes import dce
 
@@ -95,6 +96,7 @@ def _scan_jvp(b: Builder, instr: Instr, tangents):
                  *xs, *[tx[j] for j in dx],
                  body=new_body, num_consts=nc + len(dc), num_carry=m + len(fk),
                  length=a["length"], reverse=a["reverse"])
+    joint_region(instr, tan, [*range(m), *range(m + len(fk), m + len(fk) + ny)])
     out: list = [None] * len(instr.type.types)
     for n, k in enumerate(fk):
         out[k] = b.output(tan, index=m + n)
@@ -127,6 +129,7 @@ def _while_jvp(b: Builder, instr: Instr, tangents):
     tan = b.emit(P.while_loop, *consts, *[tc[j] for j in dc],
                  *init, *[_zeros_if_none(b, tk[k], init[k]) for k in fk],
                  cond=new_cond, body=new_body, num_consts=nc + len(dc))
+    joint_region(instr, tan, range(len(init)))
     out: list = [None] * len(init)
     for n, k in enumerate(fk):
         out[k] = b.output(tan, index=len(init) + n)
