@@ -69,6 +69,7 @@ def _read_primals_from_joint(fn: Function, joint: dict) -> Function:
     for instr in fn.body:
         if instr.prim is P.output and id(instr.operands[0]) in joint:
             region, index = joint[id(instr.operands[0])]
+            region = replaced.get(id(region), region)  # rebuilt if its operands were
             new = Instr(P.output, (region,), {**instr.attrs, "index": index[
                 instr.attrs["index"]]}, instr.type, instr.loc)
         else:

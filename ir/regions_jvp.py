@@ -87,7 +87,8 @@ def _scan_jvp(b: Builder, instr: Instr, tangents):
     pc, pk, px = body.params[:nc], body.params[nc:nc + m], body.params[nc + m:]
     tpc, tpk, tpx = (tparams[:len(dc)], tparams[len(dc):len(dc) + len(fk)],
                      tparams[len(dc) + len(fk):])
-    results = (list(body.results[:m]) + [touts[k] for k in fk] + list(body.results[m:])
+    primal = program.results[:len(body.results)]  # jvp may have rebuilt body's results
+    results = (list(primal[:m]) + [touts[k] for k in fk] + list(primal[m:])
                + [touts[m + k] for k in fy])
     new_body = dce(Function(program.name, [*pc, *tpc, *pk, *tpk, *px, *tpx], program.body,
                             results))
@@ -119,7 +120,8 @@ def _while_jvp(b: Builder, instr: Instr, tangents):
     pc, pk = body.params[:nc], body.params[nc:]
     tpc, tpk = tparams[:len(dc)], tparams[len(dc):]
     new_body = dce(Function(program.name, [*pc, *tpc, *pk, *tpk], program.body,
-                            list(body.results) + [touts[k] for k in fk]))
+                            list(program.results[:len(body.results)])
+                            + [touts[k] for k in fk]))
     # the cond reads only the primal consts and carry: fresh parameters for the rest
     cc, ck = cond.params[:nc], cond.params[nc:]
     skip_c = [Param(consts[j].type) for j in dc]

@@ -107,3 +107,21 @@ def test_vmap_of_a_cond_never_runs_an_indexing_branch_on_an_example_it_guards_ag
     # and a gradient through it, batched
     g = tg.vmap(tg.grad(lambda k, x: f(k, x) * x, argnums=1))(tg.tensor(ks), tg.tensor(values))
     np.testing.assert_allclose(g.numpy(), [12.0, 12.0, 26.0, 24.0])
+
+
+def test_jvp_of_a_gradient_through_an_empty_scan_reads_the_rebuilt_joint_region():
+    # forward_mode.jvp reads a scan's primal outputs from its joint (primal + tangent)
+    # region; when that region was rebuilt (its operands replaced), the output read the
+    # old object and the program failed to verify ("used before it is defined")
+    def f(x):
+        def step(c, _):
+            return (c[0] * 0.5 + x.sin().tanh(),), None
+        (v,), _ = tg.lax.scan(step, (x,), None, length=0)
+        return (v + 0.125 * v.sum().tanh()).sum()
+
+    grad = tg.grad(f)
+    x0 = 0.3
+    _, tangent = tg.jvp(grad, (tg.tensor(np.float64(x0)),), (tg.tensor(np.float64(1.0)),))
+    # length 0: f(x) = x + 0.125 tanh(x), so grad = 1 + 0.125 sech^2, and its derivative
+    sech2 = 1 - np.tanh(x0) ** 2
+    assert np.isclose(tangent.item(), 0.125 * -2 * np.tanh(x0) * sech2, rtol=1e-12)
