@@ -7,10 +7,12 @@ through a scan) needs nothing more.
   output      the cotangent goes to its slot of the tuple's cotangent
   cond        a cond on the same predicate whose branches are the branches'
               adjoints: only the taken branch's runs
-  scan        a scan that stacks the carry entering each step (the residuals),
+  scan        the forward scan again, also stacking the residuals (what the body's
+              adjoint reads of each step: forward values and the entering carry),
               then a reverse scan over them whose body is the body's adjoint
-              (recomputing the body's inside from its carry: checkpointing per step)
-              and whose carry accumulates the consts' cotangents
+              reading the residuals (nothing of the step is recomputed) and whose
+              carry accumulates the consts' cotangents; compiled code runs the
+              forward once (ir/passes/scan_merge.py)
   while_loop  not reverse-differentiable (its trip count is data): an error
               pointing at fori_loop and scan, as JAX's
 """
