@@ -2,7 +2,8 @@
 
     fn = compiled_ir(fn)     # exactly the IR that emit.lower plans and compiles
 
-Some rewrites belong to code generation only: the gemm epilogue (`c + k*(a@b)`
+Some rewrites belong to code generation only (so the interpreter, the oracle,
+keeps running the IR as differentiation wrote it): the scans' merge and pruning, the gemm epilogue (`c + k*(a@b)`
 as one `matmul_add`) and `(a @ b).T` as `b.T @ a.T` are not bit-exact, so they
 never run before differentiation (ir/passes/gemm_epilogue.py,
 ir/passes/transposed_product.py).  Everything that shows "what runs" (a transform's
@@ -13,10 +14,14 @@ from __future__ import annotations
 
 from ..ir.core import Function
 from ..ir.passes.gemm_epilogue import gemm_epilogues
+from ..ir.passes.scan_merge import merge_scans
+from ..ir.passes.scan_outputs import prune_scans
 from ..ir.passes.transposed_product import transposed_products
 
 
 def compiled_ir(fn: Function) -> Function:
     """`fn` after every IR pass the code generator applies (idempotent).  Transposed
-    products first: `w - lr * (x.T @ g).T` then meets the epilogue as `w - lr * (g.T @ x)`."""
-    return gemm_epilogues(transposed_products(fn))
+    products first: `w - lr * (x.T @ g).T` then meets the epilogue as `w - lr * (g.T @ x)`.
+    Before them, the scans: a gradient's forward scan merged into the one that saves its
+    residuals (scan_merge), then the stacked outputs nobody reads dropped (scan_outputs)."""
+    return gemm_epilogues(transposed_products(prune_scans(merge_scans(fn))))

@@ -6,10 +6,16 @@ function of the same module with the entry point's convention `(ptr buffers)`.
 The region instruction is a kernel whose code is a loop (or a branch) that fills
 a small table of pointers and calls that function:
 
-    scan        outputs' carry <- init; for i in 0..length: body(consts, carry,
-                xs + i*slice) -> (next, ys + i*slice); carry <- next
+    scan        carry <- init; for i in 0..length: body(consts, carry,
+                xs + i*slice) -> (next, ys + i*slice); swap(carry, next)
     while_loop  carry <- init; loop { every 2^16 steps: Ctrl-C?  cond(consts, carry)
-                -> pred; stop unless pred; body(consts, carry) -> next; carry <- next }
+                -> pred; stop unless pred; body(consts, carry) -> next; swap(carry, next) }
+
+The carry lives in two planned buffers of the block (the output and `next`) whose
+roles swap every step: the body reads one and writes the other, never the buffer it
+reads (safe whatever the body does), and no step copies the carry.  A scan knows its
+trip count, so init goes into whichever buffer makes the last step write the output;
+a while_loop moves the carry into the output once, after the loop.
     cond        pred ? true(ops) -> outputs : false(ops) -> outputs
 
 No Python runs per iteration and nothing is unrolled: the code size does not depend
@@ -160,26 +166,64 @@ class _Loop:
         self.em._memo.clear()
 
 
+class _Carries:
+    """The carry in two buffers that swap roles every step (ping-pong): a step reads
+    `cur` and writes `nxt`, two distinct buffers, so the body never reads what it
+    writes and no step copies its carry.  Built before the loop (its pointers are
+    computed in the preheader); `phis` right after the loop's header opens."""
+
+    def __init__(self, em, first: list[Strided], second: list[Strided]):
+        self.em = em
+        self.a = [_pointer(em, v) for v in first]
+        self.b = [_pointer(em, v) for v in second]
+        self.sizes = [v.size * v.dtype.itemsize for v in first]
+
+    def phis(self, loop: _Loop) -> None:
+        self.cur = [self.em.b.phi(PTR) for _ in self.a]
+        self.nxt = [self.em.b.phi(PTR) for _ in self.a]
+        for c, n, a, b in zip(self.cur, self.nxt, self.a, self.b):
+            c.add_incoming(a, loop.pre)
+            n.add_incoming(b, loop.pre)
+
+    def swap(self) -> None:
+        """At the end of a step (the latch block): the next step reads what this wrote."""
+        block = self.em.b.block
+        for c, n in zip(self.cur, self.nxt):
+            c.add_incoming(n, block)
+            n.add_incoming(c, block)
+
+    def settle(self) -> None:
+        """After the loop: the carry into the first buffers (the outputs), where the trip
+        count is data (while_loop); memmove, since it may already be there."""
+        memmove = self.em.module.declare_intrinsic("llvm.memmove", [PTR, PTR, I64])
+        for a, c, n in zip(self.a, self.cur, self.sizes):
+            if n:
+                self.em.b.call(memmove, [a, c, self.em.i64(n), ir.Constant(I1, 0)])
+
+
 def scan(em, instr, out: RegionBuffers) -> None:
     a = instr.attrs
     nc, m, length = a["num_consts"], a["num_carry"], a["length"]
     ops = [_operand(em, v) for v in instr.operands]
     consts, init, xs = ops[:nc], ops[nc:nc + m], ops[nc + m:]
     carry, ys = out.outputs[:m], out.outputs[m:]
-    for dst, src in zip(carry, init):
+    # the trip count is known: start in the buffer that makes the last step write the outputs
+    first, second = (carry, out.temps) if length % 2 == 0 else (out.temps, carry)
+    for dst, src in zip(first, init):
         _copy(em, dst, src)
     if length == 0:  # the carry is init; the ys have a zero-length axis
         return
+    carries = _Carries(em, first, second)
     loop = _Loop(em, "scan")
+    carries.phis(loop)
     step = em.b.sub(em.i64(length - 1), loop.i) if a["reverse"] else loop.i
     x_ptrs = [_pointer(em, x, step, x.size // length) for x in xs]
     y_ptrs = [_pointer(em, y, step, y.size // length) for y in ys]
-    params = [_pointer(em, v) for v in consts + carry] + x_ptrs
-    results = [_pointer(em, t) for t in out.temps] + y_ptrs
+    params = [_pointer(em, v) for v in consts] + carries.cur + x_ptrs
+    results = carries.nxt + y_ptrs
     stopped = _call(em, instr, out, "body", params + results)
-    for dst, src in zip(carry, out.temps):
-        _copy(em, dst, src)
     loop.leave_if(stopped)
+    carries.swap()
     loop.close(lambda nxt: em.b.icmp_unsigned("<", nxt, em.i64(length)))
 
 
@@ -191,7 +235,9 @@ def while_loop(em, instr, out: RegionBuffers) -> None:
     for dst, src in zip(carry, init):
         _copy(em, dst, src)
     b = em.b
+    carries = _Carries(em, carry, out.temps)
     loop = _Loop(em, "while")
+    carries.phis(loop)
     check = em.func.append_basic_block("while_check")
     run = em.func.append_basic_block("while_run")
     due = b.icmp_unsigned("==", b.and_(loop.i, em.i64(CHECK_EVERY - 1)),
@@ -203,16 +249,16 @@ def while_loop(em, instr, out: RegionBuffers) -> None:
     _mark_interrupted(em, stop)
     b.cbranch(stop, loop.exit, run)
     b.position_at_end(run)
-    params = [_pointer(em, v) for v in consts + carry]
+    params = [_pointer(em, v) for v in consts] + carries.cur
     stopped = _call(em, instr, out, "cond", params + [_pointer(em, out.pred)])
     loop.leave_if(stopped)
     go = b.load(_pointer(em, out.pred), typ=I8, align=1)
     loop.leave_if(b.icmp_unsigned("==", go, ir.Constant(I8, 0)))
-    stopped = _call(em, instr, out, "body", params + [_pointer(em, t) for t in out.temps])
+    stopped = _call(em, instr, out, "body", params + carries.nxt)
     loop.leave_if(stopped)
-    for dst, src in zip(carry, out.temps):
-        _copy(em, dst, src)
+    carries.swap()
     loop.close()
+    carries.settle()
 
 
 def cond(em, instr, out: RegionBuffers) -> None:

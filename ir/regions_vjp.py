@@ -7,10 +7,12 @@ through a scan) needs nothing more.
   output      the cotangent goes to its slot of the tuple's cotangent
   cond        a cond on the same predicate whose branches are the branches'
               adjoints: only the taken branch's runs
-  scan        a scan that stacks the carry entering each step (the residuals),
+  scan        the forward scan again, also stacking the residuals (what the body's
+              adjoint reads of each step: forward values and the entering carry),
               then a reverse scan over them whose body is the body's adjoint
-              (recomputing the body's inside from its carry: checkpointing per step)
-              and whose carry accumulates the consts' cotangents
+              reading the residuals (nothing of the step is recomputed) and whose
+              carry accumulates the consts' cotangents; compiled code runs the
+              forward once (ir/passes/scan_merge.py)
   while_loop  not reverse-differentiable (its trip count is data): an error
               pointing at fori_loop and scan, as JAX's
 """
@@ -79,25 +81,31 @@ def _scan_vjp(b: Builder, instr: Instr, cts: list):
     fx = [j for j in range(len(xs)) if xs[j].dtype.is_float]
     if not fc and not fk and not fx:
         return [None] * len(ops)
-    # 1. the residuals: the carry entering each step, stacked
     carry_params = body.params[nc:nc + m]
-    saving = dce(Function(f"{body.name}_residuals", body.params, body.body,
-                          list(body.results[:m]) + list(carry_params)))
-    res = b.emit(P.scan, *ops, body=saving, num_consts=nc, num_carry=m, length=length,
-                 reverse=reverse)
-    stacked = [b.output(res, index=m + k) for k in range(m)]
-    # 2. the reverse scan: carry (consts' cotangents so far, the carry's cotangent)
     wrt = ([body.params[j] for j in fc] + [carry_params[k] for k in fk]
            + [body.params[nc + m + j] for j in fx])
     g = vjp(body, wrt, name=f"{body.name}_vjp")  # (params..., ct per result) -> grads
+    saved, invariant = _residuals(body, g, nc, m)
+    # 1. the forward scan again, its results and the residuals stacked: the same
+    #    instruction as `instr` plus outputs, so compiled code runs one of the two
+    #    (codegen/passes.compiled_ir merges them: ir/passes/scan_merge.py)
+    saving = dce(Function(f"{body.name}_residuals", body.params, body.body,
+                          list(body.results) + saved))
+    res = b.emit(P.scan, *ops, body=saving, num_consts=nc, num_carry=m, length=length,
+                 reverse=reverse)
+    stacked = [b.output(res, index=m + ny + k) for k in range(len(saved))]
+    # 2. the reverse scan: carry (consts' cotangents so far, the carry's cotangent),
+    #    over the residuals, the xs and the ys' cotangents
     rb = Builder(f"{body.name}_adjoint")
     pc = [rb.param(c.type) for c in consts]
     pacc = [rb.param(consts[j].type) for j in fc]
     pdk = [rb.param(t.type) for t in init]
-    pk = [rb.param(t.type) for t in init]
+    pres = [rb.param(v.type) for v in saved]
     px = [rb.param(x.type.with_shape(x.shape[1:])) for x in xs]
     pcty = [rb.param(t.with_shape(t.shape[1:])) for t in out_types[m:]]
-    grads = inline(rb, g, pc + pk + px + pdk + pcty)
+    bound = list(zip(body.params[:nc], pc)) + list(zip(body.params[nc + m:], px)) \
+        + list(zip(g.params[len(body.params):], pdk + pcty)) + list(zip(saved, pres))
+    grads = _replay_adjoint(rb, g, body, dict((id(k), v) for k, v in bound), invariant)
     gc, gk, gx = grads[:len(fc)], grads[len(fc):len(fc) + len(fk)], grads[len(fc) + len(fk):]
     acc = [rb.add(p, d) for p, d in zip(pacc, gc)]
     dk = list(pdk)
@@ -117,6 +125,50 @@ def _scan_vjp(b: Builder, instr: Instr, cts: list):
     for n, j in enumerate(fx):
         grads_out[nc + m + j] = b.output(rev, index=len(fc) + m + n)
     return grads_out
+
+
+def _residuals(body: Function, g: Function, nc: int, m: int) -> tuple[list[Value], set[int]]:
+    """What the body's adjoint `g` reads of the forward step (JAX's residuals): the
+    step's values the reverse scan gets stacked (`saved`: forward instructions in body
+    order, then carry parameters), and the ids of the forward instructions that depend
+    on no carry or slice (`invariant`: recomputed from the consts instead of stacked)."""
+    varying = {id(p) for p in body.params[nc:]}
+    invariant: set[int] = set()
+    for i in body.body:
+        if any(id(o) in varying for o in i.operands):
+            varying.add(id(i))
+        else:
+            invariant.add(id(i))
+    forward = {id(i) for i in body.body}
+    read: set[int] = set()
+    for i in g.body:
+        if id(i) not in forward:
+            read.update(id(o) for o in i.operands)
+    read.update(id(r) for r in g.results)
+    saved = [i for i in body.body if id(i) in read and id(i) not in invariant]
+    return saved + [p for p in body.params[nc:nc + m] if id(p) in read], invariant
+
+
+def _replay_adjoint(rb: Builder, g: Function, body: Function, env: dict,
+                    invariant: set[int]) -> list[Value]:
+    """Append the adjoint part of `g` to `rb`, reading the forward step's values from
+    `env` (parameters and residuals by id); the forward instructions it needs that
+    depend only on the consts are recomputed first.  Returns `g`'s results."""
+    forward = {id(i) for i in body.body}
+    for instr in body.body:
+        if id(instr) in invariant and id(instr) not in env:
+            env[id(instr)] = _copy(rb, instr, env)
+    for instr in g.body:
+        if id(instr) not in forward:
+            env[id(instr)] = _copy(rb, instr, env)
+    return [env[id(r)] for r in g.results]
+
+
+def _copy(rb: Builder, instr: Instr, env: dict) -> Instr:
+    new = Instr(instr.prim, [env[id(o)] for o in instr.operands], dict(instr.attrs),
+                instr.type, instr.loc)
+    rb.body.append(new)
+    return new
 
 
 @defvjp(P.while_loop)

@@ -23,6 +23,7 @@ from .tracer.dtype_api import (  # noqa: E402
     LongTensor, ShortTensor, can_cast, finfo, iinfo, promote_types, result_type)
 from .tracer.ops_core import get_default_dtype, set_default_dtype  # noqa: E402
 from .tracer.ops_divide import floor_divide  # noqa: E402
+from .runtime.denormals import set_flush_denormal  # noqa: E402  (PyTorch's, per thread)
 
 # interop: DLPack (Tensor.__dlpack__ / __dlpack_device__ are attached by tracer.dlpack)
 from .tracer.dlpack import from_dlpack  # noqa: E402

@@ -461,7 +461,7 @@ NOT_OPERATIONS = {
     "half", "type", "can_cast", "finfo", "iinfo", "promote_types", "result_type",
     "get_default_dtype", "set_default_dtype", "dtype", "BoolTensor", "ByteTensor",
     "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor", "IntTensor", "LongTensor",
-    "ShortTensor",
+    "ShortTensor", "set_flush_denormal",
 }
 #: helpers tg.nn.functional imports for itself
 F_HELPERS = {"bind", "convert", "grad_node", "annotations"}
