@@ -286,6 +286,8 @@ def _argmax(x, *, axis):
 @impl(P.matmul)
 @_in_float32
 def _matmul(a, b):
+    if P.matmul_writes_products(a.shape, b.shape) and a.dtype.kind == "f":
+        return np.multiply(a, b)
     return np.matmul(a, b)
 
 

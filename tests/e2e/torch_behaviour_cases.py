@@ -1,0 +1,48 @@
+"""Small programs whose printout must be PyTorch's: the corpus fixes of issue 15.
+
+Each case is source text run with `torch` bound to the library under test; what it
+prints is its result.  record_torch_behaviour.py runs them with PyTorch 2.13 from a
+side venv and writes data/torch_behaviour.json; test_torch_behaviour.py runs them
+with tapegrad and compares the text line by line.  A case normalises what may
+legitimately differ itself (an error's wording: it prints the exception's type and
+whether PyTorch's key phrase is in the message).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import textwrap
+
+CASES: dict[str, str] = {}
+
+
+def case(name: str, source: str) -> None:
+    CASES[name] = textwrap.dedent(source).strip() + "\n"
+
+
+def run_case(name: str, torch) -> str:
+    """What the case prints with `torch` bound to the given module."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(CASES[name], f"<case {name}>", "exec"), {"torch": torch, "__name__": name})
+    return out.getvalue()
+
+
+# ---- one product per element (k = 1): a -0 stays -0, as PyTorch's gemm with beta = 0
+case("matmul_k1_signed_zero", """
+    a = torch.tensor([[1.0], [2.0], [-3.0]])
+    b = torch.tensor([[0.0, -0.0, 1.0]])
+    print(a @ b)
+    print(torch.mm(a.double(), b.double()))
+    print(torch.matmul(torch.tensor([[[-1.0]], [[2.0]]]), torch.tensor([[[0.0, 5.0]], [[-0.0, 1.0]]])))
+    print(torch.tensor([[-1.0, -1.0]]) @ torch.tensor([[0.0], [0.0]]))
+    x = torch.tensor([[-0.5, -0.25, 2.0]], requires_grad=True)
+    w = torch.tensor([[1.0, -2.0], [0.5, 3.0], [-1.0, 1.0]], requires_grad=True)
+    (x @ w).relu().sum().backward()
+    print(w.grad)
+""")
+case("matmul_k1_paths", """
+    for m, n in [(1, 3), (3, 1), (2, 2)]:  # gemv for one row or column: -0 becomes +0
+        print(m, n, -torch.ones(m, 1) @ torch.zeros(1, n))
+    print(torch.bmm(-torch.ones(2, 3, 1), torch.zeros(2, 1, 3)))
+""")
