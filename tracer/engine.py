@@ -23,6 +23,7 @@ import weakref
 
 import numpy as np
 
+from ..ir import primitives as P
 from ..ir.core import Instr, Param, Value, topo_sort
 from ..runtime.execute import execute
 from . import anomaly
@@ -33,7 +34,7 @@ from .backward_walk import NodeWalk, adjoint_inputs, walk_nodes
 from .custom_function import link_tensor
 from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
-from .tape import AccumulateGrad, NodePostHook, Saved
+from .tape import AccumulateGrad, NodePostHook, Saved, bind, grad_node
 from .tensor import Tensor
 
 
@@ -340,10 +341,20 @@ def _grad_sink(t: Tensor):
         if t._hooks:
             g = _run_hooks(t._hooks, g)
         if create_graph or t._grad is not None and t._grad._requires_grad:
-            t._grad = g if t._grad is None else t._grad + g
+            t._grad = _copied_on_tape(g) if t._grad is None else t._grad + g
         else:  # g may be a hook's or a custom backward's tensor: never taken as the buffer
             accumulate(t, g._data, g._type, False)
     return sink
+
+
+def _copied_on_tape(g: Tensor) -> Tensor:
+    """A first gradient kept on the graph goes into `.grad` as a copy recorded as
+    PyTorch's AccumulateGrad records it (a strided copy: grad_fn CopyBackwards), so a
+    later in-place change to either tensor does not reach the other."""
+    if not g._requires_grad:
+        return g
+    with grad_node("CopyBackwards", g):
+        return bind(P.convert, g, dtype=g.dtype)
 
 
 def _run_hooks(hooks: list, g: Tensor) -> Tensor:

@@ -177,9 +177,6 @@ KNOWN_FAILURES = {
         "printed losses match PyTorch's within 1e-5 up to step 1499 and then follow "
         "float32 rounding of the 2000-point sum (tests/optim checks the optimizer itself "
         "against PyTorch's trajectories)"))),
-    "qa_second_derivative_backward": _known((_DIFFERS, (
-        "backward(create_graph=True) leaves x.grad with grad_fn=<AddBackward0>; PyTorch's "
-        "is <CopyBackwards>"))),
 }
 
 

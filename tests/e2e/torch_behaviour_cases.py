@@ -46,3 +46,20 @@ case("matmul_k1_paths", """
         print(m, n, -torch.ones(m, 1) @ torch.zeros(1, n))
     print(torch.bmm(-torch.ones(2, 3, 1), torch.zeros(2, 1, 3)))
 """)
+
+
+# ---- backward(create_graph=True) puts a copy into a fresh .grad (AccumulateGrad's strided copy)
+case("create_graph_grad_is_a_copy", """
+    x = torch.tensor([2.0, 3.0], requires_grad=True)
+    (x ** 3).sum().backward(create_graph=True)
+    print(x.grad)
+    (x ** 2).sum().backward(create_graph=True)
+    print(x.grad)
+    g = x.grad
+    x.grad = None
+    g.sum().backward(create_graph=True)
+    print(x.grad)
+    w = torch.tensor([1.0, -1.0], requires_grad=True)
+    (w * torch.tensor([3.0, 4.0])).sum().backward(create_graph=True)
+    print(w.grad, w.grad.requires_grad)
+""")
