@@ -166,9 +166,7 @@ KNOWN_FAILURES = {
     "docs_functional_jacobian": _known((_AUTOGRAD, "import torch.autograd.functional"),
                                        (_RANDOM, "rand inputs")),
     "docs_functional_vjp_jvp": _known(
-        (_AUTOGRAD, "import torch.autograd.functional"), (_RANDOM, "rand inputs"),
-        (_DIFFERS, "jvp(create_graph=True): the second result's grad_fn is SumBackward0, "
-                   "PyTorch's SqueezeBackward1")),
+        (_AUTOGRAD, "import torch.autograd.functional"), (_RANDOM, "rand inputs")),
     "docs_grad_mode": _known((("", _lacks("inference_mode")), "torch.inference_mode "
                               "(issue 15 item 4, branch autograd)")),
     "tut_polynomial_optim": _known((_DIFFERS, (

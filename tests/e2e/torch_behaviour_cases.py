@@ -63,3 +63,13 @@ case("create_graph_grad_is_a_copy", """
     (w * torch.tensor([3.0, 4.0])).sum().backward(create_graph=True)
     print(w.grad, w.grad.requires_grad)
 """)
+
+
+# ---- the grad_fn a double backward ends with where the adjoint sums (undoing sum(dim))
+case("jvp_create_graph_grad_fn", """
+    jvp = torch.autograd.functional.jvp
+    x = torch.tensor([[0.5, 1.0, 1.5], [2.0, 2.5, 3.0]])
+    v = torch.ones(2, 3)
+    print(jvp(lambda x: x.exp().sum(dim=1), x, v, create_graph=True)[1])
+    print(jvp(lambda x: (x * x).sum(), x, v, create_graph=True)[1])
+""")
