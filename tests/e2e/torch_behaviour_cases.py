@@ -73,3 +73,44 @@ case("jvp_create_graph_grad_fn", """
     print(jvp(lambda x: x.exp().sum(dim=1), x, v, create_graph=True)[1])
     print(jvp(lambda x: (x * x).sum(), x, v, create_graph=True)[1])
 """)
+
+
+# ---- hooks: None keeps a gradient, None inside a post-hook's tuple drops it
+case("node_hooks_returning_none", """
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.grad_fn.register_prehook(lambda go: None)
+    y.grad_fn.register_hook(lambda gi, go: None)
+    y.register_hook(lambda g: None)
+    (y * 2).sum().backward()
+    print(x.grad)
+    x.grad = None
+    w = (x * 2).sum()
+    w.grad_fn.register_hook(lambda gi, go: None)
+    w.backward()
+    print(x.grad)
+    b = torch.tensor([5.0, 7.0], requires_grad=True)
+    x.grad = None
+    y = x * b
+    y.grad_fn.register_hook(lambda gi, go: (None, gi[1]))
+    y.sum().backward()
+    print(x.grad, b.grad)
+    y = (x * b).exp()
+    y.grad_fn.register_hook(lambda gi, go: None)
+    y.grad_fn.register_prehook(lambda go: None)
+    print(torch.autograd.grad(y.sum(), [x, b]))
+""")
+case("accumulate_grad_hooks", """
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    acc = y.grad_fn.next_functions[0][0]
+    h1 = acc.register_prehook(lambda go: print('pre', go) or (go[0] * 10,))
+    h2 = acc.register_hook(lambda gi, go: print('post', gi, go, x.grad))
+    x.register_hook(lambda g: print('tensor', g))
+    y.sum().backward()
+    print(x.grad)
+    h1.remove()
+    h2.remove()
+    (x * 3).sum().backward()
+    print(x.grad)
+""")
