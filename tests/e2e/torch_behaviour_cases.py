@@ -114,3 +114,28 @@ case("accumulate_grad_hooks", """
     (x * 3).sum().backward()
     print(x.grad)
 """)
+
+
+# ---- integer division by zero raises (PyTorch's CPU kernels: RuntimeError ZeroDivisionError)
+case("integer_division_by_zero", """
+    a = torch.tensor([7, -7, 0])
+    z = torch.tensor([0, 2, 0])
+    for name, f in [("//", lambda: a // z), ("%", lambda: a % z),
+                    ("floor", lambda: torch.div(a, z, rounding_mode='floor')),
+                    ("trunc", lambda: torch.div(a, z, rounding_mode='trunc')),
+                    ("fmod", lambda: torch.fmod(a, z)), ("remainder", lambda: torch.remainder(a, z)),
+                    ("// 0", lambda: a // 0), ("fmod 0", lambda: torch.fmod(a, 0)),
+                    ("uint8", lambda: a.to(torch.uint8) // z.to(torch.uint8)),
+                    ("true", lambda: a / z), ("float //", lambda: a.float() // z.float()),
+                    ("float %", lambda: a.float() % z.float())]:
+        try:
+            print(name, f())
+        except RuntimeError as e:
+            print(name, "RuntimeError", "ZeroDivisionError" in str(e))
+    print(torch.div(torch.tensor([7, -7]), 2, rounding_mode='trunc'),
+          torch.tensor([7, -7]).div(2, rounding_mode='floor'))
+    x = torch.tensor([7.0, -7.5], requires_grad=True)
+    y = torch.div(x, 2.0, rounding_mode='trunc')
+    y.sum().backward()
+    print(y, x.grad)
+""")
