@@ -519,6 +519,10 @@ def main(argv=None) -> None:
     if "DIST" in only:  # Dask clusters, minutes: only when named (benchmarks/data_parallel.py)
         from benchmarks.data_parallel import dist_rows
         rows += dist_rows(q)
+    if want("RNG") or want("W2T"):  # benchmarks/native_math.py: random draws, W2 threads pinned
+        from benchmarks import native_math
+        rows += native_math.rng_rows(q) if want("RNG") else []
+        rows += native_math.w2_thread_rows(q) if want("W2T") else []
     if want("T"):  # the transforms beyond grad (issue 19)
         from benchmarks.transforms import transforms_rows
         rows += transforms_rows(q)

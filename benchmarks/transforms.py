@@ -49,6 +49,21 @@ def _timed(fns, repeat, number):
     return side_by_side(fns, repeat, number)
 
 
+def _cpu_medians(fns, repeat, number):
+    """Median CPU seconds per call of each fn, in turns: on a shared machine the wall
+    clock also counts the time other processes held the core."""
+    import statistics
+    import time
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for k, f in enumerate(fns):
+            t0 = time.process_time()
+            for _ in range(number):
+                f()
+            times[k].append((time.process_time() - t0) / number)
+    return [statistics.median(t) for t in times]
+
+
 def per_example_rows(repeat, number):
     x, y, w1, w2 = _w1_data(64, 1000, 100, 10)
     xs, ys = x[:, None, :], y[:, None, :]
@@ -124,11 +139,17 @@ def jvp_rows(repeat, number):
     # whatever runs next on this 2-core machine; then JAX's pair
     times = _timed(fns[:2], repeat, number) + (_timed(fns[2:], repeat, number)
                                                if jax is not None else [])
+    cpu = _cpu_medians(fns[:2], repeat, number)
     rows = [Row("T2 jvp of W1's forward (tangent in w1, w2)", times[1], "tapegrad forward",
-                times[0], "<= 1.5x")]
+                times[0], "<= 1.5x", f"CPU time {cpu[1] / cpu[0]:.2f}x")]
+    print(f"T2: CPU time jvp / forward: tapegrad {cpu[1] / cpu[0]:.2f}x "
+          f"({cpu[1] * 1e6:.0f} / {cpu[0] * 1e6:.0f} us)")
     if jax is not None:
+        jcpu = _cpu_medians(fns[2:], repeat, number)
         rows.append(Row("T2 the same, JAX's own jvp / forward", times[3], "JAX forward",
-                        times[2], ""))
+                        times[2], "", f"CPU time {jcpu[1] / jcpu[0]:.2f}x"))
+        print(f"T2: CPU time jvp / forward: JAX {jcpu[1] / jcpu[0]:.2f}x "
+              f"({jcpu[1] * 1e6:.0f} / {jcpu[0] * 1e6:.0f} us)")
         rows.append(Row("T2 jvp of W1's forward, tapegrad vs JAX", times[1], "JAX jvp",
                         times[3], ""))
     return rows
@@ -190,7 +211,38 @@ def _scratch_bytes(lowered) -> int:
     return lowered.native()._native.entry.scratch_bytes
 
 
+def _jax_peaks(layers, width, batch, every, ws, x):
+    """JAX's compiled memory (temporaries + outputs) for the same gradients, plain and
+    checkpointed, from XLA's memory analysis; None without JAX."""
+    jax = _jax()
+    if jax is None:
+        return None
+    import jax.numpy as jnp
+
+    def blocks(h, ws):
+        for w in ws:
+            h = jnp.tanh(h @ w)
+        return h
+
+    def loss_of(block):
+        def loss(ws, x):
+            h = x
+            for i in range(0, layers, every):
+                h = block(h, ws[i:i + every])
+            return (h * h).sum()
+        return loss
+    args = ([jnp.asarray(w) for w in ws], jnp.asarray(x))
+    out = []
+    for block in (blocks, jax.checkpoint(blocks)):
+        m = jax.jit(jax.grad(loss_of(block))).lower(*args).compile().memory_analysis()
+        out.append(m.temp_size_in_bytes + m.output_size_in_bytes)
+    return out
+
+
 def checkpoint_rows(repeat, number, layers=16, width=1024, batch=512, every=4):
+    """Peak memory of a gradient call = what the call allocates: its scratch area
+    (intermediates, residuals, temporaries, except those the plan keeps in gradient
+    arrays not yet written) and its results (the gradients)."""
     from tapegrad.tracer.transforms_checkpoint import residual_bytes
     rng = np.random.default_rng(11)
     ws = [(rng.standard_normal((width, width)) / np.sqrt(width)).astype(np.float32)
@@ -206,11 +258,15 @@ def checkpoint_rows(repeat, number, layers=16, width=1024, batch=512, every=4):
     results = sum(w.nbytes for w in ws)
     peak_p, peak_c = _scratch_bytes(lp) + results, _scratch_bytes(lc) + results
     t_plain, t_ckpt = _timed([lambda: plain(ws, x), lambda: ckpt(ws, x)], repeat, number)
-    note = (f"saved {saved_p / 2**20:.0f} -> {saved_c / 2**20:.0f} MiB "
-            f"({100 * (1 - saved_c / saved_p):.0f}% less); scratch+grads "
-            f"{peak_p / 2**20:.0f} -> {peak_c / 2**20:.0f} MiB "
+    mib = 2 ** 20
+    note = (f"saved {saved_p / mib:.0f} -> {saved_c / mib:.0f} MiB "
+            f"({100 * (1 - saved_c / saved_p):.0f}% less); peak (scratch + grads) "
+            f"{peak_p / mib:.0f} -> {peak_c / mib:.0f} MiB "
             f"({100 * (1 - peak_c / peak_p):.0f}% less); scratch "
-            f"{_scratch_bytes(lp) / 2**20:.0f} -> {_scratch_bytes(lc) / 2**20:.0f} MiB")
+            f"{_scratch_bytes(lp) / mib:.0f} -> {_scratch_bytes(lc) / mib:.0f} MiB")
+    jp = _jax_peaks(layers, width, batch, every, ws, x)
+    if jp is not None:
+        note += f"; JAX temp + outputs {jp[0] / mib:.0f} -> {jp[1] / mib:.0f} MiB"
     print(f"T4: {note}")
     return [Row(f"T4 checkpoint every {every} of {layers} tanh layers ({width}, batch {batch})",
                 t_ckpt, "no checkpoint", t_plain, "<= 1.4x", note)]

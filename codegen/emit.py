@@ -74,7 +74,7 @@ def lower(fn: Function, symbol: str, use_blas: bool = True) -> EmittedModule:
     `use_blas=False` forces the LLVM matmul loop even where BLAS was found."""
     blas_dtypes = frozenset(blas.available() if use_blas else ())
     fn = compiled_ir(fn)
-    p = plan(fn, blas_dtypes)
+    p = plan(fn, blas_dtypes, lend_results=True)  # each call's result arrays are fresh
     status = with_status(p, fn)
     em = emit_function(Emitter(fn, p, symbol, blas_dtypes, status), status)
     _object_entry(em, len(fn.params) + len(fn.results) + 1)
@@ -324,21 +324,24 @@ class Emitter:
                 if kind == "const":
                     base = self._global(self._constants[k])
                 else:
+                    offset = None
+                    if kind == "scratch" and k in self.plan.scratch_homes:  # in a result
+                        kind, (k, offset) = "result", self.plan.scratch_homes[k]
                     slot = k if kind == "param" else len(self.fn.params) + (
                         k if kind == "result" else len(self.fn.results))
                     ptr = self.b.gep(self.func.args[0], [self.i64(slot)], inbounds=True,
                                      source_etype=PTR)
                     base = self.b.load(ptr, typ=PTR, align=8)
-                    if kind == "scratch":
-                        base = self.b.gep(base, [self.i64(self.plan.scratch_offsets[k])],
-                                          inbounds=True, source_etype=I8)
+                    if kind == "scratch" or offset is not None:
+                        at = self.plan.scratch_offsets[k] if offset is None else offset
+                        base = self.b.gep(base, [self.i64(at)], inbounds=True, source_etype=I8)
             self._bases[storage] = base
         return base
 
     def element_ptr(self, view: Strided, idx: list) -> ir.Value:
         lo, hi = view.extent()
         size = self.plan.sizes.get(view.storage, 0) if view.storage[0] != "const" \
-            else view.size
+            else self._constants[view.storage[1]].type.size  # the whole constant's
         if view.size and not (0 <= lo and hi <= size):
             raise AssertionError(f"view {view} reaches outside its buffer of {size} elements")
         flat = self.i64(view.offset)

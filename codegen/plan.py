@@ -46,6 +46,9 @@ class Plan:
     scratch_offsets: dict[int, int] = field(default_factory=dict)  # slot -> byte offset
     scratch_bytes: int = 0
     fusion: Fusion | None = None
+    #: scratch slot -> (result index, byte offset): buffers living in a result's array
+    #: before its nest writes it (ir/passes/memory.py's hosts; entry points only)
+    scratch_homes: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def view_of(v: Value, views: dict[int, Strided]) -> Strided | None:
@@ -109,7 +112,9 @@ class _Policy(FusionPolicy):
         self.roots.append(Root(instr, self.views[id(instr)]))
 
 
-def plan(fn: Function, blas_dtypes=frozenset()) -> Plan:
+def plan(fn: Function, blas_dtypes=frozenset(), lend_results: bool = False) -> Plan:
+    """The loop nests and buffers of `fn`.  `lend_results`: an entry point whose result
+    arrays are fresh for each call may hold temporaries in them (emit.lower's)."""
     policy = _Policy(fn, blas_dtypes)
     fusion = fusion_groups(fn, policy)
     roots = policy.roots
@@ -117,7 +122,7 @@ def plan(fn: Function, blas_dtypes=frozenset()) -> Plan:
         if isinstance(r, Param) or policy.first_slot[id(r)] != k:
             roots.append(Root(r, Strided.contiguous(("result", k), r.dtype, r.shape), copy=True))
     result = Plan(roots, policy.views, policy.sizes, fusion=fusion)
-    _place_scratch(result, fn)
+    _place_scratch(result, fn, _lenders(fn, result) if lend_results else ())
     return result
 
 
@@ -129,7 +134,28 @@ def fused_text(fn: Function, blas_dtypes=frozenset()) -> str:
     return annotate(fn, plan(fn, blas_dtypes).fusion)
 
 
-def _place_scratch(p: Plan, fn: Function) -> None:
+#: results smaller than this lend no bytes (not worth a pointer of their own)
+LEND_MIN_BYTES = 1 << 16
+
+
+def _lenders(fn: Function, p: Plan) -> list[Value]:
+    """Results whose array nothing else can see during the call: computed by a nest of
+    their own, returned once, not a region's block, and not a `matmul_add` on a
+    parameter (donations() may hand it the parameter's array)."""
+    computed = {id(r.value) for r in p.roots if not r.copy and not isinstance(r.dst, RegionBuffers)}
+    params = {id(q) for q in fn.params}
+    out = []
+    for k, r in enumerate(fn.results):
+        if id(r) not in computed or sum(1 for q in fn.results if q is r) > 1 \
+                or r.type.size * r.dtype.itemsize < LEND_MIN_BYTES:
+            continue
+        if r.prim is P.matmul_add and id(r.operands[0]) in params:
+            continue
+        out.append(r)
+    return out
+
+
+def _place_scratch(p: Plan, fn: Function, hosts=()) -> None:
     """Scratch offsets from the memory planning pass (ir/passes/memory.py)."""
     blocks = {id(r.value): r.dst for r in p.roots if isinstance(r.dst, RegionBuffers)}
 
@@ -137,9 +163,14 @@ def _place_scratch(p: Plan, fn: Function) -> None:
         block = blocks.get(id(v))
         return block.nbytes if block is not None else v.type.size * v.dtype.itemsize
 
-    mp = plan_memory(fn, p.fusion, nbytes=nbytes, align=ALIGN)
+    mp = plan_memory(fn, p.fusion, nbytes=nbytes, align=ALIGN, hosts=hosts)
+    result_index = {id(r): k for k, r in enumerate(fn.results)}
     for root in p.roots:
         if root.dst.storage[0] == "scratch" and not root.copy:
+            home = mp.homes.get(id(root.value))
+            if home is not None:
+                p.scratch_homes[root.dst.storage[1]] = (result_index[home[0]], home[1])
+                continue
             p.scratch_offsets[root.dst.storage[1]] = mp.offsets[id(root.value)]
         if isinstance(root.dst, RegionBuffers):  # its outputs, temporaries, regions' scratch
             for key, rel in root.dst.offsets.items():

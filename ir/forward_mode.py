@@ -8,26 +8,79 @@ the instructions of its tangent, from `jvp_rules`.  Tangents are symbolic zeros 
 a `wrt` value reaches them, and only floating point values carry them.  The result
 is ordinary IR (so `vjp(jvp(f))` and `jvp(vjp(f))` need nothing special).
 
+A region rule's tangent instruction (a scan or while over primal and tangent carries)
+computes the primal outputs too; the rule says so with `joint_region`, and `jvp`
+then reads the primal outputs from it, so the primal loop does not run twice
+(`merge_regions=False` keeps both: `linearize` needs a primal part without tangents).
+
 `linearize` splits a JVP program the way JAX's partial evaluation does: the part
 that needs only the primal parameters runs once; the linear part reads its
 residuals (the primal values the tangent instructions use) as parameters.
 """
 from __future__ import annotations
 
+import threading
 from typing import Sequence
 
+from . import primitives as P
 from .builder import Builder
 from .core import Function, Instr, Param, TupleType, Value, is_float_value
 from .jvp_rules import JVP_RULES
 from .passes import cse, dce, simplify
 from .passes.externalize import externalize
+from .passes.rewrite import rebuilt, remap
+
+#: per thread, one dict per jvp being built (region bodies nest): id(primal region
+#: instruction) -> (its joint instruction, primal output index -> joint output index)
+_joint = threading.local()
+
+
+def joint_region(primal: Instr, joint: Instr, index: Sequence[int]) -> None:
+    """A region JVP rule's note: `joint`'s output index[k] equals `primal`'s output k."""
+    stack = getattr(_joint, "stack", None)
+    if stack:
+        stack[-1][id(primal)] = (joint, tuple(index))
 
 
 def jvp(fn: Function, wrt: Sequence[Value], *, name: str | None = None,
-        tangent_params: Sequence[Param] | None = None) -> Function:
+        tangent_params: Sequence[Param] | None = None, merge_regions: bool = True) -> Function:
     """Parameters `fn.params` + one tangent per `wrt` value (of its type); results
     `fn.results` + one tangent per result (zeros where none reaches it; an integer
     result's tangent is zeros of its type)."""
+    stack = _joint.__dict__.setdefault("stack", [])
+    stack.append({})
+    try:
+        out, forward = _jvp(fn, wrt, name, tangent_params)
+    finally:
+        joint = stack.pop()
+    kept = forward.body  # the primal instructions: left as they are (closed under operands)
+    if merge_regions and joint:
+        out = _read_primals_from_joint(out, joint)
+        survived = {id(i) for i in out.body}
+        kept = [i for i in forward.body if id(i) in survived]
+    return dce(cse(dce(simplify(dce(out), keep=kept)), keep=kept))
+
+
+def _read_primals_from_joint(fn: Function, joint: dict) -> Function:
+    """Every `output` of a primal region read from its joint region instead (and what
+    reads them rebuilt); the primal region itself is then dead."""
+    replaced: dict[int, Value] = {}
+    body = []
+    for instr in fn.body:
+        if instr.prim is P.output and id(instr.operands[0]) in joint:
+            region, index = joint[id(instr.operands[0])]
+            region = replaced.get(id(region), region)  # rebuilt if its operands were
+            new = Instr(P.output, (region,), {**instr.attrs, "index": index[
+                instr.attrs["index"]]}, instr.type, instr.loc)
+        else:
+            new = remap(instr, replaced)
+        if new is not instr:
+            replaced[id(instr)] = new
+        body.append(new)
+    return dce(rebuilt(fn, body, replaced))
+
+
+def _jvp(fn: Function, wrt, name, tangent_params) -> tuple[Function, Function]:
     wrt = list(wrt)
     members = {id(v) for v in fn.params} | {id(i) for i in fn.body}
     for k, w in enumerate(wrt):
@@ -64,7 +117,7 @@ def jvp(fn: Function, wrt: Sequence[Value], *, name: str | None = None,
     outs = [tangents.get(id(r)) or b.full(r.type, 0) for r in forward.results]
     out = Function(b.name, list(fn.params) + list(tangent_params), b.body,
                    list(forward.results) + outs)
-    return dce(cse(dce(simplify(dce(out), keep=forward.body)), keep=forward.body))
+    return out, forward
 
 
 def _check_tangent_type(instr: Instr, out) -> None:

@@ -5,7 +5,8 @@ cotangent is in reverse mode.  Each rule emits a region instruction whose region
 are the `jvp` of the forward regions, so the result is ordinary IR (it can be
 differentiated, batched and compiled again).  The primal instruction stays as it
 is; the new one computes the tangents (a scan or a while also carries the primal
-carry, which the tangent steps read).  Symbolic-zero tangents entering a region are
+carry, which the tangent steps read, and gives the primal outputs too: `joint_region`
+tells forward_mode.jvp to read them there, so the primal loop runs once).  Symbolic-zero tangents entering a region are
 instantiated as zeros, except for consts, whose zero tangents stay symbolic.
 
   output      the tangent's element
@@ -21,7 +22,7 @@ from __future__ import annotations
 from . import primitives as P
 from .builder import Builder
 from .core import Function, Instr, Param, Value
-from .forward_mode import jvp
+from .forward_mode import joint_region, jvp
 from .jvp_rules import defjvp
 from .passes import dce
 
@@ -86,7 +87,8 @@ def _scan_jvp(b: Builder, instr: Instr, tangents):
     pc, pk, px = body.params[:nc], body.params[nc:nc + m], body.params[nc + m:]
     tpc, tpk, tpx = (tparams[:len(dc)], tparams[len(dc):len(dc) + len(fk)],
                      tparams[len(dc) + len(fk):])
-    results = (list(body.results[:m]) + [touts[k] for k in fk] + list(body.results[m:])
+    primal = program.results[:len(body.results)]  # jvp may have rebuilt body's results
+    results = (list(primal[:m]) + [touts[k] for k in fk] + list(primal[m:])
                + [touts[m + k] for k in fy])
     new_body = dce(Function(program.name, [*pc, *tpc, *pk, *tpk, *px, *tpx], program.body,
                             results))
@@ -95,6 +97,7 @@ def _scan_jvp(b: Builder, instr: Instr, tangents):
                  *xs, *[tx[j] for j in dx],
                  body=new_body, num_consts=nc + len(dc), num_carry=m + len(fk),
                  length=a["length"], reverse=a["reverse"])
+    joint_region(instr, tan, [*range(m), *range(m + len(fk), m + len(fk) + ny)])
     out: list = [None] * len(instr.type.types)
     for n, k in enumerate(fk):
         out[k] = b.output(tan, index=m + n)
@@ -117,7 +120,8 @@ def _while_jvp(b: Builder, instr: Instr, tangents):
     pc, pk = body.params[:nc], body.params[nc:]
     tpc, tpk = tparams[:len(dc)], tparams[len(dc):]
     new_body = dce(Function(program.name, [*pc, *tpc, *pk, *tpk], program.body,
-                            list(body.results) + [touts[k] for k in fk]))
+                            list(program.results[:len(body.results)])
+                            + [touts[k] for k in fk]))
     # the cond reads only the primal consts and carry: fresh parameters for the rest
     cc, ck = cond.params[:nc], cond.params[nc:]
     skip_c = [Param(consts[j].type) for j in dc]
@@ -127,6 +131,7 @@ def _while_jvp(b: Builder, instr: Instr, tangents):
     tan = b.emit(P.while_loop, *consts, *[tc[j] for j in dc],
                  *init, *[_zeros_if_none(b, tk[k], init[k]) for k in fk],
                  cond=new_cond, body=new_body, num_consts=nc + len(dc))
+    joint_region(instr, tan, range(len(init)))
     out: list = [None] * len(init)
     for n, k in enumerate(fk):
         out[k] = b.output(tan, index=len(init) + n)

@@ -10,6 +10,13 @@ code motion comes free.
 
     consts = free_values([params...], [results...])         # outer values read
     body = close_region("body", consts, params, results)    # Function(consts + params)
+
+Only what cannot fail moves out: an instruction traced in the region that indexes by
+data (gather, scatter) or runs a while_loop stays inside even when it reads outer
+values only, so it runs only when the region does (a loop of no steps, a branch not
+taken: `cond(k < n, lambda: a[k], ...)` must not index with k >= n).  A cond's
+branches keep everything they traced (`hoist=False`): nothing of a branch not
+taken runs.
 """
 from __future__ import annotations
 
@@ -21,9 +28,10 @@ from ..ir import dtypes
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, SourceLoc, TensorType, TupleType, Value, topo_sort
 from ..ir.passes import cse, dce
+from ..ir.regions_batching import may_fail
 from .errors import at
 from .ops_core import filled_tensor
-from .tape import tracing
+from .tape import note_created, recording_created, tracing
 from .tensor import Tensor
 from .trace import leaf_hint, param_names
 from .tree_util import PyTreeDef, keystr, tree_flatten
@@ -55,20 +63,32 @@ def flatten_tensors(tree, what: str, loc) -> tuple[list[Tensor], PyTreeDef]:
             for x, p in zip(leaves, treedef.paths())], treedef
 
 
+class TracedResults(list):
+    """A region function's results, with the ids of the instructions that must stay
+    inside the region even if they read no parameter (`pinned`)."""
+
+    pinned: frozenset = frozenset()
+
+
 def trace_function(f, args_tree: PyTreeDef, types: list[TensorType], what: str, loc,
-                   hints=None) -> tuple[list[Param], list[Value], PyTreeDef]:
+                   hints=None, hoist: bool = True) -> tuple[list[Param], list[Value], PyTreeDef]:
     """Call `f(*args)` on abstract tensors of new parameters, one per leaf of the
-    arguments `args_tree` (a tuple of the positional arguments)."""
+    arguments `args_tree` (a tuple of the positional arguments).  `hoist`: whether
+    what f computes from outer values alone may move out of the region (see above)."""
     if hints is None:  # the print names of f's parameters, as tracer/trace.py gives them
         kids = args_tree.children()
         names = param_names(f, len(kids))
         hints = [leaf_hint(n, p) for n, kid in zip(names, kids) for p in kid.paths()]
     params = [Param(t, h) for t, h in zip(types, hints)]
     args = args_tree.unflatten([Tensor._abstract(p) for p in params])
-    with tracing():
+    with tracing(), recording_created() as created:
         out = f(*args)
         leaves, out_tree = flatten_tensors(out, f"{what}'s output", loc)
-        results = [t._trace_value() for t in leaves]
+        results = TracedResults(t._trace_value() for t in leaves)
+    created = set(created)
+    results.pinned = frozenset(i for i in map(id, topo_sort(results)) if i in created) \
+        if not hoist else frozenset(id(i) for i in topo_sort(results)
+                                    if id(i) in created and may_fail([i]))
     return params, results, out_tree
 
 
@@ -76,9 +96,10 @@ def free_values(params: list[Param], results: list[Value]) -> list[Value]:
     """The values from outside that the computation of `results` from `params` reads,
     in first-use order (instructions not depending on `params` count as outside)."""
     inside = {id(p) for p in params}
+    pinned = getattr(results, "pinned", frozenset())
     free: dict[int, Value] = {}
     for instr in topo_sort(results):
-        if any(id(o) in inside for o in instr.operands):
+        if id(instr) in pinned or any(id(o) in inside for o in instr.operands):
             inside.add(id(instr))
             for o in instr.operands:
                 if id(o) not in inside and not _source(o):
@@ -106,6 +127,7 @@ def close_region(name: str, consts: list[Value], params: list[Param],
         const_params.append(p)
         replaced[id(c)] = p
     inside = {id(p) for p in params}
+    pinned = getattr(results, "pinned", frozenset())
     body = []
     wanted = {id(o) for i in topo_sort(results) for o in i.operands}
     for instr in topo_sort(results):
@@ -113,7 +135,7 @@ def close_region(name: str, consts: list[Value], params: list[Param],
             continue
         if _source(instr) and (id(instr) in wanted or instr in results):
             inside.add(id(instr))  # a source an inside instruction reads: copied in
-        elif not any(id(o) in inside for o in instr.operands):
+        elif id(instr) not in pinned and not any(id(o) in inside for o in instr.operands):
             continue
         inside.add(id(instr))
         new = Instr(instr.prim, [replaced.get(id(o), o) for o in instr.operands],
@@ -131,8 +153,10 @@ def region_outputs(prim, operands: list[Value], attrs: dict, loc) -> list[Tensor
     rtype = P.infer_type(prim, operand_types, attrs)
     instr = Instr(prim, operands, attrs, rtype, loc)
     assert isinstance(rtype, TupleType)
-    return [Tensor._abstract(Instr(P.output, (instr,), {"index": k}, t, loc))
-            for k, t in enumerate(rtype.types)]
+    outs = [Instr(P.output, (instr,), {"index": k}, t, loc) for k, t in enumerate(rtype.types)]
+    for i in (instr, *outs):  # traced inside an enclosing region, if any
+        note_created(i)
+    return [Tensor._abstract(o) for o in outs]
 
 
 def describe_types(treedef: PyTreeDef, types: list[TensorType]) -> str:

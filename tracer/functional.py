@@ -5,11 +5,13 @@ grad_fn under create_graph and the strict-mode errors match): inputs are
 detached copies that require grad (or views of them under create_graph);
 forward-mode products (`jvp`, `hvp`) use the double-vjp trick: a vjp is linear in
 its cotangent `u`, so differentiating <J^T u, v> with respect to `u` gives J v.
-`vectorize=True` gives the same numbers row by row (no vmap yet).
+`vectorize=True` computes each output's Jacobian as one batched vjp over the standard
+basis (tracer/batched_grad.py: the cached adjoint mapped by the batching pass).
 """
 from __future__ import annotations
 
-from .creation import zeros, zeros_like
+from .batched_grad import batched_grad
+from .creation import eye, zeros, zeros_like
 from .engine import grad as autograd_grad
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from .ops import stack
@@ -239,10 +241,23 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
             raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and "
                                "`vectorized=True` are not supported together. Please either "
                                "set `strict=False` or `vectorize=False`.")
-        rows = tuple(_jacobian_rows(i, out, inputs, create_graph, strict)
+        rows = tuple(_jacobian_batched(out, inputs, create_graph) if vectorize else
+                     _jacobian_rows(i, out, inputs, create_graph, strict)
                      for i, out in enumerate(outputs))
         rows = _grad_postprocess(rows, create_graph)
     return _tuple_postprocess(rows, (is_outputs_tuple, is_inputs_tuple))
+
+
+def _jacobian_batched(out: Tensor, inputs: tuple, create_graph: bool):
+    """vectorize=True: one output's Jacobian blocks from one batched vjp whose rows are
+    the standard basis (autograd.grad's is_grads_batched: the batching pass)."""
+    n = out.numel()
+    grads = (None,) * len(inputs)
+    if n and out.requires_grad:
+        basis = eye(n, dtype=out.dtype).view((n,) + tuple(out.shape))
+        grads = batched_grad((out,), inputs, (basis,), True, create_graph)
+    return tuple(zeros(tuple(out.shape) + tuple(x.shape), dtype=x.dtype) if g is None else
+                 g.view(tuple(out.shape) + tuple(x.shape)) for g, x in zip(grads, inputs))
 
 
 def _jacobian_rows(i: int, out: Tensor, inputs: tuple, create_graph: bool, strict: bool):

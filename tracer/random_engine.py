@@ -3,15 +3,18 @@
 The engine keeps mt19937's raw state words plus PyTorch's bookkeeping (`left`,
 `next`, the seed) so that a seeded stream, and the 5056-byte state that
 `get_rng_state` returns, are the ones PyTorch's CPU generator has. Numbers come
-out in blocks: a twist of the 624 words is four vectorised numpy steps and the
-tempering one more, so a million draws cost a few milliseconds, not a Python
-loop per number.
+out in blocks. The native kernels (runtime/random_native.py) seed, twist and
+temper in place, the counters in a two-word array they update; where native code
+cannot run, the numpy reference below does the same: a twist of the 624 words is
+four vectorised numpy steps and the tempering one more.
 """
 from __future__ import annotations
 
 import threading
 
 import numpy as np
+
+from ..runtime import random_native
 
 N, M = 624, 397
 _MATRIX_A = np.uint32(0x9908B0DF)
@@ -58,49 +61,68 @@ def _temper(y: np.ndarray) -> np.ndarray:
 
 class MT19937:
     """The engine with PyTorch's `left`/`next` counters: after seeding, `left` is 1 and the
-    first draw twists; each draw takes word `next` and counts `left` down."""
+    first draw twists; each draw takes word `next` and counts `left` down. The counters
+    live in `counters` ([left, next], int64) so native kernels can update them."""
 
-    __slots__ = ("seed", "state", "left", "next", "_tempered", "_lock")
+    __slots__ = ("seed", "state", "counters", "_lock")
 
     def __init__(self, seed: int = 5489):
         self._lock = threading.Lock()  # draws from several threads must not tear the counters
         self.reseed(seed)
 
+    left = property(lambda self: int(self.counters[0]))
+    next = property(lambda self: int(self.counters[1]))
+
+    def set_counters(self, left: int, nxt: int) -> None:
+        self.counters = np.array([left, nxt], dtype=np.int64)
+
     def reseed(self, seed: int) -> None:
         self.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
-        self.state = _seeded_words(self.seed)
-        self.left, self.next = 1, 0
-        self._tempered = None
+        k = random_native.kernels_if_loaded()
+        if k is not None:
+            self.state = np.empty(N, dtype=np.uint32)
+            k.seed(self.state, self.seed & 0xFFFFFFFF)
+        else:
+            self.state = _seeded_words(self.seed)
+        self.set_counters(1, 0)
 
     def copy(self) -> "MT19937":
         other = MT19937.__new__(MT19937)
         other._lock = threading.Lock()
         other.seed, other.state = self.seed, self.state.copy()
-        other.left, other.next = self.left, self.next
-        other._tempered = self._tempered
+        other.counters = self.counters.copy()
         return other
 
     def random_u32(self, n: int) -> np.ndarray:
         """The next n 32-bit outputs, in order."""
-        with self._lock:
-            return self._draw(n)
-
-    def _draw(self, n: int) -> np.ndarray:
         out = np.empty(n, dtype=np.uint32)
-        done = 0
-        while done < n:
-            if self.left == 1:  # every word of this state is used: twist
-                self.state = _twist(self.state)
-                self._tempered = None
-                self.left, self.next = N + 1, 0
-            if self._tempered is None:
-                self._tempered = _temper(self.state)
-            take = min(n - done, self.left - 1)
-            out[done:done + take] = self._tempered[self.next:self.next + take]
-            self.next += take
-            self.left -= take
-            done += take
+        k = random_native.kernels()
+        with self._lock:
+            if k is not None:
+                k.draw(self.state, self.counters, out, n)
+            else:
+                self._draw(out)
         return out
+
+    def fill(self, kernel, out: np.ndarray, n: int, *more) -> None:
+        """Run a native kernel that draws from this engine (state and counters first)."""
+        with self._lock:
+            kernel(self.state, self.counters, out, n, *more)
+
+    def _draw(self, out: np.ndarray) -> None:
+        """The numpy reference of the native `draw`."""
+        n, done = len(out), 0
+        left, nxt = self.left, self.next
+        while done < n:
+            if left == 1:  # every word of this state is used: twist
+                self.state = _twist(self.state)
+                left, nxt = N + 1, 0
+            take = min(n - done, left - 1)
+            out[done:done + take] = _temper(self.state[nxt:nxt + take])
+            nxt += take
+            left -= take
+            done += take
+        self.set_counters(left, nxt)
 
     def random_u64(self, n: int) -> np.ndarray:
         """n 64-bit numbers, each from two consecutive outputs (the first is the high half)."""
@@ -150,8 +172,7 @@ def unpack_state(data: np.ndarray):
     engine._lock = threading.Lock()
     engine.seed = int(rec["seed"])
     engine.state = rec["words"].astype(np.uint32)  # the C++ copy keeps the low 32 bits
-    engine.left, engine.next = left, nxt
-    engine._tempered = None
+    engine.set_counters(left, nxt)
     dn = float(rec["normal_y"]) if rec["normal_is_valid"] else None
     fn = float(rec["next_float_normal"]) if rec["float_normal_is_valid"] else None
     return engine, dn, fn

@@ -5,6 +5,11 @@ the values PyTorch's CPU kernels write, in the order they write them; where a
 tensor is not contiguous the caller places them in memory order, as PyTorch's
 serial kernels do. Kept separate from the tensor functions so the numbers can
 be tested and read without any of the tape.
+
+float32 and float64 run the native kernels (runtime/random_native.py: the engine and
+the transforms in one LLVM module, microseconds where numpy takes milliseconds);
+the numpy code here and in random_mathfun is their reference, bit for bit, and
+runs where native code cannot (other float types go through it too).
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import math
 
 import numpy as np
 
+from ..runtime import random_native
 from . import random_mathfun as MF
 
 _F32, _F64 = np.float32, np.float64
@@ -32,8 +38,21 @@ def _chunked(out: np.ndarray, fn, *inputs) -> np.ndarray:
     return out
 
 
+def _native_uniform(k, g, n: int, np_dtype, low: float, high: float) -> np.ndarray:
+    out = np.empty(n, np_dtype)
+    if np_dtype == _F64:
+        g.engine.fill(k.unit_f64, out, n, float(low), float(high) - float(low))
+    else:
+        lo, hi = _F32(low), _F32(high)
+        g.engine.fill(k.unit_f32, out, n, lo, hi - lo)
+    return out
+
+
 def unit_floats(g, n: int, np_dtype) -> np.ndarray:
     """[0, 1): float32 from 24 bits of one 32-bit draw, float64 from 53 bits of a 64-bit one."""
+    k = random_native.kernels()
+    if k is not None and np_dtype in (_F32, _F64):
+        return _native_uniform(k, g, n, np_dtype, 0.0, 1.0)
     if np_dtype == _F64:
         return _chunked(np.empty(n, _F64), lambda v: (v & _MASK53).astype(_F64) * 2.0 ** -53,
                         g.engine.random_u64(n))
@@ -43,6 +62,9 @@ def unit_floats(g, n: int, np_dtype) -> np.ndarray:
 
 def uniform(g, n: int, np_dtype, low: float, high: float) -> np.ndarray:
     """x * (to - from) + from in the tensor's type, one rounding (GCC fuses it)."""
+    k = random_native.kernels()
+    if k is not None and np_dtype in (_F32, _F64):
+        return _native_uniform(k, g, n, np_dtype, low, high)
     x = unit_floats(g, n, np_dtype)
     if np_dtype == _F64:
         return _chunked(x, lambda v: MF.fma64(v, high - low, low)[:len(v)], x)
@@ -79,6 +101,17 @@ def _box_muller16_f64(d: np.ndarray, mean, std) -> np.ndarray:
 def _normal_blocks(g, n: int, np_dtype, mean, std) -> np.ndarray:
     """Sizes >= 16 of contiguous tensors: n uniforms, Box-Muller over whole blocks of 16,
     then, if n is not a multiple of 16, 16 fresh uniforms redo the last 16 places."""
+    k = random_native.kernels()
+    if k is not None and np_dtype in (_F32, _F64):
+        box_muller = k.normal16_f32 if np_dtype == _F32 else k.normal16_f64
+        m, sd = (_F32(mean), _F32(std)) if np_dtype == _F32 else (float(mean), float(std))
+        data = unit_floats(g, n, np_dtype)
+        box_muller(data, n // 16, m, sd)
+        if n % 16:
+            last = unit_floats(g, 16, np_dtype)
+            box_muller(last, 1, m, sd)
+            data[n - 16:] = last
+        return data
     block = _box_muller16_f32 if np_dtype == _F32 else _box_muller16_f64
     data = unit_floats(g, n, np_dtype)
     whole = n // 16 * 16
@@ -98,7 +131,14 @@ def standard_normals_f64(g, n: int) -> np.ndarray:
     if n and g.next_double_normal is not None:
         out[0], g.next_double_normal, start = g.next_double_normal, None, 1
     pairs = (n - start + 1) // 2
-    if pairs:
+    k = random_native.kernels()
+    if pairs and k is not None:
+        both = np.empty(2 * pairs, dtype=_F64)
+        g.engine.fill(k.normal_pairs_f64, both, pairs)
+        out[start:] = both[:n - start]
+        if (n - start) % 2:
+            g.next_double_normal = float(both[-1])
+    elif pairs:
         u = unit_floats(g, 2 * pairs, _F64)
         radius = np.sqrt(-2.0 * MF.libm(MF.log1p, -u[1::2]))
         theta = _TWO_PI * u[0::2]
@@ -114,7 +154,12 @@ def standard_normals_f64(g, n: int) -> np.ndarray:
 def normal(g, n: int, np_dtype, mean: float, std: float, contiguous: bool = True) -> np.ndarray:
     if n >= 16 and contiguous:
         return _normal_blocks(g, n, np_dtype, mean, std)
-    return MF.fma64(standard_normals_f64(g, n), std, mean)[:n].astype(np_dtype)
+    z = standard_normals_f64(g, n)
+    k = random_native.kernels()
+    if k is not None:
+        k.affine_f64(z, z, n, float(std), float(mean))
+        return z.astype(np_dtype)
+    return MF.fma64(z, std, mean)[:n].astype(np_dtype)
 
 
 def log_normal(g, n: int, np_dtype, mean: float, std: float) -> np.ndarray:
@@ -131,6 +176,11 @@ def _wrap_to_int64(v: np.ndarray) -> np.ndarray:
 
 def random_from_to(g, n: int, span: int, base: int, np_dtype) -> np.ndarray:
     """(draw % span) + base, the draw 64-bit when span >= 2**28, as `random_(from, to)`."""
+    k = random_native.kernels()
+    if k is not None and span < _WIDE_RANGE:
+        out = np.empty(n, dtype=np.int64)
+        g.engine.fill(k.randint32, out, n, span, (base + (1 << 63)) % (1 << 64) - (1 << 63))
+        return out.astype(np_dtype, copy=False)
     draws = g.engine.random_u64(n) if span >= _WIDE_RANGE else \
         g.engine.random_u32(n).astype(np.uint64)
     v = _wrap_to_int64((draws % np.uint64(span)) + np.uint64(base & 0xFFFFFFFFFFFFFFFF))
@@ -161,6 +211,11 @@ def random_default(g, n: int, np_dtype) -> np.ndarray:
 def randperm(g, n: int) -> np.ndarray:
     """Below RANDPERM_WIDE: swap place i with i + (32-bit draw % (n - i)), for i < n - 1.
     From there: the inside-out shuffle with 64-bit draws (as PyTorch, a Python loop)."""
+    k = random_native.kernels()
+    if n < RANDPERM_WIDE and k is not None:
+        perm = np.empty(n, dtype=np.int64)
+        k.randperm(g.engine.random_u32(max(n - 1, 0)), perm, n)
+        return perm
     if n < RANDPERM_WIDE:
         perm = list(range(n))
         offsets = (g.engine.random_u32(max(n - 1, 0)).astype(np.int64)

@@ -12,6 +12,7 @@ there.
 from __future__ import annotations
 
 import builtins
+import math
 import warnings
 
 import numpy as np
@@ -69,9 +70,11 @@ def _unsupported(op: str, out=None, layout=None) -> None:
 
 def _new(values: np.ndarray, dt: dtypes.DType, shape: tuple, requires_grad: bool,
          dev=None) -> Tensor:
-    check_device(dev)
-    a = np.ascontiguousarray(values, dtype=dt.np).reshape(shape)
-    t = Tensor._make(a, TensorType(dt, tuple(shape)))
+    if dev is not None:
+        check_device(dev)
+    if values.dtype != dt.np or not values.flags.c_contiguous:
+        values = np.ascontiguousarray(values, dtype=dt.np)
+    t = Tensor._make(values.reshape(shape), TensorType(dt, tuple(shape)))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -86,7 +89,7 @@ def _shape_from(shape: tuple, size) -> tuple:
 
 
 def _count(shape) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(shape)  # size_of checked the dimensions: ints whose product fits
 
 
 # ---------------------------------------------------------------- memory order

@@ -274,9 +274,30 @@ class _TapeState(threading.local):
 
     node = None
     trace_depth = 0
+    created = ()  # one list per region being traced: the instructions traced in it
 
 
 _tls = _TapeState()
+
+
+class recording_created:
+    """Collects the instructions traced while it is open (nested ones count for every
+    enclosing recording): what a region's function computed, even from outer values
+    only (tracer/control_flow.py keeps what may fail inside the region)."""
+
+    def __enter__(self) -> list:
+        self.ids: list = []
+        _tls.created = _tls.created + (self.ids,)
+        return self.ids
+
+    def __exit__(self, *exc):
+        _tls.created = _tls.created[:-1]
+        return False
+
+
+def note_created(instr) -> None:
+    for ids in _tls.created:
+        ids.append(id(instr))
 
 
 class grad_node:
@@ -553,6 +574,8 @@ def _bind_abstract(prim: Primitive, args, attrs, rtype: TensorType,
                    loc: SourceLoc | None) -> "Tensor":
     operands = [a._trace_value() for a in args]
     instr = Instr(prim, operands, attrs, rtype, loc or user_loc(3))
+    if _tls.created:
+        note_created(instr)
     return Tensor._abstract(instr)
 
 

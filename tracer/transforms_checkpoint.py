@@ -10,7 +10,8 @@ instructions it added are recorded as a region of the enclosing trace, which
 transforms_lower hands to the rematerialisation pass (ir/passes/remat.py) after
 differentiating.  `policy(prim, *operand_types, **attrs) -> bool` says which values
 are still saved, as JAX's `checkpoint_policies` (see `checkpoint_policies` below).
-Outside a trace (eager code) f simply runs: the eager tape keeps what it computed.
+Outside a trace (eager code) f runs on the tape, and its inner values are dropped and
+recomputed by backward, as torch.utils.checkpoint (tracer/checkpoint_eager.py).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from types import SimpleNamespace
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, topo_sort
 from ..ir.passes.remat import Region, rematerialize, saved_bytes
+from .checkpoint_eager import run_checkpointed
 from .inline import apply_function
 from .tensor import Tensor
 from .trace import function_name, trace
@@ -72,7 +74,11 @@ class Checkpointed:
     def __call__(self, *args):
         leaves = tree_flatten(args)[0]
         stack = getattr(_state, "stack", None)
-        if not stack or not any(isinstance(x, Tensor) and x._data is None for x in leaves):
+        traced = any(isinstance(x, Tensor) and x._data is None for x in leaves)
+        if not traced:  # eager: the tape drops f's inner values (checkpoint_eager)
+            return run_checkpointed(self.fun, args, {}, _policy_predicate(self.policy)
+                                    if self.policy is not None else None)
+        if not stack:
             return self.fun(*args)
         fn, tree = trace(self.fun, args, static_argnums=self.static_argnums)
         static = {a % len(args) for a in ((self.static_argnums,)

@@ -143,7 +143,8 @@ def linearize(fun, *primals):
     of the outputs, running only the linear part of the JVP program."""
     fn, tree = trace(fun, primals)
     _check_closed(fun, fn)
-    program = optimize(jvp_pass(fn, fn.params, name=f"linearize_{fn.name}"))
+    program = optimize(jvp_pass(fn, fn.params, name=f"linearize_{fn.name}",
+                                merge_regions=False))  # the primal part runs alone
     known, linear = linearize_pass(program, len(fn.params), len(fn.results))
     known, linear = optimize(known), optimize(linear)
     leaves, p_tree = tree_flatten(primals)

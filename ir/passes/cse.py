@@ -35,7 +35,7 @@ def cse(fn: Function, *, keep: Iterable[Instr] = ()) -> Function:
         body.append(new)
     out = rebuilt(fn, body, replaced)
     if any(i.prim.group is OpGroup.REGION for i in body):  # merge inside each region too
-        out = in_regions(out, cse)
+        out = in_regions(out, cse, kept)
     return out
 
 

@@ -13,11 +13,18 @@ buffer a loop nest writes is never one that the same nest reads.
 
 Placement is first fit in loop-nest order, each buffer aligned to `align`
 bytes; results and parameters live in the caller's arrays and get no scratch.
+
+A result's array holds nothing until its own loop nest writes it, so `hosts` (results
+the caller allocates for this call alone) lend their bytes before that: a buffer
+whose lifetime ends before a host's nest may live inside the host (`homes`), as
+XLA's buffer assignment places temporaries in output buffers.  A gradient's
+residuals then sit in the weight gradients not yet computed: the adjoint computes
+the last layer's gradient first and the first layer's last.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..core import Function, Instr, TupleType, Value
 from .fusion import Fusion
@@ -30,6 +37,8 @@ class MemoryPlan:
     offsets: dict[int, int] = field(default_factory=dict)  # id(root) -> byte offset
     lifetimes: dict[int, tuple[int, int]] = field(default_factory=dict)  # id -> (first, last)
     total: int = 0  # bytes of the scratch area
+    #: id(root) -> (id(host result), byte offset in it), for buffers placed in a result
+    homes: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def reads(root: Instr, fusion: Fusion) -> list[Value]:
@@ -80,13 +89,46 @@ def first_fit(buffers: list[tuple[int, int, int]], align: int = ALIGN) -> tuple[
 
 
 def plan_memory(fn: Function, fusion: Fusion,
-                nbytes: Callable[[Value], int] | None = None, align: int = ALIGN) -> MemoryPlan:
-    """Scratch offsets for every root of `fusion` that is not a result of `fn`."""
+                nbytes: Callable[[Value], int] | None = None, align: int = ALIGN,
+                hosts: Sequence[Value] = ()) -> MemoryPlan:
+    """Scratch offsets for every root of `fusion` that is not a result of `fn`, or a
+    home inside one of `hosts` (results written by a nest of their own; see the module)."""
     nbytes = nbytes or (lambda v: v.type.nbytes if v.type.__class__ is TupleType
                         else v.type.size * v.dtype.itemsize)
     results = {id(r) for r in fn.results}
     life = lifetimes(fusion)
     scratch = [r for r in fusion.roots if id(r) not in results]
-    offsets, total = first_fit([(*life[id(r)], nbytes(r)) for r in scratch], align)
-    return MemoryPlan({id(r): o for r, o in zip(scratch, offsets)},
-                      {id(r): life[id(r)] for r in scratch}, total)
+    #: (write, capacity, host, placed: [(offset, size, first, last)]), earliest write first
+    lenders = sorted(([life[id(h)][0], nbytes(h), h, []] for h in hosts if id(h) in life),
+                     key=lambda e: e[0])
+    homes: dict[int, tuple[int, int]] = {}
+    rest = []
+    for r in scratch:
+        first, last = life[id(r)]
+        size = -(-nbytes(r) // align) * align
+        home = None
+        if r.type.__class__ is not TupleType:
+            for write, capacity, host, placed in lenders:
+                if write <= last or size > capacity:
+                    continue  # the host is written while r lives (or is too small)
+                offset = _fit(placed, first, last, size, capacity)
+                if offset is not None:
+                    placed.append((offset, size, first, last))
+                    home = homes[id(r)] = (id(host), offset)
+                    break
+        if home is None:
+            rest.append(r)
+    offsets, total = first_fit([(*life[id(r)], nbytes(r)) for r in rest], align)
+    return MemoryPlan({id(r): o for r, o in zip(rest, offsets)},
+                      {id(r): life[id(r)] for r in scratch}, total, homes)
+
+
+def _fit(placed: list, first: int, last: int, size: int, capacity: int) -> int | None:
+    """The lowest offset in a host where `size` bytes are free from nest `first` to `last`."""
+    busy = sorted((o, n) for o, n, f, e in placed if f <= last and e >= first)
+    offset = 0
+    for o, n in busy:
+        if offset + size <= o:
+            break
+        offset = max(offset, o + n)
+    return offset if offset + size <= capacity else None

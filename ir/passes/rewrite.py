@@ -49,8 +49,10 @@ def same_function(a: Function, b: Function) -> bool:
                       and all(x is y for x, y in zip(a.params, b.params)))
 
 
-def in_regions(fn: Function, transform) -> Function:
-    """`fn` with `transform` (a pass) applied to the regions of its instructions.
+def in_regions(fn: Function, transform, keep: set[int] = frozenset()) -> Function:
+    """`fn` with `transform` (a pass) applied to the regions of its instructions,
+    except those of the instructions whose ids are in `keep` (the pass's `keep=`:
+    left alone, regions included, so they stay the same objects).
 
     Regions are closed, so a pass inside one never sees, moves or merges anything
     outside it.  An instruction whose regions did not change stays the same object
@@ -60,7 +62,7 @@ def in_regions(fn: Function, transform) -> Function:
     for instr in fn.body:
         new = remap(instr, replaced)
         attrs = None
-        for key, region in regions(new):
+        for key, region in ([] if id(instr) in keep else regions(new)):
             after = transform(region)
             if not same_function(region, after):
                 attrs = attrs or dict(new.attrs)

@@ -44,7 +44,7 @@ def simplify(fn: Function, *, keep: Iterable[Instr] = ()) -> Function:
             replaced[id(instr)] = new
     out = rebuilt(fn, body, replaced)
     if any(i.prim.group is OpGroup.REGION for i in body):  # simplify inside each region
-        out = in_regions(out, lambda r: dce(simplify(r)))
+        out = in_regions(out, lambda r: dce(simplify(r)), kept)
     return out
 
 

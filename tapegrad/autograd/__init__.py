@@ -11,6 +11,7 @@ import warnings
 
 from ..ir.core import Function as IRFunction, free_params, topo_sort
 from ..tracer import engine as _engine
+from ..tracer.batched_grad import batched_grad as _batched_grad
 from ..tracer.tensor import Tensor
 from . import anomaly_mode, function, functional, grad_mode, graph  # noqa: F401
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
@@ -61,7 +62,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     PyTorch's keywords: `only_inputs` is deprecated and ignored (with its warning);
     `materialize_grads` gives zeros for unused inputs (and implies allow_unused);
-    `is_grads_batched` runs one pass per row of the batched grad_outputs (no vmap).
+    `is_grads_batched`: each row of the grad_outputs is one vjp, all computed by one
+    adjoint mapped over the rows with the batching pass (tracer/batched_grad.py).
     """
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when "
@@ -80,7 +82,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if is_grads_batched:
         result = _batched_grad(outputs, inputs_tuple, grad_outputs, retain_graph,
-                               create_graph)
+                               create_graph)  # the batching pass (tracer/batched_grad.py)
     else:
         result = _engine.grad(outputs, inputs_tuple, grad_outputs, retain_graph=retain_graph,
                               create_graph=create_graph, allow_unused=True)
@@ -99,21 +101,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 def _zeros_like(t: Tensor) -> Tensor:
     from ..tracer.creation import zeros_like
     return zeros_like(t)
-
-
-def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph):
-    """is_grads_batched: the first dimension of each grad_output indexes separate vjps."""
-    from ..tracer.ops import stack
-    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
-    batch = grad_outputs[0].shape[0]
-    rows = [_engine.grad(outputs, inputs, [g[b] for g in grad_outputs], retain_graph=True,
-                         create_graph=create_graph, allow_unused=True) for b in range(batch)]
-    if not retain_graph and not create_graph and batch:
-        _engine.grad(outputs, inputs, [g[0] for g in grad_outputs], retain_graph=False,
-                     allow_unused=True)  # frees the graph, as the single batched pass would
-    return tuple(None if rows[0][k] is None else stack([r[k] for r in rows])
-                 for k in range(len(inputs)))
 
 
 def tape(t: Tensor) -> IRFunction:

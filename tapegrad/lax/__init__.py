@@ -17,8 +17,8 @@ from ..ir import dtypes
 from ..ir import primitives as P
 from ..ir.core import TensorType
 from ..tracer.control_flow import (
-    ControlFlowError, check_same, close_region, flatten_tensors, free_values, region_outputs,
-    trace_function)
+    ControlFlowError, as_tensor_leaf, check_same, close_region, flatten_tensors, free_values,
+    region_outputs, trace_function)
 from ..tracer.trace import function_name
 from ..tracer.errors import at, user_loc
 from ..tracer.ops_core import filled_tensor
@@ -61,7 +61,8 @@ def cond(pred, true_fun, false_fun, *operands):
     types = [t._type for t in leaves]
     branches, outs = [], []
     for name, fun in (("true", true_fun), ("false", false_fun)):
-        params, results, out_tree = trace_function(fun, tree, types, f"{name}_fun", loc)
+        params, results, out_tree = trace_function(fun, tree, types, f"{name}_fun", loc,
+                                                   hoist=False)  # a branch not taken: nothing
         branches.append((params, results))
         outs.append((out_tree, [r.type for r in results]))
     if outs[0] != outs[1]:
@@ -171,7 +172,7 @@ def scan(f, init, xs=None, length=None, reverse=False):
             f"the leading axes of xs (and length) disagree: {sorted(lengths)}") + at(loc))
     n = lengths.pop()
     if not _traced(init, xs):
-        return _scan_eager(f, init, xs, n, reverse)
+        return _scan_eager(f, init, xs, n, reverse, loc)
     c_leaves, c_tree = flatten_tensors(init, "init", loc)
     xl, _ = flatten_tensors(xs, "xs", loc)
     c_types = [t._type for t in c_leaves]
@@ -199,20 +200,31 @@ def _split_output(out_tree, loc):
     return kids[0], kids[1]
 
 
-def _scan_eager(f, init, xs, n: int, reverse: bool):
+def _scan_eager(f, init, xs, n: int, reverse: bool, loc):
     from ..tracer.ops import stack
     carry, ys = init, [None] * n
     for i in (reversed(range(n)) if reverse else range(n)):
         carry, ys[i] = f(carry, tree_map(lambda x: x[i], xs))
     if n == 0:
-        return carry, None
+        return carry, _no_steps_ys(f, init, xs, loc)
     leaves0, y_tree = tree_flatten(ys[0])
     columns = [[tree_flatten(y)[0][k] for y in ys] for k in range(len(leaves0))]
-    return carry, tree_unflatten(y_tree, [stack([_t(v) for v in col]) for col in columns])
+    return carry, tree_unflatten(y_tree, [stack([as_tensor_leaf(v, "f's y", loc) for v in col])
+                                          for col in columns])
 
 
-def _t(v):
-    return v if isinstance(v, Tensor) else filled_tensor(v, dtypes.f32)
+def _no_steps_ys(f, init, xs, loc):
+    """The ys of a scan of length 0, as JAX gives them: f traced once on abstract values
+    for the structure and types of one step's y, each stacked zero times."""
+    c_leaves, c_tree = flatten_tensors(init, "init", loc)
+    x_leaves, x_tree = flatten_tensors(xs, "xs", loc)
+    types = [t._type for t in c_leaves] + [t._type.with_shape(t._type.shape[1:])
+                                           for t in x_leaves]
+    _, results, out_tree = trace_function(f, treedef_tuple([c_tree, x_tree]), types, "f", loc)
+    carry_tree, y_tree = _split_output(out_tree, loc)
+    ys = [filled_tensor(0, r.type.dtype).expand(0, *r.type.shape).clone()
+          for r in results[carry_tree.num_leaves:]]
+    return tree_unflatten(y_tree, ys)
 
 
 def torch_cond(pred, true_fn, false_fn, operands=()):

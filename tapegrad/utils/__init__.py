@@ -1,5 +1,5 @@
-"""`tg.utils`: PyTorch's torch.utils helpers tapegrad has (dlpack, data)."""
-from . import data, dlpack
+"""`tg.utils`: PyTorch's torch.utils helpers tapegrad has (checkpoint, dlpack, data)."""
+from . import checkpoint, data, dlpack
 from ..tracer.unsupported import module_getattr
 
 __getattr__ = module_getattr("tapegrad.utils", "torch.utils")

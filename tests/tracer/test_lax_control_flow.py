@@ -212,3 +212,48 @@ def test_ctrl_c_interrupts_a_native_while_loop():
         sender.wait()
     assert time.perf_counter() - start < 10
     assert forever(tg.tensor(-3)).item() == -3  # the next call runs normally
+
+
+def test_eager_scan_of_length_zero_stacks_empty_ys():
+    # as jax.lax.scan: the ys keep one step's structure and types, with a leading 0
+    # (eager used to return None); compiled code agreed already
+    def f(c):
+        return tg.lax.scan(lambda c, x: (c + x, {"a": c * x, "b": x.sum(), "n": 2}), c,
+                           tg.zeros((0, 2), dtype=tg.float64))
+    c = tg.tensor([1.0, 2.0], dtype=tg.float64)
+    for carry, ys in (f(c), tg.compile(f)(c)):
+        np.testing.assert_array_equal(carry.numpy(), [1.0, 2.0])
+        assert {k: (tuple(v.shape), v.dtype) for k, v in ys.items()} == {
+            "a": ((0, 2), tg.float64), "b": ((0,), tg.float64), "n": ((0,), tg.int64)}
+    assert tg.lax.scan(lambda c, _: (c, None), c, None, length=0)[1] is None
+
+
+def test_what_a_region_computes_from_outer_values_runs_only_when_the_region_does():
+    # found by the region fuzzer: tracing moved `a[k]` (it reads no region parameter)
+    # out of the branch and out of the loop, so it ran unconditionally, and native code
+    # raised IndexError where eager code (which takes the other branch, or runs no
+    # step) does not
+    a = tg.tensor([1.0, 2.0, 3.0])
+
+    def guarded(a, k):
+        return tg.lax.cond(k < 3, lambda: a[k] * 2.0, lambda: a.sum())
+
+    def no_steps(a, k, n):
+        return tg.lax.fori_loop(0, n, lambda i, c: c + a[k], a[0])
+
+    def shrinking(a, k):  # a while_loop whose body indexes with a value set up outside
+        return tg.lax.while_loop(lambda c: c > 10.0, lambda c: c - a[k], a[0])
+
+    for f, args in ((guarded, (a, tg.tensor(7))), (guarded, (a, tg.tensor(1))),
+                    (no_steps, (a, tg.tensor(5), tg.tensor(0))),
+                    (shrinking, (a, tg.tensor(9)))):
+        assert tg.compile(f)(*args).item() == f(*args).item()
+    # a branch keeps everything it computes (nothing of a branch not taken runs);
+    # loop-invariant work that cannot fail still moves out of a loop
+    text = str(tg.make_ir(guarded)(a, tg.tensor(1)))
+    assert text.index("cond") < text.index("gather") and text.index("cond") < text.index("mul")
+    body = tg.make_ir(lambda a, n: tg.lax.fori_loop(0, n, lambda i, c: c + (a * 2.0).sum(),
+                                                    a[0]))(a, tg.tensor(3))
+    loop = next(i for i in body.body if i.prim.name == "while_loop")
+    assert body.body.index(loop) > next(k for k, i in enumerate(body.body)
+                                        if i.prim.name == "mul")
