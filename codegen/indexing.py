@@ -24,14 +24,29 @@ from .layout import I64
 def is_checked(prim) -> bool:
     """Whether `prim` reads indices from data (its entry point carries a status record)."""
     return prim.group is OpGroup.GATHER or prim.group is OpGroup.SCATTER
+
+
+#: the operand number a zero integer divisor is recorded with (an index operand is >= 0)
+ZERO_DIVISOR = -1
+
+
+def divides_integers(instr) -> bool:
+    """An integer division or remainder: a zero divisor is a fault (PyTorch raises
+    `RuntimeError: ZeroDivisionError`), recorded in the status record like a bad index."""
+    return instr.prim in (P.div, P.fmod) and not instr.type.dtype.is_float
+
+
+def zero_divisor_fault(em, instr, is_zero: ir.Value) -> None:
+    """Record a zero divisor (the caller divides by 1 instead, so nothing traps)."""
+    _fault(em, instr, ZERO_DIVISOR, em.i64(0), is_zero)
 #: Bytes of the status record: site (instruction position + 1), index operand, value.
 STATUS_BYTES = 24
 
 
 def has_index_checks(fn: Function) -> bool:
-    """Whether `fn`'s entry point returns a status: it checks indices read from data, or
-    runs a while_loop (which may stop for Ctrl-C), here or inside a region."""
-    return any(is_checked(instr.prim) or instr.prim is P.while_loop
+    """Whether `fn`'s entry point returns a status: it checks indices read from data or
+    integer divisors, or runs a while_loop (which may stop for Ctrl-C), here or inside a region."""
+    return any(is_checked(instr.prim) or instr.prim is P.while_loop or divides_integers(instr)
                or any(has_index_checks(r) for _, r in regions(instr)) for instr in fn.body)
 
 
@@ -128,5 +143,5 @@ def scatter(em, instr, out) -> None:
     _scatter(em, instr, out, lambda old, new: new)
 
 
-__all__ = ["is_checked", "STATUS_BYTES", "has_index_checks", "clear_status", "load_status",
+__all__ = ["is_checked", "ZERO_DIVISOR", "divides_integers", "zero_divisor_fault", "STATUS_BYTES", "has_index_checks", "clear_status", "load_status",
            "checked_index", "gather", "scatter_add", "scatter"]

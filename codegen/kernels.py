@@ -12,6 +12,7 @@ from llvmlite import ir
 
 from ..ir.core import Param
 from ..ir.dtypes import f16
+from ..ir.primitives import matmul_writes_products
 from . import blas
 from .layout import I32, I64, Strided
 
@@ -206,8 +207,20 @@ def _gemm(em, instr, out: Strided, a, bb, *, alpha: float, accumulate: bool) -> 
         return
     gemm = em.blas(instr.dtype)
     zero = [em.i64(0), em.i64(0)]
+    as_products = matmul_writes_products(a.shape, bb.shape)
+
+    def outer_product(bidx):
+        """Each element is one product, written as is (a -0 stays -0), where PyTorch's mm
+        does so (ir.primitives.matmul_writes_products); BLAS would add it to +0."""
+        def at(ij):
+            prod = em.b.fmul(em.load(A, bidx + [ij[0], zero[0]]), em.load(B, bidx + [zero[0], ij[1]]))
+            em.store(out, bidx + ij, prod)
+        em.loop((m, n), at)
 
     def per_batch(bidx):
+        if as_products and not accumulate and instr.dtype.is_float:
+            outer_product(bidx)
+            return
         if instr.dtype is f16:
             _dot_loop(em, A, B, out, bidx, m, n, k, alpha, accumulate)
             return

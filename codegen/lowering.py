@@ -189,9 +189,11 @@ def _div(em, instr, x, y):
     b = em.b
     if _is_float(instr):
         return b.fdiv(x, y)
-    # Truncating division; x/0 is 0 and x/-1 wraps, so the hardware never traps.
+    # Truncating division; x/0 is a fault (divided by 1) and x/-1 wraps, so the hardware
+    # never traps.
     dt = instr.dtype
     zero = b.icmp_unsigned("==", y, em.zero(dt))
+    indexing.zero_divisor_fault(em, instr, zero)
     if not dt.is_signed:
         return b.select(zero, em.zero(dt), b.udiv(x, b.select(zero, em.const(dt, 1), y)))
     minus1 = b.icmp_signed("==", y, em.const(dt, -1))
@@ -431,9 +433,10 @@ def _fmod(em, instr, x, y):
     b = em.b
     if _is_float(instr):
         return b.frem(x, y)  # C's fmod: exact, the sign of x
-    # x % 0 and x % -1 are 0 here (the hardware traps on both; PyTorch refuses / 0 first)
+    # x % 0 is a fault and x % -1 is 0 (the hardware traps on both)
     dt = instr.dtype
     zero = b.icmp_unsigned("==", y, em.zero(dt))
+    indexing.zero_divisor_fault(em, instr, zero)
     if not dt.is_signed:  # uint8: unsigned remainder
         return b.select(zero, em.zero(dt), b.urem(x, b.select(zero, em.const(dt, 1), y)))
     minus1 = b.icmp_signed("==", y, em.const(dt, -1))

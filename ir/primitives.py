@@ -22,6 +22,7 @@ from __future__ import annotations
 import builtins
 import enum
 import inspect
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -365,6 +366,15 @@ def _matmul_rule(a: TensorType, b: TensorType) -> TensorType:
 
 
 matmul = _register("matmul", OpGroup.MATMUL, _matmul_rule)
+
+
+def matmul_writes_products(a_shape, b_shape) -> bool:
+    """Whether matmul writes each product as is, as PyTorch's mm does for k = 1, a matrix
+    times a matrix of more than one row and column (MKL's gemm with beta = 0, so -0 stays
+    -0); its other paths (gemv for one row or column, bmm) add the product to +0, as
+    numpy's matmul and BLAS do. Every backend follows this, so signed zeros agree."""
+    return (len(a_shape) >= 2 and len(b_shape) == 2 and b_shape[0] == 1
+            and math.prod(a_shape[:-1]) > 1 and b_shape[1] > 1)
 
 
 def _matmul_add_rule(c: TensorType, a: TensorType, b: TensorType, *, alpha) -> TensorType:

@@ -117,9 +117,17 @@ def _cumsum(x, *, axis, reverse):
     return np.cumsum(x, axis=axis, dtype=x.dtype)
 
 
+def _check_integer_divisor(y, name: str) -> None:
+    """PyTorch's CPU kernels refuse an integer division by zero; so does every backend
+    here (native code through its status record: codegen/indexing.zero_divisor_fault)."""
+    if (y == 0).any():
+        raise RuntimeError(f"ZeroDivisionError (integer {name} by zero)")
+
+
 @impl(P.fmod)
 def _fmod(x, y):
-    if x.dtype.kind in "iu":  # C's %: the sign of x; x % 0 is 0 here (PyTorch raises first)
+    if x.dtype.kind in "iu":  # C's %: the sign of x; % 0 raises as PyTorch does
+        _check_integer_divisor(y, "fmod")
         with np.errstate(all="ignore"):
             return np.where(y == 0, 0, np.fmod(x, np.where(y == 0, 1, y))).astype(x.dtype)
     return np.fmod(x, y, **_AS_ARRAY)
@@ -136,7 +144,8 @@ def _logistic(x):
 
 @impl(P.div)
 def _div(x, y):
-    if x.dtype.kind in "iu":  # integer division truncates toward zero (C semantics), x/0 is 0
+    if x.dtype.kind in "iu":  # integer division truncates toward zero (C semantics)
+        _check_integer_divisor(y, "div")
         a, b = x.astype(np.int64), y.astype(np.int64)  # wraps back below (int64: -2**63/-1)
         with np.errstate(all="ignore"):
             q = np.where(b == 0, 0, np.abs(a) // np.where(b == 0, 1, np.abs(b)))
@@ -286,6 +295,8 @@ def _argmax(x, *, axis):
 @impl(P.matmul)
 @_in_float32
 def _matmul(a, b):
+    if P.matmul_writes_products(a.shape, b.shape) and a.dtype.kind == "f":
+        return np.multiply(a, b)
     return np.matmul(a, b)
 
 

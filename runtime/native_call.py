@@ -134,6 +134,9 @@ def index_error(fn: Function, native: NativeCode, status: int) -> BaseException:
     instr = body[status - 1] if 0 < status <= len(body) else None
     if instr is None or site != status:
         return IndexError(f"@{fn.name}: an index is out of bounds (native status {status})")
+    if j == -1:  # a zero integer divisor (codegen/indexing.ZERO_DIVISOR): PyTorch's error
+        where = f" at {instr.loc.full()}" if instr.loc is not None else ""
+        return RuntimeError(f"ZeroDivisionError (integer {instr.prim.name} by zero{where})")
     if "axes" not in instr.attrs:  # a fault inside a region (cond, while_loop, scan)
         where = f" at {instr.loc.full()}" if instr.loc is not None else ""
         return IndexError(f"an index is out of bounds inside {instr.prim.name}'s region "

@@ -30,6 +30,7 @@ from ..runtime.execute import execute
 from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph
 from .backward_replay import _input_requiring_grad, _tie, forward_tensor
 from .backward_walk import NodeWalk, adjoint_inputs
+from .inline import sum_node_name
 from .tape import AdjointNode, BlockShape, Saved, _default_name, _new_instr, node_class
 from .tensor import Tensor
 
@@ -111,8 +112,12 @@ def _template(plan: AdjointPlan, rg: tuple[bool, ...]) -> _Template | None:
                 ties.append(j)
     first = recorded[0] if recorded else None
     return _Template(instrs, results, sorted(inputs),
-                     _default_name(first.prim) if first is not None else "",
+                     _node_name(first) if first is not None else "",
                      first.loc if first is not None else None, ties, n)
+
+
+def _node_name(instr: Instr) -> str:
+    return sum_node_name(instr) if instr.prim is P.reduce_sum else _default_name(instr.prim)
 
 
 def record_adjoint(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],

@@ -23,6 +23,7 @@ import weakref
 
 import numpy as np
 
+from ..ir import primitives as P
 from ..ir.core import Instr, Param, Value, topo_sort
 from ..runtime.execute import execute
 from . import anomaly
@@ -33,7 +34,7 @@ from .backward_walk import NodeWalk, adjoint_inputs, walk_nodes
 from .custom_function import link_tensor
 from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
-from .tape import AccumulateGrad, NodePostHook, Saved
+from .tape import AccumulateGrad, NodePostHook, NodePreHook, Saved, bind, grad_node
 from .tensor import Tensor
 
 
@@ -340,20 +341,36 @@ def _grad_sink(t: Tensor):
         if t._hooks:
             g = _run_hooks(t._hooks, g)
         if create_graph or t._grad is not None and t._grad._requires_grad:
-            t._grad = g if t._grad is None else t._grad + g
+            t._grad = _copied_on_tape(g) if t._grad is None else t._grad + g
         else:  # g may be a hook's or a custom backward's tensor: never taken as the buffer
             accumulate(t, g._data, g._type, False)
+        for hook in list(t._hooks or ()):
+            if type(hook) is NodePostHook:  # AccumulateGrad's post-hooks: after the add
+                hook.hook((), (g,))
     return sink
 
 
+def _copied_on_tape(g: Tensor) -> Tensor:
+    """A first gradient kept on the graph goes into `.grad` as a copy recorded as
+    PyTorch's AccumulateGrad records it (a strided copy: grad_fn CopyBackwards), so a
+    later in-place change to either tensor does not reach the other."""
+    if not g._requires_grad:
+        return g
+    with grad_node("CopyBackwards", g):
+        return bind(P.convert, g, dtype=g.dtype)
+
+
 def _run_hooks(hooks: list, g: Tensor) -> Tensor:
-    """Each hook sees the previous one's result; returning None keeps the gradient."""
-    for hook in list(hooks):
-        if type(hook) is NodePostHook:
-            continue  # a node post-hook: _with_hooks calls it with the input gradients
-        new = hook(g)
-        if new is not None:
-            g = new
+    """Each hook sees the previous one's result; returning None keeps the gradient.
+    Tensor hooks run first, then the node's pre-hooks, whatever the order they were
+    registered in (PyTorch's order)."""
+    for pre in (False, True):
+        for hook in list(hooks):
+            if type(hook) is NodePostHook or (type(hook) is NodePreHook) != pre:
+                continue  # a node post-hook: _with_hooks calls it with the input gradients
+            new = hook(g)
+            if new is not None:
+                g = new
     return g
 
 
@@ -439,14 +456,24 @@ def _run_post_hooks(post: list, h: Instr, g_out: Tensor, walk: NodeWalk, allv: l
         for v, before, after in zip(inputs, old, new):
             if v is None or after is before or after is None and before is None:
                 continue
-            # None drops the input's gradient (tapegrad leaves zeros where PyTorch's is None)
+            # None drops the input's gradient (below a non-leaf input, tapegrad leaves zeros
+            # where PyTorch's is None)
             delta = -before if after is None else after if before is None else after - before
             if isinstance(v, Instr) and id(v) in walk.producer:
                 _add_into(res, _gradients_from(v, walk, delta=delta, values=allv,
                                                create_graph=create_graph))
+            elif after is None and _edges_into(walk, v) == 1:
+                # the hook dropped the only gradient this leaf gets: it has none (None)
+                res[:] = [None if w is v else r for w, r in zip(allv, res)]
             else:  # a leaf: the difference is its gradient's
                 _add_into(res, [delta if w is v else None for w in allv])
         old = list(new)
+
+
+def _edges_into(walk: NodeWalk, leaf: Param) -> int:
+    """How many node inputs of the walk are the leaf's AccumulateGrad."""
+    return sum(1 for f in walk.fns for n in f.next_fns
+               if isinstance(n, AccumulateGrad) and n.param is leaf)
 
 
 def _gradients_from(h: Instr, walk: NodeWalk, delta: Tensor, values, create_graph):

@@ -28,7 +28,8 @@ from .tensor import Tensor
 # ---------------------------------------------------------------- tg.* functions
 
 add, sub, mul, div, pow, neg, abs = E.add, E.sub, E.mul, E.div, E.pow, E.neg, E.abs
-subtract, multiply, divide, negative = E.sub, E.mul, E.div, E.neg
+subtract, multiply, negative = E.sub, E.mul, E.neg
+div = divide = D.div  # rounding_mode
 exp, log, log1p, sqrt, sin, cos, tanh = E.exp, E.log, E.log1p, E.sqrt, E.sin, E.cos, E.tanh
 sigmoid, relu, sign, reciprocal = E.sigmoid, E.relu, E.sign, E.reciprocal
 clamp, clip, maximum, minimum, where = E.clamp, E.clip, E.maximum, E.minimum, E.where

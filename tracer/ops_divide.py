@@ -1,8 +1,8 @@
 """Floor division (`//`, torch.floor_divide) as PyTorch computes it.
 
 Integers: the quotient rounded toward minus infinity, wrapping like the dtype; a
-zero divisor raises PyTorch's `RuntimeError: ZeroDivisionError` eagerly (in traced
-code the IR's integer division gives 0 there instead of trapping).  Floats:
+zero divisor raises PyTorch's `RuntimeError: ZeroDivisionError`, eagerly here and in
+compiled code from the status record (codegen/indexing.zero_divisor_fault).  Floats:
 floor(x / y) (NaN for an infinite dividend, x / 0 for a zero divisor).  The IR has one division, truncating for integers, so floor division
 is built from it: the truncated quotient, less one where the remainder is non-zero
 and of the other sign than the divisor.  No gradient flows (PyTorch defines none).
@@ -13,7 +13,7 @@ from ..ir import dtypes
 from ..ir import primitives as P
 from .errors import at, user_loc
 from .ops_core import convert, operands, result_dtype, scalar_constant
-from .tape import bind
+from .tape import bind, grad_node
 from .tensor import Tensor
 
 
@@ -59,3 +59,23 @@ def floor_divide(input, other) -> Tensor:
         _check_divisor(y)
         return _floor_int(x, y)
     return _floor_float(x, y)
+
+
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """torch.div: true division, or rounded toward zero ('trunc') or minus infinity
+    ('floor'; as floor_divide, so without a graph where PyTorch records zero gradients)."""
+    from .ops_elementwise import div as true_div
+    if rounding_mode is None:
+        return true_div(input, other)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode != "trunc":
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    dt = result_dtype(input, other)
+    x, y = operands("div", input, other, dtype=dt)
+    if not dt.is_float:
+        _check_divisor(y)
+        return bind(P.div, x.detach(), y.detach())  # the IR's integer division truncates
+    with grad_node("DivBackward2", x, y):  # trunc's gradient: zeros, as PyTorch's
+        return bind(P.trunc, bind(P.div, x, y))

@@ -100,6 +100,22 @@ class AccumulateGrad:
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"  # PyTorch 2's spelling
 
+    def register_prehook(self, hook) -> "NodeHookHandle":
+        """hook((grad,)) -> new (grad,) or None, before the leaf's .grad takes the gradient
+        (after the leaf's tensor hooks)."""
+        return self._leaf_hook(NodePreHook(hook))
+
+    def register_hook(self, hook) -> "NodeHookHandle":
+        """hook((), (grad,)) once the gradient is in .grad; what it returns is ignored."""
+        return self._leaf_hook(NodePostHook(hook))
+
+    def _leaf_hook(self, hook) -> "NodeHookHandle":
+        leaf = self.variable
+        if leaf._hooks is None:
+            leaf._hooks = []
+        leaf._hooks.append(hook)
+        return NodeHookHandle(leaf._hooks, hook)
+
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
 

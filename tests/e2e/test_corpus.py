@@ -166,9 +166,7 @@ KNOWN_FAILURES = {
     "docs_functional_jacobian": _known((_AUTOGRAD, "import torch.autograd.functional"),
                                        (_RANDOM, "rand inputs")),
     "docs_functional_vjp_jvp": _known(
-        (_AUTOGRAD, "import torch.autograd.functional"), (_RANDOM, "rand inputs"),
-        (_DIFFERS, "jvp(create_graph=True): the second result's grad_fn is SumBackward0, "
-                   "PyTorch's SqueezeBackward1")),
+        (_AUTOGRAD, "import torch.autograd.functional"), (_RANDOM, "rand inputs")),
     "docs_grad_mode": _known((("", _lacks("inference_mode")), "torch.inference_mode "
                               "(issue 15 item 4, branch autograd)")),
     "tut_polynomial_optim": _known((_DIFFERS, (
@@ -177,11 +175,6 @@ KNOWN_FAILURES = {
         "printed losses match PyTorch's within 1e-5 up to step 1499 and then follow "
         "float32 rounding of the 2000-point sum (tests/optim checks the optimizer itself "
         "against PyTorch's trajectories)"))),
-    "lib_tinygrad_backward_pass": _known((_DIFFERS, "sign of zero: PyTorch's gradient through "
-                                          "relu and log_softmax holds -0.0, tapegrad's 0.0")),
-    "qa_second_derivative_backward": _known((_DIFFERS, (
-        "backward(create_graph=True) leaves x.grad with grad_fn=<AddBackward0>; PyTorch's "
-        "is <CopyBackwards>"))),
 }
 
 

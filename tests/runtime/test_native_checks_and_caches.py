@@ -234,6 +234,10 @@ def test_integer_code_never_traps():
     fn = build("ints", [(i64, (6,)), (i64, (6,))],
                lambda b, x, y: [b.div(x, y), b.pow(x, y)])
     x = np.array([np.iinfo(np.int64).min, 5, -5, 0, 7, -1], np.int64)
-    y = np.array([-1, 0, -1, 0, -2, -3], np.int64)
+    y = np.array([-1, 3, -1, 2, -2, -3], np.int64)
     for got, want in zip(compile_function(fn)(x, y), interpret(fn, [x, y])):
         np.testing.assert_array_equal(got, want)
+    y[1] = y[3] = 0  # a zero divisor raises PyTorch's error in both, and nothing traps
+    for run in (compile_function(fn), lambda *a: interpret(fn, list(a))):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            run(x, y)

@@ -100,15 +100,17 @@ def test_grad_through_conversions_compiled():
 
 
 def test_integer_division_by_zero_never_kills_the_process():
-    """Eagerly PyTorch's RuntimeError; compiled code does not trap (x86's idiv would):
-    the IR's integer division by zero gives 0 (a documented difference)."""
+    """PyTorch's RuntimeError, eagerly and from compiled code, which does not trap (x86's
+    idiv would) but reports the zero divisor through its status record."""
     x = tg.tensor([5, -6, 7], dtype=tg.int32)
     y = tg.tensor([0, 0, 2], dtype=tg.int32)
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         x // y
     for dt in (tg.int8, tg.int32, tg.int64, tg.uint8):
-        got = tg.compile(lambda a, b: a // b)(x.to(dt), y.to(dt))
-        assert got.dtype is dt and got.numpy()[2] == (7 // 2)
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            tg.compile(lambda a, b: a // b)(x.to(dt), y.to(dt))
+        got = tg.compile(lambda a, b: a // b)(x.to(dt), (y + 2).to(dt))
+        assert got.dtype is dt and got.numpy()[2] == (7 // 4)
 
 
 def test_float16_matmul_then_add_rounds_the_product_first():
