@@ -281,9 +281,8 @@ _tls = _TapeState()
 
 
 class recording_created:
-    """Collects the instructions traced while it is open (nested ones count for every
-    enclosing recording): what a region's function computed, even from outer values
-    only (tracer/control_flow.py keeps what may fail inside the region)."""
+    """Collects the ids of instructions traced while open (for every enclosing one): what
+    a region's function computed (tracer/control_flow.py keeps what may fail inside)."""
 
     def __enter__(self) -> list:
         self.ids: list = []
@@ -501,9 +500,7 @@ def _on_tape(fn: GradFn, prim: Primitive, args: tuple, attrs: dict, rtype: Tenso
         if key not in saved:
             saved[key] = Saved(v, a._data, a._version)
         operands.append(v)
-    instr = _new_instr(Instr)  # Instr(prim, operands, attrs, rtype, loc), without its frames
-    instr.type, instr.prim, instr.operands, instr.attrs, instr.loc = \
-        rtype, prim, tuple(operands), attrs, loc
+    instr = new_instr(prim, tuple(operands), attrs, rtype, loc)
     fn.instrs.append(instr)
     out = Tensor._make(data, rtype, True, fn, instr)
     saved[id(instr)] = Saved(instr, data, out._version)
