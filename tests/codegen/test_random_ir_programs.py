@@ -109,11 +109,17 @@ def _check(fn, seed):
     cf = compile_function(fn)
     try:
         want = interpret(fn, args)
-    except RuntimeError as e:  # an integer division by zero: native code raises it too
+    except RuntimeError as e:  # an integer division by zero
         if "ZeroDivisionError" not in str(e):
             raise
-        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        # The interpreter divides every element; compiled code computes only the elements
+        # the results need (dead or sliced-away quotients are never divided, as in XLA),
+        # so it raises the same error or returns.  Where a needed quotient divides by zero
+        # it must raise: tests/codegen/test_integer_division_by_zero.py checks that.
+        try:
             cf(*args)
+        except RuntimeError as native_error:
+            assert "ZeroDivisionError" in str(native_error), str(fn)
         return
     for variant in (args, [noncontiguous(a) for a in args]):
         got = cf(*variant)
