@@ -3,11 +3,12 @@ PyTorch's named pairs (`torch.return_types.sort(values=..., indices=...)`).
 
 Indices are computed eagerly with numpy (stable sorts, NaN ordered as the largest, as
 PyTorch does) and, for a traced tensor, from pairwise comparisons (each element's rank
-is how many elements order before it), which the IR can express.  Values are then
-picked from x by index with `take_along`: a one-hot mask (iota == index) selects x and
-reduce_sum gathers it, so the gradient of every order flows through select/reduce_sum
-to exactly the chosen elements.  That is O(n*k) per row; when a gather primitive lands
-on main, take_along is the one place to switch to it.
+is how many elements order before it), which the IR can express.  sort and topk place
+each element at its rank with one `scatter` (then keep the first k): its VJP is a
+`gather` of the cotangent at the ranks, so every element gets exactly its place's
+cotangent (a -0.0 too) and the unselected ones +0.0, as PyTorch's scatter into zeros,
+in O(n) memory.  One pick per row (kthvalue, median, mode) reads x through a one-hot
+mask (iota == index) summed along the axis: O(n) too, and exact for the same reason.
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def _back(y: Tensor, axis: int) -> Tensor:
 
 def take_along(x: Tensor, index: Tensor, axis: int) -> Tensor:
     """out[..., j, ...] = x[..., index[..., j, ...], ...] along `axis` (index int64, same
-    shape as x except along axis)."""
+    shape as x except along axis, where it is 1 or small: the mask is k times x)."""
     xl, il = _last(x, axis), _last(index, axis)
     n, k = xl.shape[-1], il.shape[-1]
     batch = xl.shape[:-1]
@@ -84,9 +85,10 @@ def _numpy_order(a: np.ndarray, descending: bool) -> np.ndarray:
     return np.argsort(a, axis=-1, kind="stable")
 
 
-def _traced_order(xl: Tensor, descending: bool) -> Tensor:
-    """The stable sort permutation along the last axis, from pairwise comparisons: rank_i
-    counts the j that order before i; index at position p is the i whose rank is p."""
+def _traced_order(xl: Tensor, descending: bool) -> tuple[Tensor, Tensor]:
+    """The stable sort permutation along the last axis and its inverse, from pairwise
+    comparisons: rank_i counts the j that order before i; index at position p is the i
+    whose rank is p."""
     n = xl.shape[-1]
     batch = xl.shape[:-1]
     grid = batch + (n, n)  # [..., i, j]
@@ -113,8 +115,9 @@ def _traced_order(xl: Tensor, descending: bool) -> Tensor:
     # position p holds the i with rank_i == p: sum_i i * [rank_i == p]
     r = bind(P.broadcast, bind(P.reshape, rank, shape=batch + (1, n)), shape=grid)  # [p, i]
     hit = bind(P.eq, r, ti)  # ti varies along p here
-    return bind(P.reduce_sum, bind(P.select, hit, tj, scalar_constant(0, dtypes.i64, grid)),
-                axes=(len(grid) - 1,))
+    order = bind(P.reduce_sum, bind(P.select, hit, tj, scalar_constant(0, dtypes.i64, grid)),
+                 axes=(len(grid) - 1,))
+    return order, rank
 
 
 def False_(shape):
@@ -127,12 +130,29 @@ def True_(shape):
 
 def _order(x: Tensor, axis: int, descending: bool) -> Tensor:
     """int64 permutation sorting x along axis."""
+    return _order_and_rank(x, axis, descending)[0]
+
+
+def _order_and_rank(x: Tensor, axis: int, descending: bool) -> tuple[Tensor, Tensor]:
+    """(the int64 permutation sorting x along axis, its inverse: each element's place)."""
     if x._data is not None:
-        moved = np.moveaxis(np.asarray(x._data), axis, -1)
-        order = np.moveaxis(_numpy_order(moved, descending), -1, axis)
         from .creation import tensor
-        return tensor(np.ascontiguousarray(order, dtype=np.int64))
-    return _back(_traced_order(_last(x, axis), descending), axis)
+        order = _numpy_order(np.moveaxis(np.asarray(x._data), axis, -1), descending)
+        rank = np.empty_like(order)
+        places = np.broadcast_to(np.arange(order.shape[-1], dtype=order.dtype), order.shape)
+        np.put_along_axis(rank, order, places, axis=-1)
+        return tuple(tensor(np.ascontiguousarray(np.moveaxis(a, -1, axis), dtype=np.int64))
+                     for a in (order, rank))
+    order, rank = _traced_order(_last(x, axis), descending)
+    return _back(order, axis), _back(rank, axis)
+
+
+def _ranked(x: Tensor, rank: Tensor, axis: int, k: int) -> Tensor:
+    """The first k of x placed by `rank` along axis: a `scatter` of x to its ranks (every
+    place written once), cut to k.  Its VJP gathers the cotangent (padded with +0.0) at
+    the ranks: PyTorch's zeros.scatter(dim, indices, grad) for sort and topk."""
+    placed = bind(P.scatter, scalar_constant(0, x.dtype, x.shape), x, rank, axes=(axis,))
+    return _head(placed, axis, k)
 
 
 def _head(index: Tensor, axis: int, k: int) -> Tensor:
@@ -152,9 +172,9 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     if x.ndim == 0:
         return SortResult(x.clone(), scalar_constant(0, dtypes.i64, ()))
     axis = _wrap_dim(dim, x.ndim)
-    index = _order(x, axis, descending)
+    index, rank = _order_and_rank(x, axis, descending)
     with grad_node("SortBackward0", x):
-        values = take_along(x, index, axis)
+        values = _ranked(x, rank, axis, x.shape[axis])
     return SortResult(values, index)
 
 
@@ -174,10 +194,10 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
         raise RuntimeError(f"selected index k out of range")
     if x.ndim == 0:
         return TopkResult(x.clone(), scalar_constant(0, dtypes.i64, ()))
-    index = _head(_order(x, axis, largest), axis, k)
+    order, rank = _order_and_rank(x, axis, largest)
     with grad_node("TopkBackward0", x):
-        values = take_along(x, index, axis)
-    return TopkResult(values, index)
+        values = _ranked(x, rank, axis, k)
+    return TopkResult(values, _head(order, axis, k))
 
 
 def _pick_kth(x: Tensor, axis: int, k: int, keepdim: bool, node: str, result):
