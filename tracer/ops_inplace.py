@@ -159,7 +159,11 @@ def mul_(self, other):
     return _inplace(self, "MulBackward0", (self, other), lambda: E.mul(self, other))
 
 
-def div_(self, other):
+def div_(self, other, *, rounding_mode=None):
+    if rounding_mode is not None:
+        from .ops_divide import div
+        return _inplace(self, "DivBackward2", (self, other),
+                        lambda: div(self, other, rounding_mode=rounding_mode))
     if _direct(self, other):
         return _apply_direct(self, np.divide, other)
     return _inplace(self, "DivBackward0", (self, other), lambda: E.div(self, other))
