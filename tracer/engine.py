@@ -397,6 +397,7 @@ def _with_hooks(outputs, grads, values, walk: NodeWalk, retain_graph, create_gra
     hvals = [v for v, _ in hooked]
     allv = values + hvals
     res = _gradients(outputs, grads, allv, True, create_graph, walk)
+    dropped: set = set()  # (id(node), k): a post-hook's None for the node's k-th input
     for k, (h, hooks) in enumerate(hooked):
         g = res[len(values) + k]
         if g is None:
@@ -413,7 +414,9 @@ def _with_hooks(outputs, grads, values, walk: NodeWalk, retain_graph, create_gra
             _add_into(res, below, skip=len(values) + k)
         post = [p for p in hooks if type(p) is NodePostHook]
         if post:
-            _run_post_hooks(post, h, new, walk, allv, res, create_graph)
+            _run_post_hooks(post, h, new, walk, allv, res, create_graph, dropped)
+    if dropped:
+        _undefined_below(outputs, walk, dropped, allv, res)
     if not retain_graph:
         walk.release()
     return res[:len(values)]
@@ -426,9 +429,10 @@ def _add_into(res: list, more: list, skip: int = -1) -> None:
 
 
 def _run_post_hooks(post: list, h: Instr, g_out: Tensor, walk: NodeWalk, allv: list,
-                    res: list, create_graph: bool) -> None:
+                    res: list, create_graph: bool, dropped: set) -> None:
     """Node post-hooks of h's node: hook(grad_inputs, grad_outputs) may give new input
-    gradients; the difference flows on below each input, as for a tensor hook."""
+    gradients; the difference flows on below each input, as for a tensor hook.  A None
+    is noted in `dropped`: what only that edge reached gets no gradient at all."""
     node = walk.producer[id(h)]
     operands = [op for i in node.instrs for op in i.operands]
     inputs = []  # the value of each input (next_functions' order; None: needs no grad)
@@ -453,11 +457,15 @@ def _run_post_hooks(post: list, h: Instr, g_out: Tensor, walk: NodeWalk, allv: l
             raise RuntimeError(f"hook '{getattr(hook.hook, '__name__', hook.hook)}' has "
                                f"returned an incorrect number of values (got {len(new)}, but "
                                f"expected {len(inputs)})")
-        for v, before, after in zip(inputs, old, new):
+        for k, (v, before, after) in enumerate(zip(inputs, old, new)):
+            if after is None:
+                dropped.add((id(node), k))
+            else:
+                dropped.discard((id(node), k))
             if v is None or after is before or after is None and before is None:
                 continue
-            # None drops the input's gradient (below a non-leaf input, tapegrad leaves zeros
-            # where PyTorch's is None)
+            # None drops the input's gradient (_undefined_below: None where nothing else
+            # reaches, as PyTorch's undefined gradients)
             delta = -before if after is None else after if before is None else after - before
             if isinstance(v, Instr) and id(v) in walk.producer:
                 _add_into(res, _gradients_from(v, walk, delta=delta, values=allv,
@@ -468,6 +476,32 @@ def _run_post_hooks(post: list, h: Instr, g_out: Tensor, walk: NodeWalk, allv: l
             else:  # a leaf: the difference is its gradient's
                 _add_into(res, [delta if w is v else None for w in allv])
         old = list(new)
+
+
+def _undefined_below(outputs, walk: NodeWalk, dropped: set, allv: list, res: list) -> None:
+    """None for each value that no path from the outputs reaches without crossing an edge a
+    post-hook dropped: PyTorch's engine passes an undefined gradient on, so such a leaf's
+    `.grad` stays None (tapegrad's linear sum would have left zeros)."""
+    reached_nodes, reached_leaves = set(), set()
+    stack = [t._grad_fn for t in outputs if t._grad_fn is not None]
+    reached_leaves.update(id(t._graph_value()) for t in outputs if t._grad_fn is None)
+    while stack:
+        node = stack.pop()
+        if id(node) in reached_nodes:
+            continue
+        reached_nodes.add(id(node))
+        for k, n in enumerate(node.next_fns):
+            if n is None or (id(node), k) in dropped:
+                continue
+            if isinstance(n, AccumulateGrad):
+                reached_leaves.add(id(n.param))
+            else:
+                stack.append(n)
+    producer = walk.producer
+    for j, w in enumerate(allv):
+        node = producer.get(id(w)) if isinstance(w, Instr) else None
+        if id(w) not in reached_leaves and (node is None or id(node) not in reached_nodes):
+            res[j] = None
 
 
 def _edges_into(walk: NodeWalk, leaf: Param) -> int:
