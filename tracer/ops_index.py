@@ -12,6 +12,7 @@ from ..ir.core import TensorType
 from ..ir.dtypes import i64
 from .errors import at, user_loc
 from .ops_core import scalar_constant
+from .ops_index_legacy import true_as_none, uint8_as_masks
 from .ops_shape import _shared_view, unsqueeze
 from .tape import bind, grad_node
 from .tensor import Tensor
@@ -36,7 +37,7 @@ def _index_tensor(it):
         if a.dtype == object or a.dtype.kind not in "biu" and a.size:
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         t = tensor(a.astype(np.bool_ if a.dtype.kind == "b" else np.int64))
-    if t.dtype.is_float:
+    if t.dtype.is_float or t.dtype.name in ("i8", "i16"):
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     return t
 
@@ -173,6 +174,7 @@ def narrow_slice(x: Tensor, d: int, s: slice) -> Tensor:
 
 
 def getitem(x: Tensor, index) -> Tensor:
+    index = true_as_none(uint8_as_masks(index))
     if has_tensor_items(index) or (isinstance(index, list) and index):
         return advanced_getitem(x, index)
     out, d, real = x, 0, 0  # d: dim of `out`; real: dim of x the item applies to

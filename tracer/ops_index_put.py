@@ -15,6 +15,7 @@ from ..ir import dtypes
 from ..ir import primitives as P
 from . import ops_elementwise as E
 from .ops_core import cast_to
+from .ops_index_legacy import refuse_uint8_fill, uint8_as_masks
 from .ops_index import _index_tensor, flat_positions, has_tensor_items, positions
 from .ops_inplace import _inplace, check_value_fits, region_setitem
 from .tape import bind
@@ -25,6 +26,8 @@ from .unsupported import unsupported_argument
 def setitem(x: Tensor, index, value) -> None:
     """`x[index] = value`: through the positions an index with tensor items (or a list)
     reads, else into the region a basic index selects."""
+    refuse_uint8_fill(index, value)
+    index = uint8_as_masks(index)
     if has_tensor_items(index) or (isinstance(index, list) and index):
         return index_setitem(x, index, value)
     return region_setitem(x, index, value)
@@ -105,6 +108,9 @@ def _indices_tuple(indices) -> tuple:
 
 def index_put_(self: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     index = _indices_tuple(indices)
+    if not accumulate:
+        refuse_uint8_fill(index, values)
+    index = uint8_as_masks(index)
     val = values if isinstance(values, Tensor) else E.as_tensor(values)
     _inplace(self, "IndexPutBackward0", (self, val),
              lambda: put(self, index, val, accumulate=bool(accumulate)))
@@ -114,6 +120,9 @@ def index_put_(self: Tensor, indices, values, accumulate: bool = False) -> Tenso
 def index_put(self: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     from .tape import grad_node
     index = _indices_tuple(indices)
+    if not accumulate:
+        refuse_uint8_fill(index, values)
+    index = uint8_as_masks(index)
     val = values if isinstance(values, Tensor) else E.as_tensor(values)
     with grad_node("IndexPutBackward0", self, val):
         return put(self, index, val, accumulate=bool(accumulate))
