@@ -428,6 +428,12 @@ def _hypot(em, instr, x, y):
     return b.select(either_inf, inf, r)
 
 
+@scalar(P.bitwise_and, P.bitwise_or, P.bitwise_xor)
+def _bitwise(em, instr, x, y):
+    b = em.b
+    return {P.bitwise_and: b.and_, P.bitwise_or: b.or_, P.bitwise_xor: b.xor}[instr.prim](x, y)
+
+
 @scalar(P.fmod)
 def _fmod(em, instr, x, y):
     b = em.b

@@ -67,7 +67,8 @@ def _same_op(b, instr: Instr, *operands: Value) -> Value:
 # ---------------------------------------------------------------- no tangent
 
 @defjvp(P.eq, P.ne, P.lt, P.le, P.gt, P.ge, P.argmax, P.sign, P.full, P.constant, P.iota,
-        P.stop_gradient, P.floor, P.ceil, P.round, P.trunc)
+        P.stop_gradient, P.floor, P.ceil, P.round, P.trunc, P.bitwise_and, P.bitwise_or,
+        P.bitwise_xor)
 def _zero(b, instr, tangents):
     """Piecewise constant, not a function of an operand, or cut on purpose."""
     return None

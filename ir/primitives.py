@@ -219,6 +219,22 @@ SHAPE_RULES[atan2] = _float_binary_rule("atan2")
 SHAPE_RULES[hypot] = _float_binary_rule("hypot")
 
 
+def _integer_binary_rule(name: str):
+    inner = _binary_rule(name)
+
+    def rule(x: TensorType, y: TensorType) -> TensorType:
+        if x.dtype.is_float:
+            raise ShapeError(f"{name}: needs integer operands, got {_fmt(x, y)}")
+        return inner(x, y)
+    return rule
+
+
+#: the bits of two integers (two's complement; bool goes through select and ne)
+BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor")
+bitwise_and, bitwise_or, bitwise_xor = (_register(n, OpGroup.BINARY, _integer_binary_rule(n))
+                                        for n in BITWISE)
+
+
 def _cumsum_rule(x: TensorType, *, axis, reverse) -> TensorType:
     """Inclusive running sum along `axis` (from the end with `reverse`): a kernel, like
     the reductions, so its operand's elementwise chain fuses into its loop."""

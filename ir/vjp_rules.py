@@ -45,6 +45,7 @@ NON_DIFFERENTIABLE: frozenset[Primitive] = frozenset({
     P.eq, P.ne, P.lt, P.le, P.gt, P.ge, P.argmax, P.sign,
     P.full, P.constant, P.iota, P.stop_gradient,
     P.floor, P.ceil, P.round, P.trunc,  # maths surface: piecewise constant
+    P.bitwise_and, P.bitwise_or, P.bitwise_xor,  # integers only
 })
 
 

@@ -86,7 +86,9 @@ for _prim, _fn in [(P.floor, np.floor), (P.ceil, np.ceil), (P.round, np.rint),
                    (P.trunc, np.trunc)]:
     IMPLS[_prim] = _rounding(_fn)
 for _prim, _fn in [(P.expm1, np.expm1), (P.atan, np.arctan), (P.asin, np.arcsin),
-                   (P.acos, np.arccos), (P.atan2, np.arctan2), (P.hypot, np.hypot)]:
+                   (P.acos, np.arccos), (P.atan2, np.arctan2), (P.hypot, np.hypot),
+                   (P.bitwise_and, np.bitwise_and), (P.bitwise_or, np.bitwise_or),
+                   (P.bitwise_xor, np.bitwise_xor)]:
     _elementwise(_prim, _fn)
 
 

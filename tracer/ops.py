@@ -201,7 +201,6 @@ METHODS = {
     "__pow__": _operator(E.pow), "__rpow__": _operator(E.pow, reflected=True),
     "__matmul__": _operator(S.matmul), "__rmatmul__": _operator(S.matmul, reflected=True),
     "__neg__": E.neg, "__abs__": E.abs, "__pos__": lambda self: self,
-    "__invert__": logical_not,
     "__eq__": _operator(E.eq), "__ne__": _operator(E.ne), "__lt__": _operator(E.lt),
     "__le__": _operator(E.le), "__gt__": _operator(E.gt), "__ge__": _operator(E.ge),
     "__iadd__": _inplace_operator(IP.add_), "__isub__": _inplace_operator(IP.sub_),
@@ -324,6 +323,7 @@ METHODS.update(SURFACE_METHODS)
 # (`A.sum(axis=1, keepdims=True)`: PyTorch's parser takes them everywhere; numpy_keywords.py)
 
 from . import numpy_keywords as _NK  # noqa: E402
+from . import ops_bitwise as _BW  # noqa: E402  (attaches &, |, ^, ~ and bitwise_*)
 from . import ops_index_fns as _IF  # noqa: E402
 from . import ops_softmax as _SM  # noqa: E402
 softmax, log_softmax = _SM.softmax, _SM.log_softmax

@@ -27,6 +27,7 @@ _NUMPY = {
     P.add: np.add, P.sub: np.subtract, P.mul: np.multiply,
     P.max: np.maximum, P.min: np.minimum, P.eq: np.equal, P.ne: np.not_equal,
     P.lt: np.less, P.le: np.less_equal, P.gt: np.greater, P.ge: np.greater_equal,
+    P.bitwise_and: np.bitwise_and, P.bitwise_or: np.bitwise_or, P.bitwise_xor: np.bitwise_xor,
 }
 _FLOAT_ONLY = {P.div: np.divide, P.pow: np.power}
 

@@ -23,7 +23,7 @@ def test_every_case_is_recorded():
 
 
 #: cases whose gap is still open on this branch (expected to fail until closed)
-PENDING = {"bitwise_operators",
+PENDING = {
            "repeat_interleave",
            "inplace_unary_methods"}
 

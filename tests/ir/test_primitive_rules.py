@@ -377,8 +377,21 @@ def _doubled(x):
     return x
 
 
+def bitwise_cases():
+    """&, |, ^ of integers of every width, negative ones and wrapping edges included."""
+    for name, f in (("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or),
+                    ("bitwise_xor", np.bitwise_xor)):
+        for dt in (np.int8, np.int16, np.int32, I64, np.uint8):
+            info = np.iinfo(dt)
+            x = np.array([0, 1, 5, info.max, info.min, 3, 12], dt)
+            y = np.array([0, 3, 6, info.min, info.max, info.max, 10], dt)
+            yield Case(name, [x, y], {}, f)
+            yield Case(name, [x.reshape(1, 7).repeat(2, 0), y[::-1].reshape(1, 7).repeat(2, 0)],
+                       {}, f, id="2d")
+
+
 CASE_GENERATORS = [elementwise_cases, structural_cases, reduction_cases, matmul_cases,
-                   source_cases, math_surface_cases, index_cases, region_cases]
+                   source_cases, math_surface_cases, index_cases, region_cases, bitwise_cases]
 ALL_CASES = [c for gen in CASE_GENERATORS for c in gen()]
 
 
