@@ -79,6 +79,7 @@ from .tracer.creation import (  # noqa: E402
     asarray, get_default_device, logspace, set_default_device)
 from .tracer.ops_bitwise import (  # noqa: E402
     bitwise_and, bitwise_not, bitwise_or, bitwise_xor)
+from .tracer.ops_interleave import repeat_interleave  # noqa: E402
 # indexing functions (tracer/ops_index_fns.py; `where` also takes the condition alone)
 from .tracer.ops_index_fns import (  # noqa: E402
     argwhere, gather, index_add, index_put, index_select, masked_fill, masked_select, nonzero,

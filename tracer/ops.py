@@ -323,7 +323,9 @@ METHODS.update(SURFACE_METHODS)
 # (`A.sum(axis=1, keepdims=True)`: PyTorch's parser takes them everywhere; numpy_keywords.py)
 
 from . import numpy_keywords as _NK  # noqa: E402
-from . import ops_bitwise as _BW  # noqa: E402  (attaches &, |, ^, ~ and bitwise_*)
+from . import ops_bitwise as _BW  # noqa: E402,F401  (attaches &, |, ^, ~ and bitwise_*)
+from . import ops_inplace_surface as _IS  # noqa: E402,F401  (attaches log_, t_, eq_, ...)
+from . import ops_interleave as _RI  # noqa: E402,F401  (attaches repeat_interleave)
 from . import ops_index_fns as _IF  # noqa: E402
 from . import ops_softmax as _SM  # noqa: E402
 softmax, log_softmax = _SM.softmax, _SM.log_softmax

@@ -1,5 +1,6 @@
-"""Record PyTorch's printout of every case in torch_gaps_cases.py, and its float32
-erf / erfc / erfinv values (data/torch_erf_values.json, read by tests/runtime/test_erf_vector.py).
+"""Record PyTorch's printout of every case in torch_gaps_cases.py (data/torch_gaps.json)
+and the names of PyTorch's in-place Tensor methods that have an out-of-place form
+(data/torch_inplace_methods.json).
 
 Run ONLY from a side venv with PyTorch 2.13 (torch is never a dependency):
 
@@ -27,6 +28,11 @@ def main():
     out = HERE / "data" / "torch_gaps.json"
     out.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     print(f"{len(data)} cases -> {out}")
+    names = sorted(n for n in dir(torch.Tensor) if n.endswith("_") and not n.startswith("_")
+                   and hasattr(torch.Tensor, n[:-1]))
+    out = HERE / "data" / "torch_inplace_methods.json"
+    out.write_text(json.dumps(names, indent=1) + "\n")
+    print(f"{len(names)} in-place methods -> {out}")
 
 
 if __name__ == "__main__":
