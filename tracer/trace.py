@@ -31,12 +31,13 @@ _NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 def arg_type(x) -> TensorType:
-    """The type an argument is traced with: tensors and arrays keep theirs; Python
-    numbers are 0-d float32, so a new value does not need a new trace."""
+    """The type an argument is traced with: tensors, arrays and numpy scalars keep theirs
+    (np.float64(x) is f64[], as tg.tensor makes it); Python numbers are 0-d float32, so
+    a new value does not need a new trace."""
     if isinstance(x, Tensor):
         return x._type
-    if isinstance(x, np.ndarray):
-        return TensorType(dtypes.from_numpy(x.dtype), tuple(x.shape))
+    if isinstance(x, (np.ndarray, np.generic)):
+        return TensorType(dtypes.from_numpy(x.dtype), tuple(np.shape(x)))
     if isinstance(x, (numbers.Number, np.number)):
         return TensorType(dtypes.f32, ())
     raise TypeError(f"cannot trace an argument of type {type(x).__name__}: pass a tg.Tensor, "

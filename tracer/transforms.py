@@ -264,6 +264,8 @@ def _arrays(leaves: list) -> list[np.ndarray]:
             out.append(a._data)
         elif isinstance(a, np.ndarray):
             out.append(a if a.dtype in _NATIVE_DTYPES else a.astype(dtypes.from_numpy(a.dtype).np))
+        elif isinstance(a, np.generic):  # a numpy scalar keeps its dtype
+            out.append(_arrays([np.asarray(a)])[0])
         else:
             out.append(np.asarray(a, np.float32))
     return out
@@ -284,6 +286,8 @@ def _tensors(leaves: list) -> list[Tensor]:
             out.append(a)
         elif isinstance(a, np.ndarray):
             out.append(Tensor._from_array(a))
+        elif isinstance(a, np.generic):
+            out.append(Tensor._from_array(_arrays([a])[0]))
         else:
             out.append(Tensor._from_array(np.asarray(a, np.float32)))
     return out

@@ -90,6 +90,8 @@ def _leaf_item(i: int, a, modes: list) -> tuple | None:
         return (ARRAY, a._type.shape, a._type.dtype)
     if isinstance(a, np.ndarray):
         return (ARRAY, a.shape, _dtype_of(i, a))
+    if isinstance(a, np.generic):  # np.float64(x): a 0-d array of its dtype, as tg.tensor
+        return (ARRAY, (), _dtype_of(i, np.asarray(a)))
     if isinstance(a, (numbers.Number, np.number)) and not isinstance(a, complex):
         return _SCALAR_ITEM
     return None
