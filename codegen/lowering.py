@@ -402,7 +402,7 @@ def _rounding(em, instr, x):
     return em.intrinsic(_ROUNDING[instr.prim], x) if _is_float(instr) else x
 
 
-@scalar(P.expm1, P.erf, P.erfc, P.atan, P.asin, P.acos)
+@scalar(P.expm1, P.erf, P.erfc, P.erfinv, P.atan, P.asin, P.acos)
 def _math_surface(em, instr, x):
     return em.math(instr.prim.name, x, instr.dtype)
 

@@ -19,11 +19,14 @@ erfc through libm by name (linked with -lm, resolved by MCJIT in process).
     asin, acos  atan2(x, sqrt((1-x)(1+x))) and atan2(sqrt((1-x)(1+x)), x): 1 - x is exact
            near 1 and no cancellation is left; NaN beyond [-1, 1] from the sqrt.
 
-erf and erfc do not vectorise (a loop calling libm stays scalar): correct first, a
-polynomial for them is left for later (docs/torch-coverage.md says so).
+    erfinv  Winitzki's closed form, then three Newton steps on libm's erf / erfc (float32
+           in float64): float64 precision.
+
+erf, erfc and erfinv do not vectorise (a loop calling libm stays scalar): correct first.
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from llvmlite import ir
@@ -68,7 +71,7 @@ _PIO4 = {32: _pio4_parts(32), 64: _pio4_parts(64)}
 #: |x| where expm1 rounds to exp (x > 0) or to -1 (x < 0), with room: 1/e^x < 2^-(p+2)
 EXPM1_AS_EXP = {32: 20.0, 64: 40.0}
 
-FUNCTIONS = ("expm1", "erf", "erfc", "atan", "asin", "acos")
+FUNCTIONS = ("expm1", "erf", "erfc", "erfinv", "atan", "asin", "acos")
 BINARY_FUNCTIONS = ("atan2",)
 
 
@@ -102,6 +105,39 @@ def erf(mb, x):
 
 def erfc(mb, x):
     return libm(mb, "erfc", x)
+
+
+#: Winitzki's constant: erfinv(y)^2 ~ sqrt(s^2 - w/A) - s, s = 2/(pi A) + w/2, w = log(1-y^2)
+_WINITZKI = 0.147
+
+
+def erfinv(mb: M.MathBuilder, y: ir.Value) -> ir.Value:
+    """Winitzki's start (relative error 2e-3), then three Newton steps on libm's erf (on
+    log erfc above |y| = 0.5, where 1 - |y| is exact): float64 precision; float32 in
+    float64, rounded once.  +-1 give +-inf, NaN outside [-1, 1]."""
+    b = mb.b
+    narrow = isinstance(y.type, ir.FloatType)
+    v = b.fpext(y, ir.DoubleType()) if narrow else y
+    a = mb.fabs(v)
+    one = mb.c(v, 1.0)
+    w = mb.log(b.fmul(b.fsub(one, a), b.fadd(one, a)))
+    s = b.fadd(mb.c(v, 2 / (math.pi * _WINITZKI)), b.fmul(w, mb.c(v, 0.5)))
+    inner = b.fsub(b.fmul(s, s), b.fdiv(w, mb.c(v, _WINITZKI)))
+    x = mb._intrinsic("llvm.sqrt", b.fsub(mb._intrinsic("llvm.sqrt", inner), s))
+    rest = b.fsub(one, a)
+    tail = b.fcmp_ordered(">", a, mb.c(v, 0.5))
+    for _ in range(3):
+        slope = b.fmul(mb.c(v, 1.1283791670955126), mb.exp(b.fneg(b.fmul(x, x))))
+        c = libm(mb, "erfc", x)
+        # the tail's step is Newton's on log erfc(x) = log(1 - a) (no overshoot)
+        tail_step = b.fdiv(b.fmul(mb.log(b.fdiv(c, rest)), c), slope)
+        body_step = b.fdiv(b.fsub(a, libm(mb, "erf", x)), slope)
+        x = b.fadd(x, mb.where(tail, tail_step, body_step))
+    x = mb.where(b.fcmp_ordered("==", a, one), mb.c(v, float("inf")), x)
+    x = mb.where(b.fcmp_unordered(">", a, one), mb.c(v, float("nan")), x)  # NaN too
+    x = mb.where(b.fcmp_ordered("==", a, mb.c(v, 0.0)), mb.c(v, 0.0), x)
+    out = mb.copysign(x, v)
+    return b.fptrunc(out, y.type) if narrow else out
 
 
 def _atan_unit(mb: M.MathBuilder, t: ir.Value):

@@ -180,6 +180,12 @@ def _erfc(b, instr, tangents):
     return _scaled(b, tangents[0], _erf_slope(b, instr.operands[0], -1))
 
 
+@defjvp(P.erfinv)
+def _erfinv(b, instr, tangents):
+    slope = b.mul(_fill(b, instr, 1 / _TWO_OVER_SQRT_PI), b.exp(b.mul(instr, instr)))
+    return _scaled(b, tangents[0], slope)
+
+
 @defjvp(P.atan)
 def _atan(b, instr, tangents):
     (t,) = tangents

@@ -203,6 +203,8 @@ floor, ceil, round, trunc = (_register(n, OpGroup.UNARY, _unary_rule(n, False))
 expm1, erf, erfc, atan, asin, acos = (
     _register(n, OpGroup.UNARY, _unary_rule(n, True)) for n in UNARY_FLOAT_MATH)
 atan2, hypot, fmod = (_register(n, OpGroup.BINARY, _binary_rule(n)) for n in BINARY_MATH)
+#: erf's inverse on [-1, 1]: +-inf at +-1, NaN outside
+erfinv = _register("erfinv", OpGroup.UNARY, _unary_rule("erfinv", True))
 
 
 def _float_binary_rule(name: str):
@@ -537,4 +539,5 @@ NO_ARITHMETIC = frozenset(
 #: arrays a vector loop beats numpy's per-element calls by several times, so eager
 #: code sends them to native code (runtime/eager_native.py).
 COSTLY_ELEMENTWISE = frozenset(PRIMITIVES[name] for name in (
-    "pow", "sin", "cos", "exp", "log", "tanh", "logistic", "expm1", "log1p", "atan", "erf"))
+    "pow", "sin", "cos", "exp", "log", "tanh", "logistic", "expm1", "log1p", "atan", "erf",
+    "erfc", "erfinv"))

@@ -347,6 +347,14 @@ def _erfc(b, instr, ct):
     return [b.mul(ct, slope)]
 
 
+@defvjp(P.erfinv)
+def _erfinv(b, instr, ct):
+    """d erfinv(y) / dy = sqrt(pi)/2 exp(erfinv(y)^2): from the result, so it
+    differentiates again through the same rule."""
+    slope = b.mul(_fill(b, instr, 1 / _TWO_OVER_SQRT_PI), b.exp(b.mul(instr, instr)))
+    return [b.mul(ct, slope)]
+
+
 @defvjp(P.atan)
 def _atan(b, instr, ct):
     (x,) = instr.operands

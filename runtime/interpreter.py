@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..ir import primitives as P
+from . import erf_vector
 from ..ir.core import Function, Instr, Param, TensorType
 from ..ir.primitives import NO_ARITHMETIC, OpGroup, Primitive
 
@@ -92,20 +93,10 @@ for _prim, _fn in [(P.expm1, np.expm1), (P.atan, np.arctan), (P.asin, np.arcsin)
     _elementwise(_prim, _fn)
 
 
-def _erf_rule(complement: bool):
-    """erf / erfc through Python's math module (numpy has none), element by element in
-    float64 then rounded to the result's type (libm's error is below an ulp of float64)."""
-    import math
-    fn = math.erfc if complement else math.erf
-
-    def rule(x):
-        flat = np.fromiter(map(fn, x.astype(np.float64).ravel().tolist()), np.float64, x.size)
-        return flat.reshape(x.shape).astype(x.dtype)
-    return rule
-
-
-IMPLS[P.erf] = _erf_rule(False)
-IMPLS[P.erfc] = _erf_rule(True)
+# erf, erfc, erfinv: whole-array numpy for float16/float32, libm per element for float64
+IMPLS[P.erf] = erf_vector.erf
+IMPLS[P.erfc] = erf_vector.erfc
+IMPLS[P.erfinv] = erf_vector.erfinv
 
 
 @impl(P.cumsum)

@@ -64,7 +64,7 @@ from .tracer.ops import log_softmax, softmax  # noqa: E402
 # the maths surface of issue 15 (tracer/ops_math.py, tracer/ops_math_reduce.py)
 from .tracer.ops_math import (  # noqa: E402
     acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan,
-    atan2, atanh, ceil, cosh, erf, erfc, expm1, fix, floor, fmod, frac, hypot, isfinite, isinf,
+    atan2, atanh, ceil, cosh, erf, erfc, erfinv, expm1, fix, floor, fmod, frac, hypot, isfinite, isinf,
     isnan, isneginf, isposinf, log2, log10, logical_and, logical_or, logical_xor, nan_to_num,
     remainder, round, rsqrt, sinh, square, tan, trunc)
 from .tracer.ops_math_reduce import (  # noqa: E402

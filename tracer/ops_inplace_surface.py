@@ -14,6 +14,7 @@ from . import ops_divide as D
 from . import ops_elementwise as E
 from . import ops_layout as L
 from . import ops_linalg as LA
+from . import ops_math as M
 from . import ops_shape as S
 from .ops_inplace import _inplace, check_inplace
 from .tensor import Tensor
@@ -54,6 +55,7 @@ METHODS = {
     "sqrt_": _into(E.sqrt, "SqrtBackward0"), "sin_": _into(E.sin, "SinBackward0"),
     "cos_": _into(E.cos, "CosBackward0"), "tanh_": _into(E.tanh, "TanhBackward0"),
     "sigmoid_": _into(E.sigmoid, "SigmoidBackward0"),
+    "erfinv_": _into(M.erfinv, "ErfinvBackward0"),
     # arithmetic under its other names
     "subtract_": lambda self, other, *, alpha=1: _inplace(
         self, "SubBackward0", (self, other), lambda: E.sub(self, other, alpha=alpha)),

@@ -124,6 +124,7 @@ def remainder(input, other):
 expm1 = _float_unary(P.expm1, "Expm1Backward0")
 erf = _float_unary(P.erf, "ErfBackward0")
 erfc = _float_unary(P.erfc, "ErfcBackward0")
+erfinv = _float_unary(P.erfinv, "ErfinvBackward0")
 atan = _float_unary(P.atan, "AtanBackward0")
 asin = _float_unary(P.asin, "AsinBackward0")
 acos = _float_unary(P.acos, "AcosBackward0")
@@ -360,7 +361,7 @@ logical_xor = _logical("logical_xor", lambda a, b: bind(P.ne, a, b))
 
 FUNCTIONS = [
     "floor", "ceil", "trunc", "fix", "round", "frac", "fmod", "remainder", "expm1", "erf",
-    "erfc", "atan", "asin", "acos", "arctan", "arcsin", "arccos", "log2", "log10", "rsqrt",
+    "erfc", "erfinv", "atan", "asin", "acos", "arctan", "arcsin", "arccos", "log2", "log10", "rsqrt",
     "sinh", "cosh", "tan", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh",
     "square", "atan2", "arctan2", "hypot", "isnan", "isinf", "isposinf", "isneginf",
     "isfinite", "nan_to_num", "logical_not", "logical_and", "logical_or", "logical_xor",

@@ -35,7 +35,7 @@ SHARE_COST = 3
 COSTS = {P.exp: 8, P.log: 8, P.log1p: 8, P.sin: 8, P.cos: 8, P.tanh: 8,
          P.logistic: 10, P.pow: 10, P.sqrt: 4, P.div: 4,
          # the maths surface (issue 15)
-         P.expm1: 8, P.erf: 20, P.erfc: 20, P.atan: 10, P.asin: 12, P.acos: 12,
+         P.expm1: 8, P.erf: 20, P.erfc: 20, P.erfinv: 60, P.atan: 10, P.asin: 12, P.acos: 12,
          P.atan2: 12, P.hypot: 6, P.fmod: 10}
 
 

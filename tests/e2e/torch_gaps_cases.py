@@ -316,3 +316,23 @@ case("inplace_unary_methods", """
     n = m.clone(); n.floor_divide_(3); print(n)
     n = m.clone(); n.subtract_(1); n.multiply_(2); n.divide_(4); print(n)
 """)
+
+
+# ---- 3. erfinv (and erf/erfc), with gradients to the second order
+case("erfinv_gradients", """
+    y = torch.tensor([0.5, -0.9, 0.0, 0.999, -0.25], requires_grad=True)
+    x = torch.erfinv(y)
+    print(x, x.grad_fn.name())
+    g, = torch.autograd.grad(x.sum(), y, create_graph=True)
+    print(g.detach())
+    g.sum().backward()
+    print(y.grad)
+    print(torch.erfinv(torch.tensor([1.0, -1.0, 1.5, float('nan'), -0.0])))
+    print(torch.erfinv(torch.tensor([0, 1])), torch.erfinv(torch.tensor([0.5], dtype=torch.float64)))
+    z = torch.tensor([0.1, 0.2]).double()
+    z.erfinv_()
+    print(z, y.erf().erfinv())
+    w = torch.tensor([0.5, -2.0], requires_grad=True)
+    (w.erf() * w.erfc()).sum().backward()
+    print(w.grad)
+""")

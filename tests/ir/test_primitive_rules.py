@@ -277,6 +277,28 @@ def math_surface_cases():
             yield Case(name, [halves], {}, f, id="special")
     for name in ("floor", "ceil", "round", "trunc"):
         yield Case(name, [data((5,), I64)], {}, lambda x: x.copy(), id="integers")
+
+    def erfinv_ref(y):
+        """Bisection on math.erf (independent of the interpreter's Newton steps)."""
+        out = []
+        for v in y.astype(np.float64).ravel().tolist():
+            if math.isnan(v) or abs(v) > 1:
+                out.append(math.nan)
+            elif abs(v) == 1:
+                out.append(math.copysign(math.inf, v))
+            else:
+                lo, hi = 0.0, 6.0
+                for _ in range(200):
+                    mid = (lo + hi) / 2
+                    lo, hi = (mid, hi) if math.erf(mid) < abs(v) else (lo, mid)
+                out.append(math.copysign(lo, v))
+        return np.array(out, np.float64).reshape(y.shape).astype(y.dtype)
+
+    for dt in FLOATS:
+        for s in SHAPES:
+            yield Case("erfinv", [np.tanh(data(s, dt))], {}, erfinv_ref, rtol=1e-12)
+        edges = np.array([0.5, -0.999, 0.9999, 1.0, -1.0, 1.5, np.nan, 0.0, -0.0, 1e-30], dt)
+        yield Case("erfinv", [edges], {}, erfinv_ref, rtol=1e-12, id="special")
     binary = {"atan2": np.arctan2, "hypot": np.hypot, "fmod": np.fmod}
     for name, f in binary.items():
         for dt in FLOATS:
