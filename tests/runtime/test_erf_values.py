@@ -5,8 +5,7 @@ compiled (libm; erfinv's Newton steps on it).
 
 PyTorch's own kernels are within an ulp or two of the correctly rounded value, so the
 bound is in ulps: 1 for float32 eager (correctly rounded but for near-ties), 2 for the
-rest.  Near erfinv's poles PyTorch's float64 Newton step on erf cancels (1 - |y| of
-1e-16 is lost in erf(x) - y): there ours, on erfc, must be the closer root instead.
+rest (erfinv next to +-1 included, where 1 - |y| is 1e-16).
 """
 from __future__ import annotations
 
@@ -42,16 +41,6 @@ def _ulps(a: np.ndarray, b: np.ndarray, dt: str) -> np.ndarray:
     return np.abs(line(a) - line(b))
 
 
-def _closer_root(x: np.ndarray, ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
-    """Whether erfc(|ours|) misses 1 - |y| by no more than erfc(|theirs|) does."""
-    rest = 1.0 - np.abs(x.astype(np.float64))
-    miss = lambda r: abs(math.erfc(abs(float(r))) - rest_i)  # noqa: E731
-    out = []
-    for rest_i, o, t in zip(rest, ours, theirs):
-        out.append(miss(o) <= miss(t))
-    return np.array(out, bool)
-
-
 @pytest.mark.parametrize("key", sorted(DATA))
 @pytest.mark.parametrize("mode", ["eager", "compiled"])
 def test_values_match_pytorch(key, mode):
@@ -63,12 +52,7 @@ def test_values_match_pytorch(key, mode):
     assert np.array_equal(np.isnan(got), nan), x[np.isnan(got) != nan]
     bound = 1 if (dt, mode) == ("float32", "eager") else 2
     far = _ulps(got[~nan], want[~nan], dt) > bound
-    if name == "erfinv":
-        xs, gs, ws = x[~nan][far], got[~nan][far], want[~nan][far]
-        assert (np.abs(xs) > 1 - 1e-12).all(), (xs, gs, ws)
-        assert _closer_root(xs, gs, ws).all(), (xs, gs, ws)
-    else:
-        assert not far.any(), (x[~nan][far], got[~nan][far], want[~nan][far])
+    assert not far.any(), (x[~nan][far], got[~nan][far], want[~nan][far])
 
 
 def test_eager_erf_is_whole_array_for_float32():
