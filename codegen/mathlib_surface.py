@@ -22,7 +22,12 @@ erfc through libm by name (linked with -lm, resolved by MCJIT in process).
     erfinv  Winitzki's closed form, then three Newton steps on libm's erf / erfc (float32
            in float64): float64 precision.
 
-erf, erfc and erfinv do not vectorise (a loop calling libm stays scalar): correct first.
+    erf, erfc  float32 (and float16): in float64, erf_poly's erfc(a) = t exp(-a^2 + Q(u))
+           and erf's series below |x| = 0.5, rounded once: the interpreter's formulas,
+           branch-free, so the loop vectorises.  float64: libm (a scalar call; no
+           float64 polynomial here beats its accuracy).
+
+erfinv calls libm in its Newton steps, so its loop stays scalar: correct first.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ from fractions import Fraction
 
 from llvmlite import ir
 
+from . import erf_poly
 from . import mathlib as M
 
 #: atan(u)/u - 1 = z Q(z) on z = u^2 in [0, tan(pi/8)^2 + 1e-4], low to high from z^1:
@@ -99,12 +105,42 @@ def expm1(mb: M.MathBuilder, x: ir.Value) -> ir.Value:
     return mb.where(b.fcmp_ordered("==", x, mb.c(x, 0.0)), x, v)
 
 
+def _erf_wide(mb: M.MathBuilder, x: ir.Value, complement: bool) -> ir.Value:
+    """erf (or erfc) of float32 x in float64, rounded once: erf_poly's erfc form and
+    erf's series below 0.5, the interpreter's formulas, branch-free (so it vectorises)."""
+    b = mb.b
+    wide = ir.DoubleType() if isinstance(x.type, ir.FloatType) else \
+        ir.VectorType(ir.DoubleType(), x.type.count)
+    v = b.fpext(x, wide)
+    a = mb.fabs(v)
+    t = b.fdiv(mb.c(v, 2.0), b.fadd(mb.c(v, 2.0), a))
+    u = mb.sub(mb.mul(b.fsub(t, mb.c(v, erf_poly.T_LOW)), mb.c(v, 2 / (1 - erf_poly.T_LOW))),
+               mb.c(v, 1.0))
+    far = b.fmul(t, mb.exp(b.fsub(mb.horner(u, erf_poly.ERFC_Q), b.fmul(a, a))))  # erfc(a)
+    near = b.fmul(v, mb.horner(b.fmul(v, v), erf_poly.ERF_SERIES))  # erf(v), |v| < 0.5
+    small = b.fcmp_ordered("<", a, mb.c(v, 0.5))
+    one = mb.c(v, 1.0)
+    if complement:
+        negative = b.fcmp_ordered("<", v, mb.c(v, 0.0))
+        out = mb.where(small, b.fsub(one, near),
+                       mb.where(negative, b.fsub(mb.c(v, 2.0), far), far))
+    else:
+        out = mb.where(small, near, mb.copysign(b.fsub(one, far), v))
+    return b.fptrunc(out, x.type)
+
+
+def _is_double(x: ir.Value) -> bool:
+    ty = x.type.element if isinstance(x.type, ir.VectorType) else x.type
+    return isinstance(ty, ir.DoubleType)
+
+
 def erf(mb, x):
-    return libm(mb, "erf", x)
+    """float32: the vectorisable float64 form; float64: libm's erf."""
+    return libm(mb, "erf", x) if _is_double(x) else _erf_wide(mb, x, complement=False)
 
 
 def erfc(mb, x):
-    return libm(mb, "erfc", x)
+    return libm(mb, "erfc", x) if _is_double(x) else _erf_wide(mb, x, complement=True)
 
 
 #: Winitzki's constant: erfinv(y)^2 ~ sqrt(s^2 - w/A) - s, s = 2/(pi A) + w/2, w = log(1-y^2)

@@ -361,7 +361,8 @@ logical_xor = _logical("logical_xor", lambda a, b: bind(P.ne, a, b))
 
 FUNCTIONS = [
     "floor", "ceil", "trunc", "fix", "round", "frac", "fmod", "remainder", "expm1", "erf",
-    "erfc", "erfinv", "atan", "asin", "acos", "arctan", "arcsin", "arccos", "log2", "log10", "rsqrt",
+    "erfc", "erfinv", "atan", "asin", "acos", "arctan", "arcsin", "arccos", "log2", "log10",
+    "rsqrt",
     "sinh", "cosh", "tan", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh",
     "square", "atan2", "arctan2", "hypot", "isnan", "isinf", "isposinf", "isneginf",
     "isfinite", "nan_to_num", "logical_not", "logical_and", "logical_or", "logical_xor",
