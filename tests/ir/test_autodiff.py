@@ -139,7 +139,8 @@ def sample_inside_unit(rng, shape):
 
 
 MATH_SURFACE_CASES = [
-    unary(P.expm1), unary(P.erf), unary(P.erfc, shape=()), unary(P.atan),
+    unary(P.expm1), unary(P.erf), unary(P.erfc, shape=()), unary(P.erfinv, sample_inside_unit),
+    unary(P.atan),
     unary(P.asin, sample_inside_unit), unary(P.acos, sample_inside_unit),
     binary(P.atan2, [(2, 3), (3,)], x_sampler=sample_away_from_zero),
     binary(P.hypot, [(2, 3), (2, 3)], sample_away_from_zero, sample_away_from_zero),
