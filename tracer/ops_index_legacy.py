@@ -47,7 +47,7 @@ def refuse_uint8_fill(index, value) -> None:
     which takes bool masks only."""
     items = index if isinstance(index, tuple) else (index,)
     tensors = [it for it in items if isinstance(it, Tensor)]
-    numel = value.numel() if isinstance(value, Tensor) else 1
+    numel = value.numel() if isinstance(value, Tensor) else np.size(value)
     if len(tensors) == 1 and _is_uint8(tensors[0]) and tensors[0].ndim and numel == 1:
         raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
                            "unsigned char")

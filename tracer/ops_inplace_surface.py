@@ -16,7 +16,8 @@ from . import ops_layout as L
 from . import ops_linalg as LA
 from . import ops_math as M
 from . import ops_shape as S
-from .ops_inplace import _inplace, check_inplace
+from .ops_core import cast_to
+from .ops_inplace import _inplace, _overwrite, check_inplace
 from .tensor import Tensor
 
 
@@ -27,12 +28,22 @@ def _into(fn, grad_name: str):
     return method
 
 
+def _constant_into(fn, grad_name: str):
+    """A result without a gradient (a comparison, floor division) written into x: on the
+    tape it is still a function of x, with zero gradient, as PyTorch's node."""
+    def method(self, *args):
+        inputs = (self, *(a for a in args if isinstance(a, Tensor)))
+        return _inplace(self, grad_name, inputs, lambda: _overwrite(
+            self, cast_to(fn(self, *args), self.dtype, self.shape)))
+    return method
+
+
 def _compare(fn, name: str):
     """eq_ and the other comparisons: 1 or 0 in x's dtype (Backward1 for a tensor
-    operand, 0 for a number, as PyTorch names them)."""
+    operand, 0 for a number, as PyTorch names them), zero gradients."""
     def method(self, other):
         grad = f"{name}Backward{1 if isinstance(other, Tensor) else 0}"
-        return _inplace(self, grad, (self, other), lambda: fn(self, other))
+        return _constant_into(fn, grad)(self, other)
     return method
 
 
@@ -62,7 +73,7 @@ METHODS = {
     "multiply_": _into(E.mul, "MulBackward0"),
     "divide_": lambda self, other, *, rounding_mode=None: self.div_(
         other, rounding_mode=rounding_mode),
-    "floor_divide_": _into(D.floor_divide, "FloorDivideBackward0"),
+    "floor_divide_": _constant_into(D.floor_divide, "FloorDivideBackward0"),
     # products added into x
     "addmm_": _into(LA.addmm, "AddmmBackward0"), "addmv_": _into(LA.addmv, "AddmvBackward0"),
     "addbmm_": _into(LA.addbmm, "AddbmmBackward0"),

@@ -315,6 +315,13 @@ case("inplace_unary_methods", """
     n = m.clone(); n.gt_(2); print(n)
     n = m.clone(); n.floor_divide_(3); print(n)
     n = m.clone(); n.subtract_(1); n.multiply_(2); n.divide_(4); print(n)
+    e = a * 1
+    e.eq_(torch.tensor([0.25, 0.0, 1.5]))
+    e.sum().backward()
+    print(e, e.grad_fn.name(), a.grad)
+    e = a * 1
+    e.gt_(0.3)
+    print(e, e.grad_fn.name())
 """)
 
 

@@ -624,3 +624,11 @@ case("tensordot", lambda a, b: tg.tensordot(a, b, dims=([0, 2], [2, 0])), U(2, 3
 NON_DIFFERENTIABLE |= {"argsort", "stride", "storage_offset", "is_contiguous"}
 NOT_OPERATIONS |= {"asarray", "logspace", "get_default_device", "set_default_device"}
 NOT_OPERATIONS |= {"save", "load"}  # checkpoints: tests/serialization
+
+# issue 15's remaining gaps (branch torchgaps)
+case("erfinv", tg.erfinv, U(2, 3, lo=-0.9, hi=0.9), order=3)
+case("erfinv", lambda x: x.erfinv(), U(3, lo=-0.5, hi=0.99), tag="method")
+case("repeat_interleave", lambda x: tg.repeat_interleave(x, 2, dim=1), U(2, 3))
+case("repeat_interleave", lambda x: x.repeat_interleave(tg.tensor([2, 0, 1])), U(3), tag="tensor")
+case("repeat_interleave", lambda x: tg.repeat_interleave(x, 3), U(2, 2), tag="flat")
+NON_DIFFERENTIABLE |= {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"}
