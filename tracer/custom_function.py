@@ -103,6 +103,9 @@ class CustomGradFn(GradFn):
     __slots__ = ("ctx", "cls", "out_values", "out_index", "out_types", "input_links", "order",
                  "input_is_tensor")
 
+    def __repr__(self) -> str:  # a Python class, named with its module as PyTorch's are
+        return f"<tapegrad.autograd.function.{self._name} object at {id(self):#x}>"
+
     def call_backward(self, grads: list, create_graph: bool) -> list:
         """The user's backward on the output gradients; one gradient (or None) per input.
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..ir import dtypes
 from . import forward_ad
+from .creation import empty
 from .engine import grad as autograd_grad
 from .grad_mode import enable_grad
 from .tensor import Tensor
@@ -215,16 +216,13 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   check_rev_over_rev=True, fast_mode=False, masked=False) -> bool:
     """gradcheck of the gradients of `func` (computed with create_graph) with respect to
     its inputs and to the output gradients; random output gradients in [-1, 1) unless
-    given (from a fixed seed: the check is reproducible)."""
+    given, drawn from the global generator as PyTorch's (torch.testing.make_tensor:
+    `empty(shape).uniform_(-1, 1)`), so a seeded program's later draws match too."""
     inputs = _as_tuple(inputs)
     if grad_outputs is None:
-        with enable_grad():
-            outs = [o for o in _as_tuple(func(*inputs))
-                    if isinstance(o, Tensor) and o.requires_grad]
-        rng = np.random.default_rng(0)
-        grad_outputs = tuple(
-            Tensor._from_array(rng.uniform(-1, 1, o.shape).astype(o.dtype.np),
-                               requires_grad=True) for o in outs)
+        outs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
+        grad_outputs = tuple(_random_grad_output(o, gen_non_contig_grad_outputs)
+                             for o in outs)
     else:
         grad_outputs = _as_tuple(grad_outputs)
     n_out = len(grad_outputs)
@@ -243,3 +241,16 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                      check_grad_dtypes=check_grad_dtypes,
                      check_batched_grad=check_batched_grad, fast_mode=fast_mode,
                      masked=masked)
+
+
+def _random_grad_output(out: Tensor, noncontiguous: bool) -> Tensor:
+    """make_tensor(out.shape, low=-1, high=1, requires_grad=True): a non-contiguous one
+    takes every other element of a last axis twice as long, as PyTorch's does."""
+    shape = tuple(out.shape)
+    noncontiguous = noncontiguous and int(np.prod(shape)) > 1
+    if noncontiguous:
+        shape = (*shape[:-1], 2 * shape[-1])
+    g = empty(*shape, dtype=out.dtype).uniform_(-1, 1)
+    if noncontiguous:
+        g = g[..., 1::2]
+    return g.requires_grad_(True)

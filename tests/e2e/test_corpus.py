@@ -5,10 +5,12 @@ corpus/_run_as_torch.py, and its stdout is compared line by line with what
 PyTorch 2.13 printed for it (corpus/expected/<name>.txt, written by
 corpus/record.py from a side venv; torch is never needed here).
 
-Lines compare as text. Two normalisations apply to both sides: object
-addresses (`0x7f...`) are masked, and the class path of a tensor's type
+Lines compare as text. Three normalisations apply to both sides: object
+addresses (`0x7f...`) are masked, the class path of a tensor's type
 (`<class 'torch.Tensor'>`) is compared as `<class 'Tensor'>` (tapegrad's class
-lives in tapegrad.tracer.tensor: a deliberate difference). Programs in
+lives in tapegrad.tracer.tensor: a deliberate difference), and so is the module
+of a custom Function's node (`<torch.autograd.function.ExpBackward object ...>`
+against tapegrad.autograd.function's). Programs in
 `NUMERIC_TOLERANCE` compare each number on a line within a relative tolerance
 instead: they print full-precision floats (`loss.item()`) of long float32
 loops, where summation order (numpy's pairwise sums and OpenBLAS against
@@ -191,6 +193,7 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf")
 
 def normalise(line: str) -> str:
     line = ADDRESS.sub("0x", line)
+    line = re.sub(r"<(?:torch|tapegrad)\.autograd\.function\.", "<autograd.function.", line)
     return re.sub(r"<class '(?:torch|tapegrad(?:\.\w+)*)\.Tensor'>", "<class 'Tensor'>", line)
 
 
@@ -272,3 +275,7 @@ def test_line_comparison_is_strict_unless_tolerance_is_asked():
     assert normalise("<AddBackward0 object at 0x7f00aa>") == "<AddBackward0 object at 0x>"
     assert normalise("<class 'tapegrad.tracer.tensor.Tensor'>") == normalise(
         "<class 'torch.Tensor'>")
+    assert normalise("<tapegrad.autograd.function.ExpBackward object at 0x7f1>") == normalise(
+        "<torch.autograd.function.ExpBackward object at 0x7f2>")
+    assert normalise("<ExpBackward object at 0x7f1>") != normalise(
+        "<torch.autograd.function.ExpBackward object at 0x7f2>")
