@@ -152,6 +152,13 @@ KNOWN_FAILURES = {
         "infinite precision): PyTorch computes it with softmax's own formula "
         "y * (g - sum(g * y)), tapegrad by differentiating exp / sum, so the noise differs; "
         "every other of the 163 lines matches"))),
+    "tut_func_jacobians_hessians": _known((_DIFFERS, (
+        "its first assert compares jacrev (compiled: tapegrad's vector tanh, correctly "
+        "rounded for 95% of float32 inputs, at most 1.5 ulp off) with row-by-row eager "
+        "gradients (numpy's float32 tanh, correctly rounded for 69%, at most 1 ulp off): "
+        "for saturated units 1 - tanh(z)**2 keeps only a few bits, so the two Jacobians "
+        "differ by ~2% there and torch.allclose is False; PyTorch runs one tanh kernel on "
+        "both paths. With that assert printed instead, every other line matches"))),
     "micrograd_more_ops": _known((_TENSOR_CTOR, "torch.Tensor([...]) as a constructor")),
     "micrograd_sanity_check": _known((_TENSOR_CTOR, "torch.Tensor([...]) as a constructor")),
     "micrograd_video_neuron": _known((_TENSOR_CTOR, "torch.Tensor([...]) as a constructor")),
