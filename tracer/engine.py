@@ -32,6 +32,7 @@ from .backward_native import record_adjoint
 from .backward_replay import replay
 from .backward_walk import NodeWalk, adjoint_inputs, walk_nodes
 from .custom_function import link_tensor
+from .dropped_gradients import edges_into, undefined_below
 from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
 from .tape import (AccumulateGrad, NodeHookHandle, NodePostHook, NodePreHook, Saved, bind,
@@ -452,7 +453,7 @@ def _with_hooks(outputs, grads, values, walk: NodeWalk, retain_graph, create_gra
         if post:
             _run_post_hooks(post, h, new, walk, allv, res, create_graph, dropped)
     if dropped:
-        _undefined_below(outputs, walk, dropped, allv, res)
+        undefined_below(outputs, walk, dropped, allv, res)
     if not retain_graph:
         walk.release()
     return res[:len(values)]
@@ -500,50 +501,18 @@ def _run_post_hooks(post: list, h: Instr, g_out: Tensor, walk: NodeWalk, allv: l
                 dropped.discard((id(node), k))
             if v is None or after is before or after is None and before is None:
                 continue
-            # None drops the input's gradient (_undefined_below: None where nothing else
+            # None drops the input's gradient (undefined_below: None where nothing else
             # reaches, as PyTorch's undefined gradients)
             delta = -before if after is None else after if before is None else after - before
             if isinstance(v, Instr) and id(v) in walk.producer:
                 _add_into(res, _gradients_from(v, walk, delta=delta, values=allv,
                                                create_graph=create_graph))
-            elif after is None and _edges_into(walk, v) == 1:
+            elif after is None and edges_into(walk, v) == 1:
                 # the hook dropped the only gradient this leaf gets: it has none (None)
                 res[:] = [None if w is v else r for w, r in zip(allv, res)]
             else:  # a leaf: the difference is its gradient's
                 _add_into(res, [delta if w is v else None for w in allv])
         old = list(new)
-
-
-def _undefined_below(outputs, walk: NodeWalk, dropped: set, allv: list, res: list) -> None:
-    """None for each value that no path from the outputs reaches without crossing an edge a
-    post-hook dropped: PyTorch's engine passes an undefined gradient on, so such a leaf's
-    `.grad` stays None (tapegrad's linear sum would have left zeros)."""
-    reached_nodes, reached_leaves = set(), set()
-    stack = [t._grad_fn for t in outputs if t._grad_fn is not None]
-    reached_leaves.update(id(t._graph_value()) for t in outputs if t._grad_fn is None)
-    while stack:
-        node = stack.pop()
-        if id(node) in reached_nodes:
-            continue
-        reached_nodes.add(id(node))
-        for k, n in enumerate(node.next_fns):
-            if n is None or (id(node), k) in dropped:
-                continue
-            if isinstance(n, AccumulateGrad):
-                reached_leaves.add(id(n.param))
-            else:
-                stack.append(n)
-    producer = walk.producer
-    for j, w in enumerate(allv):
-        node = producer.get(id(w)) if isinstance(w, Instr) else None
-        if id(w) not in reached_leaves and (node is None or id(node) not in reached_nodes):
-            res[j] = None
-
-
-def _edges_into(walk: NodeWalk, leaf: Param) -> int:
-    """How many node inputs of the walk are the leaf's AccumulateGrad."""
-    return sum(1 for f in walk.fns for n in f.next_fns
-               if isinstance(n, AccumulateGrad) and n.param is leaf)
 
 
 def _gradients_from(h: Instr, walk: NodeWalk, delta: Tensor, values, create_graph):
