@@ -1,0 +1,224 @@
+"""softmax, log_softmax and their backward kernels with PyTorch's CPU arithmetic.
+
+The same operations, in the same order, as the interpreter's rules
+(runtime/softmax_kernels.py, which says what PyTorch does and why), so native code
+gives the interpreter's bits in float32 and float16: the row max, then the sums in
+`vec::reduce_all`'s order (16 lanes folded in halves along the last axis; in order
+down an inner axis), SLEEF's expf_u10 and logf_u10 written out here with `llvm.fma`,
+and no fast-math flags anywhere.  float64 uses mathlib's exp and log (the
+interpreter uses numpy's: both within an ulp).  One line along the axis per
+iteration of the outer loops; the exponentials are recomputed in the last pass
+rather than kept (same bits, no scratch buffer).
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..ir.dtypes import f16, f64
+from .layout import F32, I32, Strided
+from .mathlib import MathBuilder
+
+LANES = 16  # float32 lanes of PyTorch's AVX-512 vectors (float64: 8)
+
+# SLEEF's constants (runtime/softmax_kernels.py names them)
+_EXP_R_LN2 = 1.442695040888963407359924681001892137426645954152985934135449406931
+_EXP_LN2 = (0.693145751953125, 1.428606765330187045e-06)
+_EXP_POLY = (0.000198527617612853646278381, 0.00139304355252534151077271,
+             0.00833336077630519866943359, 0.0416664853692054748535156,
+             0.166666671633720397949219, 0.5)
+_LOG_LN2 = (0.69314718246459960938, -1.904654323148236017e-09)
+_LOG_POLY = (0.3027294874, 0.3996108174, 0.6666694880)
+
+
+class _Arith:
+    """Scalar arithmetic of one kernel: float32 SLEEF functions, or float64 mathlib."""
+
+    def __init__(self, em, dtype):
+        self.em, self.b, self.wide = em, em.b, dtype is f64
+        self.ty = em.scalar_type(f64) if self.wide else F32
+        self.half = dtype is f16
+
+    def c(self, v) -> ir.Constant:
+        return ir.Constant(self.ty, float(v))
+
+    def fma(self, x, y, z):
+        return MathBuilder(self.b)._intrinsic("llvm.fma", x, y, z)
+
+    def exp(self, d):
+        if self.wide:
+            return self.em.math("exp", d, f64)
+        b, c, fma = self.b, self.c, self.fma
+        qf = self.em.intrinsic("llvm.rint", b.fmul(d, c(_EXP_R_LN2)))
+        finite = b.fcmp_ordered("<", self.em.intrinsic("llvm.fabs", qf), c(1e9))
+        qf = b.select(finite, qf, c(0))
+        q = b.fptosi(qf, I32)
+        s = fma(qf, c(-_EXP_LN2[0]), d)
+        s = fma(qf, c(-_EXP_LN2[1]), s)
+        u = c(_EXP_POLY[0])
+        for coef in _EXP_POLY[1:]:
+            u = fma(u, s, c(coef))
+        u = b.fadd(c(1), fma(b.fmul(s, s), u, s))
+        half = b.ashr(q, ir.Constant(I32, 1))
+        u = b.fmul(b.fmul(u, self._pow2(half)), self._pow2(b.sub(q, half)))
+        u = b.select(b.fcmp_ordered("<", d, c(-104)), c(0), u)
+        return b.select(b.fcmp_ordered(">", d, c(104)), c(float("inf")), u)
+
+    def _pow2(self, k):
+        bits = self.b.shl(self.b.add(k, ir.Constant(I32, 127)), ir.Constant(I32, 23))
+        return self.b.bitcast(bits, F32)
+
+    def log(self, d):
+        """SLEEF's logf_u10 for a positive normal d (a softmax sum: 1 <= d <= n); NaN
+        passes through."""
+        if self.wide:
+            return self.em.math("log", d, f64)
+        b, c, fma = self.b, self.c, self.fma
+        i32 = lambda v: ir.Constant(I32, v)  # noqa: E731
+        scaled = b.bitcast(b.fmul(d, c(1.0 / 0.75)), I32)
+        e = b.sitofp(b.sub(b.lshr(scaled, i32(23)), i32(127)), F32)
+        bits = b.bitcast(d, I32)
+        f = b.bitcast(b.or_(b.and_(bits, i32(0x7FFFFF)), i32(127 << 23)), F32)  # [1, 2)
+        m = b.select(b.fcmp_ordered(">=", f, c(1.5)), b.fmul(f, c(0.5)), f)  # [0.75, 1.5)
+        sx = b.fmul(c(_LOG_LN2[0]), e)
+        sy = fma(c(_LOG_LN2[1]), e, fma(c(_LOG_LN2[0]), e, b.fneg(sx)))
+        nx, ny = self._two_sum(c(-1), m)
+        dx, dy = self._two_sum(c(1), m)
+        t = b.fdiv(c(1), dx)
+        xx = b.fmul(nx, t)
+        u = fma(t, nx, b.fneg(xx))
+        v = fma(b.fneg(dy), t, fma(b.fneg(dx), t, c(1)))
+        xy = fma(xx, v, fma(ny, t, u))
+        x2 = b.fmul(xx, xx)
+        p = fma(fma(c(_LOG_POLY[0]), x2, c(_LOG_POLY[1])), x2, c(_LOG_POLY[2]))
+        ax, ay = b.fmul(xx, c(2)), b.fmul(xy, c(2))
+        hi = b.fadd(sx, ax)
+        lo = b.fadd(b.fadd(b.fadd(b.fsub(sx, hi), ax), sy), ay)
+        w = b.fmul(b.fmul(x2, xx), p)
+        hi2 = b.fadd(hi, w)
+        lo2 = b.fadd(b.fadd(b.fsub(hi, hi2), w), lo)
+        return b.select(b.fcmp_unordered("uno", d, d), d, b.fadd(hi2, lo2))
+
+    def _two_sum(self, x, y):
+        b = self.b
+        s = b.fadd(x, y)
+        v = b.fsub(s, x)
+        return s, b.fadd(b.fsub(x, b.fsub(s, v)), b.fsub(y, v))
+
+    def round_half(self, x):
+        return self.em.round_half(x) if self.half else x
+
+
+def _line_sum(em, a: _Arith, n: int, last: bool, term, fused_dot=None):
+    """sum over k < n of term(k) in PyTorch's order.  `fused_dot(k)` gives (x, y) whose
+    products an inner-axis kernel accumulates with fused multiply-adds."""
+    b = em.b
+    if not last:
+        acc = em.alloca(a.ty)
+        b.store(a.c(0), acc)
+        if fused_dot is None:
+            em.loop((n,), lambda k: b.store(b.fadd(b.load(acc), term(k[0])), acc))
+        else:
+            em.loop((n,), lambda k: b.store(a.fma(*fused_dot(k[0]), b.load(acc)), acc))
+        return b.load(acc)
+    lanes = LANES // 2 if a.wide else LANES
+    if n < lanes:  # in order from the first element
+        acc = em.alloca(a.ty)
+        b.store(term(em.i64(0)), acc)
+        em.loop((n - 1,), lambda k: b.store(
+            b.fadd(b.load(acc), term(b.add(k[0], em.i64(1)))), acc))
+        return b.load(acc)
+    slots = em.alloca(ir.ArrayType(a.ty, lanes))
+
+    def step(k):
+        lane = b.gep(slots, [em.i64(0), b.and_(k[0], em.i64(lanes - 1))], inbounds=True)
+        v = term(k[0])
+        first = b.icmp_unsigned("<", k[0], em.i64(lanes))
+        b.store(b.select(first, v, b.fadd(b.load(lane), v)), lane)
+
+    em.loop((n,), step)
+    vals = [b.load(b.gep(slots, [em.i64(0), em.i64(j)], inbounds=True)) for j in range(lanes)]
+    shift = lanes // 2
+    while shift:  # fold the upper half onto the lower, as the shuffles do for lane 0
+        vals = [b.fadd(vals[j], vals[j ^ shift]) for j in range(shift)]
+        shift //= 2
+    return vals[0]
+
+
+def _line_max(em, a: _Arith, n: int, elem):
+    b = em.b
+    acc = em.alloca(a.ty)
+    b.store(a.c(float("-inf")), acc)
+    em.loop((n,), lambda k: b.store(_nan_max(b, elem(k[0]), b.load(acc)), acc))
+    return b.load(acc)
+
+
+def _nan_max(b, x, y):
+    r = b.select(b.fcmp_ordered(">", x, y), x, y)
+    return b.select(b.fcmp_unordered("uno", x, x), x, r)
+
+
+def _lines(em, instr, out: Strided, body) -> None:
+    """body(at, n, last) once per line along the axis; at(k) is the index of element k."""
+    axis = instr.attrs["axis"]
+    shape = instr.operands[0].shape
+    n, last = shape[axis], axis == len(shape) - 1
+    if n == 0:
+        return
+    em.loop(shape[:axis] + shape[axis + 1:],
+            lambda oidx: body(lambda k: oidx[:axis] + [k] + oidx[axis:], n, last))
+
+
+def softmax(em, instr, out: Strided) -> None:
+    (x,), a, b = instr.operands, _Arith(em, instr.dtype), em.b
+
+    def line(at, n, last):
+        m = _line_max(em, a, n, lambda k: em.elem(x, at(k)))
+        e = lambda k: a.exp(b.fsub(em.elem(x, at(k)), m))  # noqa: E731
+        s = _line_sum(em, a, n, last, e)
+        if last:  # times the reciprocal along the last axis; divided down an inner one
+            r = b.fdiv(a.c(1), s)
+            em.loop((n,), lambda k: em.store(out, at(k[0]), b.fmul(e(k[0]), r)))
+        else:
+            em.loop((n,), lambda k: em.store(out, at(k[0]), b.fdiv(e(k[0]), s)))
+
+    _lines(em, instr, out, line)
+
+
+def log_softmax(em, instr, out: Strided) -> None:
+    (x,), a, b = instr.operands, _Arith(em, instr.dtype), em.b
+
+    def line(at, n, last):
+        m = _line_max(em, a, n, lambda k: em.elem(x, at(k)))
+        z = lambda k: b.fsub(em.elem(x, at(k)), m)  # noqa: E731
+        s = _line_sum(em, a, n, last, lambda k: a.exp(z(k)))
+        if last:  # float16 keeps the sum and its log in float16 there
+            s = a.round_half(s)
+        lg = a.log(s)
+        if last:
+            lg = a.round_half(lg)
+        em.loop((n,), lambda k: em.store(out, at(k[0]), b.fsub(z(k[0]), lg)))
+
+    _lines(em, instr, out, line)
+
+
+def softmax_backward_data(em, instr, out: Strided) -> None:
+    (g, y), a, b = instr.operands, _Arith(em, instr.dtype), em.b
+
+    def line(at, n, last):
+        gy = lambda k: (em.elem(g, at(k)), em.elem(y, at(k)))  # noqa: E731
+        s = _line_sum(em, a, n, last, lambda k: b.fmul(*gy(k)), fused_dot=gy)
+        em.loop((n,), lambda k: em.store(out, at(k[0]), b.fmul(
+            b.fsub(em.elem(g, at(k[0])), s), em.elem(y, at(k[0])))))
+
+    _lines(em, instr, out, line)
+
+
+def log_softmax_backward_data(em, instr, out: Strided) -> None:
+    (g, y), a, b = instr.operands, _Arith(em, instr.dtype), em.b
+
+    def line(at, n, last):
+        s = _line_sum(em, a, n, last, lambda k: em.elem(g, at(k)))
+        em.loop((n,), lambda k: em.store(out, at(k[0]), a.fma(
+            b.fneg(a.exp(em.elem(y, at(k[0])))), s, em.elem(g, at(k[0])))))
+
+    _lines(em, instr, out, line)
