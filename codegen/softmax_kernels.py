@@ -127,16 +127,7 @@ def _line_sum(em, a: _Arith, n: int, last: bool, term, fused_dot=None):
         em.loop((n - 1,), lambda k: b.store(
             b.fadd(b.load(acc), term(b.add(k[0], em.i64(1)))), acc))
         return b.load(acc)
-    slots = em.alloca(ir.ArrayType(a.ty, lanes))
-
-    def step(k):
-        lane = b.gep(slots, [em.i64(0), b.and_(k[0], em.i64(lanes - 1))], inbounds=True)
-        v = term(k[0])
-        first = b.icmp_unsigned("<", k[0], em.i64(lanes))
-        b.store(b.select(first, v, b.fadd(b.load(lane), v)), lane)
-
-    em.loop((n,), step)
-    vals = [b.load(b.gep(slots, [em.i64(0), em.i64(j)], inbounds=True)) for j in range(lanes)]
+    vals = _lanes(em, a, n, lanes, term, b.fadd)
     shift = lanes // 2
     while shift:  # fold the upper half onto the lower, as the shuffles do for lane 0
         vals = [b.fadd(vals[j], vals[j ^ shift]) for j in range(shift)]
@@ -144,8 +135,39 @@ def _line_sum(em, a: _Arith, n: int, last: bool, term, fused_dot=None):
     return vals[0]
 
 
-def _line_max(em, a: _Arith, n: int, elem):
+def _lanes(em, a: _Arith, n: int, lanes: int, term, combine) -> list:
+    """The lane accumulators of `vec::reduce_all` (n >= lanes): lane j starts with
+    element j and combines elements j + lanes, j + 2 lanes, ... in order.  The lanes
+    are written out one by one in each step (one chunk), which LLVM's SLP vectoriser
+    turns into vector code, the terms' arithmetic included."""
     b = em.b
+    slots = [em.alloca(a.ty) for _ in range(lanes)]
+    for j, slot in enumerate(slots):
+        b.store(term(em.i64(j)), slot)
+
+    def chunk(base):
+        for j, slot in enumerate(slots):
+            b.store(combine(b.load(slot), term(b.add(base, em.i64(j)))), slot)
+
+    full = n - n % lanes
+    if full > lanes:
+        em.loop((full // lanes - 1,), lambda c: chunk(
+            b.mul(b.add(c[0], em.i64(1)), em.i64(lanes))))
+    for j in range(n - full):  # the tail joins the first lanes
+        b.store(combine(b.load(slots[j]), term(em.i64(full + j))), slots[j])
+    return [b.load(slot) for slot in slots]
+
+
+def _line_max(em, a: _Arith, n: int, elem):
+    """The NaN-propagating maximum (exact: any order gives the same value)."""
+    b = em.b
+    lanes = LANES // 2 if a.wide else LANES
+    if n >= 2 * lanes:  # in lanes, so it vectorises
+        vals = _lanes(em, a, n, lanes, elem, lambda acc, v: _nan_max(b, v, acc))
+        out = vals[0]
+        for v in vals[1:]:
+            out = _nan_max(b, v, out)
+        return out
     acc = em.alloca(a.ty)
     b.store(a.c(float("-inf")), acc)
     em.loop((n,), lambda k: b.store(_nan_max(b, elem(k[0]), b.load(acc)), acc))
