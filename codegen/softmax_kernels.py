@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..ir.dtypes import f16, f64
+from ..ir.dtypes import f16, f32 as F32_DTYPE, f64
 from .layout import F32, I32, Strided
 from .mathlib import MathBuilder
 
@@ -31,53 +31,81 @@ _LOG_POLY = (0.3027294874, 0.3996108174, 0.6666694880)
 
 
 class _Arith:
-    """Scalar arithmetic of one kernel: float32 SLEEF functions, or float64 mathlib."""
+    """The arithmetic of one kernel, on scalars or on vectors of `width` lanes (the same
+    operations lane by lane): float32 SLEEF functions, or float64 mathlib (scalar)."""
 
-    def __init__(self, em, dtype):
-        self.em, self.b, self.wide = em, em.b, dtype is f64
+    def __init__(self, em, dtype, width: int = 1):
+        self.em, self.b, self.wide, self.width = em, em.b, dtype is f64, width
         self.ty = em.scalar_type(f64) if self.wide else F32
+        self.ity = I32
+        if width > 1:
+            self.ty, self.ity = ir.VectorType(self.ty, width), ir.VectorType(I32, width)
         self.half = dtype is f16
 
+    def vector(self, width: int) -> "_Arith":
+        out = _Arith(self.em, f64 if self.wide else F32_DTYPE, width)
+        out.half = self.half
+        return out
+
     def c(self, v) -> ir.Constant:
-        return ir.Constant(self.ty, float(v))
+        return self._const(self.ty, float(v))
+
+    def i(self, v) -> ir.Constant:
+        return self._const(self.ity, int(v))
+
+    def _const(self, ty, v):
+        if isinstance(ty, ir.VectorType):
+            return ir.Constant(ty, [ir.Constant(ty.element, v)] * ty.count)
+        return ir.Constant(ty, v)
+
+    def splat(self, x):
+        """A line's scalar (its max, its sum) in every lane."""
+        if self.width == 1:
+            return x
+        b = self.b
+        one = b.insert_element(ir.Constant(self.ty, ir.Undefined), x, ir.Constant(I32, 0))
+        return b.shuffle_vector(one, ir.Constant(self.ty, ir.Undefined),
+                                ir.Constant(ir.VectorType(I32, self.width), [0] * self.width))
 
     def fma(self, x, y, z):
-        return MathBuilder(self.b)._intrinsic("llvm.fma", x, y, z)
+        return self._intrinsic("llvm.fma", x, y, z)
+
+    def _intrinsic(self, name, *args):
+        return MathBuilder(self.b)._intrinsic(name, *args)
 
     def exp(self, d):
         if self.wide:
             return self.em.math("exp", d, f64)
         b, c, fma = self.b, self.c, self.fma
-        qf = self.em.intrinsic("llvm.rint", b.fmul(d, c(_EXP_R_LN2)))
-        finite = b.fcmp_ordered("<", self.em.intrinsic("llvm.fabs", qf), c(1e9))
+        qf = self._intrinsic("llvm.rint", b.fmul(d, c(_EXP_R_LN2)))
+        finite = b.fcmp_ordered("<", self._intrinsic("llvm.fabs", qf), c(1e9))
         qf = b.select(finite, qf, c(0))
-        q = b.fptosi(qf, I32)
+        q = b.fptosi(qf, self.ity)
         s = fma(qf, c(-_EXP_LN2[0]), d)
         s = fma(qf, c(-_EXP_LN2[1]), s)
         u = c(_EXP_POLY[0])
         for coef in _EXP_POLY[1:]:
             u = fma(u, s, c(coef))
         u = b.fadd(c(1), fma(b.fmul(s, s), u, s))
-        half = b.ashr(q, ir.Constant(I32, 1))
+        half = b.ashr(q, self.i(1))
         u = b.fmul(b.fmul(u, self._pow2(half)), self._pow2(b.sub(q, half)))
         u = b.select(b.fcmp_ordered("<", d, c(-104)), c(0), u)
         return b.select(b.fcmp_ordered(">", d, c(104)), c(float("inf")), u)
 
     def _pow2(self, k):
-        bits = self.b.shl(self.b.add(k, ir.Constant(I32, 127)), ir.Constant(I32, 23))
-        return self.b.bitcast(bits, F32)
+        bits = self.b.shl(self.b.add(k, self.i(127)), self.i(23))
+        return self.b.bitcast(bits, self.ty)
 
     def log(self, d):
         """SLEEF's logf_u10 for a positive normal d (a softmax sum: 1 <= d <= n); NaN
         passes through."""
         if self.wide:
             return self.em.math("log", d, f64)
-        b, c, fma = self.b, self.c, self.fma
-        i32 = lambda v: ir.Constant(I32, v)  # noqa: E731
-        scaled = b.bitcast(b.fmul(d, c(1.0 / 0.75)), I32)
-        e = b.sitofp(b.sub(b.lshr(scaled, i32(23)), i32(127)), F32)
-        bits = b.bitcast(d, I32)
-        f = b.bitcast(b.or_(b.and_(bits, i32(0x7FFFFF)), i32(127 << 23)), F32)  # [1, 2)
+        b, c, fma, i32 = self.b, self.c, self.fma, self.i
+        scaled = b.bitcast(b.fmul(d, c(1.0 / 0.75)), self.ity)
+        e = b.sitofp(b.sub(b.lshr(scaled, i32(23)), i32(127)), self.ty)
+        bits = b.bitcast(d, self.ity)
+        f = b.bitcast(b.or_(b.and_(bits, i32(0x7FFFFF)), i32(127 << 23)), self.ty)  # [1, 2)
         m = b.select(b.fcmp_ordered(">=", f, c(1.5)), b.fmul(f, c(0.5)), f)  # [0.75, 1.5)
         sx = b.fmul(c(_LOG_LN2[0]), e)
         sy = fma(c(_LOG_LN2[1]), e, fma(c(_LOG_LN2[0]), e, b.fneg(sx)))
@@ -108,17 +136,19 @@ class _Arith:
         return self.em.round_half(x) if self.half else x
 
 
-def _line_sum(em, a: _Arith, n: int, last: bool, term, fused_dot=None):
-    """sum over k < n of term(k) in PyTorch's order.  `fused_dot(k)` gives (x, y) whose
-    products an inner-axis kernel accumulates with fused multiply-adds."""
+def _line_sum(em, a: _Arith, n: int, last: bool, loads, f, fused_dot: bool = False):
+    """sum over k < n of f(a, loads(k)) in PyTorch's order (`loads(k)`: the operands'
+    element k).  With `fused_dot` an inner-axis kernel accumulates the product of the
+    two operands with fused multiply-adds."""
     b = em.b
+    term = lambda k: f(a, loads(k))  # noqa: E731
     if not last:
         acc = em.alloca(a.ty)
         b.store(a.c(0), acc)
-        if fused_dot is None:
-            em.loop((n,), lambda k: b.store(b.fadd(b.load(acc), term(k[0])), acc))
+        if fused_dot:
+            em.loop((n,), lambda k: b.store(a.fma(*loads(k[0]), b.load(acc)), acc))
         else:
-            em.loop((n,), lambda k: b.store(a.fma(*fused_dot(k[0]), b.load(acc)), acc))
+            em.loop((n,), lambda k: b.store(b.fadd(b.load(acc), term(k[0])), acc))
         return b.load(acc)
     lanes = LANES // 2 if a.wide else LANES
     if n < lanes:  # in order from the first element
@@ -127,7 +157,7 @@ def _line_sum(em, a: _Arith, n: int, last: bool, term, fused_dot=None):
         em.loop((n - 1,), lambda k: b.store(
             b.fadd(b.load(acc), term(b.add(k[0], em.i64(1)))), acc))
         return b.load(acc)
-    vals = _lanes(em, a, n, lanes, term, b.fadd)
+    vals = _lanes(em, a, n, lanes, loads, f, b.fadd)
     shift = lanes // 2
     while shift:  # fold the upper half onto the lower, as the shuffles do for lane 0
         vals = [b.fadd(vals[j], vals[j ^ shift]) for j in range(shift)]
@@ -135,42 +165,68 @@ def _line_sum(em, a: _Arith, n: int, last: bool, term, fused_dot=None):
     return vals[0]
 
 
-def _lanes(em, a: _Arith, n: int, lanes: int, term, combine) -> list:
-    """The lane accumulators of `vec::reduce_all` (n >= lanes): lane j starts with
-    element j and combines elements j + lanes, j + 2 lanes, ... in order.  The lanes
-    are written out one by one in each step (one chunk), which LLVM's SLP vectoriser
-    turns into vector code, the terms' arithmetic included."""
+def _lanes(em, a: _Arith, n: int, lanes: int, loads, f, combine) -> list:
+    """The lane accumulators of `vec::reduce_all` (n >= lanes), as scalars: lane j
+    starts with f(element j) and combines f(element j + lanes), f(j + 2 lanes), ... in
+    order.  float32 runs as one vector of 16 lanes (f applied to vectors); float64
+    as 8 scalar slots per step, which LLVM's SLP vectoriser may join."""
     b = em.b
+    full = n - n % lanes
+    if not a.wide:
+        v = a.vector(lanes)
+
+        def chunk(base, count=lanes):
+            ops = []
+            for i in range(len(loads(em.i64(0)))):
+                vec = ir.Constant(v.ty, ir.Undefined)
+                for j in range(count):
+                    x = loads(b.add(base, em.i64(j)) if j else base)[i]
+                    vec = b.insert_element(vec, x, ir.Constant(I32, j))
+                ops.append(vec)
+            return f(v, ops)
+
+        acc = em.alloca(v.ty)
+        b.store(chunk(em.i64(0)), acc)
+        if full > lanes:
+            em.loop((full // lanes - 1,), lambda c: b.store(combine(b.load(acc), chunk(
+                b.mul(b.add(c[0], em.i64(1)), em.i64(lanes)))), acc))
+        total = b.load(acc)
+        if n > full:  # the tail joins the first lanes; the others keep their value
+            mask = ir.Constant(ir.VectorType(ir.IntType(1), lanes),
+                               [int(j < n - full) for j in range(lanes)])
+            tail = combine(total, chunk(em.i64(full), n - full))
+            total = b.select(mask, tail, total)
+        return [b.extract_element(total, ir.Constant(I32, j)) for j in range(lanes)]
     slots = [em.alloca(a.ty) for _ in range(lanes)]
     for j, slot in enumerate(slots):
-        b.store(term(em.i64(j)), slot)
+        b.store(f(a, loads(em.i64(j))), slot)
 
-    def chunk(base):
+    def step(base):
         for j, slot in enumerate(slots):
-            b.store(combine(b.load(slot), term(b.add(base, em.i64(j)))), slot)
+            b.store(combine(b.load(slot), f(a, loads(b.add(base, em.i64(j))))), slot)
 
-    full = n - n % lanes
     if full > lanes:
-        em.loop((full // lanes - 1,), lambda c: chunk(
+        em.loop((full // lanes - 1,), lambda c: step(
             b.mul(b.add(c[0], em.i64(1)), em.i64(lanes))))
-    for j in range(n - full):  # the tail joins the first lanes
-        b.store(combine(b.load(slots[j]), term(em.i64(full + j))), slots[j])
+    for j in range(n - full):
+        b.store(combine(b.load(slots[j]), f(a, loads(em.i64(full + j)))), slots[j])
     return [b.load(slot) for slot in slots]
 
 
-def _line_max(em, a: _Arith, n: int, elem):
+def _line_max(em, a: _Arith, n: int, loads):
     """The NaN-propagating maximum (exact: any order gives the same value)."""
     b = em.b
     lanes = LANES // 2 if a.wide else LANES
     if n >= 2 * lanes:  # in lanes, so it vectorises
-        vals = _lanes(em, a, n, lanes, elem, lambda acc, v: _nan_max(b, v, acc))
+        vals = _lanes(em, a, n, lanes, loads, lambda ar, xs: xs[0],
+                      lambda acc, v: _nan_max(b, v, acc))
         out = vals[0]
         for v in vals[1:]:
             out = _nan_max(b, v, out)
         return out
     acc = em.alloca(a.ty)
     b.store(a.c(float("-inf")), acc)
-    em.loop((n,), lambda k: b.store(_nan_max(b, elem(k[0]), b.load(acc)), acc))
+    em.loop((n,), lambda k: b.store(_nan_max(b, loads(k[0])[0], b.load(acc)), acc))
     return b.load(acc)
 
 
@@ -194,14 +250,15 @@ def softmax(em, instr, out: Strided) -> None:
     (x,), a, b = instr.operands, _Arith(em, instr.dtype), em.b
 
     def line(at, n, last):
-        m = _line_max(em, a, n, lambda k: em.elem(x, at(k)))
-        e = lambda k: a.exp(b.fsub(em.elem(x, at(k)), m))  # noqa: E731
-        s = _line_sum(em, a, n, last, e)
+        loads = lambda k: [em.elem(x, at(k))]  # noqa: E731
+        m = _line_max(em, a, n, loads)
+        exp = lambda ar, xs: ar.exp(b.fsub(xs[0], ar.splat(m)))  # noqa: E731
+        s = _line_sum(em, a, n, last, loads, exp)
         if last:  # times the reciprocal along the last axis; divided down an inner one
             r = b.fdiv(a.c(1), s)
-            em.loop((n,), lambda k: em.store(out, at(k[0]), b.fmul(e(k[0]), r)))
+            em.loop((n,), lambda k: em.store(out, at(k[0]), b.fmul(exp(a, loads(k[0])), r)))
         else:
-            em.loop((n,), lambda k: em.store(out, at(k[0]), b.fdiv(e(k[0]), s)))
+            em.loop((n,), lambda k: em.store(out, at(k[0]), b.fdiv(exp(a, loads(k[0])), s)))
 
     _lines(em, instr, out, line)
 
@@ -210,15 +267,16 @@ def log_softmax(em, instr, out: Strided) -> None:
     (x,), a, b = instr.operands, _Arith(em, instr.dtype), em.b
 
     def line(at, n, last):
-        m = _line_max(em, a, n, lambda k: em.elem(x, at(k)))
-        z = lambda k: b.fsub(em.elem(x, at(k)), m)  # noqa: E731
-        s = _line_sum(em, a, n, last, lambda k: a.exp(z(k)))
+        loads = lambda k: [em.elem(x, at(k))]  # noqa: E731
+        m = _line_max(em, a, n, loads)
+        s = _line_sum(em, a, n, last, loads,
+                      lambda ar, xs: ar.exp(b.fsub(xs[0], ar.splat(m))))
         if last:  # float16 keeps the sum and its log in float16 there
             s = a.round_half(s)
         lg = a.log(s)
         if last:
             lg = a.round_half(lg)
-        em.loop((n,), lambda k: em.store(out, at(k[0]), b.fsub(z(k[0]), lg)))
+        em.loop((n,), lambda k: em.store(out, at(k[0]), b.fsub(b.fsub(loads(k[0])[0], m), lg)))
 
     _lines(em, instr, out, line)
 
@@ -227,8 +285,8 @@ def softmax_backward_data(em, instr, out: Strided) -> None:
     (g, y), a, b = instr.operands, _Arith(em, instr.dtype), em.b
 
     def line(at, n, last):
-        gy = lambda k: (em.elem(g, at(k)), em.elem(y, at(k)))  # noqa: E731
-        s = _line_sum(em, a, n, last, lambda k: b.fmul(*gy(k)), fused_dot=gy)
+        loads = lambda k: [em.elem(g, at(k)), em.elem(y, at(k))]  # noqa: E731
+        s = _line_sum(em, a, n, last, loads, lambda ar, gy: b.fmul(*gy), fused_dot=True)
         em.loop((n,), lambda k: em.store(out, at(k[0]), b.fmul(
             b.fsub(em.elem(g, at(k[0])), s), em.elem(y, at(k[0])))))
 
@@ -239,7 +297,7 @@ def log_softmax_backward_data(em, instr, out: Strided) -> None:
     (g, y), a, b = instr.operands, _Arith(em, instr.dtype), em.b
 
     def line(at, n, last):
-        s = _line_sum(em, a, n, last, lambda k: em.elem(g, at(k)))
+        s = _line_sum(em, a, n, last, lambda k: [em.elem(g, at(k))], lambda ar, gs: gs[0])
         em.loop((n,), lambda k: em.store(out, at(k[0]), a.fma(
             b.fneg(a.exp(em.elem(y, at(k[0])))), s, em.elem(g, at(k[0])))))
 
