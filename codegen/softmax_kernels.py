@@ -174,16 +174,7 @@ def _lanes(em, a: _Arith, n: int, lanes: int, loads, f, combine) -> list:
     full = n - n % lanes
     if not a.wide:
         v = a.vector(lanes)
-
-        def chunk(base, count=lanes):
-            ops = []
-            for i in range(len(loads(em.i64(0)))):
-                vec = ir.Constant(v.ty, ir.Undefined)
-                for j in range(count):
-                    x = loads(b.add(base, em.i64(j)) if j else base)[i]
-                    vec = b.insert_element(vec, x, ir.Constant(I32, j))
-                ops.append(vec)
-            return f(v, ops)
+        chunk = lambda base, count=lanes: f(v, _gather(em, v, loads, base, count))  # noqa: E731
 
         acc = em.alloca(v.ty)
         b.store(chunk(em.i64(0)), acc)
@@ -211,6 +202,42 @@ def _lanes(em, a: _Arith, n: int, lanes: int, loads, f, combine) -> list:
     for j in range(n - full):
         b.store(combine(b.load(slots[j]), f(a, loads(em.i64(full + j)))), slots[j])
     return [b.load(slot) for slot in slots]
+
+
+def _gather(em, v: _Arith, loads, base, count: int) -> list:
+    """The operands' elements base .. base + count - 1 as vectors (lanes past count
+    undefined)."""
+    b = em.b
+    columns = [loads(b.add(base, em.i64(j)) if j else base) for j in range(count)]
+    out = []
+    for i in range(len(columns[0])):
+        vec = ir.Constant(v.ty, ir.Undefined)
+        for j, column in enumerate(columns):
+            vec = b.insert_element(vec, column[i], ir.Constant(I32, j))
+        out.append(vec)
+    return out
+
+
+def _map_line(em, a: _Arith, n: int, loads, f, store) -> None:
+    """store(k, f(a, loads(k))) for every k < n: float32 in explicit vectors of 16 lanes
+    (the loop vectoriser gives up on SLEEF's exp when the result may share memory
+    with an operand, as a planned buffer can), the rest one by one."""
+    b = em.b
+    full = 0 if a.wide else n - n % LANES
+    if full:
+        v = a.vector(LANES)
+
+        def chunk(c):
+            base = b.mul(c[0], em.i64(LANES))
+            r = f(v, _gather(em, v, loads, base, LANES))
+            for j in range(LANES):
+                store(b.add(base, em.i64(j)) if j else base,
+                      b.extract_element(r, ir.Constant(I32, j)))
+
+        em.loop((full // LANES,), chunk)
+    if n > full:
+        em.loop((n - full,), lambda k: store(
+            b.add(k[0], em.i64(full)), f(a, loads(b.add(k[0], em.i64(full))))))
 
 
 def _line_max(em, a: _Arith, n: int, loads):
@@ -251,14 +278,15 @@ def softmax(em, instr, out: Strided) -> None:
 
     def line(at, n, last):
         loads = lambda k: [em.elem(x, at(k))]  # noqa: E731
+        store = lambda k, v: em.store(out, at(k), v)  # noqa: E731
         m = _line_max(em, a, n, loads)
         exp = lambda ar, xs: ar.exp(b.fsub(xs[0], ar.splat(m)))  # noqa: E731
         s = _line_sum(em, a, n, last, loads, exp)
         if last:  # times the reciprocal along the last axis; divided down an inner one
             r = b.fdiv(a.c(1), s)
-            em.loop((n,), lambda k: em.store(out, at(k[0]), b.fmul(exp(a, loads(k[0])), r)))
+            _map_line(em, a, n, loads, lambda ar, xs: b.fmul(exp(ar, xs), ar.splat(r)), store)
         else:
-            em.loop((n,), lambda k: em.store(out, at(k[0]), b.fdiv(exp(a, loads(k[0])), s)))
+            _map_line(em, a, n, loads, lambda ar, xs: b.fdiv(exp(ar, xs), ar.splat(s)), store)
 
     _lines(em, instr, out, line)
 
@@ -276,7 +304,9 @@ def log_softmax(em, instr, out: Strided) -> None:
         lg = a.log(s)
         if last:
             lg = a.round_half(lg)
-        em.loop((n,), lambda k: em.store(out, at(k[0]), b.fsub(b.fsub(loads(k[0])[0], m), lg)))
+        _map_line(em, a, n, loads,
+                  lambda ar, xs: b.fsub(b.fsub(xs[0], ar.splat(m)), ar.splat(lg)),
+                  lambda k, v: em.store(out, at(k), v))
 
     _lines(em, instr, out, line)
 
@@ -287,8 +317,8 @@ def softmax_backward_data(em, instr, out: Strided) -> None:
     def line(at, n, last):
         loads = lambda k: [em.elem(g, at(k)), em.elem(y, at(k))]  # noqa: E731
         s = _line_sum(em, a, n, last, loads, lambda ar, gy: b.fmul(*gy), fused_dot=True)
-        em.loop((n,), lambda k: em.store(out, at(k[0]), b.fmul(
-            b.fsub(em.elem(g, at(k[0])), s), em.elem(y, at(k[0])))))
+        _map_line(em, a, n, loads, lambda ar, gy: b.fmul(b.fsub(gy[0], ar.splat(s)), gy[1]),
+                  lambda k, v: em.store(out, at(k), v))
 
     _lines(em, instr, out, line)
 
@@ -297,8 +327,10 @@ def log_softmax_backward_data(em, instr, out: Strided) -> None:
     (g, y), a, b = instr.operands, _Arith(em, instr.dtype), em.b
 
     def line(at, n, last):
-        s = _line_sum(em, a, n, last, lambda k: [em.elem(g, at(k))], lambda ar, gs: gs[0])
-        em.loop((n,), lambda k: em.store(out, at(k[0]), a.fma(
-            b.fneg(a.exp(em.elem(y, at(k[0])))), s, em.elem(g, at(k[0])))))
+        loads = lambda k: [em.elem(g, at(k)), em.elem(y, at(k))]  # noqa: E731
+        s = _line_sum(em, a, n, last, lambda k: loads(k)[:1], lambda ar, gs: gs[0])
+        _map_line(em, a, n, loads,
+                  lambda ar, gy: ar.fma(b.fneg(ar.exp(gy[1])), ar.splat(s), gy[0]),
+                  lambda k, v: em.store(out, at(k), v))
 
     _lines(em, instr, out, line)
