@@ -543,3 +543,9 @@ NO_ARITHMETIC = frozenset(
 #: code sends them to native code (runtime/eager_native.py).
 COSTLY_ELEMENTWISE = frozenset(PRIMITIVES[name] for name in (
     "pow", "sin", "cos", "exp", "log", "tanh", "logistic", "expm1", "log1p", "atan", "erf"))
+#: softmax and its kin: kernels whose numpy reference (PyTorch's arithmetic, SLEEF's exp
+#: with exact fused multiply-adds) costs ~100 ns an element, so big eager ones go native too.
+SOFTMAX_KERNELS = frozenset({softmax, log_softmax, softmax_backward_data,
+                             log_softmax_backward_data})
+#: what eager code sends to native code when the array is big (runtime/eager_native.py)
+NATIVE_WHEN_BIG = COSTLY_ELEMENTWISE | SOFTMAX_KERNELS

@@ -32,14 +32,16 @@ def _round_to_odd(s, err):
 def fma32(a, b, c) -> np.ndarray:
     """float32 a*b + c rounded once. The product is exact in float64, so the float64 sum s is
     off the exact value by under half a double ulp: rounding s to float32 is right unless s
-    sits exactly on a float32 midpoint, which (rarely) the exact sum's side settles."""
-    a, b, c = np.asarray(a, dtype=_F64), np.asarray(b, dtype=_F64), np.asarray(c, dtype=_F64)
-    p = a * b
-    s = p + c
+    sits exactly on a float32 midpoint, which (rarely) the exact sum's side settles.
+    (numpy widens the operands inside its loops: no float64 copies of a, b and c.)"""
+    p = np.multiply(a, b, dtype=_F64)
+    s = np.add(p, c, dtype=_F64)
     out = s.astype(_F32)
     bits = s.view(np.int64) if s.ndim else np.atleast_1d(s).view(np.int64)
-    midpoint = (bits & 0x1FFFFFFF) == 0x10000000
-    if np.any(midpoint):
+    low = np.bitwise_and(bits, 0x1FFFFFFF)
+    midpoint = low == 0x10000000
+    if midpoint.any():
+        c = np.asarray(c, dtype=_F64)
         p, c, s = (np.broadcast_to(v, midpoint.shape)[midpoint] for v in (p, c, s))
         fixed = _round_to_odd(s, _two_sum(p, c)[1]).astype(_F32)
         out = np.atleast_1d(out)
