@@ -31,7 +31,8 @@ from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph
 from .backward_replay import _input_requiring_grad, _tie, forward_tensor
 from .backward_walk import NodeWalk, adjoint_inputs
 from .inline import sum_node_name
-from .tape import AdjointNode, BlockShape, Saved, _default_name, _new_instr, node_class
+from .node_names import default_name as _default_name
+from .tape import AdjointNode, BlockShape, Saved, _new_instr, node_class
 from .tensor import Tensor
 
 #: a result's kinds in a template

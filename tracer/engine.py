@@ -138,7 +138,10 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
         plan = plan_for(graph, wrt_index)
         for t in outputs:
             _record_leaf_root(t, walk)
-        if create_graph:
+        traced = any(g._data is None for g in grads)  # vmap(torch.func.vjp's vjp_fn)
+        if traced:  # the adjoint, bound on the traced cotangents, joins the trace
+            computed = replay(plan, graph, grads, walk)
+        elif create_graph:
             if anomaly.enabled:  # detect_anomaly: the NaN check runs on the arrays first
                 arrays = adjoint_inputs(plan, graph, [g._data for g in grads], walk)
                 anomaly.run_checked(plan, graph, wrt_index, arrays, walk.fns)
