@@ -110,3 +110,41 @@ def pool_rows(quick: bool) -> list[Row]:
                     "unsplit", alone, ""))
     native_pool.configure(min_work=native_pool.MIN_WORK)
     return rows
+
+
+def main(rounds: int = 101) -> None:
+    """`python -m benchmarks.workerpool [rounds]`: the headline comparisons with many rounds,
+    median and minimum of each side (on a shared machine the minimum is the closest to
+    what a quiet one gives; the median says what this one gave)."""
+    import os
+    import statistics
+    import time
+    for label, (ours, theirs), number in (("W2 grad 1e6 f32", _w2(10 ** 6), 3),
+                                          ("W4a grad(grad) 1e5 f64", _w4a(), 10)):
+        fns = {f"tapegrad, {native_pool.threads()} threads": _threaded_and_alone(ours)[0],
+               "tapegrad, one thread": _threaded_and_alone(ours)[1]}
+        if theirs:
+            fns["JAX jit"] = theirs[0]
+        side_by_side(list(fns.values()), 1, number)  # warm up in turns
+        times = {k: [] for k in fns}
+        for _ in range(rounds):
+            for k, f in fns.items():
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    f()
+                times[k].append((time.perf_counter() - t0) / number)
+        ref = times.get("JAX jit")
+        for k, v in times.items():
+            line = f"{label:24s} {k:22s} median {statistics.median(v) * 1e6:8.1f} us  " \
+                   f"min {min(v) * 1e6:8.1f} us"
+            if ref:
+                line += (f"  / JAX: median {statistics.median(v) / statistics.median(ref):.3f}x"
+                         f"  min {min(v) / min(ref):.3f}x")
+            print(line)
+    print("load average", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    native_pool.configure(min_work=native_pool.MIN_WORK)
+
+
+if __name__ == "__main__":
+    import sys
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 101)
