@@ -22,7 +22,9 @@ Protocol (one job at a time per state; `threads` = workers + the caller):
   starts the workers (pthread_create), so a forked child, whose state the runtime
   zeroes, starts its own.
 - It writes the job (part, buffers, n, the caller's MXCSR), publishes COUNTER = the
-  job's epoch, its chunk count (CHUNKS per thread) and the next chunk (0), and
+  job's epoch, its chunk count (work / CHUNK_WORK, from one to CHUNKS per thread:
+  finer chunks end a big loop with less waiting, each costs a claim) and the next
+  chunk (0), and
   increments `epoch`.  The caller and every worker then claim chunks from COUNTER
   until none is left (run_chunks); the caller waits until DONE counts them all.
   Chunks, not one fixed range per thread: on a machine where a worker is not running
@@ -47,6 +49,7 @@ JOB_PART, JOB_BUFFERS, JOB_N, JOB_MXCSR = 256, 264, 272, 280
 DYNAMIC_BYTES = 320
 THREADS, SPIN_CYCLES, MIN_WORK, FUTEX_NR, CHUNKS = 320, 328, 336, 344, 352  # i64 settings
 PTHREAD_CREATE, PTHREAD_DETACH, PTHREAD_SIGMASK, SYSCALL = 360, 368, 376, 384  # ptr
+CHUNK_WORK = 392                    # i64: the least work worth a chunk of its own
 MAX_THREADS = 256
 RECORDS = 512                       # worker k's argument: [ptr state, i64 k], 16 bytes
 TIDS = RECORDS + 16 * MAX_THREADS   # pthread_t of worker k
@@ -383,9 +386,17 @@ def _dispatch_function(arch: str) -> str:
         _at(CHUNKS, "chp"), _at(JOB_PART, "partp"), _at(JOB_BUFFERS, "bufp"),
         _at(JOB_N, "np"), _at(JOB_MXCSR, "mxcp"), _at(DONE, "done"), _at(COUNTER, "cnt"),
         _at(EPOCH, "ep"), _at(SLEEPERS, "slp"),
+        _at(CHUNK_WORK, "cwp"),
+        # chunks: work / CHUNK_WORK, at least one per thread, at most CHUNKS per thread
         "  %threads = load i64, ptr %thp, align 8",
         "  %per = load i64, ptr %chp, align 8",
-        "  %want = mul i64 %threads, %per",
+        "  %most = mul i64 %threads, %per",
+        "  %cw = load i64, ptr %cwp, align 8",
+        "  %by_work = sdiv i64 %work, %cw",
+        "  %over = icmp sgt i64 %by_work, %most",
+        "  %w1 = select i1 %over, i64 %most, i64 %by_work",
+        "  %under = icmp slt i64 %w1, %threads",
+        "  %want = select i1 %under, i64 %threads, i64 %w1",
         "  %fewer = icmp slt i64 %n, %want",
         "  %c0 = select i1 %fewer, i64 %n, i64 %want",
         f"  %cap = icmp sgt i64 %c0, {MAX_CHUNKS}",

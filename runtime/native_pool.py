@@ -38,9 +38,12 @@ _FUTEX_NR = {"x86_64": 202, "amd64": 202, "aarch64": 98, "arm64": 98}
 #: cycle-counter ticks: ~100 us at 2.6 GHz, longer than the Python between two calls of
 #: a compiled function, short enough that an idle pool costs nothing measurable.
 SPIN_CYCLES = 1 << 18
-#: Chunks per thread of a split loop: more lets the caller take over the chunks of a
-#: worker that is not running, fewer costs fewer claims (an atomic each).
-CHUNKS_PER_THREAD = 4
+#: Chunks of a split loop: one per CHUNK_WORK of work, from one to CHUNKS_PER_THREAD
+#: per thread.  More lets the caller take over the chunks of a worker that is not
+#: running, and ends a big loop with less time where one thread waits for the other's
+#: last chunk; each costs a claim (an atomic on a shared cache line).
+CHUNKS_PER_THREAD = 16
+CHUNK_WORK = 1 << 16
 #: Split a loop only above this much work (elements x fusion cost per element,
 #: codegen/emit.py): below it, waking a worker costs more than the half it takes.
 #: Measured: benchmarks/README.md, "The native worker pool".
@@ -114,6 +117,7 @@ def _new_state(threads: int):
     i64(L.SPIN_CYCLES, SPIN_CYCLES)
     i64(L.MIN_WORK, MIN_WORK)
     i64(L.CHUNKS, CHUNKS_PER_THREAD)
+    i64(L.CHUNK_WORK, CHUNK_WORK)
     i64(L.FUTEX_NR, _FUTEX_NR[_arch()])
     for field, value in _libc_addresses().items():
         ctypes.c_void_p.from_address(base + field).value = value
@@ -157,12 +161,12 @@ def threads() -> int:
 
 
 _SETTINGS = {"min_work": L.MIN_WORK, "chunks_per_thread": L.CHUNKS,
-             "spin_cycles": L.SPIN_CYCLES}
+             "chunk_work": L.CHUNK_WORK, "spin_cycles": L.SPIN_CYCLES}
 
 
 def configure(**settings: int) -> dict[str, int]:
-    """Change settings of the live state (min_work, chunks_per_thread, spin_cycles: for
-    tests and measurements); returns their previous values."""
+    """Change settings of the live state (min_work, chunks_per_thread, chunk_work,
+    spin_cycles: for tests and measurements); returns their previous values."""
     old = {}
     if _current is None:
         return old

@@ -55,7 +55,7 @@ def pool(monkeypatch, fresh_caches):
     def start(threads, **settings):
         monkeypatch.setenv("TAPEGRAD_NUM_THREADS", str(threads))
         assert native_pool.restart()
-        native_pool.configure(min_work=0, **settings)
+        native_pool.configure(min_work=0, chunk_work=1, **settings)
 
     yield start
     monkeypatch.undo()
@@ -64,6 +64,14 @@ def pool(monkeypatch, fresh_caches):
 
 def _epoch():
     return native_pool.field("EPOCH")
+
+
+def _last_chunks():
+    """(chunks, chunks claimed) of the last job, from the pool's COUNTER word."""
+    import ctypes
+    from tapegrad.codegen import pool_module as L
+    word = ctypes.c_uint64.from_address(native_pool.state() + L.COUNTER).value
+    return (word >> 16) & 0xFFFF, word & 0xFFFF
 
 
 def _work(cf) -> int | None:
@@ -128,7 +136,12 @@ def test_loops_below_the_threshold_stay_on_the_caller(monkeypatch, fresh_caches)
             assert work is None or work >= emit.PARALLEL_WORK
             before = _epoch()
             got = cf(x)[0]
-            assert (_epoch() != before) == (work is not None and work >= native_pool.MIN_WORK)
+            split = _epoch() != before
+            assert split == (work is not None and work >= native_pool.MIN_WORK)
+            if split:  # one chunk per CHUNK_WORK, from one to CHUNKS_PER_THREAD per thread
+                want = min(max(work // native_pool.CHUNK_WORK, 2),
+                           2 * native_pool.CHUNKS_PER_THREAD)
+                assert _last_chunks() == (want, want)  # (chunks, claimed)
             native_pool.configure(min_work=1 << 62)  # never split: the reference
             np.testing.assert_array_equal(cf(x)[0], got)
             native_pool.configure(min_work=native_pool.MIN_WORK)
