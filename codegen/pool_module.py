@@ -30,6 +30,11 @@ Protocol (one job at a time per state; `threads` = workers + the caller):
   Chunks, not one fixed range per thread: on a machine where a worker is not running
   (other processes have the cores) the caller takes its chunks, so a split loop never
   waits long for a thread that never came.
+- A stall (the caller waited for a worker's chunk longer than it worked itself and
+  than STALL_CYCLES: a worker preempted while holding a chunk, on a machine with
+  more runnable threads than cores) makes the next 2^penalty jobs run alone; the
+  penalty grows with each stall and shrinks with each job that went well.  BACKOFF
+  and PENALTY are touched only by the holder of `busy`.
 - Both waits spin (with `pause`) up to SPIN_CYCLES of the cycle counter, then sleep on
   the futex of the word they wait on; the waker calls FUTEX_WAKE only when a sleeper
   announced itself (seq_cst on both sides, Dekker style, so no wake-up is lost).
@@ -41,6 +46,7 @@ from __future__ import annotations
 
 #: byte offsets in the state block
 BUSY, STARTED, ALIVE, STOP = 0, 4, 8, 12          # i32 each (one cache line)
+BACKOFF, PENALTY = 16, 20                          # i32: jobs to run alone; its exponent
 EPOCH, SLEEPERS = 64, 68                           # i32: the workers' futex word
 COUNTER = 128                                      # i64: epoch << 32 | chunks << 16 | next
 DONE, CALLER_SLEEPING = 192, 196                   # i32: the caller's futex word
@@ -50,6 +56,8 @@ DYNAMIC_BYTES = 320
 THREADS, SPIN_CYCLES, MIN_WORK, FUTEX_NR, CHUNKS = 320, 328, 336, 344, 352  # i64 settings
 PTHREAD_CREATE, PTHREAD_DETACH, PTHREAD_SIGMASK, SYSCALL = 360, 368, 376, 384  # ptr
 CHUNK_WORK = 392                    # i64: the least work worth a chunk of its own
+STALL_CYCLES = 400                  # i64: a wait for workers longer than this is a stall
+MAX_PENALTY = 12                    # at most 2^12 jobs alone after a stall
 MAX_THREADS = 256
 RECORDS = 512                       # worker k's argument: [ptr state, i64 k], 16 bytes
 TIDS = RECORDS + 16 * MAX_THREADS   # pthread_t of worker k
@@ -382,6 +390,16 @@ def _dispatch_function(arch: str) -> str:
         "  store atomic i32 0, ptr %busy release, align 4",
         "  br label %alone",
         "go:",
+        # after a stall (below), the next BACKOFF jobs run alone
+        _at(BACKOFF, "bop"),
+        "  %bo = load i32, ptr %bop, align 4",
+        "  %backing = icmp sgt i32 %bo, 0",
+        "  br i1 %backing, label %back_off, label %publish",
+        "back_off:",
+        "  %bo1 = sub i32 %bo, 1",
+        "  store i32 %bo1, ptr %bop, align 4",
+        "  br label %give_back",
+        "publish:",
         read_mx,
         _at(CHUNKS, "chp"), _at(JOB_PART, "partp"), _at(JOB_BUFFERS, "bufp"),
         _at(JOB_N, "np"), _at(JOB_MXCSR, "mxcp"), _at(DONE, "done"), _at(COUNTER, "cnt"),
@@ -423,9 +441,40 @@ def _dispatch_function(arch: str) -> str:
         f"  call void @futex(ptr %s, ptr %ep, i64 {FUTEX_WAKE_PRIVATE}, i64 2147483647)",
         "  br label %share",
         "share:",
+        "  %t0 = call i64 @llvm.readcyclecounter()",
         "  call void @run_chunks(ptr %s, i32 %e)",
+        "  %t1 = call i64 @llvm.readcyclecounter()",
         "  %n32 = trunc i64 %chunks to i32",
         "  %z = call i32 @await_done(ptr %s, i32 %n32)",
+        "  %t2 = call i64 @llvm.readcyclecounter()",
+        # A stall: the caller waited for a worker's chunk longer than it worked itself
+        # and longer than STALL_CYCLES (a worker preempted while holding a chunk, on a
+        # machine with more runnable threads than cores).  Then run the next 2^penalty
+        # jobs alone (the penalty grows with each stall, shrinks with each good job).
+        "  %own = sub i64 %t1, %t0",
+        "  %waited = sub i64 %t2, %t1",
+        _at(STALL_CYCLES, "stp_c"), _at(PENALTY, "pnp"),
+        "  %stall = load i64, ptr %stp_c, align 8",
+        "  %long = icmp ugt i64 %waited, %stall",
+        "  %longer = icmp ugt i64 %waited, %own",
+        "  %stalled = and i1 %long, %longer",
+        "  %pen = load i32, ptr %pnp, align 4",
+        "  br i1 %stalled, label %penalise, label %forgive",
+        "penalise:",
+        "  %pen1 = add i32 %pen, 1",
+        f"  %top = icmp sgt i32 %pen1, {MAX_PENALTY}",
+        f"  %pen2 = select i1 %top, i32 {MAX_PENALTY}, i32 %pen1",
+        "  store i32 %pen2, ptr %pnp, align 4",
+        "  %jobs = shl i32 1, %pen2",
+        "  store i32 %jobs, ptr %bop, align 4",
+        "  br label %release",
+        "forgive:",
+        "  %some_pen = icmp sgt i32 %pen, 0",
+        "  %pen_1 = sub i32 %pen, 1",
+        "  %pen3 = select i1 %some_pen, i32 %pen_1, i32 0",
+        "  store i32 %pen3, ptr %pnp, align 4",
+        "  br label %release",
+        "release:",
         "  store atomic i32 0, ptr %busy release, align 4",
         "  ret void",
         "alone:",

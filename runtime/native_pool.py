@@ -44,6 +44,10 @@ SPIN_CYCLES = 1 << 18
 #: last chunk; each costs a claim (an atomic on a shared cache line).
 CHUNKS_PER_THREAD = 16
 CHUNK_WORK = 1 << 16
+#: A wait for a worker's chunk longer than this (cycle-counter ticks, ~50 us) and than
+#: the caller's own share is a stall: the next jobs run alone for a while (a machine
+#: with more runnable threads than cores preempts workers that hold a chunk).
+STALL_CYCLES = 1 << 17
 #: Split a loop only above this much work (elements x fusion cost per element,
 #: codegen/emit.py): below it, waking a worker costs more than the half it takes.
 #: Measured: benchmarks/README.md, "The native worker pool".
@@ -118,6 +122,7 @@ def _new_state(threads: int):
     i64(L.MIN_WORK, MIN_WORK)
     i64(L.CHUNKS, CHUNKS_PER_THREAD)
     i64(L.CHUNK_WORK, CHUNK_WORK)
+    i64(L.STALL_CYCLES, STALL_CYCLES)
     i64(L.FUTEX_NR, _FUTEX_NR[_arch()])
     for field, value in _libc_addresses().items():
         ctypes.c_void_p.from_address(base + field).value = value
@@ -161,12 +166,14 @@ def threads() -> int:
 
 
 _SETTINGS = {"min_work": L.MIN_WORK, "chunks_per_thread": L.CHUNKS,
-             "chunk_work": L.CHUNK_WORK, "spin_cycles": L.SPIN_CYCLES}
+             "chunk_work": L.CHUNK_WORK, "spin_cycles": L.SPIN_CYCLES,
+             "stall_cycles": L.STALL_CYCLES}
 
 
 def configure(**settings: int) -> dict[str, int]:
     """Change settings of the live state (min_work, chunks_per_thread, chunk_work,
-    spin_cycles: for tests and measurements); returns their previous values."""
+    spin_cycles, stall_cycles: for tests and measurements); returns their previous
+    values."""
     old = {}
     if _current is None:
         return old

@@ -21,6 +21,7 @@ from tapegrad.runtime import compiler, native_pool, parallel, sharedlib
 from tapegrad.runtime.compiler import compile_function
 
 ROOT = Path(__file__).resolve().parents[2]
+NEVER = 1 << 62
 
 pytestmark = pytest.mark.skipif(not native_pool.supported(),
                                 reason="the native pool runs on Linux x86-64 / AArch64")
@@ -55,7 +56,7 @@ def pool(monkeypatch, fresh_caches):
     def start(threads, **settings):
         monkeypatch.setenv("TAPEGRAD_NUM_THREADS", str(threads))
         assert native_pool.restart()
-        native_pool.configure(min_work=0, chunk_work=1, **settings)
+        native_pool.configure(min_work=0, chunk_work=1, stall_cycles=NEVER, **settings)
 
     yield start
     monkeypatch.undo()
@@ -127,6 +128,7 @@ def test_loops_below_the_threshold_stay_on_the_caller(monkeypatch, fresh_caches)
     not handed to a worker, one above is, and both give the bits of the unsplit run."""
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "2")
     assert native_pool.address() is not None and native_pool.restart()
+    native_pool.configure(stall_cycles=NEVER)  # no back-off on a busy machine
     try:
         for n in (100, 1_000, 3_000, 6_000, 12_000, 50_000):
             x = np.linspace(-4, 4, n, dtype=np.float32)
@@ -148,6 +150,34 @@ def test_loops_below_the_threshold_stay_on_the_caller(monkeypatch, fresh_caches)
     finally:
         monkeypatch.undo()
         native_pool.restart()
+
+
+def test_after_a_stall_the_next_jobs_run_alone(pool):
+    """BACKOFF jobs run on the caller (the epoch stays), then the pool splits again; a
+    job where the caller waited longer than STALL_CYCLES and its own share sets it."""
+    import ctypes
+    from tapegrad.codegen import pool_module as L
+    pool(2)
+    cf = compile_function(_chain(5000, "backoff"))
+    x = np.linspace(-3, 3, 5000, dtype=np.float32)
+    want = cf(x)[0].copy()
+    backoff = ctypes.c_int32.from_address(native_pool.state() + L.BACKOFF)
+    backoff.value = 3
+    for left in (2, 1, 0):
+        before = _epoch()
+        np.testing.assert_array_equal(cf(x)[0], want)
+        assert _epoch() == before and backoff.value == left
+    before = _epoch()
+    np.testing.assert_array_equal(cf(x)[0], want)
+    assert _epoch() == before + 1
+    native_pool.configure(stall_cycles=0, chunks_per_thread=1)  # every wait is a stall
+    for _ in range(50):  # a wait longer than the caller's own half: not every time
+        cf(x)
+        if native_pool.field("PENALTY"):
+            break
+    else:
+        pytest.skip("the caller never waited longer than its own share")
+    assert backoff.value >= 2 or native_pool.field("PENALTY") >= 1
 
 
 def test_one_thread_starts_no_worker(pool):
@@ -244,7 +274,7 @@ _PROGRAM = textwrap.dedent("""
     xs = np.linspace(-2, 2, 30000, dtype=np.float32)
     want = np.tanh(xs * xs)
     assert native_pool.address() is not None
-    native_pool.configure(min_work=0)
+    native_pool.configure(min_work=0, stall_cycles=1 << 62)
     def check():
         np.testing.assert_allclose(cf(xs)[0], want, rtol=2e-6, atol=1e-7)
 """)
@@ -304,7 +334,7 @@ def test_interpreter_exit_neither_hangs_nor_crashes(how):
 def test_the_python_pool_remains_where_the_native_one_is_off():
     out = _run(_PROGRAM.replace("assert native_pool.address() is not None\n",
                                 "assert native_pool.address() is None\n")
-               .replace("native_pool.configure(min_work=0)",
+               .replace("native_pool.configure(min_work=0, stall_cycles=1 << 62)",
                         "from tapegrad.runtime import parallel; parallel.MIN_WORK = 0")
                + textwrap.dedent("""
     check()
