@@ -135,7 +135,8 @@ def address() -> int | None:
     use; None where the native pool cannot run (the caller uses the Python pool)."""
     global _functions, _current
     if _functions is None:
-        with _lock:
+        # LLVM's lock first, always: the loader calls this holding it (a slot to fill)
+        with loader.llvm_lock, _lock:
             if _functions is None:
                 funcs = False
                 if supported():

@@ -170,14 +170,27 @@ def test_after_a_stall_the_next_jobs_run_alone(pool):
     before = _epoch()
     np.testing.assert_array_equal(cf(x)[0], want)
     assert _epoch() == before + 1
-    native_pool.configure(stall_cycles=0, chunks_per_thread=1)  # every wait is a stall
-    for _ in range(50):  # a wait longer than the caller's own half: not every time
-        cf(x)
+
+
+def test_a_caller_that_waited_longer_than_its_share_backs_off(pool):
+    """A stall: the worker's half of sin(x) has huge arguments (libm's slow path, many
+    times the caller's polynomial half), so the caller waits longer than it worked; the
+    pool then sets the penalty and runs the next jobs alone."""
+    import ctypes
+    from tapegrad.codegen import pool_module as L
+    pool(2, chunks_per_thread=1)  # two chunks: the caller's half and the worker's
+    n = 20_000
+    b = Builder("backoff_stall")
+    x = b.param(tensor_type(dtypes.f64, (n,)), "x")
+    cf = compile_function(b.build(b.sin(x)))
+    xs = np.concatenate([np.linspace(-1, 1, n // 2), np.full(n // 2, 1e12)])
+    native_pool.configure(stall_cycles=0)  # any wait longer than the caller's share
+    backoff = ctypes.c_int32.from_address(native_pool.state() + L.BACKOFF)
+    for _ in range(50):  # the worker must claim its half before the caller does
+        np.testing.assert_allclose(cf(xs)[0], np.sin(xs), rtol=1e-14, atol=1e-15)
         if native_pool.field("PENALTY"):
             break
-    else:
-        pytest.skip("the caller never waited longer than its own share")
-    assert backoff.value >= 2 or native_pool.field("PENALTY") >= 1
+    assert native_pool.field("PENALTY") >= 1 and backoff.value >= 1
 
 
 def test_one_thread_starts_no_worker(pool):
