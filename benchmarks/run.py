@@ -526,6 +526,9 @@ def main(argv=None) -> None:
     if want("POOL"):  # benchmarks/workerpool.py: the native worker pool beside JAX jit
         from benchmarks.workerpool import pool_rows
         rows += pool_rows(q)
+    if want("SM"):  # benchmarks/softmax.py: softmax / cross_entropy kernels
+        from benchmarks.softmax import softmax_rows
+        rows += softmax_rows(q)
     if want("T"):  # the transforms beyond grad (issue 19)
         from benchmarks.transforms import transforms_rows
         rows += transforms_rows(q)
