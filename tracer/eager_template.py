@@ -26,9 +26,9 @@ import sys
 
 from ..ir.core import Instr
 from ..runtime.execute import execute
+from .block_recorder import CALL_LOC, recorder
 from .grad_mode import _state as _grad_state
-from .tape import (AdjointNode, BlockShape, GradFn, Saved, _caller_loc, _new_instr, _tls,
-                   node_class)
+from .tape import AdjointNode, BlockShape, GradFn, Saved, _caller_loc, _tls, node_class
 from .tensor import Tensor
 from .trace import trace
 
@@ -37,7 +37,7 @@ _SCALARS = (int, float, str, bool, type(None))
 
 
 class _Template:
-    __slots__ = ("fn", "instrs", "result", "rtype", "shape", "inputs")
+    __slots__ = ("fn", "instrs", "result", "rtype", "shape", "inputs", "record")
 
     def __init__(self, fn):
         self.fn = fn
@@ -54,6 +54,8 @@ class _Template:
         #: the parameters the instructions read (a tensor argument may be unused)
         read = {r for _, refs, _, _ in self.instrs for r in refs if r < len(fn.params)}
         self.inputs = sorted(read)
+        #: the node's instructions in one call (block_recorder), at the call's line
+        self.record = recorder([(*i, CALL_LOC) for i in self.instrs], len(fn.params))
 
 
 def composite(name: str):
@@ -141,14 +143,8 @@ def _record(tmpl: _Template, name: str, tensors: list, loc) -> Tensor:
     for t, v in zip(tensors, env):
         if id(v) not in saved:
             saved[id(v)] = Saved(v, t._data, t._version)
-    instrs = node.instrs
-    for prim, refs, attrs, rtype in tmpl.instrs:
-        instr = _new_instr(Instr)  # Instr(prim, operands, attrs, rtype, loc) (tape._new_instr)
-        instr.type, instr.prim, instr.operands, instr.attrs, instr.loc = \
-            rtype, prim, tuple([env[r] for r in refs]), attrs, loc
-        env.append(instr)
-        instrs.append(instr)
-    result = env[tmpl.result]
+    instrs = node.instrs = tmpl.record(env, loc)
+    result = instrs[tmpl.result - len(env)]
     t = Tensor._make(out, tmpl.rtype, True, node, result)
     saved[id(result)] = Saved(result, out, t._version)
     node.shape = tmpl.shape
