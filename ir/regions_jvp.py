@@ -37,11 +37,12 @@ def _floats(values) -> list[int]:
 
 def _tangent_region(fn: Function, wrt: list[int], name: str):
     """The JVP of region `fn` along its parameters `wrt`; its tangent parameters
-    (in `wrt`'s order), and its results' tangents (by result index)."""
+    (in `wrt`'s order), its primal results (jvp may have rebuilt `fn`'s own) and its
+    results' tangents (both by result index)."""
     tparams = [Param(fn.params[j].type, f"t{fn.params[j].hint or j}") for j in wrt]
     program = jvp(fn, [fn.params[j] for j in wrt], name=name, tangent_params=tparams)
     n = len(fn.results)
-    return program, tparams, program.results[n:]
+    return program, tparams, list(program.results[:n]), program.results[n:]
 
 
 @defjvp(P.output)
@@ -60,7 +61,7 @@ def _cond_jvp(b: Builder, instr: Instr, tangents):
     branches = {}
     for name in ("true", "false"):
         fn = instr.attrs[name]
-        program, tparams, touts = _tangent_region(fn, diff, f"{fn.name}_jvp")
+        program, _, _, touts = _tangent_region(fn, diff, f"{fn.name}_jvp")
         branches[name] = dce(Function(program.name, program.params, program.body,
                                       [touts[k] for k in live]))
     tan = b.emit(P.cond, pred, *ops, *[tangents[1 + j] for j in diff], **branches)
@@ -83,12 +84,11 @@ def _scan_jvp(b: Builder, instr: Instr, tangents):
     ny = len(body.results) - m
     fy = [k for k in range(ny) if body.results[m + k].dtype.is_float]
     wrt = [j for j in dc] + [nc + k for k in fk] + [nc + m + j for j in dx]
-    program, tparams, touts = _tangent_region(body, wrt, f"{body.name}_jvp")
+    program, tparams, primal, touts = _tangent_region(body, wrt, f"{body.name}_jvp")
     pc, pk, px = body.params[:nc], body.params[nc:nc + m], body.params[nc + m:]
     tpc, tpk, tpx = (tparams[:len(dc)], tparams[len(dc):len(dc) + len(fk)],
                      tparams[len(dc) + len(fk):])
-    primal = program.results[:len(body.results)]  # jvp may have rebuilt body's results
-    results = (list(primal[:m]) + [touts[k] for k in fk] + list(primal[m:])
+    results = (primal[:m] + [touts[k] for k in fk] + primal[m:]
                + [touts[m + k] for k in fy])
     new_body = dce(Function(program.name, [*pc, *tpc, *pk, *tpk, *px, *tpx], program.body,
                             results))
@@ -116,12 +116,11 @@ def _while_jvp(b: Builder, instr: Instr, tangents):
     dc = [j for j in _floats(consts) if tc[j] is not None]
     fk = _floats(init)
     wrt = [j for j in dc] + [nc + k for k in fk]
-    program, tparams, touts = _tangent_region(body, wrt, f"{body.name}_jvp")
+    program, tparams, primal, touts = _tangent_region(body, wrt, f"{body.name}_jvp")
     pc, pk = body.params[:nc], body.params[nc:]
     tpc, tpk = tparams[:len(dc)], tparams[len(dc):]
     new_body = dce(Function(program.name, [*pc, *tpc, *pk, *tpk], program.body,
-                            list(program.results[:len(body.results)])
-                            + [touts[k] for k in fk]))
+                            primal + [touts[k] for k in fk]))
     # the cond reads only the primal consts and carry: fresh parameters for the rest
     cc, ck = cond.params[:nc], cond.params[nc:]
     skip_c = [Param(consts[j].type) for j in dc]

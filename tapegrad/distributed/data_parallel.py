@@ -15,6 +15,7 @@ step gives the same bits however tasks are placed, retried or rescheduled.
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,6 +27,24 @@ from ..tracer.tree_util import tree_flatten
 from . import worker
 
 COMBINES = ("mean", "sum")
+
+
+#: how many times a step is submitted again after the cluster lost data it needed
+RETRIES = 3
+
+
+class Step(NamedTuple):
+    """One submitted step.  `params` keeps the scattered parameters wanted until the step
+    is gathered: they exist only in the workers' memory, and if a worker dies after the
+    shard tasks finished but before the reduction did, Dask recomputes the lost shard
+    results from them (released, they would be forgotten and the step cancelled).
+    `arrays` and `example` let `gather` submit the step again when the cluster lost
+    scattered data anyway (every worker holding it died)."""
+    root: object
+    out_tree: object
+    params: object
+    arrays: list
+    example: object
 
 
 class DataParallel:
@@ -59,10 +78,13 @@ class DataParallel:
         """The combined results for `params`, in the transformed function's structure."""
         return self.gather(self.submit(params))
 
-    def submit(self, params):
-        """Start one step; returns (the root's future, the results' structure)."""
+    def submit(self, params) -> Step:
+        """Start one step; returns its `Step` (the root's future first), for `gather`."""
         t0 = time.perf_counter()
         arrays, example = _param_arrays(params)
+        return self._start(arrays, example, t0)
+
+    def _start(self, arrays: list, example, t0: float) -> Step:
         shipped = self._payloads_for(example)
         t1 = time.perf_counter()
         params_future = self.client.scatter([arrays], broadcast=True, hash=False)[0]
@@ -78,16 +100,30 @@ class DataParallel:
         out_tree = next(iter(shipped.values()))[2]
         self.last_timings = {"export": t1 - t0, "scatter": t2 - t1,
                              "submit": time.perf_counter() - t2, "_start": t0}
-        return root, out_tree
+        return Step(root, out_tree, params_future, arrays, example)
 
-    def gather(self, submitted):
-        root, out_tree = submitted
+    def gather(self, step: Step):
+        """The step's combined results; releases what the step held on the cluster.
+
+        Dask recomputes lost shards and partial sums by itself; a step whose scattered
+        parameters or payload were lost from every worker is cancelled, and is submitted
+        again here (same tasks, same reduction tree: the same bits)."""
+        from distributed.client import FutureCancelledError
         t0 = time.perf_counter()
-        leaves = root.result()
+        for attempt in range(RETRIES + 1):
+            try:
+                leaves = step.root.result()
+                break
+            except FutureCancelledError:
+                if attempt == RETRIES:
+                    raise
+            finally:
+                step.params.release()
+            step = self._start(step.arrays, step.example, t0)
         t1 = time.perf_counter()
         self.last_timings["wait"] = t1 - t0
         self.last_timings["total"] = t1 - self.last_timings.pop("_start", t0)
-        return out_tree.unflatten([Tensor._make(a, _type(a)) for a in leaves])
+        return step.out_tree.unflatten([Tensor._make(a, _type(a)) for a in leaves])
 
     def _payloads_for(self, example) -> dict:
         """The export payload of each distinct shard layout for these parameters' signature,
@@ -96,7 +132,7 @@ class DataParallel:
         for layout in dict.fromkeys(self._layouts):
             cache_key = (_params_key(example), layout)
             entry = self._payloads.get(cache_key)
-            if entry is None:
+            if entry is None or entry[1].status != "finished":  # new, or lost with workers
                 fakes = [np.broadcast_to(np.zeros((), np.dtype(dt)), shape)
                          for shape, dt in layout]
                 exported = self.transformed.export(example, *fakes)

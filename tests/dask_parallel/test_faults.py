@@ -43,6 +43,32 @@ def test_a_shard_that_raises_gives_the_users_exception(client):
     assert "unreadable_shard" in text and "raise OSError" in text
 
 
+def _scheduler_state(client, key):
+    def state(dask_scheduler, key=key):
+        task = dask_scheduler.tasks.get(key)
+        return None if task is None else task.state
+    return client.run_on_scheduler(state)
+
+
+def test_a_step_holds_its_parameters_until_gathered(client):
+    """Once the shard tasks have run, only the step's caller can keep the scattered
+    parameters: a worker dying before the reduction finishes makes Dask recompute lost
+    shard results from them (released, the step was cancelled: "lost dependencies")."""
+    shards = tg.distributed.shards(client, wide_shard, 2, 64)
+    dp = tg.distributed.data_parallel(tg.value_and_grad(wide_loss), client, shards)
+    step = dp.submit(wide_params())
+    deadline = time.monotonic() + 60
+    while not step.root.done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert step.root.done()
+    assert _scheduler_state(client, step.params.key) == "memory"
+    dp.gather(step)
+    deadline = time.monotonic() + 10  # and a gathered step keeps nothing
+    while _scheduler_state(client, step.params.key) is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _scheduler_state(client, step.params.key) is None
+
+
 def test_a_worker_killed_mid_step_changes_nothing(client):
     shards = tg.distributed.shards(client, wide_shard, 4)
     dp = tg.distributed.data_parallel(tg.value_and_grad(wide_loss), client, shards)
