@@ -63,6 +63,7 @@ def composite(name: str):
     `name` is its grad_fn's name."""
     def deco(op):
         templates: dict = {}
+        cls = node_class(name, AdjointNode)  # type(grad_fn).__name__ is PyTorch's
 
         @functools.wraps(op)
         def run(*args, **kwargs):
@@ -82,7 +83,7 @@ def composite(name: str):
                 entry = templates[key] = _build(op, args, kwargs, tensors)
                 if entry is _NEVER:
                     return op(*args, **kwargs)
-            return _record(entry, name, tensors, _caller_loc(sys._getframe(1)))
+            return _record(entry, cls, name, tensors, _caller_loc(sys._getframe(1)))
         run.__wrapped_composite__ = op
         return run
     return deco
@@ -96,7 +97,8 @@ def _signature(args: tuple, kwargs: dict):
         if isinstance(a, Tensor):
             if a._data is None:
                 return None, None
-            key.append((a._type, a._requires_grad))
+            t = a._type  # its dtype and shape: TensorType's own hash is Python code
+            key.append((t.dtype, t.shape, a._requires_grad))
             requires_grad = requires_grad or a._requires_grad
             tensors.append(a)
         elif isinstance(a, _SCALARS):  # a float by its bits: -0.0 is not 0.0 here
@@ -132,10 +134,9 @@ def _build(op, args: tuple, kwargs: dict, tensors: list):
     return _Template(fn)
 
 
-def _record(tmpl: _Template, name: str, tensors: list, loc) -> Tensor:
-    """The template run on the tensors' arrays, recorded as one node."""
+def _record(tmpl: _Template, cls: type, name: str, tensors: list, loc) -> Tensor:
+    """The template run on the tensors' arrays, recorded as one node of class `cls`."""
     out = execute(tmpl.fn, [t._data for t in tensors])[0]
-    cls = node_class(name, AdjointNode)  # type(grad_fn).__name__ is PyTorch's
     node = cls.__new__(cls)
     GradFn.__init__(node, name, tensors, loc)
     env = [t._graph_value() for t in tensors]
