@@ -32,7 +32,8 @@ from .backward_replay import _input_requiring_grad, _tie, forward_tensor
 from .backward_walk import NodeWalk, adjoint_inputs
 from .block_recorder import recorder
 from .inline import sum_node_name
-from .tape import AdjointNode, BlockShape, Saved, _default_name, node_class
+from .node_names import default_name as _default_name
+from .tape import AdjointNode, BlockShape, Saved, node_class
 from .tensor import Tensor
 
 #: a result's kinds in a template

@@ -17,6 +17,8 @@ import numpy as np
 
 from ..ir.core import Param
 from . import anomaly as _anomaly
+from . import forward_ad as _forward_ad
+from .dual_state import state as _duals
 from .errors import SECOND_BACKWARD, user_loc
 from .grad_mode import is_grad_enabled, no_grad
 from .ops_core import sum_to_shape
@@ -37,6 +39,10 @@ class FunctionCtx:
         self._non_differentiable: set[int] = set()
         self._dirty: set[int] = set()
 
+    def save_for_forward(self, *tensors) -> None:
+        """What `jvp` reads as `ctx.saved_tensors` (forward-mode AD)."""
+        self._saved_forward = tensors
+
     def save_for_backward(self, *tensors) -> None:
         self._saved = tensors
         self._saved_versions = tuple(t._version[0] if isinstance(t, Tensor) else None
@@ -44,6 +50,8 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
+        if getattr(self, "_in_jvp", False):
+            return tuple(getattr(self, "_saved_forward", ()))
         if self._saved is None:
             raise RuntimeError(SECOND_BACKWARD)
         saved = tuple(t.unpack() if isinstance(t, _SavedOutput) else t for t in self._saved)
@@ -94,6 +102,9 @@ class CustomGradFn(GradFn):
     custom = True
     __slots__ = ("ctx", "cls", "out_values", "out_index", "out_types", "input_links", "order",
                  "input_is_tensor")
+
+    def __repr__(self) -> str:  # a Python class, named with its module as PyTorch's are
+        return f"<tapegrad.autograd.function.{self._name} object at {id(self):#x}>"
 
     def call_backward(self, grads: list, create_graph: bool) -> list:
         """The user's backward on the output gradients; one gradient (or None) per input.
@@ -190,8 +201,8 @@ class Function:
 
     @staticmethod
     def jvp(ctx, *grad_inputs):
-        raise NotImplementedError("forward-mode AD of a custom Function (Function.jvp) is not "
-                                  "supported by tapegrad (see docs/torch-coverage.md)")
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -201,7 +212,9 @@ class Function:
             bound.apply_defaults()
             args, kwargs = bound.args, bound.kwargs
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        with no_grad():
+        dual = _duals.active and any(isinstance(a, Tensor) and _forward_ad.tangent_of(a)
+                                     is not None for a in args)
+        with no_grad(), _forward_ad.suspended():
             if cls.setup_context is Function.setup_context:
                 outputs = cls.forward(ctx, *args, **kwargs)
             else:
@@ -210,8 +223,9 @@ class Function:
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         _check_dirty(cls, ctx, args, outs)
+        tangents = _output_tangents(cls, ctx, args) if dual else None
         if not (is_grad_enabled() and any(ctx.needs_input_grad)):
-            return outputs
+            return _with_tangents(outputs, outs, tangents)
         # next_functions lists the tensor arguments only, as in PyTorch (a number
         # argument has no entry, a tensor that needs no grad has (None, 0))
         name = cls._node_name or f"{cls.__name__}Backward"
@@ -243,7 +257,34 @@ class Function:
         by_id = {id(o): w for o, w in zip(outs, wrapped) if w is not o or id(o) in ctx._dirty}
         ctx._saved = tuple(_SavedOutput(node, by_id[id(t)]) if id(t) in by_id else t
                            for t in ctx._saved)
-        return wrapped[0] if single else tuple(wrapped)
+        return _with_tangents(wrapped[0] if single else tuple(wrapped), wrapped, tangents)
+
+
+def _output_tangents(cls, ctx: FunctionCtx, args: tuple) -> tuple:
+    """`cls.jvp(ctx, *input tangents)` (zeros for a float tensor without one), as a tuple
+    with one entry per output; computed with forward-mode AD suspended, as PyTorch does."""
+    ins = []
+    for a in args:
+        t = _forward_ad.tangent_of(a) if isinstance(a, Tensor) else None
+        if t is None and isinstance(a, Tensor) and a.dtype.is_float:
+            t = Tensor._from_array(np.zeros(a.shape, a.dtype.np))
+        ins.append(t)
+    ctx._in_jvp = True
+    try:
+        with _forward_ad.suspended():
+            out = cls.jvp(ctx, *ins)
+    finally:
+        ctx._in_jvp = False
+    return out if isinstance(out, tuple) else (out,)
+
+
+def _with_tangents(result, outs, tangents):
+    """`result` after its tensors (`outs`, by output index) take their tangents."""
+    if tangents is not None:
+        for o, t in zip(outs, tangents):
+            if isinstance(o, Tensor) and isinstance(t, Tensor):
+                _forward_ad.set_tangent(o, t)
+    return result
 
 
 def _check_dirty(cls, ctx: FunctionCtx, args: tuple, outs: tuple) -> None:

@@ -24,6 +24,7 @@ from ..ir.core import Instr, Param
 from ..runtime.interpreter import errors_off as _errors_off
 from ..runtime.interpreter import errors_restore as _errors_restore
 from . import saved_hooks as _saved_hooks
+from .dual_state import state as _duals
 from .grad_mode import _state as _grad_state
 from .ops_core import constant_entry, tensor_type
 from .tape import NODE_CLASSES, Saved, _caller_loc, _new_instr, _tls, new_instr, node_class
@@ -36,8 +37,9 @@ _add_reduce = np.add.reduce
 
 
 def _plain() -> bool:
-    """No enclosing operation, no abstract tracing, no saved-tensor hooks."""
-    return _tls.node is None and _tls.trace_depth == 0 and not _saved_hooks.state.stack
+    """No enclosing operation, no abstract tracing, no saved-tensor hooks, no dual tensors."""
+    return _tls.node is None and _tls.trace_depth == 0 and not _saved_hooks.state.stack \
+        and not _duals.active
 
 
 def _recording(*tensors) -> bool:

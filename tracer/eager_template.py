@@ -27,6 +27,7 @@ import sys
 from ..ir.core import Instr
 from ..runtime.execute import execute
 from .block_recorder import CALL_LOC, recorder
+from .dual_state import state as _duals
 from .grad_mode import _state as _grad_state
 from .tape import AdjointNode, BlockShape, GradFn, Saved, _caller_loc, _tls, node_class
 from .tensor import Tensor
@@ -67,7 +68,8 @@ def composite(name: str):
 
         @functools.wraps(op)
         def run(*args, **kwargs):
-            if _tls.node is not None or _tls.trace_depth or not getattr(_grad_state, "enabled", True):
+            if _tls.node is not None or _tls.trace_depth or _duals.active or \
+                    not getattr(_grad_state, "enabled", True):
                 return op(*args, **kwargs)
             key, tensors = _signature(args, kwargs)
             if key is None:

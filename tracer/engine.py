@@ -34,7 +34,8 @@ from .backward_walk import NodeWalk, adjoint_inputs, walk_nodes
 from .custom_function import link_tensor
 from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
-from .tape import AccumulateGrad, NodePostHook, NodePreHook, Saved, bind, grad_node
+from .tape import (AccumulateGrad, NodeHookHandle, NodePostHook, NodePreHook, Saved, bind,
+                   grad_node)
 from .tensor import Tensor
 
 
@@ -138,7 +139,10 @@ def _one_pass(outputs: list[Tensor], grads: list[Tensor], wrt_values: list[Value
         plan = plan_for(graph, wrt_index)
         for t in outputs:
             _record_leaf_root(t, walk)
-        if create_graph:
+        traced = any(g._data is None for g in grads)  # vmap(torch.func.vjp's vjp_fn)
+        if traced:  # the adjoint, bound on the traced cotangents, joins the trace
+            computed = replay(plan, graph, grads, walk)
+        elif create_graph:
             if anomaly.enabled:  # detect_anomaly: the NaN check runs on the arrays first
                 arrays = adjoint_inputs(plan, graph, [g._data for g in grads], walk)
                 anomaly.run_checked(plan, graph, wrt_index, arrays, walk.fns)
@@ -347,7 +351,39 @@ def _grad_sink(t: Tensor):
         for hook in list(t._hooks or ()):
             if type(hook) is NodePostHook:  # AccumulateGrad's post-hooks: after the add
                 hook.hook((), (g,))
+            elif type(hook) is PostAccumulateGradHook:
+                hook.hook(t)
     return sink
+
+
+class PostAccumulateGradHook:
+    """`hook(tensor)` once the leaf's `.grad` holds this backward's gradient (an optimizer
+    stepping each parameter as soon as its gradient is ready)."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook):
+        self.hook = hook
+
+
+_AFTER_ACCUMULATION = (NodePostHook, PostAccumulateGradHook)
+
+
+def register_post_accumulate_grad_hook(self: Tensor, hook):
+    """Tensor.register_post_accumulate_grad_hook: leaves only, as in PyTorch."""
+    if not self._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self._grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                           "tensors")
+    if self._hooks is None:
+        self._hooks = []
+    entry = PostAccumulateGradHook(hook)
+    self._hooks.append(entry)
+    return NodeHookHandle(self._hooks, entry)
+
+
+Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
 
 
 def _copied_on_tape(g: Tensor) -> Tensor:
@@ -366,7 +402,7 @@ def _run_hooks(hooks: list, g: Tensor) -> Tensor:
     registered in (PyTorch's order)."""
     for pre in (False, True):
         for hook in list(hooks):
-            if type(hook) is NodePostHook or (type(hook) is NodePreHook) != pre:
+            if type(hook) in _AFTER_ACCUMULATION or (type(hook) is NodePreHook) != pre:
                 continue  # a node post-hook: _with_hooks calls it with the input gradients
             new = hook(g)
             if new is not None:

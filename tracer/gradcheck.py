@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 
 from ..ir import dtypes
+from . import forward_ad
+from .creation import empty
 from .engine import grad as autograd_grad
 from .grad_mode import enable_grad
 from .tensor import Tensor
@@ -46,27 +48,31 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
               check_batched_grad=False, check_batched_forward_grad=False,
               check_forward_ad=False, check_backward_ad=True, fast_mode=False,
               masked=None) -> bool:
-    """True when every gradient of `func` at `inputs` matches central differences.
+    """True when every gradient of `func` at `inputs` matches central differences:
+    reverse mode's (`check_backward_ad`) and forward mode's, through dual tensors
+    (`check_forward_ad`).
 
-    nondet_tol, the batched and forward-AD checks and fast_mode are accepted and change
-    nothing: backward is deterministic here, and the full Jacobian is always compared.
+    nondet_tol, the batched checks and fast_mode are accepted and change nothing:
+    backward is deterministic here, and the full Jacobian is always compared.
     """
     inputs = _as_tuple(inputs)
     _check_inputs(inputs)
-    if not check_backward_ad:
+    if not (check_backward_ad or check_forward_ad):
         return True
     diff = [(k, t) for k, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     numeric = _numerical_jacobians(func, inputs, [t for _, t in diff], eps)
-    analytic = _analytical_jacobians(func, inputs, [t for _, t in diff])
-    worst = None  # the pair with the largest excess over the tolerance (SPEC: the worst)
-    for (oi, ii), a in sorted(analytic.items()):
-        nmr = numeric[oi, ii]
-        err = np.abs(a - nmr) - (atol + rtol * np.abs(nmr))
-        if err.size and err.max() > 0 and (worst is None or err.max() > worst[0]):
-            worst = (err.max(), oi, ii, a, nmr, err)
-    if worst is not None:
-        _, oi, ii, a, nmr, err = worst
-        return _fail(raise_exception, _mismatch_message(oi, diff[ii][0], a, nmr, err, atol, rtol))
+    modes = [(check_backward_ad, _analytical_jacobians, "Jacobian"),
+             (check_forward_ad, _forward_jacobians, "Jacobian computed with forward mode")]
+    for wanted, jacobians, mode in modes:
+        if not wanted:
+            continue
+        worst = _worst(jacobians(func, inputs, [t for _, t in diff]), numeric, atol, rtol)
+        if worst is not None:
+            _, oi, ii, a, nmr, err = worst
+            return _fail(raise_exception, _mismatch_message(oi, diff[ii][0], a, nmr, err, atol,
+                                                            rtol).replace("Jacobian", mode, 1))
+    if not check_backward_ad:
+        return True
     if check_grad_dtypes:
         message = _grad_dtype_problem(func, inputs, [t for _, t in diff])
         if message is not None:
@@ -76,6 +82,37 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         if message is not None:
             return _fail(raise_exception, message)
     return True
+
+
+def _worst(analytic: dict, numeric: dict, atol: float, rtol: float):
+    """The (output, input) pair with the largest excess over the tolerance (SPEC: the
+    worst), or None when every element is within it."""
+    worst = None
+    for (oi, ii), a in sorted(analytic.items()):
+        nmr = numeric[oi, ii]
+        err = np.abs(a - nmr) - (atol + rtol * np.abs(nmr))
+        if err.size and err.max() > 0 and (worst is None or err.max() > worst[0]):
+            worst = (err.max(), oi, ii, a, nmr, err)
+    return worst
+
+
+def _forward_jacobians(func, inputs, diff) -> dict:
+    """(output, input) -> array [input numel, output numel], one forward pass with a dual
+    input per input element (the tangent a one-hot of the input's shape)."""
+    jac = {}
+    for ii, x in enumerate(diff):
+        for k in range(x.numel()):
+            onehot = np.zeros(x.numel(), x.dtype.np)
+            onehot[k] = 1
+            with forward_ad.dual_level():
+                dual = forward_ad.make_dual(x, Tensor._from_array(onehot.reshape(x.shape)))
+                outs = _float_outputs(func, tuple(dual if a is x else a for a in inputs))
+                for oi, o in enumerate(outs):
+                    col = jac.setdefault((oi, ii), np.zeros((x.numel(), o.numel())))
+                    tangent = forward_ad.unpack_dual(o).tangent
+                    if tangent is not None:
+                        col[k] = np.asarray(tangent.detach(), np.float64).reshape(-1)
+    return jac
 
 
 def _fail(raise_exception: bool, message: str) -> bool:
@@ -179,16 +216,13 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   check_rev_over_rev=True, fast_mode=False, masked=False) -> bool:
     """gradcheck of the gradients of `func` (computed with create_graph) with respect to
     its inputs and to the output gradients; random output gradients in [-1, 1) unless
-    given (from a fixed seed: the check is reproducible)."""
+    given, drawn from the global generator as PyTorch's (torch.testing.make_tensor:
+    `empty(shape).uniform_(-1, 1)`), so a seeded program's later draws match too."""
     inputs = _as_tuple(inputs)
     if grad_outputs is None:
-        with enable_grad():
-            outs = [o for o in _as_tuple(func(*inputs))
-                    if isinstance(o, Tensor) and o.requires_grad]
-        rng = np.random.default_rng(0)
-        grad_outputs = tuple(
-            Tensor._from_array(rng.uniform(-1, 1, o.shape).astype(o.dtype.np),
-                               requires_grad=True) for o in outs)
+        outs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
+        grad_outputs = tuple(_random_grad_output(o, gen_non_contig_grad_outputs)
+                             for o in outs)
     else:
         grad_outputs = _as_tuple(grad_outputs)
     n_out = len(grad_outputs)
@@ -207,3 +241,16 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                      check_grad_dtypes=check_grad_dtypes,
                      check_batched_grad=check_batched_grad, fast_mode=fast_mode,
                      masked=masked)
+
+
+def _random_grad_output(out: Tensor, noncontiguous: bool) -> Tensor:
+    """make_tensor(out.shape, low=-1, high=1, requires_grad=True): a non-contiguous one
+    takes every other element of a last axis twice as long, as PyTorch's does."""
+    shape = tuple(out.shape)
+    noncontiguous = noncontiguous and int(np.prod(shape)) > 1
+    if noncontiguous:
+        shape = (*shape[:-1], 2 * shape[-1])
+    g = empty(*shape, dtype=out.dtype).uniform_(-1, 1)
+    if noncontiguous:
+        g = g[..., 1::2]
+    return g.requires_grad_(True)

@@ -14,6 +14,7 @@ from ..ir import dtypes
 from ..ir import primitives as P
 from ..runtime.interpreter import eval_prim
 from .errors import allocation_error, user_loc
+from .dual_state import state as _duals
 from .grad_mode import _state as _grad_state
 from .grad_mode import is_grad_enabled
 from .ops_core import (broadcast_shapes, cast_to, constant_entry, convert, filled_tensor,
@@ -190,7 +191,7 @@ def _unrecorded_with_number(prim, input: Tensor, number) -> Tensor | None:
     recorded or traced, or input is not a concrete float tensor: the general path."""
     data = input._data
     t = input._type
-    if data is None or not t.dtype.is_float or _tracing() or \
+    if data is None or not t.dtype.is_float or _tracing() or _duals.active or \
             (input._requires_grad and is_grad_enabled()):
         return None
     constant = constant_entry(number, t.dtype, t.shape)[1]

@@ -19,6 +19,7 @@ from ..ir import dtypes
 from ..ir import primitives as P
 from ..runtime.interpreter import _errors_off, _errors_restore
 from . import ops_elementwise as E
+from .dual_state import state as _duals
 from .errors import TracerError, at, user_loc
 from .grad_mode import is_grad_enabled
 from .ops_core import broadcast_shapes, cast_to, filled_tensor, scalar_constant
@@ -82,6 +83,8 @@ def _commit(x: Tensor, result: Tensor, old_value=None) -> Tensor:
     if fn is not None:
         x._grad_fn, x._value, x._requires_grad = fn, result._value, True
         fn.saved[id(result._value)] = Saved(result._value, x._data, x._version)
+    if _duals.active:
+        _duals.commit_tangent(x, result)
     return x
 
 
@@ -112,7 +115,7 @@ def _direct(x: Tensor, other) -> bool:
     tensor of x's dtype with x's shape (or 0-d), so promotion and broadcasting cannot
     change the result's type or shape (the general path's errors cannot arise)."""
     data = x._data
-    if data is None or not x._type.dtype.is_float or not data.flags.writeable:
+    if data is None or not x._type.dtype.is_float or not data.flags.writeable or _duals.active:
         return False
     if isinstance(other, Tensor):
         t = other._type
@@ -195,7 +198,7 @@ def fill_(self, value):
 
 def zero_(self):
     data = self._data
-    if data is not None and not _records(self) and data.flags.writeable:
+    if data is not None and not _records(self) and data.flags.writeable and not _duals.active:
         check_inplace(self)
         data.fill(0)
         self._version[0] += 1

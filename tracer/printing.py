@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ..ir import dtypes
+from .dual_state import state as _duals
 from .ops_core import get_default_dtype
 
 PRECISION = 4
@@ -133,4 +134,8 @@ def tensor_repr(t) -> str:
         suffixes.append(f"grad_fn=<{t._grad_fn.name()}>")
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
+    if _duals.active:
+        tangent = _duals.tangent_of(t)
+        if tangent is not None:  # as PyTorch formats it: a 0-d tangent as its number
+            suffixes.append(f"tangent={tangent}")
     return _with_suffixes(_PREFIX + format_values(a), suffixes, len(_PREFIX))

@@ -30,6 +30,8 @@ from ..runtime import eager_native as _eager_native
 from .errors import TracerError, _is_internal, allocation_error, at, user_loc
 from .grad_mode import _state as _grad_state
 from . import saved_hooks as _saved_hooks
+from .dual_state import state as _duals
+from .node_names import default_name as _default_name
 
 #: tracer.tensor hands its class over when it is defined (it imports this module, so
 #: this module cannot import it); an import inside each call cost ~0.5 us per operation
@@ -327,21 +329,6 @@ class grad_node:
         return False
 
 
-#: PyTorch's grad_fn names for primitives bound on their own (as the replayed adjoint
-#: of create_graph=True does); other primitives are named after themselves.
-_TORCH_NAMES = {
-    "select": "Where", "logistic": "Sigmoid", "max": "Maximum", "min": "Minimum",
-    "reduce_sum": "Sum", "reduce_max": "Amax", "broadcast": "Expand", "reshape": "View",
-    "transpose": "Permute", "concatenate": "Cat", "pad": "ConstantPadNd", "matmul": "Mm",
-    "convert": "ToCopy",
-}
-
-
-def _default_name(prim: Primitive) -> str:
-    name = _TORCH_NAMES.get(prim.name) or "".join(w.capitalize() for w in prim.name.split("_"))
-    return name + "Backward0"
-
-
 def _shape_error(prim: Primitive, args, attrs, err: Exception) -> ShapeError:
     shapes = ", ".join(str(list(a._type.shape)) for a in args)
     return ShapeError(f"{err} [op {prim.name} on shapes {shapes}]{at(user_loc(3))}")
@@ -408,7 +395,8 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
             data = data.astype(want)
     if not (requires_grad and rtype.dtype.is_float and prim is not P.stop_gradient
             and getattr(_grad_state, "enabled", True)):  # is_grad_enabled(), inlined
-        return Tensor._make(data, rtype)
+        out = Tensor._make(data, rtype)
+        return _duals.propagate(prim, args, attrs, out) if _duals.active else out
     # _record for a one-primitive operation
     try:
         frame = sys._getframe(2)  # the operation's caller, outwards to the user's line
@@ -416,7 +404,8 @@ def bind_op(name: str, inputs: tuple, prim: Primitive, args: tuple, attrs: dict,
         frame = None
     loc = _caller_loc(frame)
     cls = NODE_CLASSES.get(name) or node_class(name)
-    return _on_tape(cls(name, inputs, loc), prim, args, attrs, rtype, data, loc)
+    out = _on_tape(cls(name, inputs, loc), prim, args, attrs, rtype, data, loc)
+    return _duals.propagate(prim, args, attrs, out) if _duals.active else out
 
 
 def bind_typed(prim: Primitive, args: tuple, rtype: TensorType) -> "Tensor":
@@ -448,8 +437,10 @@ def _apply(prim: Primitive, args: tuple, attrs: dict, rtype: TensorType,
             raise allocation_error(prim.name, [rtype], loc or user_loc(3)) from None
     if requires_grad and rtype.dtype.is_float and prim is not P.stop_gradient \
             and getattr(_grad_state, "enabled", True):  # is_grad_enabled(), inlined
-        return _record(prim, args, attrs, rtype, data, loc)
-    return Tensor._make(data, rtype)
+        out = _record(prim, args, attrs, rtype, data, loc)
+    else:
+        out = Tensor._make(data, rtype)
+    return _duals.propagate(prim, args, attrs, out) if _duals.active else out
 
 
 _NATIVE_PRIMS = _eager_native.PRIMS

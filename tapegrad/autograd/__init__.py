@@ -1,5 +1,5 @@
 """`torch.autograd` for tapegrad: backward, grad, custom Functions, the checks, anomaly
-detection, grad modes, and the submodules `function`, `functional`, `graph`,
+detection, grad modes, and the submodules `forward_ad`, `function`, `functional`, `graph`,
 `grad_mode`, `anomaly_mode` and `gradcheck`, importable as PyTorch's are.
 
 A name PyTorch has and tapegrad does not raises AttributeError naming it and
@@ -13,7 +13,7 @@ from ..ir.core import Function as IRFunction, free_params, topo_sort
 from ..tracer import engine as _engine
 from ..tracer.batched_grad import batched_grad as _batched_grad
 from ..tracer.tensor import Tensor
-from . import anomaly_mode, function, functional, grad_mode, graph  # noqa: F401
+from . import anomaly_mode, forward_ad, function, functional, grad_mode, graph  # noqa: F401
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, no_grad, set_grad_enabled,
@@ -125,4 +125,4 @@ __all__ = ["Variable", "Function", "FunctionCtx", "backward", "grad", "gradcheck
            "gradgradcheck", "GradcheckError", "detect_anomaly", "set_detect_anomaly",
            "enable_grad", "no_grad", "set_grad_enabled", "inference_mode",
            "set_multithreading_enabled",
-           "once_differentiable", "functional", "graph", "tape"]
+           "once_differentiable", "forward_ad", "functional", "graph", "tape"]

@@ -5,10 +5,12 @@ corpus/_run_as_torch.py, and its stdout is compared line by line with what
 PyTorch 2.13 printed for it (corpus/expected/<name>.txt, written by
 corpus/record.py from a side venv; torch is never needed here).
 
-Lines compare as text. Two normalisations apply to both sides: object
-addresses (`0x7f...`) are masked, and the class path of a tensor's type
+Lines compare as text. Three normalisations apply to both sides: object
+addresses (`0x7f...`) are masked, the class path of a tensor's type
 (`<class 'torch.Tensor'>`) is compared as `<class 'Tensor'>` (tapegrad's class
-lives in tapegrad.tracer.tensor: a deliberate difference). Programs in
+lives in tapegrad.tracer.tensor: a deliberate difference), and so is the module
+of a custom Function's node (`<torch.autograd.function.ExpBackward object ...>`
+against tapegrad.autograd.function's). Programs in
 `NUMERIC_TOLERANCE` compare each number on a line within a relative tolerance
 instead: they print full-precision floats (`loss.item()`) of long float32
 loops, where summation order (numpy's pairwise sums and OpenBLAS against
@@ -150,6 +152,13 @@ KNOWN_FAILURES = {
         "infinite precision): PyTorch computes it with softmax's own formula "
         "y * (g - sum(g * y)), tapegrad by differentiating exp / sum, so the noise differs; "
         "every other of the 163 lines matches"))),
+    "tut_func_jacobians_hessians": _known((_DIFFERS, (
+        "its first assert compares jacrev (compiled: tapegrad's vector tanh, correctly "
+        "rounded for 95% of float32 inputs, at most 1.5 ulp off) with row-by-row eager "
+        "gradients (numpy's float32 tanh, correctly rounded for 69%, at most 1 ulp off): "
+        "for saturated units 1 - tanh(z)**2 keeps only a few bits, so the two Jacobians "
+        "differ by ~2% there and torch.allclose is False; PyTorch runs one tanh kernel on "
+        "both paths. With that assert printed instead, every other line matches"))),
     "micrograd_more_ops": _known((_TENSOR_CTOR, "torch.Tensor([...]) as a constructor")),
     "micrograd_sanity_check": _known((_TENSOR_CTOR, "torch.Tensor([...]) as a constructor")),
     "micrograd_video_neuron": _known((_TENSOR_CTOR, "torch.Tensor([...]) as a constructor")),
@@ -191,6 +200,7 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf")
 
 def normalise(line: str) -> str:
     line = ADDRESS.sub("0x", line)
+    line = re.sub(r"<(?:torch|tapegrad)\.autograd\.function\.", "<autograd.function.", line)
     return re.sub(r"<class '(?:torch|tapegrad(?:\.\w+)*)\.Tensor'>", "<class 'Tensor'>", line)
 
 
@@ -272,3 +282,7 @@ def test_line_comparison_is_strict_unless_tolerance_is_asked():
     assert normalise("<AddBackward0 object at 0x7f00aa>") == "<AddBackward0 object at 0x>"
     assert normalise("<class 'tapegrad.tracer.tensor.Tensor'>") == normalise(
         "<class 'torch.Tensor'>")
+    assert normalise("<tapegrad.autograd.function.ExpBackward object at 0x7f1>") == normalise(
+        "<torch.autograd.function.ExpBackward object at 0x7f2>")
+    assert normalise("<ExpBackward object at 0x7f1>") != normalise(
+        "<torch.autograd.function.ExpBackward object at 0x7f2>")
