@@ -19,17 +19,36 @@ CALL_LOC = object()
 
 _new = Instr.__new__
 #: a template longer than this is recorded by the loop (one generated line per
-#: instruction: a huge adjoint would compile for longer than it records)
-MAX_GENERATED = 512
+#: instruction, and compiling costs ~0.05-0.3 ms per line: a long adjoint would
+#: compile for longer than it records)
+MAX_GENERATED = 128
 
 
 def recorder(instrs: list, n_inputs: int):
     """`record(values, loc) -> [Instr]` for a template: `instrs` are (prim, operand
     numbers, attrs, type, loc) where operands 0..n_inputs-1 are `values` (a sequence of
     that length) and n_inputs + j is the template's instruction j; a loc that is
-    CALL_LOC is the call's `loc`."""
+    CALL_LOC is the call's `loc`.  The first call runs the loop, the second generates
+    the straight-line function (a template used once, as most create_graph plans of a
+    test or a script, never pays its compilation)."""
     if len(instrs) > MAX_GENERATED or not instrs:
         return lambda values, loc: _record_loop(instrs, values, loc)
+    generated = []
+
+    def record(values, loc):
+        if generated:
+            return generated[0](values, loc)
+        if record.calls:
+            generated.append(_generate(instrs, n_inputs))
+            return generated[0](values, loc)
+        record.calls += 1
+        return _record_loop(instrs, values, loc)
+    record.calls = 0
+    return record
+
+
+def _generate(instrs: list, n_inputs: int):
+    """The straight-line form of `recorder`'s template."""
     consts = {"_new": _new, "_Instr": Instr}
     inputs = ", ".join(f"v{k}" for k in range(n_inputs))
     lines = ["def record(values, loc):"]
