@@ -523,6 +523,12 @@ def main(argv=None) -> None:
         from benchmarks import native_math
         rows += native_math.rng_rows(q) if want("RNG") else []
         rows += native_math.w2_thread_rows(q) if want("W2T") else []
+    if want("POOL"):  # benchmarks/workerpool.py: the native worker pool beside JAX jit
+        from benchmarks.workerpool import pool_rows
+        rows += pool_rows(q)
+    if want("SM"):  # benchmarks/softmax.py: softmax / cross_entropy kernels
+        from benchmarks.softmax import softmax_rows
+        rows += softmax_rows(q)
     if want("T"):  # the transforms beyond grad (issue 19)
         from benchmarks.transforms import transforms_rows
         rows += transforms_rows(q)

@@ -36,8 +36,9 @@ from .mathlib import FUNCTIONS as _POLYNOMIAL, MathBuilder
 from .passes import compiled_ir
 from .plan import Plan, Root, plan, view_of
 
-#: The runtime's parallel loop: void(ptr part, ptr buffers, i64 n) calls
-#: part(buffers, lo, hi) over disjoint ranges covering [0, n), on its threads.
+#: The runtime's parallel loop: void(ptr part, ptr buffers, i64 n, i64 work) calls
+#: part(buffers, lo, hi) over disjoint ranges covering [0, n), on its threads, when
+#: `work` (elements x fusion cost) is worth splitting for its pool (runtime/parallel.py).
 PARALLEL_FOR = "tapegrad_parallel_for"
 #: The runtime's Ctrl-C check a native while_loop calls (runtime/interrupt.py): i64().
 INTERRUPT_PENDING = "tapegrad_interrupt_pending"
@@ -52,9 +53,11 @@ def slot_symbol(symbol: str, name: str) -> str:
     return f"{symbol}_slot_{name}"
 
 
-#: Split a loop among threads above this many elements x cost per element
-#: (handing work to the pool costs tens of microseconds).
-PARALLEL_WORK = 1 << 22
+#: Give a loop nest its own part function, which the runtime may split among threads,
+#: from this many elements x cost per element.  The runtime decides at run time whether
+#: to split (its pool knows what a hand-over costs: ~1 us native, tens of us in Python);
+#: below this no pool would, and the direct loop saves the part's indirect call.
+PARALLEL_WORK = 1 << 17
 
 #: Left to LLVM intrinsics: sqrt is one instruction.
 _INTRINSIC = {"sqrt"}
@@ -191,7 +194,7 @@ class Emitter:
         if split is None:
             self._guarded(lambda: self.loop(dst.shape, body))
         else:
-            self._emit_parallel(dst.shape, split, body)
+            self._emit_parallel(dst.shape, split, body, self._work(root))
 
     def _guarded(self, emit) -> None:
         """Emit a loop nest (or kernel) with the fast sin/cos; if any of their arguments
@@ -221,15 +224,19 @@ class Emitter:
 
     # ------------------------------------------------------------ threads
 
-    def _split_axis(self, root: Root) -> int | None:
-        """The axis to share among threads, for an elementwise root worth splitting."""
+    def _work(self, root: Root) -> int:
+        """Elements x fusion cost per element of a root's loop nest."""
         fusion = self.plan.fusion
         cost = max(1, fusion.cost.get(id(root.value), 1)) if fusion else 1
-        if root.dst.size * cost < PARALLEL_WORK:
+        return root.dst.size * cost
+
+    def _split_axis(self, root: Root) -> int | None:
+        """The axis to share among threads, for an elementwise root worth splitting."""
+        if self._work(root) < PARALLEL_WORK:
             return None
         return next((a for a, d in enumerate(root.dst.shape) if d > 1), None)
 
-    def _emit_parallel(self, shape, axis: int, body) -> None:
+    def _emit_parallel(self, shape, axis: int, body, work: int) -> None:
         """The loop nest as a function of its own over a range of `axis`, which the
         entry point hands to `tapegrad_parallel_for` (the runtime's thread pool)."""
         n = shape[axis]
@@ -254,8 +261,8 @@ class Emitter:
         self.b.position_at_end(done)
         self.b.ret_void()
         self.func, self.entry, self.b, self._bases, self._memo = saved
-        pfor = self.callee(PARALLEL_FOR, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64]))
-        self.b.call(pfor, [part, self.func.args[0], self.i64(n)])
+        pfor = self.callee(PARALLEL_FOR, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, I64]))
+        self.b.call(pfor, [part, self.func.args[0], self.i64(n), self.i64(work)])
 
     def region_function(self, instr: Instr, attr: str, fn: Function, p: Plan,
                         status: bool) -> ir.Function:

@@ -28,7 +28,7 @@ from ..ir import primitives as P
 from ..ir.core import Instr
 from ..ir.dtypes import bool_, i64
 from ..ir.primitives import ELEMENTWISE, KERNELS, OpGroup, Primitive
-from . import indexing, kernels, regions
+from . import indexing, kernels, regions, softmax_kernels
 from .layout import I1, I32, I64, Strided, contiguous_strides
 
 
@@ -452,6 +452,8 @@ kernel(P.argmax)(kernels.argmax)
 kernel(P.matmul)(kernels.matmul)
 kernel(P.matmul_add)(kernels.matmul_add)
 kernel(P.cumsum)(kernels.cumsum)  # maths surface (issue 15)
+for _prim in (P.softmax, P.log_softmax, P.softmax_backward_data, P.log_softmax_backward_data):
+    kernel(_prim)(getattr(softmax_kernels, _prim.name))  # PyTorch's arithmetic
 
 # ---------------------------------------------------------------- dynamic indexing (indexing.py)
 

@@ -179,3 +179,11 @@ def _gather(b, instr, operands, batched, size):
 def _scatter(b, instr, operands, batched, size):
     return b.emit(instr.prim, *batch_all(b, operands, batched, size),
                   axes=_shift(instr.attrs["axes"]))
+
+
+@defbatch(P.softmax, P.log_softmax, P.softmax_backward_data, P.log_softmax_backward_data)
+def _softmax(b, instr, operands, batched, size):
+    """The batch axis goes first, so the softmax axis moves one on (and stays the last
+    axis if it was: the same kernel, the same bits)."""
+    return b.emit(instr.prim, *batch_all(b, operands, batched, size),
+                  axis=instr.attrs["axis"] + 1)

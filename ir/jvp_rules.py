@@ -18,7 +18,7 @@ from .builder import Builder
 from .core import Instr, Value
 from .dtypes import bool_
 from .primitives import Primitive
-from .vjp_rules import _TWO_OVER_SQRT_PI, _is_fill
+from .vjp_rules import _TWO_OVER_SQRT_PI, _is_fill, sum_along
 
 Rule = Callable[[Builder, Instr, Sequence[Optional[Value]]], Optional[Value]]
 
@@ -347,3 +347,39 @@ def _scatter(b, instr, tangents):
         return None
     return b.emit(instr.prim, _zero_if_none(b, tb, base), _zero_if_none(b, ts, src), *indices,
                   axes=instr.attrs["axes"])
+
+
+# ---------------------------------------------------------------- softmax and its kin
+
+@defjvp(P.softmax)
+def _softmax(b, instr, tangents):
+    """Its Jacobian is symmetric: the backward kernel on the tangent."""
+    (t,) = tangents
+    return None if t is None else b.softmax_backward_data(t, instr, axis=instr.attrs["axis"])
+
+
+@defjvp(P.log_softmax)
+def _log_softmax(b, instr, tangents):
+    (t,) = tangents
+    if t is None:
+        return None
+    return b.sub(t, sum_along(b, b.mul(b.exp(instr), t), instr.attrs["axis"]))
+
+
+@defjvp(P.softmax_backward_data)
+def _softmax_backward_data(b, instr, tangents):
+    (g, y), (tg, ty), axis = instr.operands, tangents, instr.attrs["axis"]
+    by_g = None if tg is None else b.softmax_backward_data(tg, y, axis=axis)
+    by_y = None if ty is None else b.sub(
+        b.mul(ty, b.sub(g, sum_along(b, b.mul(g, y), axis))),
+        b.mul(y, sum_along(b, b.mul(g, ty), axis)))
+    return _sum(b, by_g, by_y)
+
+
+@defjvp(P.log_softmax_backward_data)
+def _log_softmax_backward_data(b, instr, tangents):
+    (g, y), (tg, ty), axis = instr.operands, tangents, instr.attrs["axis"]
+    by_g = None if tg is None else b.log_softmax_backward_data(tg, y, axis=axis)
+    by_y = None if ty is None else b.neg(
+        b.mul(b.mul(b.exp(y), ty), sum_along(b, g, axis)))
+    return _sum(b, by_g, by_y)

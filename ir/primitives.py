@@ -231,6 +231,27 @@ def _cumsum_rule(x: TensorType, *, axis, reverse) -> TensorType:
 
 
 cumsum = _register("cumsum", OpGroup.REDUCE, _cumsum_rule)
+
+
+def _softmax_rule(name: str, operands: int):
+    """softmax / log_softmax along `axis` (one operand), and their backward kernels
+    (cotangent, forward result): PyTorch computes each as one kernel with its own
+    order of arithmetic, which composites of exp and sums cannot reproduce."""
+    def rule(*xs: TensorType, axis) -> TensorType:
+        if len(xs) != operands or any(x != xs[0] for x in xs) or not xs[0].dtype.is_float:
+            raise ShapeError(f"{name}: needs {operands} floating point operand(s) of one "
+                             f"type, got {_fmt(*xs)}")
+        _check_axes(name, xs[0], (axis,))
+        return xs[0]
+    return rule
+
+
+softmax = _register("softmax", OpGroup.REDUCE, _softmax_rule("softmax", 1))
+log_softmax = _register("log_softmax", OpGroup.REDUCE, _softmax_rule("log_softmax", 1))
+softmax_backward_data = _register("softmax_backward_data", OpGroup.REDUCE,
+                                  _softmax_rule("softmax_backward_data", 2))
+log_softmax_backward_data = _register("log_softmax_backward_data", OpGroup.REDUCE,
+                                      _softmax_rule("log_softmax_backward_data", 2))
 # ---- end of the maths surface block
 
 
@@ -522,3 +543,9 @@ NO_ARITHMETIC = frozenset(
 #: code sends them to native code (runtime/eager_native.py).
 COSTLY_ELEMENTWISE = frozenset(PRIMITIVES[name] for name in (
     "pow", "sin", "cos", "exp", "log", "tanh", "logistic", "expm1", "log1p", "atan", "erf"))
+#: softmax and its kin: kernels whose numpy reference (PyTorch's arithmetic, SLEEF's exp
+#: with exact fused multiply-adds) costs ~100 ns an element, so big eager ones go native too.
+SOFTMAX_KERNELS = frozenset({softmax, log_softmax, softmax_backward_data,
+                             log_softmax_backward_data})
+#: what eager code sends to native code when the array is big (runtime/eager_native.py)
+NATIVE_WHEN_BIG = COSTLY_ELEMENTWISE | SOFTMAX_KERNELS

@@ -418,3 +418,43 @@ def _scatter(b, instr, ct):
     axes = instr.attrs["axes"]
     return ([b.scatter(ct, _fill(b, src, 0), *indices, axes=axes),
              b.gather(ct, *indices, axes=axes)] + [None] * len(indices))
+
+
+# ---------------------------------------------------------------- softmax and its kin
+# Each is one kernel (PyTorch's arithmetic); its backward is a primitive too, so first
+# derivatives have PyTorch's bits, and these rules of the backward kernels give the second.
+
+def sum_along(b: Builder, v: Value, axis: int) -> Value:
+    """sum(v, axis, keepdim=True), broadcast back to v's shape."""
+    return _expand(b, b.reduce_sum(v, axes=(axis,)), (axis,), v.type)
+
+
+@defvjp(P.softmax)
+def _softmax(b, instr, ct):
+    return [b.softmax_backward_data(ct, instr, axis=instr.attrs["axis"])]
+
+
+@defvjp(P.log_softmax)
+def _log_softmax(b, instr, ct):
+    return [b.log_softmax_backward_data(ct, instr, axis=instr.attrs["axis"])]
+
+
+@defvjp(P.softmax_backward_data)
+def _softmax_backward_data(b, instr, ct):
+    """z = (g - sum(g y)) y: the g part is symmetric (the same kernel on the cotangent);
+    y gets ct (g - sum(g y)) - g sum(ct y)."""
+    g, y = instr.operands
+    axis = instr.attrs["axis"]
+    ct_y = b.sub(b.mul(ct, b.sub(g, sum_along(b, b.mul(g, y), axis))),
+                 b.mul(g, sum_along(b, b.mul(ct, y), axis)))
+    return [b.softmax_backward_data(ct, y, axis=axis), ct_y]
+
+
+@defvjp(P.log_softmax_backward_data)
+def _log_softmax_backward_data(b, instr, ct):
+    """z = g - exp(y) sum(g): g gets ct - sum(ct exp(y)); y gets -ct exp(y) sum(g)."""
+    g, y = instr.operands
+    axis = instr.attrs["axis"]
+    e = b.exp(y)
+    ct_g = b.sub(ct, sum_along(b, b.mul(ct, e), axis))
+    return [ct_g, b.neg(b.mul(b.mul(ct, e), sum_along(b, g, axis)))]

@@ -8,5 +8,6 @@ the first call of a compiled function (W5 in benchmarks/README.md).
 from .interpreter import IMPLS, interpret
 from .compiler import compile_function
 from .native_call import CompiledFunction
+from . import native_pool  # noqa: F401 - registers the native worker pool's slot
 
 __all__ = ["IMPLS", "interpret", "CompiledFunction", "compile_function"]

@@ -1,4 +1,4 @@
-"""Big eager transcendentals in native code.
+"""Big eager transcendentals (and softmax kernels) in native code.
 
 numpy computes `x ** 3` with libm's pow per element (~200 ns here) and sin/exp
 without vectors, where PyTorch's kernels multiply or vectorise.  An eager
@@ -22,7 +22,7 @@ from ..ir.core import Function, Instr, Param, TensorType
 from .execute import eager_mode, execute
 
 #: the primitives worth a native call (numpy is several times slower than the vector loop)
-PRIMS = P.COSTLY_ELEMENTWISE
+PRIMS = P.NATIVE_WHEN_BIG
 #: elements from which the call's fixed cost (~5-10 us) is small against numpy's loop
 MIN_SIZE = 32768
 
@@ -37,9 +37,10 @@ def evaluate(prim, operands: list, attrs: dict, rtype: TensorType) -> np.ndarray
     `operands`: per operand its array, or the `full` Instr of a Python-number
     constant (kept in the Function).  The caller checked `prim in PRIMS` and the size.
     """
-    if not rtype.dtype.is_float or attrs or eager_mode() == "interpret":
+    if not rtype.dtype.is_float or eager_mode() == "interpret" or (
+            attrs and prim not in P.SOFTMAX_KERNELS):  # (their axis is their one attribute)
         return None
-    key = [prim, rtype]
+    key = [prim, rtype, tuple(sorted(attrs.items()))]
     arrays = []
     for op in operands:
         if type(op) is Instr:
@@ -58,7 +59,7 @@ def evaluate(prim, operands: list, attrs: dict, rtype: TensorType) -> np.ndarray
         if fn is not None:
             _fns.move_to_end(key)
     if fn is None:
-        fn = _function(prim, operands, rtype)
+        fn = _function(prim, operands, attrs, rtype)
         with _lock:
             fn = _fns.setdefault(key, fn)
             while len(_fns) > _CACHE_SIZE:
@@ -66,7 +67,7 @@ def evaluate(prim, operands: list, attrs: dict, rtype: TensorType) -> np.ndarray
     return execute(fn, arrays)[0]
 
 
-def _function(prim, operands: list, rtype: TensorType) -> Function:
+def _function(prim, operands: list, attrs: dict, rtype: TensorType) -> Function:
     params, values, body = [], [], []
     for op in operands:
         if type(op) is Instr:
@@ -77,6 +78,6 @@ def _function(prim, operands: list, rtype: TensorType) -> Function:
             p = Param(rtype)
             params.append(p)
             values.append(p)
-    out = Instr(prim, values, {}, rtype)
+    out = Instr(prim, values, dict(attrs), rtype)
     body.append(out)
     return Function(f"eager_{prim.name}", params, body, [out])

@@ -18,6 +18,7 @@ import numpy as np
 from ..ir import primitives as P
 from ..ir.core import Function, Instr, Param, TensorType
 from ..ir.primitives import NO_ARITHMETIC, OpGroup, Primitive
+from . import softmax_kernels
 
 IMPLS: dict[Primitive, Callable[..., np.ndarray]] = {}
 
@@ -115,6 +116,11 @@ def _cumsum(x, *, axis, reverse):
     if reverse:
         return np.flip(np.cumsum(np.flip(x, axis), axis=axis, dtype=x.dtype), axis).copy()
     return np.cumsum(x, axis=axis, dtype=x.dtype)
+
+
+# softmax and its kin: PyTorch's kernels' arithmetic, to the bit (runtime/softmax_kernels.py)
+for _prim in (P.softmax, P.log_softmax, P.softmax_backward_data, P.log_softmax_backward_data):
+    IMPLS[_prim] = getattr(softmax_kernels, _prim.name)
 
 
 def _check_integer_divisor(y, name: str) -> None:

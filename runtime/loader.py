@@ -98,14 +98,14 @@ def load_mcjit(entry: Entry) -> LoadedCode:
     if not address:
         raise RuntimeError(f"symbol {entry.symbol} not found in its object code")
     fill = {name: llvm.address_of_symbol(name) for name in blas.available().values()}
-    fill[sharedlib.PARALLEL_FOR] = sharedlib.slot_addresses()[sharedlib.PARALLEL_FOR]
     fill[sharedlib.INTERRUPT_PENDING] = sharedlib.slot_addresses()[sharedlib.INTERRUPT_PENDING]
     for slot in sharedlib.SLOT_NAMES:
         cell = engine.get_global_value_address(sharedlib.slot_symbol(entry.symbol, slot))
         if cell:
-            if not fill.get(slot):
+            value = sharedlib.slot_address(slot, fill)
+            if not value:
                 raise RuntimeError(f"{entry.symbol} calls {slot}, which this process lacks")
-            ctypes.c_void_p.from_address(cell).value = fill[slot]
+            ctypes.c_void_p.from_address(cell).value = value
     code = _loaded[entry.symbol] = LoadedCode(
         address, engine.get_function_address(entry.symbol + "_obj"), engine)
     return code

@@ -1,16 +1,19 @@
-"""The thread pool behind `tapegrad_parallel_for`, which generated code calls for big loops.
+"""The Python thread pool behind `tapegrad_parallel_for`: the fallback of the native one.
 
     void tapegrad_parallel_for(void (*part)(void **buffers, int64 lo, int64 hi),
-                               void **buffers, int64 n)
+                               void **buffers, int64 n, int64 work)
 
 runs `part` over disjoint ranges that cover [0, n): one range on the calling
-thread, the others on persistent worker threads.  It is a ctypes callback, so
-it holds the GIL while it hands out work; every `part` call goes through ctypes,
-which releases the GIL, so the ranges really run at the same time.  Handing
-work over costs tens of microseconds, which is why the code generator only
-splits loops with a lot of work (codegen.emit.PARALLEL_WORK).
+thread, the others on other threads; `work` is the loop's elements times its
+fusion cost, and loops with less than a pool's threshold run on the caller alone.
+The native pool (runtime/native_pool.py, codegen/pool_module.py) fills the slot
+wherever it runs: it hands work over in about a microsecond.  This one is for
+where it does not (another OS or machine, `TAPEGRAD_NATIVE_POOL=0`): a ctypes
+callback, holding the GIL while it hands out work; every `part` call goes through
+ctypes, which releases the GIL, so the ranges really run at the same time.
+Handing work over costs tens of microseconds, hence its higher threshold.
 
-`TAPEGRAD_NUM_THREADS` caps the threads (default: the CPUs this process may use).
+`TAPEGRAD_NUM_THREADS` caps the threads of both (default: the CPUs this process may use).
 """
 from __future__ import annotations
 
@@ -20,7 +23,11 @@ import queue
 import threading
 
 _PART = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
-_PFOR = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+_PFOR = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                         ctypes.c_int64)
+#: Split a loop only above this much work (see the module docstring): handing a range
+#: to a Python thread costs tens of microseconds.
+MIN_WORK = 1 << 22
 
 
 def num_threads() -> int:
@@ -74,8 +81,11 @@ _pool: _Pool | None = None
 _pool_lock = threading.Lock()
 
 
-def _parallel_for(address, buffers, n) -> None:
+def _parallel_for(address, buffers, n, work) -> None:
     global _pool
+    if work < MIN_WORK:
+        _PART(address)(buffers, 0, n)
+        return
     if _pool is None:
         with _pool_lock:
             if _pool is None:

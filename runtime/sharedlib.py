@@ -57,12 +57,26 @@ def blas_identity() -> str:
     return ",".join(sorted(gemm_addresses())) or "none"
 
 
+#: Slots whose address is found only when some code needs it: name -> function giving
+#: it.  The parallel loop's is the Python pool here; runtime/native_pool.py registers
+#: its native dispatcher (built or loaded on first need, so code without split loops
+#: never waits for it).
+SLOT_PROVIDERS = {PARALLEL_FOR: lambda: parallel.ADDRESS}
+
+
 def slot_addresses() -> dict[str, int]:
-    """What each slot is filled with in this process."""
+    """What each slot is filled with in this process (those of SLOT_PROVIDERS aside)."""
     out = {GEMM_NAMES[dt]: address for dt, address in gemm_addresses().items()}
-    out[PARALLEL_FOR] = parallel.ADDRESS
     out[INTERRUPT_PENDING] = interrupt.ADDRESS
     return out
+
+
+def slot_address(name: str, addresses: dict[str, int]) -> int | None:
+    """What slot `name` is filled with: from `addresses` (slot_addresses()), or its
+    provider's."""
+    provider = SLOT_PROVIDERS.get(name)
+    return provider() if provider is not None and name not in addresses \
+        else addresses.get(name)
 
 
 # ------------------------------------------------------------------ the host, without LLVM
@@ -213,9 +227,10 @@ def load(shared_object: bytes, symbol: str, directory: Path) -> Library | None:
             cell = ctypes.c_void_p.in_dll(handle, slot_symbol(symbol, slot))
         except ValueError:
             continue  # this code does not call it
-        if not addresses.get(slot):
+        value = slot_address(slot, addresses)
+        if not value:
             return None  # it calls something this process does not have: never run it
-        cell.value = addresses[slot]
+        cell.value = value
     try:
         lib.address = ctypes.cast(handle[symbol], ctypes.c_void_p).value
         lib.object_address = ctypes.cast(handle[symbol + "_obj"], ctypes.c_void_p).value

@@ -1,27 +1,21 @@
 """softmax and log_softmax as `tg.softmax` and Tensor methods (`x.softmax(dim=1)`).
 
-The row maximum is subtracted, held constant (its gradient cancels), so large
-inputs stay finite; float16 computes in float32 and rounds once, as PyTorch's
-CPU kernel.  tapegrad.nn.functional has the same functions with F's defaults.
+Each is one primitive (ir: softmax, log_softmax; their VJPs the backward kernels
+softmax_backward_data / log_softmax_backward_data), computed with the arithmetic of
+PyTorch's CPU kernel, so values and gradients have PyTorch's bits (the row maximum is
+subtracted inside the kernel: large inputs stay finite).  tapegrad.nn.functional has
+the same functions with F's defaults.
 """
 from __future__ import annotations
 
 from ..ir import primitives as P
 from . import ops_elementwise as E
-from . import ops_reduce as R
 from . import ops_shape as S
-from .ops_core import in_float32
 from .tape import bind, grad_node
 from .tensor import Tensor, _wrap_dim
 
 
-def _shifted(x: Tensor, dim: int) -> Tensor:
-    if x.ndim and x.shape[dim] == 0:  # an empty dim has no maximum and nothing to shift
-        return x
-    return E.sub(x, bind(P.stop_gradient, R.amax(x, dim, keepdim=True)))
-
-
-def _prepared(input: Tensor, dim, dtype) -> tuple[Tensor, int]:
+def _prepared(input, dim, dtype) -> tuple[Tensor, int]:
     x = E.as_tensor(input)
     if dtype is not None:
         x = S.to_dtype(x, dtype)
@@ -30,22 +24,21 @@ def _prepared(input: Tensor, dim, dtype) -> tuple[Tensor, int]:
     return x, _wrap_dim(dim, x.ndim) if x.ndim else 0
 
 
-def softmax(input, dim=None, dtype=None) -> Tensor:
+def _kernel(prim, name: str, input, dim, dtype) -> Tensor:
     x, d = _prepared(input, dim, dtype)
-    with grad_node("SoftmaxBackward0", x):
-        def compute(x):
-            e = E.exp(_shifted(E.to_float(x), d))
-            return E.div(e, R.sum(e, d, keepdim=True))
-        return in_float32(x, compute)
+    with grad_node(name, x):
+        x = E.to_float(x)
+        if x.ndim == 0:  # a 0-d tensor is a row of one
+            return S.reshape(bind(prim, S.reshape(x, (1,)), axis=0), ())
+        return bind(prim, x, axis=d)
+
+
+def softmax(input, dim=None, dtype=None) -> Tensor:
+    return _kernel(P.softmax, "SoftmaxBackward0", input, dim, dtype)
 
 
 def log_softmax(input, dim=None, dtype=None) -> Tensor:
-    x, d = _prepared(input, dim, dtype)
-    with grad_node("LogSoftmaxBackward0", x):
-        def compute(x):
-            z = _shifted(E.to_float(x), d)
-            return E.sub(z, E.log(R.sum(E.exp(z), d, keepdim=True)))
-        return in_float32(x, compute)
+    return _kernel(P.log_softmax, "LogSoftmaxBackward0", input, dim, dtype)
 
 
 FUNCTIONS = ["softmax", "log_softmax"]

@@ -5,9 +5,8 @@ kernel (the normal kernel is never dispatched to AVX-512) with the Cephes-style
 vector log and sincos of `avx_mathfun.h`, built by GCC with multiply-adds
 contracted into fused ones. The float64 fill and the scalar Box-Muller path call
 glibc's log/cos/sin/log1p, which Python's `math` module calls too (numpy's SIMD
-versions differ in the last bit now and then). A fused multiply-add is exact
-here: float32 ones through float64 with round-to-odd, float64 ones through
-error-free transformations (Boldo and Melquiond's emulation).
+versions differ in the last bit now and then). Fused multiply-adds are exact
+(runtime/exact_fma.py).
 """
 from __future__ import annotations
 
@@ -15,66 +14,9 @@ import math
 
 import numpy as np
 
+from ..runtime.exact_fma import fma32, fma64  # noqa: F401  (the fills call them as MF.fma32)
+
 _F32, _F64 = np.float32, np.float64
-_SPLIT = _F64(134217729.0)  # 2**27 + 1: Veltkamp's split of a double into two halves
-
-
-def _two_sum(a, b):
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _round_to_odd(s, err):
-    """s = RN(x) with x = s + err exactly; the same x rounded to odd instead."""
-    bits = s.view(np.int64)
-    fix = (err != 0) & ((bits & 1) == 0)
-    if np.any(fix):
-        s = s.copy()
-        s[fix] = np.nextafter(s[fix], np.where(err[fix] > 0, np.inf, -np.inf))
-    return s
-
-
-def fma32(a, b, c) -> np.ndarray:
-    """float32 a*b + c rounded once. The product is exact in float64, so the float64 sum s is
-    off the exact value by under half a double ulp: rounding s to float32 is right unless s
-    sits exactly on a float32 midpoint, which (rarely) the exact sum's side settles."""
-    a, b, c = np.asarray(a, dtype=_F64), np.asarray(b, dtype=_F64), np.asarray(c, dtype=_F64)
-    p = a * b
-    s = p + c
-    out = s.astype(_F32)
-    bits = s.view(np.int64) if s.ndim else np.atleast_1d(s).view(np.int64)
-    midpoint = (bits & 0x1FFFFFFF) == 0x10000000
-    if np.any(midpoint):
-        p, c, s = (np.broadcast_to(v, midpoint.shape)[midpoint] for v in (p, c, s))
-        fixed = _round_to_odd(s, _two_sum(p, c)[1]).astype(_F32)
-        out = np.atleast_1d(out)
-        out[midpoint] = fixed
-    return out
-
-
-def _two_prod(a, b):
-    p = a * b
-    ah = a * _SPLIT
-    ah = ah - (ah - a)
-    al = a - ah
-    bh = b * _SPLIT
-    bh = bh - (bh - b)
-    bl = b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def fma64(a, b, c) -> np.ndarray:
-    """float64 a*b + c rounded once (exact product, round-to-odd middle sum)."""
-    a, b, c = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, dtype=_F64)) for v in (a, b, c)))
-    with np.errstate(over="ignore", invalid="ignore"):
-        uh, ul = _two_prod(a, b)
-        th, tl = _two_sum(c, uh)
-        v, verr = _two_sum(tl, ul)
-        out = th + _round_to_odd(v, verr)
-        plain = a * b + c  # infinities and NaN: the error terms are meaningless there
-    return np.where(np.isfinite(out), out, plain)
-
 
 # ---------------------------------------------------------------- float32 vector log
 

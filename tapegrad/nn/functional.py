@@ -1,8 +1,8 @@
 """`tg.nn.functional`: activations and losses with PyTorch's defaults (reduction='mean').
 
-All are compositions of tensor operations, written to stay finite for large
-inputs: softmax and log_softmax subtract the (gradient-free) row maximum,
-and the logits form of binary cross entropy uses log1p(exp(-|x|)).
+Most are compositions of tensor operations, written to stay finite for large
+inputs (the logits form of binary cross entropy uses log1p(exp(-|x|)));
+softmax and log_softmax are one primitive each, PyTorch's kernels' arithmetic.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from ..tracer import ops_elementwise as E
 from ..tracer import ops_inplace as IP
 from ..tracer import ops_reduce as R
 from ..tracer import ops_shape as S
+from ..tracer import ops_softmax as _SM
 from ..tracer.ops_core import convert, filled_tensor as _filled_tensor
-from ..tracer.ops_core import in_float32 as _in_float32
 from ..tracer.eager_template import composite as _composite
 from ..tracer.random_ops import dropout_noise as _dropout_noise
 from ..tracer.tape import bind, grad_node
@@ -35,40 +35,14 @@ tanh = E.tanh
 __getattr__ = _module_getattr("tapegrad.nn.functional", "torch.nn.functional")
 
 
-def _softmax_dim(x: Tensor, dim) -> int:
-    """PyTorch's choice when `dim` is omitted (deprecated there, kept for old code)."""
-    if dim is None:
-        dim = 0 if x.ndim in (0, 1, 3) else 1
-    return _wrap_dim(dim, x.ndim)
-
-
-def _shifted(x: Tensor, dim: int) -> Tensor:
-    """x minus its maximum along dim, the maximum held constant (its gradient cancels).
-    An empty dim has no maximum and nothing to shift (softmax of it is empty, as in PyTorch)."""
-    if x.shape[dim] == 0:
-        return x
-    m = bind(P.stop_gradient, R.amax(x, dim, keepdim=True))
-    return E.sub(x, m)
-
-
 def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
-    x = input if dtype is None else S.to_dtype(input, dtype)
-    d = _softmax_dim(x, dim)
-    with grad_node("SoftmaxBackward0", x):
-        def compute(x):  # float16 in float32, rounded once, as PyTorch's kernel
-            e = E.exp(_shifted(E.to_float(x), d))
-            return E.div(e, R.sum(e, d, keepdim=True))
-        return _in_float32(x, compute)
+    """One kernel with PyTorch's arithmetic (tracer/ops_softmax.py)."""
+    return _SM.softmax(input, dim, dtype)
 
 
 def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
-    x = input if dtype is None else S.to_dtype(input, dtype)
-    d = _softmax_dim(x, dim)
-    with grad_node("LogSoftmaxBackward0", x):
-        def compute(x):  # float16 in float32, rounded once, as PyTorch's kernel
-            z = _shifted(E.to_float(x), d)
-            return E.sub(z, E.log(R.sum(E.exp(z), d, keepdim=True)))
-        return _in_float32(x, compute)
+    """One kernel with PyTorch's arithmetic (tracer/ops_softmax.py); cross_entropy's too."""
+    return _SM.log_softmax(input, dim, dtype)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

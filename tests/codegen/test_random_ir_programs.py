@@ -21,7 +21,7 @@ from helpers.op_tables import ANY_UNARY, ARITHMETIC, FLOAT_UNARY
 UNARY = [PRIMITIVES[name] for name in FLOAT_UNARY + ANY_UNARY]
 BINARY = [PRIMITIVES[name] for name in ARITHMETIC]
 OPS = ["unary", "binary", "binary", "broadcast", "reshape", "transpose", "slice", "pad",
-       "concatenate", "reduce", "argmax", "select", "matmul", "convert"]
+       "concatenate", "reduce", "argmax", "select", "matmul", "convert", "softmax"]
 
 shapes = st.lists(st.sampled_from([0, 1, 2, 3, 4, 4, 3, 2]), max_size=3).map(tuple)
 
@@ -67,6 +67,15 @@ def _apply(draw, b: Builder, op: str, values):
     if op == "matmul":
         n = v.type.ndim
         return b.matmul(v, b.transpose(v, perm=tuple(range(n - 2)) + (n - 1, n - 2)))
+    if op == "softmax":  # and its kin: PyTorch's kernels (the backward ones on a softmax)
+        axis = draw(st.integers(0, max(v.type.ndim - 1, 0)))
+        prim = draw(st.sampled_from([P.softmax, P.log_softmax, P.softmax_backward_data,
+                                     P.log_softmax_backward_data]))
+        if prim in (P.softmax, P.log_softmax):
+            return b.emit(prim, v, axis=axis)
+        forward = P.softmax if prim is P.softmax_backward_data else P.log_softmax
+        return b.emit(prim, v, b.emit(forward, draw(st.sampled_from(same)), axis=axis),
+                      axis=axis)
     if op == "convert":
         other = {f32: f64, f64: f32, i64: f32}[v.dtype]
         return b.convert(b.convert(v, dtype=other), dtype=v.dtype)

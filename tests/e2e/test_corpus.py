@@ -147,11 +147,6 @@ KNOWN_FAILURES = {
     "d2l_autograd": _known((_RANDOM, "torch.randn(size=()) (the size= keyword)")),
     "d2l_linreg_scratch": _known((_RANDOM, "torch.normal"),
                                  (_INDEXING, "features[batch_indices]")),
-    "lib_tinygrad_ops_grads": _known((_DIFFERS, (
-        "the gradient of x.softmax(dim=1).sum() is rounding noise (~1e-9, exactly 0 in "
-        "infinite precision): PyTorch computes it with softmax's own formula "
-        "y * (g - sum(g * y)), tapegrad by differentiating exp / sum, so the noise differs; "
-        "every other of the 163 lines matches"))),
     "tut_func_jacobians_hessians": _known((_DIFFERS, (
         "its first assert compares jacrev (compiled: tapegrad's vector tanh, correctly "
         "rounded for 95% of float32 inputs, at most 1.5 ulp off) with row-by-row eager "

@@ -186,7 +186,20 @@ REGION_CASES = [
     Case("cond-output", P.output, [(3,), (3,)], cond_sin_or_square),
     Case("cond", P.cond, [(2, 2), (2, 2)], cond_sin_or_square),
 ]
-ALL_CASES = UNARY_CASES + MULTI_CASES + MATH_SURFACE_CASES + INDEX_CASES + REGION_CASES
+# softmax and its kin (one kernel each, PyTorch's arithmetic): along the last axis and
+# an inner one; the backward kernels with a softmax output as their second operand
+SOFTMAX_CASES = [
+    case("softmax", P.softmax, [(3, 4)], lambda b, x: b.softmax(x, axis=1)),
+    case("softmax-inner", P.softmax, [(3, 2, 2)], lambda b, x: b.softmax(x, axis=0)),
+    case("log_softmax", P.log_softmax, [(2, 5)], lambda b, x: b.log_softmax(x, axis=1)),
+    case("log_softmax-inner", P.log_softmax, [(4, 3)], lambda b, x: b.log_softmax(x, axis=0)),
+    case("softmax_backward_data", P.softmax_backward_data, [(3, 4), (3, 4)],
+         lambda b, g, x: b.softmax_backward_data(g, b.softmax(x, axis=1), axis=1)),
+    case("log_softmax_backward_data", P.log_softmax_backward_data, [(2, 3), (2, 3)],
+         lambda b, g, x: b.log_softmax_backward_data(g, b.log_softmax(x, axis=0), axis=0)),
+]
+
+ALL_CASES = UNARY_CASES + MULTI_CASES + MATH_SURFACE_CASES + INDEX_CASES + REGION_CASES + SOFTMAX_CASES
 
 
 def ids(cases):

@@ -18,7 +18,7 @@ from tapegrad.runtime import interpreter
 
 #: every set of groups or primitives that ir defines, by identity
 IR_SETS = [P.ELEMENTWISE, P.KERNELS, P.NO_ARITHMETIC, P.COSTLY_ELEMENTWISE,
-           vjp_rules.NON_DIFFERENTIABLE]
+           P.SOFTMAX_KERNELS, P.NATIVE_WHEN_BIG, vjp_rules.NON_DIFFERENTIABLE]
 #: the spellings a group test would have as a string
 _GROUP_WORDS = {g.value for g in OpGroup} | {k.value for k in LoweringKind}
 

@@ -377,8 +377,47 @@ def _doubled(x):
     return x
 
 
+def softmax_cases():
+    """softmax and its kin against their definitions in float64 (the bits of PyTorch's
+    kernels are checked against its recordings: tests/runtime/test_softmax_kernels.py);
+    large inputs stay finite, NaN spreads along its line, an empty axis gives nothing."""
+    def softmax(x, axis):
+        w = x.astype(F64)
+        e = np.exp(w - w.max(axis, keepdims=True))
+        return (e / e.sum(axis, keepdims=True)).astype(x.dtype)
+
+    def log_softmax(x, axis):
+        w = x.astype(F64)
+        z = w - w.max(axis, keepdims=True)
+        return (z - np.log(np.exp(z).sum(axis, keepdims=True))).astype(x.dtype)
+
+    def backward(g, y, axis):
+        w, y = g.astype(F64), y.astype(F64)
+        return ((w - (w * y).sum(axis, keepdims=True)) * y).astype(g.dtype)
+
+    def log_backward(g, y, axis):
+        w, y = g.astype(F64), y.astype(F64)
+        return (w - np.exp(y) * w.sum(axis, keepdims=True)).astype(g.dtype)
+
+    for dt in (F32, F64):
+        for s, axis in [((5,), 0), ((3, 4), 1), ((2, 40), 1), ((4, 3), 0), ((2, 3, 5), 1)]:
+            x, g = data(s, dt), data(s, dt, 1)
+            for name, f in (("softmax", softmax), ("log_softmax", log_softmax)):
+                yield Case(name, [x], {"axis": axis}, lambda x, f=f, a=axis: f(x, a))
+            y = softmax(x, axis)
+            yield Case("softmax_backward_data", [g, y], {"axis": axis},
+                       lambda g, y, a=axis: backward(g, y, a))
+            yield Case("log_softmax_backward_data", [g, log_softmax(x, axis)], {"axis": axis},
+                       lambda g, y, a=axis: log_backward(g, y, a))
+        big = np.array([[1e4, 1e4 - 1, -1e4], [np.nan, 0, 1]], dt)
+        for name, f in (("softmax", softmax), ("log_softmax", log_softmax)):
+            yield Case(name, [big], {"axis": 1}, lambda x, f=f: f(x, 1), id="large-nan")
+            yield Case(name, [np.zeros((2, 0), dt)], {"axis": 1}, lambda x: x.copy(), id="empty")
+
+
 CASE_GENERATORS = [elementwise_cases, structural_cases, reduction_cases, matmul_cases,
-                   source_cases, math_surface_cases, index_cases, region_cases]
+                   source_cases, math_surface_cases, index_cases, region_cases,
+                   softmax_cases]
 ALL_CASES = [c for gen in CASE_GENERATORS for c in gen()]
 
 

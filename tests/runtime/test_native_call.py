@@ -50,11 +50,16 @@ def test_big_results_reuse_only_unreferenced_blocks():
 
 
 @pytest.mark.parametrize("threads", ["1", "2", "3"])
-def test_parallel_loops_match_the_interpreter(monkeypatch, threads):
+def test_parallel_loops_match_the_interpreter(monkeypatch, request, threads):
     monkeypatch.setattr(emit, "PARALLEL_WORK", 1)  # split every elementwise loop
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", threads)
-    from tapegrad.runtime import parallel
+    from tapegrad.runtime import native_pool, parallel
     monkeypatch.setattr(parallel, "_pool", None)
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)  # the Python pool's, where it runs
+    if native_pool.address() is not None:  # the native pool: restarted with `threads`
+        assert native_pool.restart()
+        native_pool.configure(min_work=0)
+        request.addfinalizer(lambda: (monkeypatch.undo(), native_pool.restart()))
     b = Builder(f"par{threads}")
     x = b.param(tensor_type(dtypes.f64, (7, 33)), "x")
     y = b.param(tensor_type(dtypes.f64, (33,)), "y")
