@@ -1,7 +1,8 @@
 """CPU time per step of the eager workloads, tapegrad and PyTorch eager in turns.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 TAPEGRAD_NUM_THREADS=1 \
-        python -m benchmarks.eager_cpu [NN,W3,W4B,W6,POW,BCE] [rounds]
+        TAPEGRAD_REFS_SITE=/path/to/side-venv/lib/python3.11/site-packages \
+        .venv/bin/python -m benchmarks.eager_cpu [NN,W3,W4B,W6,POW,BCE] [rounds]
 
 On a machine other processes keep busy, wall-clock medians mostly measure who got
 the core; the CPU time of this thread (`time.thread_time`) is not inflated by
@@ -11,14 +12,41 @@ against PyTorch's result before it is timed.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 import numpy as np
 
 import tapegrad as tg
+import tapegrad.tracer
 
-from . import references as refs
+
+def _one_tree() -> str:
+    """The tree every tapegrad package comes from.  `PYTHONPATH=<tree>` in a venv where
+    another tree is installed editable finds `tapegrad` in <tree> but its subpackages
+    (tracer, runtime, ir, codegen: mapped by the installed tree's finder) in the
+    installed one, so the figures would be the installed tree's."""
+    import tapegrad.codegen
+    import tapegrad.ir
+    import tapegrad.runtime
+    root = os.path.dirname(os.path.dirname(os.path.realpath(tg.__file__)))
+    for mod in (tapegrad.tracer, tapegrad.runtime, tapegrad.ir, tapegrad.codegen):
+        where = os.path.realpath(mod.__file__)
+        if not where.startswith(root + os.sep):
+            sys.exit(f"tapegrad is {tg.__file__} but {mod.__name__} is {where}: run this "
+                     "from the venv where this tree is installed, with the side venv's "
+                     "site-packages in TAPEGRAD_REFS_SITE")
+    return root
+
+
+TREE = _one_tree()
+# PyTorch from a side venv (TAPEGRAD_REFS_SITE=<its site-packages>), searched after
+# everything of this venv: this tree's tapegrad and its numpy come first
+if os.environ.get("TAPEGRAD_REFS_SITE"):
+    sys.path.append(os.environ["TAPEGRAD_REFS_SITE"])
+
+from . import references as refs  # noqa: E402  (after the side venv's path)
 
 try:
     import torch
@@ -96,6 +124,7 @@ def cpu_table(names, rounds=15):
 
 
 def main(argv):
+    print(f"tapegrad from {TREE}; PyTorch {torch.__version__ if torch else 'not importable'}")
     names = (argv[0].split(",") if argv else list(WORKLOADS))
     rounds = int(argv[1]) if len(argv) > 1 else 15
     for name, (ours, theirs) in cpu_table([n.upper() for n in names], rounds).items():

@@ -30,9 +30,10 @@ from ..runtime.execute import execute
 from .backward_plan import COTANGENT, INSTR, PARAM, AdjointPlan, TapeGraph
 from .backward_replay import _input_requiring_grad, _tie, forward_tensor
 from .backward_walk import NodeWalk, adjoint_inputs
+from .block_recorder import recorder
 from .inline import sum_node_name
 from .node_names import default_name as _default_name
-from .tape import AdjointNode, BlockShape, Saved, _new_instr, node_class
+from .tape import AdjointNode, BlockShape, Saved, node_class
 from .tensor import Tensor
 
 #: a result's kinds in a template
@@ -45,7 +46,7 @@ class _Template:
     then the template's own instructions), which results are recorded, and the node's
     name and line."""
 
-    __slots__ = ("instrs", "results", "inputs", "name", "loc", "ties", "shape")
+    __slots__ = ("instrs", "results", "inputs", "name", "loc", "ties", "shape", "record")
 
     def __init__(self, instrs, results, inputs, name, loc, ties, n_params):
         self.instrs = instrs  # (prim, operand numbers, attrs, type, loc)
@@ -60,6 +61,8 @@ class _Template:
                 outputs.append(ref - n_params)
         self.shape = BlockShape(tuple(outputs), tuple(
             [k for k in range(len(instrs)) if k not in outputs]))
+        #: the node's instructions in one call (block_recorder)
+        self.record = recorder(instrs, n_params)
 
 
 def _template(plan: AdjointPlan, rg: tuple[bool, ...]) -> _Template | None:
@@ -168,14 +171,8 @@ def record_adjoint(plan: AdjointPlan, graph: TapeGraph, grads: list[Tensor],
         node.loc = tmpl.loc
         node.hooks = node.retained = None
         node_saved = node.saved = {id(values[k]): records[k] for k in tmpl.inputs}
-        env = list(values)
-        instrs = []
-        for prim, refs, attrs, rtype, loc in tmpl.instrs:
-            instr = _new_instr(Instr)  # Instr(prim, operands, ...) (tape._new_instr)
-            instr.type, instr.prim, instr.operands, instr.attrs, instr.loc = \
-                rtype, prim, tuple([env[r] for r in refs]), attrs, loc
-            env.append(instr)
-            instrs.append(instr)
+        instrs = tmpl.record(values, None)
+        env = values + instrs
         node.instrs = instrs
         node.shape = tmpl.shape
         node.inputs = [values[k] for k in tmpl.inputs]

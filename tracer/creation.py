@@ -15,8 +15,9 @@ from ..ir import dtypes
 from ..ir.core import TensorType
 from ..ir.primitives import MAX_BYTES
 from .errors import at, user_loc
-from .ops_core import filled_tensor
+from .ops_core import filled_tensor, tensor_type
 from .ops_core import get_default_dtype, set_default_dtype  # noqa: F401  (tg.*, random_ops)
+from .tape import _tls
 from .tensor import Tensor
 
 # ---------------------------------------------------------------- dtypes and devices
@@ -103,7 +104,24 @@ def _finish(t: Tensor, requires_grad: bool, dev=None) -> Tensor:
 
 def _filled(value, size, dtype, requires_grad, dev) -> Tensor:
     dt = as_dtype(dtype, get_default_dtype())
+    if value.__class__ is builtins.int and (value == 0 or value == 1) and dt.is_float and \
+            not _tls.trace_depth:
+        shape = _plain_size(size)
+        if shape is not None:  # ones/zeros: bind(P.full)'s eager result, without its steps
+            return _finish(Tensor._make(np.full(shape, value, dt.np), tensor_type(dt, shape)),
+                           requires_grad, dev)
     return _finish(filled_tensor(value, dt, size_of(size)), requires_grad, dev)
+
+
+def _plain_size(size) -> tuple[int, ...] | None:
+    """size_of's result for non-negative Python ints of a size it accepts, else None."""
+    if len(size) == 1 and size[0].__class__ in (tuple, list):
+        size = size[0]
+    for d in size:
+        if d.__class__ is not builtins.int or d < 0:
+            return None
+    size = tuple(size)
+    return size if math.prod(size) * 8 <= MAX_BYTES else None
 
 
 # ---------------------------------------------------------------- from data
@@ -145,7 +163,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             all(e.__class__ is float for e in data) and get_default_dtype() is dtypes.f32:
         # a list of Python floats (seed 002's tensor([3.])): the general path's float32 copy
         arr = np.array(data, np.float32)
-        return _finish(Tensor._make(arr, TensorType(dtypes.f32, arr.shape)), requires_grad)
+        return _finish(Tensor._make(arr, tensor_type(dtypes.f32, arr.shape)), requires_grad)
     check_device(device)
     if _contains_abstract(data):  # a list of traced tensors: stack them
         from .ops_shape import stack

@@ -27,7 +27,7 @@ from . import saved_hooks as _saved_hooks
 from .dual_state import state as _duals
 from .grad_mode import _state as _grad_state
 from .ops_core import constant_entry, tensor_type
-from .tape import NODE_CLASSES, Saved, _caller_loc, _tls, new_instr, node_class
+from .tape import NODE_CLASSES, Saved, _caller_loc, _new_instr, _tls, new_instr, node_class
 from .tensor import Tensor
 
 _FLOATS = (dtypes.f32, dtypes.f64)  # float16 runs its products in float32: general path
@@ -253,7 +253,10 @@ def _of(t: Tensor) -> _Operand:
 def _step(fn, prim, ins: tuple, attrs: dict, rtype, data, loc) -> _Operand:
     """bind's rule for one primitive of a sequence: recorded when an operand requires
     grad, its operands (and their arrays) saved in order on first read."""
-    if not any(o.grad for o in ins):
+    for o in ins:  # any(o.grad for o in ins), without a generator per step
+        if o.grad:
+            break
+    else:
         return _Operand(data, False, None, [0])
     saved = fn.saved
     operands = []
@@ -266,7 +269,9 @@ def _step(fn, prim, ins: tuple, attrs: dict, rtype, data, loc) -> _Operand:
             saved[id(v)] = Saved(v, o.data, o.box)
         operands.append(v)
     box = [0]
-    instr = new_instr(prim, tuple(operands), attrs, rtype, loc)
+    instr = _new_instr(Instr)  # tape.new_instr, inlined
+    instr.type, instr.prim, instr.operands, instr.attrs, instr.loc = \
+        rtype, prim, tuple(operands), attrs, loc
     fn.instrs.append(instr)
     saved[id(instr)] = Saved(instr, data, box)
     return _Operand(data, True, instr, box)

@@ -26,10 +26,10 @@ import sys
 
 from ..ir.core import Instr
 from ..runtime.execute import execute
+from .block_recorder import CALL_LOC, recorder
 from .dual_state import state as _duals
 from .grad_mode import _state as _grad_state
-from .tape import (AdjointNode, BlockShape, GradFn, Saved, _caller_loc, _new_instr, _tls,
-                   node_class)
+from .tape import AdjointNode, BlockShape, GradFn, Saved, _caller_loc, _tls, node_class
 from .tensor import Tensor
 from .trace import trace
 
@@ -38,7 +38,7 @@ _SCALARS = (int, float, str, bool, type(None))
 
 
 class _Template:
-    __slots__ = ("fn", "instrs", "result", "rtype", "shape", "inputs")
+    __slots__ = ("fn", "instrs", "result", "rtype", "shape", "inputs", "record")
 
     def __init__(self, fn):
         self.fn = fn
@@ -55,6 +55,8 @@ class _Template:
         #: the parameters the instructions read (a tensor argument may be unused)
         read = {r for _, refs, _, _ in self.instrs for r in refs if r < len(fn.params)}
         self.inputs = sorted(read)
+        #: the node's instructions in one call (block_recorder), at the call's line
+        self.record = recorder([(*i, CALL_LOC) for i in self.instrs], len(fn.params))
 
 
 def composite(name: str):
@@ -62,6 +64,7 @@ def composite(name: str):
     `name` is its grad_fn's name."""
     def deco(op):
         templates: dict = {}
+        cls = node_class(name, AdjointNode)  # type(grad_fn).__name__ is PyTorch's
 
         @functools.wraps(op)
         def run(*args, **kwargs):
@@ -82,7 +85,7 @@ def composite(name: str):
                 entry = templates[key] = _build(op, args, kwargs, tensors)
                 if entry is _NEVER:
                     return op(*args, **kwargs)
-            return _record(entry, name, tensors, _caller_loc(sys._getframe(1)))
+            return _record(entry, cls, name, tensors, _caller_loc(sys._getframe(1)))
         run.__wrapped_composite__ = op
         return run
     return deco
@@ -96,7 +99,8 @@ def _signature(args: tuple, kwargs: dict):
         if isinstance(a, Tensor):
             if a._data is None:
                 return None, None
-            key.append((a._type, a._requires_grad))
+            t = a._type  # its dtype and shape: TensorType's own hash is Python code
+            key.append((t.dtype, t.shape, a._requires_grad))
             requires_grad = requires_grad or a._requires_grad
             tensors.append(a)
         elif isinstance(a, _SCALARS):  # a float by its bits: -0.0 is not 0.0 here
@@ -132,10 +136,9 @@ def _build(op, args: tuple, kwargs: dict, tensors: list):
     return _Template(fn)
 
 
-def _record(tmpl: _Template, name: str, tensors: list, loc) -> Tensor:
-    """The template run on the tensors' arrays, recorded as one node."""
+def _record(tmpl: _Template, cls: type, name: str, tensors: list, loc) -> Tensor:
+    """The template run on the tensors' arrays, recorded as one node of class `cls`."""
     out = execute(tmpl.fn, [t._data for t in tensors])[0]
-    cls = node_class(name, AdjointNode)  # type(grad_fn).__name__ is PyTorch's
     node = cls.__new__(cls)
     GradFn.__init__(node, name, tensors, loc)
     env = [t._graph_value() for t in tensors]
@@ -143,14 +146,8 @@ def _record(tmpl: _Template, name: str, tensors: list, loc) -> Tensor:
     for t, v in zip(tensors, env):
         if id(v) not in saved:
             saved[id(v)] = Saved(v, t._data, t._version)
-    instrs = node.instrs
-    for prim, refs, attrs, rtype in tmpl.instrs:
-        instr = _new_instr(Instr)  # Instr(prim, operands, attrs, rtype, loc) (tape._new_instr)
-        instr.type, instr.prim, instr.operands, instr.attrs, instr.loc = \
-            rtype, prim, tuple([env[r] for r in refs]), attrs, loc
-        env.append(instr)
-        instrs.append(instr)
-    result = env[tmpl.result]
+    instrs = node.instrs = tmpl.record(env, loc)
+    result = instrs[tmpl.result - len(env)]
     t = Tensor._make(out, tmpl.rtype, True, node, result)
     saved[id(result)] = Saved(result, out, t._version)
     node.shape = tmpl.shape

@@ -9,10 +9,10 @@ import numpy as np
 from ..ir import dtypes
 from ..ir import primitives as P
 from ..ir.builder import coerce_scalar
-from ..ir.core import Instr, TensorType
+from ..ir.core import TensorType
 from ..ir.primitives import ShapeError
 from .errors import at, user_loc
-from .tape import _tls, _tracing, bind
+from .tape import _tls, _tracing, bind, new_instr
 from .tensor import Tensor
 
 
@@ -159,7 +159,7 @@ def scalar_constant(value, dtype: dtypes.DType, shape: tuple) -> Tensor:
     entry = _BY_VALUE.get((value.__class__, value, dtype, shape)) \
         if value.__class__ in _HASHABLE_NUMBERS else None
     t, data, attrs = entry if entry is not None else constant_entry(value, dtype, shape)
-    return Tensor._make(data, t, value=Instr(P.full, (), attrs, t))
+    return Tensor._make(data, t, value=new_instr(P.full, (), attrs, t, None))
 
 
 def constant_entry(value, dtype: dtypes.DType, shape: tuple) -> tuple:

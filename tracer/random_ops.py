@@ -18,15 +18,14 @@ import warnings
 import numpy as np
 
 from ..ir import dtypes
-from ..ir.core import TensorType
 from . import creation as _creation
 from . import ops_elementwise as E
 from . import ops_inplace as IP
 from . import random_fill as RF
-from .creation import as_dtype, check_device, size_of
+from .creation import _plain_size, as_dtype, check_device, size_of
 from .errors import TracerError, at, user_loc
 from .grad_mode import is_grad_enabled
-from .ops_core import broadcast_shapes, scalar_constant
+from .ops_core import broadcast_shapes, scalar_constant, tensor_type
 from .random_generator import generator_or_default
 from .tape import _tracing, grad_node
 from .tensor import Tensor
@@ -74,7 +73,7 @@ def _new(values: np.ndarray, dt: dtypes.DType, shape: tuple, requires_grad: bool
         check_device(dev)
     if values.dtype != dt.np or not values.flags.c_contiguous:
         values = np.ascontiguousarray(values, dtype=dt.np)
-    t = Tensor._make(values.reshape(shape), TensorType(dt, tuple(shape)))
+    t = Tensor._make(values.reshape(shape), tensor_type(dt, tuple(shape)))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -85,7 +84,8 @@ def _shape_from(shape: tuple, size) -> tuple:
         if shape:
             raise TypeError("size given both positionally and as size=")
         shape = (size,)
-    return size_of(shape)
+    plain = _plain_size(shape)  # plain ints: size_of's result without its checks' steps
+    return plain if plain is not None else size_of(shape)
 
 
 def _count(shape) -> int:
