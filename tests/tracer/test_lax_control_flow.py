@@ -3,11 +3,8 @@ gradients to second order (against the unrolled Python loop and finite differenc
 errors that name the user's line, and Ctrl-C inside a native while_loop."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -196,22 +193,37 @@ def test_nested_regions_compile():
     np.testing.assert_allclose(tg.compile(f)(x).numpy(), f(x).numpy(), rtol=1e-6)
 
 
+_CTRL_C_PROGRAM = """
+import os, signal, subprocess, sys, time
+import tapegrad as tg
+forever = tg.compile(lambda n: tg.lax.while_loop(lambda i: i >= 0, lambda i: i + 1, n))
+forever(tg.tensor(-5))  # compiled (and terminating) before the signal is armed
+# another process sends it, as a terminal would: the native call may hold the GIL
+sender = subprocess.Popen([sys.executable, "-c", "import os, signal, time; "
+                           f"time.sleep(0.5); os.kill({os.getpid()}, signal.SIGINT)"])
+start = time.perf_counter()
+try:
+    forever(tg.tensor(0))
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted after", time.perf_counter() - start)
+finally:
+    sender.wait()
+print("next call", forever(tg.tensor(-3)).item())  # the next call runs normally
+"""
+
+
 def test_ctrl_c_interrupts_a_native_while_loop():
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals reach the main thread only")
-    forever = tg.compile(lambda n: tg.lax.while_loop(lambda i: i >= 0, lambda i: i + 1, n))
-    forever(tg.tensor(-5))  # compiled (and terminating) before the signal is armed
-    # another process sends it, as a terminal would: the native call may hold the GIL
-    sender = subprocess.Popen([sys.executable, "-c", "import os, signal, time; "
-                               f"time.sleep(0.5); os.kill({os.getpid()}, signal.SIGINT)"])
-    start = time.perf_counter()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            forever(tg.tensor(0))
-    finally:
-        sender.wait()
-    assert time.perf_counter() - start < 10
-    assert forever(tg.tensor(-3)).item() == -3  # the next call runs normally
+    # in a process of its own, under a timeout: a loop Ctrl-C does not stop fails this
+    # test instead of hanging the suite (CI hung here once, at 78% of a full run; two
+    # reruns of the tests before it did not reproduce it)
+    out = subprocess.run([sys.executable, "-c", _CTRL_C_PROGRAM], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("interrupted after"), out.stdout
+    assert float(lines[0].split()[-1]) < 10
+    assert lines[1] == "next call -3"
 
 
 def test_eager_scan_of_length_zero_stacks_empty_ys():
