@@ -26,8 +26,7 @@ import threading
 import time
 
 from ..codegen import pool_module as L
-from . import cache, loader, parallel, sharedlib
-from .cache import Entry
+from . import cache, handwritten, loader, parallel, sharedlib
 
 _MODULE = "tapegrad-worker-pool"
 #: set to "0" to keep the Python pool (for measuring)
@@ -81,33 +80,13 @@ def _libc_addresses() -> dict[int, int]:
 def _load_or_compile():
     key = cache.make_key(_MODULE, _arch())
     symbol = "tg_" + key[:32] + "_pool"  # the cache wants "tg_" + the key first
-    with loader.llvm_lock:
-        code = loader.loaded(symbol)
-        entry = cache.load(key) if code is None else None
-        if code is None and entry is not None and entry.symbol == symbol:
-            try:
-                code = loader.load_shared(entry)
-            except Exception:  # noqa: BLE001 - a damaged entry is rebuilt below
-                code = None
-        if code is None:
-            code = _compile(key, symbol)
+    code, _ = handwritten.code_for(key, symbol, lambda name: L.module_text(name, _arch()))
     table = (ctypes.c_void_p * len(L.TABLE))()
     ctypes.CFUNCTYPE(None, ctypes.c_void_p)(code.address)(ctypes.addressof(table))
     addresses = dict(zip(L.TABLE, (int(a) for a in table)))
     set_state = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(addresses["set_state"])
     stop = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(addresses["stop"])
     return addresses["parallel_for"], set_state, stop, code.holder
-
-
-def _compile(key: str, symbol: str):
-    from ..codegen import target
-    mod = target.optimize(L.module_text(symbol, _arch()))
-    obj = target.emit_object(mod)
-    shared = sharedlib.link(obj) if cache._checked_dir(create=True) is not None else None
-    entry = Entry(symbol, 0, obj, str(mod), shared or b"", target.identity())
-    code = loader.load(entry)
-    cache.store(key, entry)
-    return code
 
 
 def _new_state(threads: int):

@@ -15,10 +15,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import time
 
-from . import cache, loader, sharedlib
-from .cache import Entry
+from . import cache, handwritten
 from .native_call import DATA_OFFSET
 
 #: set to "0" to draw with the numpy reference (tracer/random_mathfun.py) instead
@@ -82,35 +80,15 @@ def kernels_if_loaded() -> Kernels | None:
 
 
 def _load_or_compile() -> Kernels:
+    from ..codegen import random_kernels
     key = cache.make_key(_MODULE, "random")
     symbol = "tg_" + key[:32] + "_random"  # the cache wants "tg_" + the key first
-    with loader.llvm_lock:
-        code = loader.loaded(symbol)
-        entry = cache.load(key) if code is None else None
-        if code is None and entry is not None and entry.symbol == symbol:
-            try:
-                code = loader.load_shared(entry)
-            except Exception:  # noqa: BLE001 - a damaged entry is rebuilt below
-                code = None
-        if code is None:
-            code = _compile(key, symbol)
-    from ..codegen.random_kernels import KERNELS
-    table = (ctypes.c_void_p * len(KERNELS))()
+    code, seconds = handwritten.code_for(key, symbol, random_kernels.module_text)
+    if seconds is not None:
+        compile_seconds.append(seconds)
+    table = (ctypes.c_void_p * len(random_kernels.KERNELS))()
     ctypes.CFUNCTYPE(None, ctypes.c_void_p)(code.address)(ctypes.addressof(table))
-    return Kernels([int(a) for a in table], KERNELS)
-
-
-def _compile(key: str, symbol: str):
-    from ..codegen import random_kernels, target
-    t0 = time.perf_counter()
-    mod = target.optimize(random_kernels.module_text(symbol))
-    obj = target.emit_object(mod)
-    shared = sharedlib.link(obj) if cache._checked_dir(create=True) is not None else None
-    entry = Entry(symbol, 0, obj, str(mod), shared or b"", target.identity())
-    code = loader.load(entry)
-    cache.store(key, entry)
-    compile_seconds.append(time.perf_counter() - t0)
-    return code
+    return Kernels([int(a) for a in table], random_kernels.KERNELS)
 
 
 #: seconds spent compiling the module in this process (empty when it came from the cache)
