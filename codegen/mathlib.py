@@ -193,9 +193,12 @@ class MathBuilder:
         return self._intrinsic("llvm.fma", x, y, z)
 
     def div_positive(self, n, d):
-        """n / d for a positive normal d (or NaN) without the divider: a 512-bit division
-        is one instruction but holds the divider ~16 cycles, and tanh and logistic were
-        bound by it. 1/d from the bit trick (5% off), Newton's steps (2 for float32, 3
+        """n / d for a positive normal d (or NaN) without the divider (logistic where
+        scaling by 2^n takes bit tricks).  With ldexp, tanh and logistic divide with
+        fdiv: W2's 512-bit loop, at three `vdivps` per 16 numbers, was bound by its
+        latency chains and ports, not by the divider, and ran 13% faster than with
+        these ~8 dependent instructions per division (benchmarks/README.md, "W2's loop").
+        1/d from the bit trick (5% off), Newton's steps (2 for float32, 3
         for float64: 2^-17 / 2^-34 off), then q = n r corrected once by its exact residual
         n - d q: within half an ulp and a hair, where fdiv is within half an ulp."""
         f = _fmt(d.type)
@@ -340,7 +343,7 @@ class MathBuilder:
         s2 = self._scale(x, b.add(n, self.ci(x, 1)))  # 2^(n+1), n <= 2 tanh_one / ln2
         e = self.add(self.mul(s2, half_q), self.add(self.mul(s2, self.c(x, 0.5)),
                                                     self.c(x, -1.0)))  # 2^n - 1: exact
-        return self.copysign(self.div_positive(e, b.fadd(e, self.c(x, 2.0))), x)
+        return self.copysign(b.fdiv(e, b.fadd(e, self.c(x, 2.0))), x)  # see div_positive
 
     def logistic(self, x) -> ir.Value:
         f = _fmt(x.type)
@@ -352,7 +355,7 @@ class MathBuilder:
             x = self.clamp_below(self.clamp_above(x, f.logistic_one), f.exp_lo)
             neg_r, m = self._reduce_ln2(x, n_from_int=True, negate=True)
             exp_neg_r = self.horner(neg_r, f.exp)  # exp's constants: registers shared
-            return self._ldexp(self.div_positive(one, b.fadd(self._ldexp(one, m), exp_neg_r)), m)
+            return self._ldexp(b.fdiv(one, b.fadd(self._ldexp(one, m), exp_neg_r)), m)
         e = self._exp_clamped(self.clamp_below(b.fneg(self.fabs(x)), f.exp_lo))
         r = self.div_positive(one, b.fadd(one, e))
         return self.where(b.fcmp_ordered(">=", x, self.c(x, 0.0)), r, b.fmul(e, r))
