@@ -1,0 +1,93 @@
+"""Small programs whose printout must be PyTorch's: the torch.autograd surface of issue 15
+closed on branch autogradrest (floor division's node, topk among ties,
+register_multi_grad_hook, the profiler's API and table layout).
+
+As torch_behaviour_cases.py (recorded_cases.py says how a case runs and where its
+printout is recorded: data/torch_autograd.json).  An exception prints as its type and
+whether PyTorch's key phrase is in its message.
+"""
+from __future__ import annotations
+
+from recorded_cases import add_case
+
+CASES: dict[str, str] = {}
+
+PRELUDE = '''
+def attempt(label, f, phrase=""):
+    """Print f()'s result, or the exception's type and whether `phrase` is in it."""
+    try:
+        result = f()
+    except Exception as e:
+        result = f"{type(e).__name__} {phrase!r} in message: {phrase in str(e)}"
+    print(label, result)
+'''
+
+
+def case(name: str, source: str) -> None:
+    add_case(CASES, name, source)
+
+
+# ---- floor division of a float tensor that requires grad: a node whose backward raises
+case("floor_divide_node", """
+    x = torch.tensor([3.5, -2.25, 7.0], requires_grad=True)
+    y = torch.tensor([2.0, 1.5, -3.0], requires_grad=True)
+    for label, r in [("x // y", x // y), ("x // 2", x // 2), ("7 // x", 7 // x),
+                     ("floor_divide", torch.floor_divide(x, y)), ("method", x.floor_divide(2.0))]:
+        print(label, r, r.grad_fn.name(), r.requires_grad, r.is_leaf)
+        print([type(n).__name__ if n is None else n.name() for n, _ in r.grad_fn.next_functions])
+        attempt("backward", lambda: r.sum().backward(), "derivative for aten::floor_divide is not implemented")
+    print(x.grad, y.grad)
+    attempt("grad", lambda: torch.autograd.grad((x // y).sum(), x),
+            "derivative for aten::floor_divide is not implemented")
+    a = torch.tensor([5, -7]) // torch.tensor([2, 2])
+    print(a, a.grad_fn)
+    with torch.no_grad():
+        print((x // y).grad_fn)
+    z = (x * 2) // 3
+    print(z.grad_fn.name(), z.grad_fn.next_functions[0][0].name())
+    w = x.detach().clone().requires_grad_()
+    attempt("in place on a leaf", lambda: w.floor_divide_(2), "a leaf Variable that requires grad")
+    v = x * 1
+    v //= 2
+    print(v, v.grad_fn.name())
+""")
+
+
+# ---- topk among ties: which indices PyTorch's CPU kernel returns
+case("topk_ties", """
+    rows = [
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        [2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0],
+        [0.0, 3.0, 3.0, 0.0, 3.0, 0.0, 3.0, 3.0, 0.0],
+        [5.0, 4.0, 4.0, 4.0, 3.0, 4.0, 5.0, 4.0],
+        [1.0, float('nan'), 2.0, float('nan'), 2.0, 1.0],
+        [-0.0, 0.0, -0.0, 0.0, 1.0, -1.0],
+    ]
+    for row in rows:
+        x = torch.tensor(row)
+        n = x.numel()
+        for k in sorted({1, 2, n // 2, n - 1, n}):
+            for largest in (True, False):
+                for s in (True, False):
+                    v, i = torch.topk(x, k, largest=largest, sorted=s)
+                    print(len(row), k, largest, s, v.tolist(), i.tolist())
+""")
+
+
+case("topk_ties_2d_and_grad", """
+    torch.manual_seed(0)
+    x = torch.randint(0, 3, (4, 12)).double()
+    for dim in (0, 1, -1):
+        for k in (1, 3):
+            for largest in (True, False):
+                v, i = x.topk(k, dim=dim, largest=largest)
+                print(dim, k, largest, i.tolist())
+    big = torch.randint(0, 4, (200,)).float()
+    for k in (1, 7, 50, 120, 199):
+        for largest in (True, False):
+            for s in (True, False):
+                print(k, largest, s, torch.topk(big, k, largest=largest, sorted=s).indices.tolist())
+    w = torch.tensor([1.0, 3.0, 3.0, 2.0, 3.0, 1.0], requires_grad=True)
+    w.topk(2)[0].sum().backward()
+    print(w.grad)
+""")
