@@ -91,3 +91,60 @@ case("topk_ties_2d_and_grad", """
     w.topk(2)[0].sum().backward()
     print(w.grad)
 """)
+
+
+# ---- torch.autograd.graph.register_multi_grad_hook
+case("multi_grad_hook_all", """
+    register_multi_grad_hook = torch.autograd.graph.register_multi_grad_hook
+    a = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    c = a * b
+    d = a * b
+    calls = []
+    def fn(grads):
+        calls.append([None if g is None else g.tolist() for g in grads])
+        print("all:", [g is not None for g in grads], calls[-1])
+    h = register_multi_grad_hook((a, b, c, d), fn)
+    c.sum().backward(retain_graph=True)
+    c.sum().backward(inputs=(a,), retain_graph=True)
+    (c * d).sum().backward(retain_graph=True)
+    attempt("grad", lambda: torch.autograd.grad((c + 2 * d).sum(), (a, b), retain_graph=True),
+            "A leaf node was passed to _will_engine_execute_node")
+    print(a.grad, b.grad, len(calls))
+    h.remove()
+    c.sum().backward(retain_graph=True)
+    print(len(calls), type(h).__name__)
+    inner = register_multi_grad_hook((c, d), lambda gs: print("inner:", gs))
+    print(torch.autograd.grad((c + 2 * d).sum(), (a, b), retain_graph=True))
+    print(torch.autograd.grad(c.sum(), b, retain_graph=True))
+    inner.remove()
+    e = a.exp()
+    register_multi_grad_hook([e], lambda gs: print("one:", gs))
+    (e * 2).sum().backward()
+    attempt("no grad", lambda: register_multi_grad_hook([a, torch.ones(2)], print),
+            "Expected gradient function to be set")
+    attempt("mode", lambda: register_multi_grad_hook([a], print, mode="some"),
+            "Expects mode to be one of")
+""")
+
+
+case("multi_grad_hook_any", """
+    register_multi_grad_hook = torch.autograd.graph.register_multi_grad_hook
+    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    y = torch.tensor([3.0, 0.5], requires_grad=True)
+    h1 = x * 2
+    h2 = (h1 * y).sin()
+    seen = []
+    handle = register_multi_grad_hook((x, h1, h2, torch.ones(2)),
+                                      lambda g: seen.append(g.tolist()), mode="any")
+    out = (h2 * 3).sum()
+    out.backward(retain_graph=True)
+    print(seen)
+    out.backward(retain_graph=True)
+    print(seen)
+    torch.autograd.grad(out, x, retain_graph=True)
+    print(len(seen))
+    handle.remove()
+    out.backward()
+    print(len(seen), x.grad, y.grad)
+""")
