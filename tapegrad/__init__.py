@@ -91,7 +91,7 @@ from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
 from .tracer.transforms_forward import jvp, linearize  # noqa: E402
 from .tracer.transforms_vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402
 from .tracer.transforms_checkpoint import checkpoint, checkpoint_policies, remat  # noqa: E402,E501
-from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402
+from . import accelerator, autograd, backends, cuda, nn, optim, profiler, random, tree_util  # noqa: E402,E501
 from . import lax  # noqa: E402  (JAX's structured control flow: cond, while_loop, fori_loop, scan)
 from .lax import torch_cond as cond  # noqa: E402  (torch.cond)
 from .serialization import load, save  # noqa: E402  (PyTorch's zip checkpoints, allow-list loading)

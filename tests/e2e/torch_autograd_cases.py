@@ -20,6 +20,11 @@ def attempt(label, f, phrase=""):
     except Exception as e:
         result = f"{type(e).__name__} {phrase!r} in message: {phrase in str(e)}"
     print(label, result)
+
+def masked(table):
+    """The profiler's table with each time and percentage a T of the same width."""
+    import re
+    return re.sub(r"[0-9.]+(?:us|ms|s|%)|NaN", lambda m: " " * (len(m.group()) - 1) + "T", table)
 '''
 
 
@@ -147,4 +152,71 @@ case("multi_grad_hook_any", """
     handle.remove()
     out.backward()
     print(len(seen), x.grad, y.grad)
+""")
+
+
+# ---- the profiler: API, event names of tapegrad's operations, the table's layout
+case("profiler_table_layout", """
+    P = torch.autograd.profiler
+    @P.record_function("decorated_step")
+    def step():
+        with P.record_function("inner"):
+            pass
+    with P.profile(record_shapes=True) as prof:
+        with P.record_function("outer_block_with_a_longer_name"):
+            step()
+            step()
+        with P.record_function("inner"):
+            pass
+    averages = prof.key_averages()
+    print(type(averages).__name__, type(averages[0]).__name__, len(averages))
+    print([(e.key, e.count) for e in averages])
+    print(masked(averages.table(sort_by="count", row_limit=10)))
+    print(masked(prof.key_averages(group_by_input_shape=True).table(sort_by="count", row_limit=2)))
+    print(masked(averages.table(sort_by="count", row_limit=3, header="HEADER", max_name_column_width=20)))
+    total = averages.table().splitlines()[-1]
+    print(total.split(":")[0])
+    outer = next(e for e in averages if e.key == "outer_block_with_a_longer_name")
+    print(outer.cpu_time_total >= outer.self_cpu_time_total >= 0, outer.count)
+    events = prof.function_events
+    print([e.name for e in events])
+    print([[c.name for c in e.cpu_children] for e in events])
+    print([e.cpu_parent.name if e.cpu_parent is not None else None for e in events])
+    print(len(P.profile().key_averages()))
+    with P.profile(use_cuda=False, use_device=None, enabled=False) as off:
+        (torch.ones(2) * 2).sum()
+    print(type(off).__name__)
+""")
+
+
+case("profiler_operation_events", """
+    P = torch.autograd.profiler
+    x = torch.ones(3, 4, requires_grad=True)
+    w = torch.ones(4, 2)
+    with P.profile(record_shapes=True) as prof:
+        y = x * 2
+        z = torch.mul(y, y) + 1
+        s = z.sum()
+        t = torch.matmul(x, w).relu()
+        u = torch.exp(t)
+    counts = {e.key: e.count for e in prof.key_averages()}
+    want = ["aten::mul", "aten::add", "aten::sum", "aten::matmul", "aten::relu", "aten::exp"]
+    print([counts.get(k) for k in want])
+    shaped = {(e.key, str(e.input_shapes)) for e in prof.key_averages(group_by_input_shape=True)}
+    print(sorted(s for s in shaped if s[0] in ("aten::mul", "aten::matmul", "aten::exp")))
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as p2:
+        with torch.profiler.record_function("block"):
+            (x * 3).sum()
+    print(sorted(k for k in {e.key for e in p2.key_averages()} if k in ("block", "aten::mul", "aten::sum")))
+    print(torch.profiler.ProfilerActivity.CPU.name, torch.profiler.ProfilerActivity.CUDA.name)
+    sched = torch.profiler.schedule(wait=1, warmup=1, active=2, repeat=1)
+    print([sched(i).name for i in range(6)])
+    traces = []
+    with torch.profiler.profile(schedule=sched, on_trace_ready=lambda p: traces.append(
+            (p.step_num, sorted({(e.key, e.count) for e in p.key_averages()
+                                 if e.key in ("aten::mul", "ProfilerStep*")})))) as p3:
+        for i in range(5):
+            (x * float(i)).sum()
+            p3.step()
+    print(traces)
 """)
