@@ -10,14 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-
-def format_time(us: float) -> str:
-    """PyTorch's unit choice: s from a second, ms from a millisecond, else us."""
-    if us >= 1e6:
-        return f"{us / 1e6:.3f}s"
-    if us >= 1e3:
-        return f"{us / 1e3:.3f}ms"
-    return f"{us:.3f}us"
+from .profiler_table import build_table, format_time
 
 
 class Interval:
@@ -175,7 +168,6 @@ class EventList(list):
     def table(self, sort_by=None, row_limit=100, max_src_column_width=75,
               max_name_column_width=55, max_shapes_column_width=80, header=None,
               top_level_events_only=False, time_unit=None) -> str:
-        from .profiler_table import build_table
         return build_table(self, sort_by=sort_by, row_limit=row_limit, header=header,
                            max_name_column_width=max_name_column_width,
                            max_shapes_column_width=max_shapes_column_width,

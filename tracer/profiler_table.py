@@ -9,7 +9,15 @@ by them).  Percentages are of the sum of the rows' self CPU times.
 """
 from __future__ import annotations
 
-from .profiler_events import format_time
+
+
+def format_time(us: float) -> str:
+    """PyTorch's unit choice: s from a second, ms from a millisecond, else us."""
+    if us >= 1e6:
+        return f"{us / 1e6:.3f}s"
+    if us >= 1e3:
+        return f"{us / 1e3:.3f}ms"
+    return f"{us:.3f}us"
 
 _WIDTH = 12
 _GAP = 2

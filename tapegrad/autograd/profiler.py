@@ -56,12 +56,20 @@ def _optimizer_name(kind: str):
     return lambda args: f"Optimizer.{kind}#{type(args[0]).__name__}.{kind}"
 
 
+#: where the profiled functions live: tapegrad/__init__.py registers its namespaces
+#: once it has imported them (this module sits below the package that holds them)
+_namespaces: dict = {}
+
+
+def register_namespaces(**modules) -> None:
+    """torch=, functional=, optimizer= (the Optimizer class), autograd=."""
+    _namespaces.update(modules)
+
+
 def _targets() -> list:
     """(owner, attribute, event name) for everything a profile times."""
-    import tapegrad
-    from tapegrad.nn import functional as F
-    from tapegrad.optim.optimizer import Optimizer
-    from tapegrad import autograd
+    tapegrad, F = _namespaces["torch"], _namespaces["functional"]
+    Optimizer, autograd = _namespaces["optimizer"], _namespaces["autograd"]
     methods = set()
     out = []
     for name, value in vars(Tensor).items():
