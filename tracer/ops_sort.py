@@ -141,7 +141,8 @@ def _topk_order_and_rank(x: Tensor, axis: int, k: int, largest: bool,
     if x._data is None:
         return _order_and_rank(x, axis, largest)
     rows = np.moveaxis(np.asarray(x._data), axis, -1)
-    return _order_and_rank(x, axis, largest, topk_order(rows, k, largest, sorted_))
+    stable = _numpy_order(rows, largest)
+    return _order_and_rank(x, axis, largest, topk_order(rows, k, largest, sorted_, stable))
 
 
 def _order_and_rank(x: Tensor, axis: int, descending: bool,

@@ -17,23 +17,31 @@ import numpy as np
 _THRESHOLD = 16  # libstdc++'s _S_threshold: below it, insertion sort
 
 
-def topk_order(a: np.ndarray, k: int, largest: bool, sorted_: bool) -> np.ndarray:
+def topk_order(a: np.ndarray, k: int, largest: bool, sorted_: bool,
+               stable: np.ndarray) -> np.ndarray:
     """A permutation of each row of `a` (last axis) whose first k entries are the indices
-    PyTorch's CPU topk returns, in its order."""
+    PyTorch's CPU topk returns, in its order.  `stable`: the rows' stable sort order
+    (NaN largest), the answer wherever no tie reaches the first k nor the cut."""
     n = a.shape[-1]
-    rows = a.reshape(-1, n)
-    out = np.empty(rows.shape, np.int64)
     partial = k * 64 <= n
-    for r, row in enumerate(rows):
-        keys = _keys(row, largest)
-        if (sorted_ or partial) and len(set(keys)) == n:  # no ties: the sorted order
-            out[r] = np.argsort(keys, kind="stable")
-            continue
-        queue = list(zip(keys, range(n)))
-        if k == 0:
-            pass
-        elif partial:
-            _heap_select(queue, 0, k, n)
+    if k == 0:
+        return stable
+    if not (sorted_ or partial):
+        redo = np.ones(a.shape[:-1], bool)  # nth_element's own order, ties or not
+    else:
+        head = np.take_along_axis(a, stable[..., :k + 1], axis=-1)
+        same = head[..., 1:] == head[..., :-1]
+        if head.dtype.kind == "f":
+            same |= np.isnan(head[..., 1:]) & np.isnan(head[..., :-1])
+        redo = same.any(axis=-1)
+    if not redo.any():
+        return stable
+    out = stable.reshape(-1, n).copy()
+    for r in np.flatnonzero(redo.reshape(-1)):
+        keys = _keys(a.reshape(-1, n)[r], largest)
+        queue = list(zip(keys.tolist(), range(n)))
+        if partial:
+            _heap_select(queue, 0, k, n, keys)
             _sort_heap(queue, 0, k)
         else:
             _nth_element(queue, k - 1)
@@ -43,19 +51,18 @@ def topk_order(a: np.ndarray, k: int, largest: bool, sorted_: bool) -> np.ndarra
     return out.reshape(a.shape)
 
 
-def _keys(row: np.ndarray, largest: bool) -> list[int]:
+def _keys(row: np.ndarray, largest: bool) -> np.ndarray:
     """Ranks of the row's values such that the kernel's comparison is `<` on them."""
     if row.dtype == np.bool_:
         row = row.astype(np.int64)
     if row.dtype.kind == "f":
         nan = np.isnan(row)
-        clean = np.where(nan, 0, row)
-        _, rank = np.unique(clean, return_inverse=True)
+        _, rank = np.unique(np.where(nan, 0, row), return_inverse=True)
         rank = np.where(nan, rank.max(initial=0) + 1, rank)  # NaN above every number
     else:
         _, rank = np.unique(row, return_inverse=True)
     rank = rank.reshape(-1).astype(np.int64)
-    return (-rank if largest else rank).tolist()
+    return -rank if largest else rank
 
 
 def _log2(n: int) -> int:
@@ -167,11 +174,28 @@ def _linear_insert(q: list, last: int) -> None:
 # ---------------------------------------------------------------- heaps
 
 
-def _heap_select(q: list, first: int, middle: int, last: int) -> None:
+def _heap_select(q: list, first: int, middle: int, last: int, keys=None) -> None:
+    """Keep in q[first:middle] (a heap) the least of q[first:last].  With `keys` (the
+    keys of q's elements in their original places, as when q was filled) the elements
+    not less than the heap's top are skipped by numpy: the top only decreases, so they
+    can never enter, and the loop runs only for those that do."""
     _make_heap(q, first, middle)
-    for i in range(middle, last):
-        if q[i][0] < q[first][0]:
-            _pop_heap(q, first, middle, i)
+    if keys is None:
+        for i in range(middle, last):
+            if q[i][0] < q[first][0]:
+                _pop_heap(q, first, middle, i)
+        return
+    i, window = middle, 64
+    while i < last:
+        hits = np.flatnonzero(keys[i:i + window] < q[first][0])
+        if not len(hits):
+            i += window
+            window = min(window * 2, 1 << 16)
+            continue
+        i += int(hits[0])
+        _pop_heap(q, first, middle, i)
+        i += 1
+        window = 64
 
 
 def _sort_heap(q: list, first: int, last: int) -> None:
