@@ -22,8 +22,10 @@ def attempt(label, f, phrase=""):
     print(label, result)
 
 def masked(table):
-    """The profiler's table with each time and percentage a T of the same width."""
+    """The profiler's table with each time and percentage in a column a T of the same
+    width, and the total (free width) a T."""
     import re
+    table = re.sub(r"(Self CPU time total: )\\S+", r"\\1T", table)
     return re.sub(r"[0-9.]+(?:us|ms|s|%)|NaN", lambda m: " " * (len(m.group()) - 1) + "T", table)
 '''
 
