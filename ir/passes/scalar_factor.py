@@ -47,24 +47,28 @@ def scalar_factors(fn: Function) -> Function:
 
 def _factored(instr: Instr, uses: dict[int, int]) -> list[Instr] | None:
     """[new instructions..., the scaled product] for a 2-d matmul with a scaled operand
-    bigger than its result, else None."""
+    bigger than its result (both operands, when both are), else None."""
     if instr.prim is not P.matmul or len(instr.shape) != 2 or not instr.dtype.is_float \
             or instr.dtype is f16 or any(len(o.shape) != 2 for o in instr.operands):
         return None  # float16 rounds each operand: the scaling stays where it was written
+    operands, scalars, made = list(instr.operands), [], []
     for k, operand in enumerate(instr.operands):
         if operand.type.size <= instr.type.size:
             continue  # scaling the result would cost as much or more
         found = _scaled(operand, uses)
-        if found is None:
-            continue
-        scalar, unscaled, made = found
-        operands = list(instr.operands)
-        operands[k] = unscaled
-        product = Instr(P.matmul, tuple(operands), {}, instr.type, instr.loc)
+        if found is not None:
+            scalar, operands[k], views = found
+            scalars.append(scalar)
+            made += views
+    if not scalars:
+        return None
+    out = Instr(P.matmul, tuple(operands), {}, instr.type, instr.loc)
+    made.append(out)
+    for scalar in scalars:
         spread = _spread(scalar, instr)
-        return [*made, product, spread,
-                Instr(P.mul, (spread, product), {}, instr.type, instr.loc)]
-    return None
+        out = Instr(P.mul, (spread, out), {}, instr.type, instr.loc)
+        made += [spread, out]
+    return made
 
 
 def _scaled(v: Value, uses: dict[int, int]):

@@ -40,6 +40,15 @@ def test_through_a_transpose_and_on_the_left_operand():
     np.testing.assert_allclose(f(x, w, s).numpy(), (s * x).T @ w.T, rtol=1e-5, atol=1e-5)
 
 
+def test_both_operands_scaled_both_factors_move_in_one_pass():
+    a, b, s, t = _f32(3, 40), _f32(40, 2, seed=1), np.float32(1.5), np.float32(-0.5)
+    f = tg.compile(lambda a, b, s, t: (t * a) @ (s * b))
+    lowered = f.lower(a, b, s, t)
+    assert _big_muls(lowered.optimized, 120) == 0 and _big_muls(lowered.optimized, 80) == 0
+    assert str(compiled_ir(lowered.optimized)) == str(lowered.optimized)  # idempotent
+    np.testing.assert_allclose(f(a, b, s, t).numpy(), (t * a) @ (s * b), rtol=1e-5, atol=1e-5)
+
+
 def test_a_constant_factor_ends_in_the_gemm_epilogue():
     c, a, b = _f32(4, 3), _f32(4, 50, seed=1), _f32(50, 3, seed=2)
     f = tg.compile(lambda c, a, b: c + a @ (b * 0.5))
