@@ -19,7 +19,7 @@ from ..ir import primitives as P
 from . import erf_vector
 from ..ir.core import Function, Instr, Param, TensorType
 from ..ir.primitives import NO_ARITHMETIC, OpGroup, Primitive
-from . import softmax_kernels
+from . import eager_math, softmax_kernels
 
 IMPLS: dict[Primitive, Callable[..., np.ndarray]] = {}
 
@@ -355,6 +355,16 @@ def _ignore_all_errors():
     return enter, var.reset
 
 
+# float32/float16 transcendentals: compiled code's own functions (runtime/eager_math.py),
+# so eager and compiled results agree bit for bit; numpy's for float64 (and everywhere
+# with TAPEGRAD_EAGER_MATH=numpy)
+for _name in eager_math.FUNCTIONS if eager_math.ENABLED else ():
+    _prim = P.PRIMITIVES[_name]
+    IMPLS[_prim] = eager_math.rule(_name, IMPLS[_prim])
+#: rules that are not ufuncs but are called as one (`rule(x, out=...)`)
+_UFUNC_LIKE = frozenset(IMPLS[P.PRIMITIVES[n]] for n in eager_math.FUNCTIONS
+                        if eager_math.ENABLED)
+
 _errors_off, _errors_restore = _ignore_all_errors()
 #: for callers that run a ufunc as eval_prim does (tracer.tape.bind_op)
 errors_off, errors_restore = _errors_off, _errors_restore
@@ -363,8 +373,8 @@ errors_off, errors_restore = _errors_off, _errors_restore
 #: ignored floating-point errors (no attributes, no rule of their own); empty where this
 #: numpy's ufuncs take no out=...
 ARITHMETIC_UFUNCS = {prim: fn for prim, fn in IMPLS.items()
-                     if fn.__class__ is np.ufunc and _ARRAY_OUT and prim not in NO_ARITHMETIC
-                     and not prim.nullary_typed}
+                     if (fn.__class__ is np.ufunc or fn in _UFUNC_LIKE) and _ARRAY_OUT
+                     and prim not in NO_ARITHMETIC and not prim.nullary_typed}
 
 
 def eval_prim(prim: Primitive, args: Sequence[np.ndarray], attrs: dict,
