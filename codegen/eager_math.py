@@ -25,17 +25,27 @@ from llvmlite import ir
 from . import mathlib, mathlib_surface, target
 from .layout import F32, HALF, I8, I64, PTR
 
-#: the functions eager code runs through these kernels (ir primitive names)
+#: the functions eager code runs through these kernels (ir primitive names), one operand
 FUNCTIONS = ("exp", "log", "log1p", "tanh", "logistic", "sin", "cos", "expm1", "atan",
              "asin", "acos")
+#: and two (pow: compiled code's `llvm.pow`, glibc's powf; its x**k shortcuts are the
+#: interpreter's rule's business)
+BINARY_FUNCTIONS = ("pow", "atan2")
 #: element storage type per dtype name; both compute in float32
 STORAGE = {"f32": F32, "f16": HALF}
 #: the loops of each module, in the order its entry point lists their addresses
 LOOP_DTYPES = ("f16", "f32")
 
 
-def _value(mb: mathlib.MathBuilder, name: str, x: ir.Value, exact: bool):
-    """(f(x), the too-big flag of a fast sin/cos or None), as Emitter.math computes it."""
+def _value(mb: mathlib.MathBuilder, name: str, xs: list, exact: bool):
+    """(f(*xs), the too-big flag of a fast sin/cos or None), as Emitter.math and the
+    lowering rules compute it."""
+    if name == "pow":  # codegen/lowering._pow's general case
+        fn = mb.b.module.declare_intrinsic("llvm.pow", [xs[0].type])
+        return mb.b.call(fn, list(xs)), None
+    if name in mathlib_surface.BINARY_FUNCTIONS:
+        return getattr(mathlib_surface, name)(mb, *xs), None
+    (x,) = xs
     if name in ("sin", "cos") and not exact:
         return mb.sincos_fast(x, int(name == "cos"))
     if name in mathlib.FUNCTIONS:
@@ -46,7 +56,7 @@ def _value(mb: mathlib.MathBuilder, name: str, x: ir.Value, exact: bool):
 def module_text(symbol: str, name: str) -> str:
     """The LLVM IR of `name`'s ufunc loops: `<symbol>(ptr table)` writes the addresses of
     the float16 and float32 loops (LOOP_DTYPES' order) into `table`."""
-    assert name in FUNCTIONS, name
+    assert name in FUNCTIONS + BINARY_FUNCTIONS, name
     module = ir.Module(name=symbol)
     target.prepare(module)
     loops = [_ufunc_loop(module, f"{symbol}_{tag}", name, STORAGE[tag]) for tag in LOOP_DTYPES]
@@ -61,20 +71,22 @@ def module_text(symbol: str, name: str) -> str:
 
 def _ufunc_loop(module: ir.Module, symbol: str, name: str, storage: ir.Type) -> ir.Function:
     """numpy's loop signature `void (char **args, npy_intp *dims, npy_intp *steps, void *)`:
-    y[i] = name(x[i]) for i < dims[0], a vectorised loop when both steps are the element
-    size, else one on byte strides (the same arithmetic per element)."""
+    out[i] = name(x[i], ...) for i < dims[0], a vectorised loop when every step is the
+    element size, else one on byte strides (the same arithmetic per element)."""
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR, PTR]), symbol)
     fn.attributes.add("nounwind")
     args, dims, steps, _ = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     size = 2 if storage is HALF else 4
+    arity = 2 if name in BINARY_FUNCTIONS else 1
 
     def load(base, k, ty):
         return b.load(b.gep(base, [ir.Constant(I64, k)], inbounds=True, source_etype=ty),
                       typ=ty, align=8)
 
-    xp, yp, n = load(args, 0, PTR), load(args, 1, PTR), load(dims, 0, I64)
-    sx, sy = load(steps, 0, I64), load(steps, 1, I64)
+    ptrs = [load(args, k, PTR) for k in range(arity + 1)]  # operands, then the result
+    strides = [load(steps, k, I64) for k in range(arity + 1)]
+    n = load(dims, 0, I64)
     flag = b.alloca(I8)
     b.store(ir.Constant(I8, 0), flag)
 
@@ -88,20 +100,18 @@ def _ufunc_loop(module: ir.Module, symbol: str, name: str, storage: ir.Type) -> 
         i = b.phi(I64)
         i.add_incoming(ir.Constant(I64, 0), pre)
         if contiguous:
-            px = b.gep(xp, [i], inbounds=True, source_etype=storage)
-            py = b.gep(yp, [i], inbounds=True, source_etype=storage)
+            at = [b.gep(p, [i], inbounds=True, source_etype=storage) for p in ptrs]
         else:
-            px = b.gep(xp, [b.mul(i, sx)], source_etype=I8)
-            py = b.gep(yp, [b.mul(i, sy)], source_etype=I8)
-        v = b.load(px, typ=storage, align=size)
+            at = [b.gep(p, [b.mul(i, s)], source_etype=I8) for p, s in zip(ptrs, strides)]
+        xs = [b.load(p, typ=storage, align=size) for p in at[:-1]]
         if storage is HALF:
-            v = b.fpext(v, F32)
-        y, big = _value(mathlib.MathBuilder(b), name, v, exact)
+            xs = [b.fpext(v, F32) for v in xs]
+        y, big = _value(mathlib.MathBuilder(b), name, xs, exact)
         if big is not None:
             b.store(b.or_(b.load(flag, typ=I8), b.zext(big, I8)), flag)
         if storage is HALF:
             y = b.fptrunc(y, HALF)
-        b.store(y, py, align=size)
+        b.store(y, at[-1], align=size)
         nxt = b.add(i, ir.Constant(I64, 1), flags=("nuw", "nsw"))
         i.add_incoming(nxt, b.block)
         b.cbranch(b.icmp_signed("<", nxt, n), head, after)
@@ -120,8 +130,9 @@ def _ufunc_loop(module: ir.Module, symbol: str, name: str, storage: ir.Type) -> 
             b.position_at_end(done)
         b.ret_void()
 
-    unit = b.and_(b.icmp_signed("==", sx, ir.Constant(I64, size)),
-                  b.icmp_signed("==", sy, ir.Constant(I64, size)))
+    unit = b.icmp_signed("==", strides[0], ir.Constant(I64, size))
+    for s in strides[1:]:
+        unit = b.and_(unit, b.icmp_signed("==", s, ir.Constant(I64, size)))
     fast, strided = fn.append_basic_block("contiguous"), fn.append_basic_block("strided")
     b.cbranch(unit, fast, strided)
     b.position_at_end(fast)

@@ -1,4 +1,4 @@
-"""Eager float32/float16 exp, tanh, ...: compiled code's functions, called leanly.
+"""Eager float32/float16 exp, tanh, pow, ...: compiled code's functions, called leanly.
 
     IMPLS[P.exp] = rule("exp", np.exp)     # the interpreter's rule (runtime/interpreter.py)
 
@@ -7,8 +7,9 @@ differ from them in the last place on 5-40% of inputs, so an eager result and a
 compiled one (row-by-row gradients against jacrev) disagreed where PyTorch, one
 kernel on both paths, agrees.  The interpreter's float32 and float16 rules therefore
 call codegen/eager_math.py's kernels, the same LLVM functions compiled code inlines:
-the bits match by construction, and match PyTorch's SLEEF functions more often than
-numpy's do (docs/torch-coverage.md has the fractions).  float64 stays numpy's.
+the bits match by construction, and match PyTorch's (MKL/SLEEF, nearly correctly
+rounded) more often than numpy's do (docs/torch-coverage.md has the fractions).
+float64 stays numpy's.
 
 The kernels are numpy ufunc inner loops, made into a ufunc of their own through
 numpy's C API (PyUFunc_FromFuncAndData, reached with ctypes): numpy allocates,
@@ -34,6 +35,7 @@ _MODULE = "tapegrad-eager-math"
 #: the primitives whose rules these are (codegen/eager_math.FUNCTIONS, which a test compares)
 FUNCTIONS = ("exp", "log", "log1p", "tanh", "logistic", "sin", "cos", "expm1", "atan",
              "asin", "acos")
+BINARY_FUNCTIONS = ("pow", "atan2")
 #: numpy's type numbers of the loops codegen/eager_math.py writes (LOOP_DTYPES' order)
 _TYPE_NUMBERS = (23, 11)  # NPY_HALF, NPY_FLOAT
 _LOOP_DTYPES = (np.dtype(np.float16), np.dtype(np.float32))
@@ -73,11 +75,12 @@ def ufunc(name: str) -> np.ufunc | None:
         return None
     if seconds is not None:
         compile_seconds.append(seconds)
-    count = len(_TYPE_NUMBERS)
+    count, arity = len(_TYPE_NUMBERS), 2 if name in BINARY_FUNCTIONS else 1
     loops = (ctypes.c_void_p * count)()
     ctypes.CFUNCTYPE(None, ctypes.c_void_p)(code.address)(ctypes.addressof(loops))
     data = (ctypes.c_void_p * count)()
-    types = (ctypes.c_char * (2 * count))(*[bytes([t]) for t in _TYPE_NUMBERS for _ in (0, 1)])
+    types = (ctypes.c_char * ((arity + 1) * count))(
+        *[bytes([t]) for t in _TYPE_NUMBERS for _ in range(arity + 1)])
     name_c, doc = ctypes.c_char_p(f"tg_{name}".encode()), ctypes.c_char_p(
         f"{name} with tapegrad's compiled float32 function".encode())
     make = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.c_void_p,
@@ -85,7 +88,7 @@ def ufunc(name: str) -> np.ufunc | None:
                              ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int)(
         _ufunc_api())
     result = make(ctypes.addressof(loops), ctypes.addressof(data), ctypes.addressof(types),
-                  count, 1, 1, -1, name_c, doc, 0)  # -1: PyUFunc_None (no identity)
+                  count, arity, 1, -1, name_c, doc, 0)  # -1: PyUFunc_None (no identity)
     _keep.append((loops, data, types, name_c, doc, code.holder))
     return result
 
@@ -98,16 +101,25 @@ def rule(name: str, fallback):
     if fallback.__class__ is not np.ufunc:  # a rule of several numpy steps: no out=...
         rule_of_steps = fallback
 
-        def fallback(x, **kw):
-            return np.asarray(rule_of_steps(x))
+        def fallback(*xs, **kw):
+            return np.asarray(rule_of_steps(*xs))
 
-    def run(x, **kw):
-        if x.dtype in _NATIVE_DTYPES:
-            if not native:
-                native.append(ufunc(name))
-            if native[0] is not None:
-                return native[0](x, **kw)
-        return fallback(x, **kw)
+    if name in BINARY_FUNCTIONS:
+        def run(x, y, **kw):
+            if x.dtype in _NATIVE_DTYPES and y.dtype is x.dtype:
+                if not native:
+                    native.append(ufunc(name))
+                if native[0] is not None:
+                    return native[0](x, y, **kw)
+            return fallback(x, y, **kw)
+    else:
+        def run(x, **kw):
+            if x.dtype in _NATIVE_DTYPES:
+                if not native:
+                    native.append(ufunc(name))
+                if native[0] is not None:
+                    return native[0](x, **kw)
+            return fallback(x, **kw)
 
     run.__name__ = f"{name}_rule"
     run.__doc__ = f"{name}: compiled code's function for float32/float16 (runtime/eager_math.py)"

@@ -1,5 +1,6 @@
-"""Record PyTorch 2.13's float32 exp, tanh, sigmoid, log, log1p, expm1, sin, cos and atan
-(one tensor per function, 1 thread) on a few hundred inputs as bit patterns:
+"""Record PyTorch 2.13's float32 exp, tanh, sigmoid, log, log1p, expm1, sin, cos and atan,
+and pow, atan2 and hypot on pairs of them (BINARY: one tensor per function, 1 thread)
+on a few hundred inputs as bit patterns:
 data/torch_float32_math.json, read by test_eager_math_torch.py.  The inputs take in
 saturated tanh/sigmoid, exp near over- and underflow, denormals, +-0, +-inf, NaN and the
 corpus's exp(10.0) and exp(12.0).  Run ONLY from a side venv with PyTorch (never a
@@ -16,6 +17,19 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 FUNCTIONS = ("exp", "tanh", "sigmoid", "log", "log1p", "expm1", "sin", "cos", "atan")
+#: name -> f(torch, x, y) on x and y = pair(x)
+BINARY = {
+    "pow": lambda torch, x, y: torch.pow(x.abs(), y),
+    "pow_3": lambda torch, x, y: x ** 3, "pow_2.5": lambda torch, x, y: x.abs() ** 2.5,
+    "pow_0.5": lambda torch, x, y: x ** 0.5, "pow_-1": lambda torch, x, y: x ** -1,
+    "atan2": lambda torch, x, y: torch.atan2(x, y), "hypot": lambda torch, x, y: torch.hypot(x, y),
+}
+
+
+def pair(x: np.ndarray) -> np.ndarray:
+    """The second operand: x rotated by one, exponents above 64 in size replaced by 2.5."""
+    y = np.roll(x, 1)
+    return np.where(np.abs(y) < 64, y, np.float32(2.5)).astype(np.float32)
 
 
 def inputs() -> np.ndarray:
@@ -40,8 +54,11 @@ def main():
     for name in FUNCTIONS:
         y = getattr(torch, name)(torch.from_numpy(x)).numpy()
         data[name] = y.view(np.uint32).tolist()
+    for name, fn in BINARY.items():
+        y = fn(torch, torch.from_numpy(x), torch.from_numpy(pair(x))).numpy()
+        data[name] = y.view(np.uint32).tolist()
     (HERE / "data" / "torch_float32_math.json").write_text(json.dumps(data) + "\n")
-    print(f"{len(x)} inputs, {len(FUNCTIONS)} functions")
+    print(f"{len(x)} inputs, {len(FUNCTIONS) + len(BINARY)} functions")
 
 
 if __name__ == "__main__":

@@ -108,3 +108,28 @@ def test_eager_rows_agree_with_jacrev():
     compiled = tg.func.jacrev(predict, argnums=2)(w, b, x).numpy()
     assert (np.abs(predict(w, b, x).numpy()) > 0.9999).sum() >= 8  # saturated units
     assert np.allclose(eager, compiled, rtol=1e-5, atol=1e-8)  # torch.allclose's defaults
+
+
+BINARY = {"pow": lambda a, b: a ** b, "atan2": tg.atan2, "hypot": tg.hypot}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_eager_gives_compiled_bits(name, dtype):
+    """pow (glibc's powf in both), atan2 (mathlib_surface's) and hypot (glibc's hypotf's
+    float64 sum in both) on pairs of the inputs above, and pow by a Python number."""
+    x = _inputs(dtype)
+    y = np.roll(x, 1)
+    if name == "pow":  # exponents a loss would use, beside the random pairs
+        x, y = np.abs(x), np.where(np.abs(y) < 64, y, np.float32(2.5)).astype(dtype)
+    fn = BINARY[name]
+    compiled = tg.compile(fn)(tg.tensor(x), tg.tensor(y)).numpy()
+    eager = fn(tg.tensor(x), tg.tensor(y)).numpy()
+    bad = ~_same_bits(eager, compiled)
+    assert not bad.any(), (name, x[bad][:6], y[bad][:6], eager[bad][:6], compiled[bad][:6])
+    if name == "pow":
+        for k in (2, 3, 2.5, -1.5, 0.5, -0.5, -1, -2, 1):
+            compiled = tg.compile(lambda t: t ** k)(tg.tensor(x)).numpy()
+            assert _same_bits((tg.tensor(x) ** k).numpy(), compiled).all(), k
+            one = (tg.tensor(x[30]) ** k).numpy()  # a 0-d operand
+            assert _same_bits(one, tg.compile(lambda t: t ** k)(tg.tensor(x[30])).numpy()), k
