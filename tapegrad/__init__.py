@@ -3,6 +3,8 @@
 `import tapegrad as torch` runs PyTorch-style eager code; this file is the list
 of public names and where each one lives.
 """
+import sys as _sys
+
 from .ir.version import __version__  # noqa: E402  (written once, in ir/version.py)
 
 from . import ir, runtime  # noqa: E402
@@ -91,9 +93,12 @@ from .tracer.transforms import compile, grad, jit, value_and_grad  # noqa: E402
 from .tracer.transforms_forward import jvp, linearize  # noqa: E402
 from .tracer.transforms_vmap import hessian, jacfwd, jacrev, vmap  # noqa: E402
 from .tracer.transforms_checkpoint import checkpoint, checkpoint_policies, remat  # noqa: E402,E501
-from . import accelerator, autograd, backends, cuda, nn, optim, random, tree_util  # noqa: E402
+from . import accelerator, autograd, backends, cuda, nn, optim, profiler, random, tree_util  # noqa: E402,E501
 from . import lax  # noqa: E402  (JAX's structured control flow: cond, while_loop, fori_loop, scan)
 from .lax import torch_cond as cond  # noqa: E402  (torch.cond)
 from .serialization import load, save  # noqa: E402  (PyTorch's zip checkpoints, allow-list loading)
 from . import func  # noqa: E402,F401  (tg.func: torch.func: functional_call and the transforms)
+autograd.profiler.register_namespaces(  # what a profile times (tapegrad/autograd/profiler.py)
+    torch=_sys.modules[__name__], functional=nn.functional, optimizer=optim.Optimizer,
+    autograd=autograd)
 from . import distributed, export  # noqa: E402  (tg.export; tg.distributed loads dask lazily)

@@ -26,7 +26,7 @@ import numpy as np
 from ..ir import primitives as P
 from ..ir.core import Instr, Param, Value, topo_sort
 from ..runtime.execute import execute
-from . import anomaly
+from . import anomaly, graph_task
 from .backward_plan import COTANGENT, AdjointPlan, plan_for, walk_tape
 from .backward_native import record_adjoint
 from .backward_replay import replay
@@ -273,7 +273,13 @@ def _plain_backward(root) -> bool:
 
 def general_backward(tensors, grad_tensors, retain_graph, create_graph, inputs,
                      walk: NodeWalk | None = None) -> None:
-    """backward in general (`walk`: the nodes below `tensors`, if the caller walked them)."""
+    """backward in general (`walk`: the nodes below `tensors`, if the caller walked them),
+    as one graph task (the backward call hooks see)."""
+    graph_task.run(_general_backward, tensors, grad_tensors, retain_graph, create_graph,
+                   inputs, walk)
+
+
+def _general_backward(tensors, grad_tensors, retain_graph, create_graph, inputs, walk):
     outputs, grads = _prepare(tensors, grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
@@ -289,7 +295,14 @@ def general_backward(tensors, grad_tensors, retain_graph, create_graph, inputs,
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False, materialize_grads=False):
-    """The gradients of `outputs` w.r.t. `inputs`, returned (not accumulated)."""
+    """The gradients of `outputs` w.r.t. `inputs`, returned (not accumulated), as one
+    graph task."""
+    return graph_task.run(_grad, outputs, inputs, grad_outputs, retain_graph, create_graph,
+                          allow_unused, materialize_grads, is_grad=True)
+
+
+def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+          materialize_grads):
     outputs, grads = _prepare(outputs, grad_outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)

@@ -8,14 +8,17 @@ it: the truncated quotient, less one where the remainder is non-zero and of the 
 sign than the divisor.  Floats follow PyTorch's kernel (and Python's `//`): the exact
 quotient (x - fmod(x, y)) / y, less one where the remainder's sign differs from the
 divisor's, then floored and rounded to the nearer integer (so 1.0 // 0.1 is 9, not
-floor(1.0 / 0.1) = 10); float16 computes in float32.  `//` records no gradient;
+floor(1.0 / 0.1) = 10); float16 computes in float32.  `//` on a float operand that
+requires grad records PyTorch's `NotImplemented` node, whose backward raises;
 `div(rounding_mode=)` records DivBackward2, whose gradients are zeros as PyTorch's.
 """
 from __future__ import annotations
 
 from ..ir import dtypes
 from ..ir import primitives as P
+from .custom_function import Function
 from .errors import at, user_loc
+from .grad_mode import is_grad_enabled
 from .ops_core import convert, operands, result_dtype, scalar_constant
 from .tape import bind, grad_node
 from .tensor import Tensor
@@ -65,10 +68,29 @@ def const_bool(value: bool, shape: tuple) -> Tensor:
     return scalar_constant(value, dtypes.bool_, shape)
 
 
+class _FloorDivideNode(Function):
+    """PyTorch's node for an operation without a derivative formula: the forward runs,
+    a backward through it raises."""
+
+    _node_name = "torch::autograd::NotImplemented"
+
+    @staticmethod
+    def forward(ctx, input, other):
+        return _floor_float(*operands("floor_divide", input, other,
+                                      dtype=result_dtype(input, other)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
 def floor_divide(input, other) -> Tensor:
     dt = result_dtype(input, other)
     if dt is dtypes.bool_:
         raise RuntimeError('"div_floor_cpu" not implemented for \'Bool\'')
+    if dt.is_float and is_grad_enabled() and any(
+            isinstance(a, Tensor) and a._requires_grad for a in (input, other)):
+        return _FloorDivideNode.apply(input, other)
     x, y = (a.detach() for a in operands("floor_divide", input, other, dtype=dt))
     if not dt.is_float:
         _check_divisor(y)

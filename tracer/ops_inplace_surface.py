@@ -73,7 +73,8 @@ METHODS = {
     "multiply_": _into(E.mul, "MulBackward0"),
     "divide_": lambda self, other, *, rounding_mode=None: self.div_(
         other, rounding_mode=rounding_mode),
-    "floor_divide_": _constant_into(D.floor_divide, "FloorDivideBackward0"),
+    "floor_divide_": lambda self, other: _inplace(
+        self, "FloorDivideBackward0", (self,), lambda: D.floor_divide(self, other)),
     # products added into x
     "addmm_": _into(LA.addmm, "AddmmBackward0"), "addmv_": _into(LA.addmv, "AddmvBackward0"),
     "addbmm_": _into(LA.addbmm, "AddbmmBackward0"),

@@ -21,6 +21,7 @@ from .ops_elementwise import as_tensor
 from .ops_reduce import _return_type, _keep
 from .tape import bind, grad_node
 from .tensor import Tensor, _wrap_dim
+from .topk_order import topk_order
 
 SortResult = _return_type("sort")
 TopkResult = _return_type("topk")
@@ -133,11 +134,25 @@ def _order(x: Tensor, axis: int, descending: bool) -> Tensor:
     return _order_and_rank(x, axis, descending)[0]
 
 
-def _order_and_rank(x: Tensor, axis: int, descending: bool) -> tuple[Tensor, Tensor]:
-    """(the int64 permutation sorting x along axis, its inverse: each element's place)."""
+def _topk_order_and_rank(x: Tensor, axis: int, k: int, largest: bool,
+                         sorted_: bool) -> tuple[Tensor, Tensor]:
+    """As _order_and_rank, the first k places being those PyTorch's CPU topk picks among
+    ties (topk_order.py); a traced x is sorted stably."""
+    if x._data is None:
+        return _order_and_rank(x, axis, largest)
+    rows = np.moveaxis(np.asarray(x._data), axis, -1)
+    stable = _numpy_order(rows, largest)
+    return _order_and_rank(x, axis, largest, topk_order(rows, k, largest, sorted_, stable))
+
+
+def _order_and_rank(x: Tensor, axis: int, descending: bool,
+                    order: np.ndarray | None = None) -> tuple[Tensor, Tensor]:
+    """(the int64 permutation sorting x along axis, its inverse: each element's place;
+    `order`: the permutation along the last axis, when the caller chose it)."""
     if x._data is not None:
         from .creation import tensor
-        order = _numpy_order(np.moveaxis(np.asarray(x._data), axis, -1), descending)
+        if order is None:
+            order = _numpy_order(np.moveaxis(np.asarray(x._data), axis, -1), descending)
         rank = np.empty_like(order)
         places = np.broadcast_to(np.arange(order.shape[-1], dtype=order.dtype), order.shape)
         np.put_along_axis(rank, order, places, axis=-1)
@@ -194,7 +209,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
         raise RuntimeError(f"selected index k out of range")
     if x.ndim == 0:
         return TopkResult(x.clone(), scalar_constant(0, dtypes.i64, ()))
-    order, rank = _order_and_rank(x, axis, largest)
+    order, rank = _topk_order_and_rank(x, axis, k, largest, sorted)
     with grad_node("TopkBackward0", x):
         values = _ranked(x, rank, axis, k)
     return TopkResult(values, _head(order, axis, k))

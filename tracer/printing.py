@@ -131,7 +131,7 @@ def tensor_repr(t) -> str:
     if shows_dtype:
         suffixes.append(f"dtype=torch.{t.dtype.torch_name}")
     if t._grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t._grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t._grad_fn.name().rpartition('::')[2]}>")
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
     if _duals.active:

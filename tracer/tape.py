@@ -162,8 +162,8 @@ class GradFn:
     def next_functions(self) -> tuple:
         return tuple((f, 0) for f in self.next_fns)
 
-    def __repr__(self) -> str:
-        return f"<{self._name} object at {id(self):#x}>"
+    def __repr__(self) -> str:  # the class name: PyTorch's NotImplemented node, not its name()
+        return f"<{self._name.rpartition('::')[2]} object at {id(self):#x}>"
 
     def register_prehook(self, hook) -> "NodeHookHandle":
         """hook(grad_outputs) -> new grad_outputs or None, before this node's backward."""
@@ -230,8 +230,9 @@ def node_class(name: str, base: type | None = None) -> type:
     cls = NODE_CLASSES.get(key)
     if cls is None:
         # no module: PyTorch's node classes print as <class 'MulBackward0'>
-        cls = NODE_CLASSES[key] = type(name, (base,), {"__slots__": (), "__module__": "builtins",
-                                                       "__qualname__": name})
+        short = name.rpartition("::")[2]  # torch::autograd::NotImplemented's class
+        cls = NODE_CLASSES[key] = type(short, (base,), {"__slots__": (), "__module__": "builtins",
+                                                        "__qualname__": short})
     return cls
 
 

@@ -14,6 +14,7 @@ from ..tracer import engine as _engine
 from ..tracer.batched_grad import batched_grad as _batched_grad
 from ..tracer.tensor import Tensor
 from . import anomaly_mode, forward_ad, function, functional, grad_mode, graph  # noqa: F401
+from . import profiler  # noqa: F401
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, no_grad, set_grad_enabled,
@@ -125,4 +126,4 @@ __all__ = ["Variable", "Function", "FunctionCtx", "backward", "grad", "gradcheck
            "gradgradcheck", "GradcheckError", "detect_anomaly", "set_detect_anomaly",
            "enable_grad", "no_grad", "set_grad_enabled", "inference_mode",
            "set_multithreading_enabled",
-           "once_differentiable", "forward_ad", "functional", "graph", "tape"]
+           "once_differentiable", "forward_ad", "functional", "graph", "profiler", "tape"]

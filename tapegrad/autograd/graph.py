@@ -1,12 +1,16 @@
-"""`torch.autograd.graph`: the nodes of the tape, and what tapegrad does not offer yet.
+"""`torch.autograd.graph`: the nodes of the tape, hooks over it, and what tapegrad does
+not offer yet (GradientEdge, get_gradient_edge, allow_mutation_on_saved_tensors: see
+docs/torch-coverage.md).
 
 `Node` is the class of every grad_fn (isinstance works for GradFn and
 AccumulateGrad).  Saved-tensor hooks: the tape hands the values an operation saves
 to pack_hook as it records them and to unpack_hook at backward.
+`register_multi_grad_hook` is tracer/multi_grad_hook.py.
 """
 from __future__ import annotations
 
 from ..tracer import saved_hooks as _saved_hooks
+from ..tracer.multi_grad_hook import register_multi_grad_hook
 from ..tracer.tape import AccumulateGrad, GradFn
 
 
@@ -26,11 +30,6 @@ def increment_version(tensor) -> None:
     """Mark a tensor (or each of several) as changed in place, as an in-place op does."""
     for t in (tensor,) if hasattr(tensor, "_version") else tensor:
         t._version[0] += 1
-
-
-def _unsupported(api: str):
-    raise NotImplementedError(f"torch.autograd.graph.{api} is not supported by tapegrad (see "
-                              "docs/torch-coverage.md)")
 
 
 class saved_tensors_hooks:
@@ -70,10 +69,6 @@ class disable_saved_tensors_hooks:
     def __exit__(self, *exc):
         _saved_hooks.state.disabled = self.outer
         return False
-
-
-def register_multi_grad_hook(tensors, fn, *, mode="all"):
-    _unsupported("register_multi_grad_hook")
 
 
 def __getattr__(name: str):

@@ -1,31 +1,21 @@
 """Small programs whose printout must be PyTorch's: the corpus fixes of issue 15.
 
 Each case is source text run with `torch` bound to the library under test; what it
-prints is its result.  record_torch_behaviour.py runs them with PyTorch 2.13 from a
-side venv and writes data/torch_behaviour.json; test_torch_behaviour.py runs them
-with tapegrad and compares the text line by line.  A case normalises what may
+prints is its result (recorded_cases.py: record_torch_cases.py records PyTorch 2.13's
+printout in data/torch_behaviour.json, test_torch_recorded.py compares tapegrad's line
+by line).  A case normalises what may
 legitimately differ itself (an error's wording: it prints the exception's type and
 whether PyTorch's key phrase is in the message).
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import textwrap
+from recorded_cases import add_case
 
 CASES: dict[str, str] = {}
 
 
 def case(name: str, source: str) -> None:
-    CASES[name] = textwrap.dedent(source).strip() + "\n"
-
-
-def run_case(name: str, torch) -> str:
-    """What the case prints with `torch` bound to the given module."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(CASES[name], f"<case {name}>", "exec"), {"torch": torch, "__name__": name})
-    return out.getvalue()
+    add_case(CASES, name, source)
 
 
 # ---- one product per element (k = 1): a -0 stays -0, as PyTorch's gemm with beta = 0

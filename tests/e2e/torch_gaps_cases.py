@@ -2,18 +2,14 @@
 branch torchgaps (uint8 masks, sort/topk gradients, bitwise operators, rounded
 division's graph, hooks returning None, repeat_interleave, the in-place unary methods).
 
-As torch_behaviour_cases.py: record_torch_gaps.py runs each case with PyTorch 2.13 from
-a side venv and writes data/torch_gaps.json; test_torch_gaps.py runs it with tapegrad
-and compares the text line by line.  A case prints an exception's type and whether
+As torch_behaviour_cases.py (recorded_cases.py says how a case runs and where its
+printout is recorded: data/torch_gaps.json).  A case prints an exception's type and whether
 PyTorch's key phrase is in its message, and a warning's category and key phrase, not
 their whole wording.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import textwrap
-import warnings
+from recorded_cases import add_case
 
 CASES: dict[str, str] = {}
 
@@ -34,17 +30,7 @@ def attempt(label, f):
 
 
 def case(name: str, source: str) -> None:
-    CASES[name] = textwrap.dedent(source).strip() + "\n"
-
-
-def run_case(name: str, torch) -> str:
-    """What the case prints with `torch` bound to the given module."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        exec(compile(PRELUDE + CASES[name], f"<case {name}>", "exec"),
-             {"torch": torch, "__name__": name})
-    return out.getvalue()
+    add_case(CASES, name, source)
 
 
 # ---- 1. a uint8 index is a boolean mask (with PyTorch's deprecation UserWarning)
