@@ -34,6 +34,11 @@ def call_with_out(api: str, fn, args, kwargs, out):
     if dtypes.category(result.dtype) > dtypes.category(out.dtype):
         raise RuntimeError(f"result type {result.dtype.scalar_name} can't be cast to the "
                            f"desired output type {out.dtype.scalar_name}")
+    return write_into(out, result)
+
+
+def write_into(out: Tensor, result: Tensor) -> Tensor:
+    """`result`'s values written into `out` (resized if its shape differs); `out` returned."""
     data = np.asarray(result._data).astype(out.dtype.np, copy=False)
     if tuple(out.shape) == tuple(result.shape):
         np.copyto(out._data, data, casting="unsafe")
