@@ -26,6 +26,7 @@ MODULES = {
     "torch_gaps_cases": "torch_gaps.json",
     "torch_autograd_cases": "torch_autograd.json",
     "torch_factory_out_cases": "torch_factory_out.json",
+    "torch_gradient_edge_cases": "torch_gradient_edge.json",
 }
 
 
