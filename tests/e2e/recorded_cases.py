@@ -27,6 +27,7 @@ MODULES = {
     "torch_autograd_cases": "torch_autograd.json",
     "torch_factory_out_cases": "torch_factory_out.json",
     "torch_gradient_edge_cases": "torch_gradient_edge.json",
+    "torch_mutation_saved_cases": "torch_mutation_saved.json",
 }
 
 
