@@ -26,7 +26,7 @@ from llvmlite import ir
 
 from ..ir import primitives as P
 from ..ir.core import Instr
-from ..ir.dtypes import bool_, i64
+from ..ir.dtypes import bool_, f64, i64
 from ..ir.primitives import ELEMENTWISE, KERNELS, OpGroup, Primitive
 from . import indexing, kernels, regions, softmax_kernels
 from .layout import I1, I32, I64, Strided, contiguous_strides
@@ -209,6 +209,20 @@ def _splat(v):
     return v.attrs["value"] if isinstance(v, Instr) and v.prim is P.full else None
 
 
+def _reciprocal(em, x, dt):
+    return em.b.fdiv(em.const(dt, 1.0), x)
+
+
+#: x ** k for these constant k as PyTorch's CPU kernel computes them (sqrt, 1 / sqrt,
+#: 1 / x, 1 / (x x): correctly rounded steps, where llvm.pow's vector powf is not)
+_POWER_SHORTCUTS = {
+    0.5: lambda em, x, dt: em.intrinsic("llvm.sqrt", x),
+    -0.5: lambda em, x, dt: _reciprocal(em, em.intrinsic("llvm.sqrt", x), dt),
+    -1: lambda em, x, dt: _reciprocal(em, x, dt),
+    -2: lambda em, x, dt: _reciprocal(em, em.b.fmul(x, x), dt),
+}
+
+
 @scalar(P.pow)
 def _pow(em, instr, x, y):
     if _is_float(instr):
@@ -218,6 +232,8 @@ def _pow(em, instr, x, y):
             for _ in range(int(k) - 1):
                 r = em.b.fmul(r, x)
             return r
+        if k in _POWER_SHORTCUTS:  # PyTorch's kernel's shortcuts (and the interpreter's)
+            return _POWER_SHORTCUTS[k](em, x, instr.dtype)
         return em.intrinsic("llvm.pow", x, y)
     # A negative exponent truncates 1/x**|y| toward zero: 1, +-1 (x == -1) or 0.  Narrow
     # integers compute in i64 and wrap back (the low bits of a product need only the
@@ -415,8 +431,19 @@ def _atan2(em, instr, y, x):
 @scalar(P.hypot)
 def _hypot(em, instr, x, y):
     """m sqrt(1 + (n/m)^2), m = max(|x|, |y|): no overflow or underflow in between;
-    inf wins over NaN (C's hypot), 0 at the origin."""
+    inf wins over NaN (C's hypot), 0 at the origin.  float32 (and float16, computed in
+    float32) as glibc's hypotf: sqrt(x^2 + y^2) in float64, exact but for the one sum,
+    rounded once to float32; so eager code (numpy's hypotf) and PyTorch agree."""
     b, dt = em.b, instr.dtype
+    if dt is not f64:
+        wide = ir.DoubleType()
+        xw, yw = b.fpext(x, wide), b.fpext(y, wide)
+        r = b.fptrunc(em.intrinsic("llvm.sqrt", b.fadd(b.fmul(xw, xw), b.fmul(yw, yw))),
+                      x.type)
+        inf = ir.Constant(x.type, float("inf"))
+        either_inf = b.or_(b.fcmp_ordered("==", em.intrinsic("llvm.fabs", x), inf),
+                           b.fcmp_ordered("==", em.intrinsic("llvm.fabs", y), inf))
+        return b.select(either_inf, inf, r)
     ax, ay = em.intrinsic("llvm.fabs", x), em.intrinsic("llvm.fabs", y)
     bigger = b.fcmp_ordered(">", ax, ay)
     m, n = b.select(bigger, ax, ay), b.select(bigger, ay, ax)  # a NaN lands in m

@@ -19,7 +19,7 @@ from ..ir import primitives as P
 from . import erf_vector
 from ..ir.core import Function, Instr, Param, TensorType
 from ..ir.primitives import NO_ARITHMETIC, OpGroup, Primitive
-from . import softmax_kernels
+from . import eager_math, softmax_kernels
 
 IMPLS: dict[Primitive, Callable[..., np.ndarray]] = {}
 
@@ -355,6 +355,47 @@ def _ignore_all_errors():
     return enter, var.reset
 
 
+# float32/float16 transcendentals: compiled code's own functions (runtime/eager_math.py),
+# so eager and compiled results agree bit for bit; numpy's for float64 (and everywhere
+# with TAPEGRAD_EAGER_MATH=numpy)
+for _name in eager_math.FUNCTIONS + ("atan2",) if eager_math.ENABLED else ():
+    _prim = P.PRIMITIVES[_name]
+    IMPLS[_prim] = eager_math.rule(_name, IMPLS[_prim])
+#: rules that are not ufuncs but are called as one (`rule(x, out=...)`)
+_UFUNC_LIKE = frozenset(IMPLS[P.PRIMITIVES[n]] for n in eager_math.FUNCTIONS + ("atan2",)
+                        if eager_math.ENABLED)
+_SMALL_FLOATS = (np.dtype(np.float32), _F16)
+
+
+#: x ** k for a constant k as compiled code (codegen/lowering._pow) and PyTorch's kernel
+#: compute it, on a float32 array
+_COMPILED_POWERS = {
+    1.0: lambda w: w, 2.0: lambda w: np.multiply(w, w, **_AS_ARRAY),
+    3.0: lambda w: np.multiply(np.multiply(w, w, **_AS_ARRAY), w, **_AS_ARRAY),
+    0.5: lambda w: np.sqrt(w, **_AS_ARRAY),
+    -0.5: lambda w: np.divide(np.float32(1), np.sqrt(w, **_AS_ARRAY), **_AS_ARRAY),
+    -1.0: lambda w: np.divide(np.float32(1), w, **_AS_ARRAY),
+    -2.0: lambda w: np.divide(np.float32(1), np.multiply(w, w, **_AS_ARRAY), **_AS_ARRAY),
+}
+
+
+def _pow_as_compiled(native_pow):
+    """float32/float16 x ** y as compiled code computes it (codegen/lowering._pow): for a
+    constant exponent 1, 2, 3, 0.5, -0.5, -1 or -2 by products, sqrt and division (as
+    PyTorch's kernel), glibc's powf otherwise; float64 and integers: _pow."""
+    def rule(x, y):
+        if x.dtype in _SMALL_FLOATS and y.dtype is x.dtype and y.size and not any(y.strides):
+            k = float(y[(0,) * y.ndim])  # one value: a Python number broadcast (or 0-d)
+            power = _COMPILED_POWERS.get(k)
+            if power is not None:  # float16: in float32, rounded once
+                return power(x.astype(np.float32)).astype(x.dtype, copy=False)
+        return native_pow(x, y)
+    return rule
+
+
+if eager_math.ENABLED:
+    IMPLS[P.pow] = _pow_as_compiled(eager_math.rule("pow", _pow))
+
 _errors_off, _errors_restore = _ignore_all_errors()
 #: for callers that run a ufunc as eval_prim does (tracer.tape.bind_op)
 errors_off, errors_restore = _errors_off, _errors_restore
@@ -363,8 +404,8 @@ errors_off, errors_restore = _errors_off, _errors_restore
 #: ignored floating-point errors (no attributes, no rule of their own); empty where this
 #: numpy's ufuncs take no out=...
 ARITHMETIC_UFUNCS = {prim: fn for prim, fn in IMPLS.items()
-                     if fn.__class__ is np.ufunc and _ARRAY_OUT and prim not in NO_ARITHMETIC
-                     and not prim.nullary_typed}
+                     if (fn.__class__ is np.ufunc or fn in _UFUNC_LIKE) and _ARRAY_OUT
+                     and prim not in NO_ARITHMETIC and not prim.nullary_typed}
 
 
 def eval_prim(prim: Primitive, args: Sequence[np.ndarray], attrs: dict,
