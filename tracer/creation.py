@@ -15,9 +15,11 @@ from ..ir import dtypes
 from ..ir.core import TensorType
 from ..ir.primitives import MAX_BYTES
 from .errors import at, user_loc
+from .grad_mode import is_grad_enabled
 from .ops_core import filled_tensor, tensor_type
 from .ops_core import get_default_dtype, set_default_dtype  # noqa: F401  (tg.*, random_ops)
 from .tape import _tls
+from .out_argument import write_into
 from .tensor import Tensor
 
 # ---------------------------------------------------------------- dtypes and devices
@@ -204,29 +206,58 @@ def from_numpy(array: np.ndarray) -> Tensor:
 # ---------------------------------------------------------------- constants
 
 
-def _no_out(out, name: str) -> None:
-    if out is not None:
-        raise NotImplementedError(f"tg.{name}(..., out=...) is not supported; assign the "
-                                  "result instead (see docs/torch-coverage.md)")
+def _into_out(api: str, out, dtype, requires_grad, dev, make) -> Tensor:
+    """PyTorch's `out=` of a factory: the dtype defaults to out's and must equal it, out
+    is resized without a warning (unlike other operations' out=) and filled in place, and
+    while grad mode records, an out that requires grad is an error.  The view case of
+    PyTorch (a view resized within its base's memory stays a view) is not followed: a
+    resized out owns new memory.  make(dtype) builds
+    the values."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{api}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    check_device(dev)
+    dt = as_dtype(dtype)
+    if dt is not None and dt != out.dtype:
+        raise RuntimeError(f"dtype {dt.scalar_name} does not match dtype of out parameter "
+                           f"({out.dtype.scalar_name})" + at(user_loc()))
+    if is_grad_enabled() and out._requires_grad:
+        raise RuntimeError(f"aten::{api}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad."
+                           + at(user_loc()))
+    write_into(out, make(out.dtype))
+    if not requires_grad and out.is_leaf:  # out takes the factory's requires_grad, as in
+        out.requires_grad_(False)  # PyTorch (which also clears it)
+    return _finish(out, requires_grad)
 
 
 def ones(*size, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    _no_out(out, "ones")
+    if out is not None:
+        return _into_out("ones", out, dtype, requires_grad, device,
+                         lambda dt: _filled(1, size, dt, False, None))
     return _filled(1, size, dtype, requires_grad, device)
 
 
 def zeros(*size, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    _no_out(out, "zeros")
+    if out is not None:
+        return _into_out("zeros", out, dtype, requires_grad, device,
+                         lambda dt: _filled(0, size, dt, False, None))
     return _filled(0, size, dtype, requires_grad, device)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty(*size, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Like PyTorch's empty, but the memory is zeroed (numpy has no cheaper safe choice)."""
+    if out is not None:
+        return _into_out("empty", out, dtype, requires_grad, device,
+                         lambda dt: _filled(0, size, dt, False, None))
     return _filled(0, size, dtype, requires_grad, device)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, *,
+         out=None) -> Tensor:
     """The dtype follows `fill_value` (bool, int64 or float32) unless given."""
+    if out is not None:
+        return _into_out("full", out, dtype, requires_grad, device,
+                         lambda dt: full(size, fill_value, dtype=dt))
     if dtype is None:
         from .ops_core import scalar_dtype
         dtype = scalar_dtype(fill_value)
@@ -236,14 +267,20 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
                    dtype, requires_grad, device)
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def eye(n, m=None, dtype=None, device=None, requires_grad=False, *, out=None) -> Tensor:
+    if out is not None:
+        return _into_out("eye", out, dtype, requires_grad, device, lambda dt: eye(n, m, dtype=dt))
     dt = as_dtype(dtype, get_default_dtype())
     a = np.eye(n, n if m is None else m, dtype=dt.np)
     return _finish(Tensor._make(a, TensorType(dt, a.shape)), requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, *,
+           out=None) -> Tensor:
     """int64 when start, end and step are all integers, else float32."""
+    if out is not None:
+        return _into_out("arange", out, dtype, requires_grad, device,
+                         lambda dt: arange(start, end, step, dtype=dt))
     if end is None:
         start, end = 0, start
     bounds = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -263,13 +300,17 @@ def linspace(start, end, steps, *, out=None, dtype=None, device=None,
              requires_grad=False) -> Tensor:
     """`steps` evenly spaced values from start to end, computed in float64 and then cast
     (integer dtypes truncate toward zero, as PyTorch's do)."""
-    _no_out(out, "linspace")
+    if out is not None:
+        return _into_out("linspace", out, dtype, requires_grad, device,
+                         lambda dt: linspace(start, end, steps, dtype=dt))
     return _finish(_spaced(start, end, steps, dtype, "linspace"), requires_grad, device)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None,
              requires_grad=False) -> Tensor:
-    _no_out(out, "logspace")
+    if out is not None:
+        return _into_out("logspace", out, dtype, requires_grad, device,
+                         lambda dt: logspace(start, end, steps, base, dtype=dt))
     exps = _spaced(start, end, steps, dtypes.f64, "logspace")._data
     dt = as_dtype(dtype, get_default_dtype())
     a = np.power(np.float64(base), exps)

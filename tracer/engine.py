@@ -35,6 +35,7 @@ from .custom_function import link_tensor
 from .dropped_gradients import edges_into, undefined_below
 from .errors import at, user_loc
 from .grad_mode import enable_grad, no_grad
+from .gradient_edge import resolve_edges
 from .tape import (AccumulateGrad, NodeHookHandle, NodePostHook, NodePreHook, Saved, bind,
                    grad_node)
 from .tensor import Tensor
@@ -211,7 +212,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    """`Tensor.backward`: accumulate the gradients of this tensor into the leaves' `.grad`."""
+    """`Tensor.backward`: accumulate the gradients of this tensor into the leaves' `.grad`
+    (or `inputs`': tensors or GradientEdges)."""
+    if inputs is not None:
+        inputs = resolve_edges(inputs)[0]
     if gradient is None and not retain_graph and not create_graph and inputs is None \
             and _plain_backward(self):  # loss.backward(): the common case
         return

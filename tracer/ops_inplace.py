@@ -18,6 +18,7 @@ import numpy as np
 from ..ir import dtypes
 from ..ir import primitives as P
 from ..runtime.interpreter import _errors_off, _errors_restore
+from . import mutation_on_saved as _mutation
 from . import ops_elementwise as E
 from .dual_state import state as _duals
 from .errors import TracerError, at, user_loc
@@ -36,6 +37,8 @@ _VIEW_ERROR = ("tapegrad does not record in-place operations on a view (the base
 
 
 def check_inplace(x: Tensor) -> None:
+    if _mutation.active is not None:  # allow_mutation_on_saved_tensors: clone what was saved
+        _mutation.active.before_write(x)
     if not is_grad_enabled():
         return
     if x._grad_fn is None and x._requires_grad:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import dtypes
+from . import mutation_on_saved as _mutation
 from .grad_mode import is_grad_enabled, no_grad
 from .ops_core import tensor_type
 from .tensor import Tensor
@@ -34,6 +35,13 @@ def call_with_out(api: str, fn, args, kwargs, out):
     if dtypes.category(result.dtype) > dtypes.category(out.dtype):
         raise RuntimeError(f"result type {result.dtype.scalar_name} can't be cast to the "
                            f"desired output type {out.dtype.scalar_name}")
+    return write_into(out, result)
+
+
+def write_into(out: Tensor, result: Tensor) -> Tensor:
+    """`result`'s values written into `out` (resized if its shape differs); `out` returned."""
+    if _mutation.active is not None:  # allow_mutation_on_saved_tensors: clone what was saved
+        _mutation.active.before_write(out)
     data = np.asarray(result._data).astype(out.dtype.np, copy=False)
     if tuple(out.shape) == tuple(result.shape):
         np.copyto(out._data, data, casting="unsafe")

@@ -38,8 +38,11 @@ def pop() -> None:
 def pack_saved(fn, instr, args: tuple, out, saved_cls) -> None:
     """Replace the records of the values instr's VJP reads by packed ones (see module)."""
     global used
-    used = True
     pack, unpack = state.stack[-1]
+    # allow_mutation_on_saved_tensors replaces records by its own, which need no unpacking
+    replace = getattr(pack, "replace_record", None)
+    if replace is None:
+        used = True
     tensors = {id(a._value if a._value is not None else a._graph_value()): a for a in args}
     tensors[id(instr)] = out
     wrt = [op for op, a in zip(instr.operands, args) if a._requires_grad]
@@ -50,7 +53,8 @@ def pack_saved(fn, instr, args: tuple, out, saved_cls) -> None:
         rec = fn.saved.get(id(v))
         if t is None or rec is None or isinstance(rec, saved_cls):
             continue
-        fn.saved[id(v)] = saved_cls(rec, pack(t), unpack, group)
+        fn.saved[id(v)] = replace(rec) if replace is not None else \
+            saved_cls(rec, pack(t), unpack, group)
 
 
 def unpack_all(fns, saved_cls) -> None:

@@ -12,6 +12,7 @@ import warnings
 from ..ir.core import Function as IRFunction, free_params, topo_sort
 from ..tracer import engine as _engine
 from ..tracer.batched_grad import batched_grad as _batched_grad
+from ..tracer.gradient_edge import resolve_edges as _resolve_edges
 from ..tracer.tensor import Tensor
 from . import anomaly_mode, forward_ad, function, functional, grad_mode, graph  # noqa: F401
 from . import profiler  # noqa: F401
@@ -28,7 +29,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     """Accumulate the gradients of `tensors` into the leaves' (or `inputs`') `.grad`.
 
     `grad_variables` is PyTorch's deprecated name of `grad_tensors` (with its warning);
-    `inputs` may be a tensor, a sequence or a dict of tensors."""
+    `inputs` may be a tensor, a sequence or a dict of tensors; tensors and inputs may be
+    GradientEdges (graph.get_gradient_edge) too."""
     if grad_variables is not None:
         warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.",
                       FutureWarning, stacklevel=2)
@@ -36,6 +38,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments both "
                                "passed to `backward()`. Please only use `grad_tensors`.")
         grad_tensors = grad_variables
+    tensors, _ = _resolve_edges(tensors)
+    inputs, _ = _resolve_edges(inputs)
     if type(inputs) is dict:
         inputs = list(inputs.values())
     if inputs is not None and not isinstance(inputs, Tensor):
@@ -78,6 +82,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     keys = list(inputs.keys()) if type(inputs) is dict else None
     if keys is not None:
         inputs = list(inputs.values())
+    outputs, _ = _resolve_edges(outputs)
+    inputs, edges = _resolve_edges(inputs)
     inputs_tuple = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if not inputs_tuple:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
@@ -94,6 +100,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                "been used in the graph. Set allow_unused=True if this is the "
                                "desired behavior.")
         if g is None and materialize_grads:
+            if edges is True or edges and edges[k]:
+                raise RuntimeError("materialize_grads cannot be used when the given input is "
+                                   "a GradientEdge")
             g = _zeros_like(t)
         out.append(g)
     return dict(zip(keys, out)) if keys is not None else tuple(out)

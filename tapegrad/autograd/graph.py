@@ -1,15 +1,17 @@
-"""`torch.autograd.graph`: the nodes of the tape, hooks over it, and what tapegrad does
-not offer yet (GradientEdge, get_gradient_edge, allow_mutation_on_saved_tensors: see
-docs/torch-coverage.md).
+"""`torch.autograd.graph`: the nodes of the tape, hooks over it, gradient edges, and
+allow_mutation_on_saved_tensors (tracer/mutation_on_saved.py).
 
 `Node` is the class of every grad_fn (isinstance works for GradFn and
 AccumulateGrad).  Saved-tensor hooks: the tape hands the values an operation saves
 to pack_hook as it records them and to unpack_hook at backward.
-`register_multi_grad_hook` is tracer/multi_grad_hook.py.
+`register_multi_grad_hook` is tracer/multi_grad_hook.py, `GradientEdge` and
+`get_gradient_edge` tracer/gradient_edge.py.
 """
 from __future__ import annotations
 
 from ..tracer import saved_hooks as _saved_hooks
+from ..tracer.gradient_edge import GradientEdge, get_gradient_edge  # noqa: F401
+from ..tracer.mutation_on_saved import allow_mutation_on_saved_tensors  # noqa: F401
 from ..tracer.multi_grad_hook import register_multi_grad_hook
 from ..tracer.tape import AccumulateGrad, GradFn
 

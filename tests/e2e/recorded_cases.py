@@ -25,6 +25,9 @@ MODULES = {
     "torch_behaviour_cases": "torch_behaviour.json",
     "torch_gaps_cases": "torch_gaps.json",
     "torch_autograd_cases": "torch_autograd.json",
+    "torch_factory_out_cases": "torch_factory_out.json",
+    "torch_gradient_edge_cases": "torch_gradient_edge.json",
+    "torch_mutation_saved_cases": "torch_mutation_saved.json",
 }
 
 
