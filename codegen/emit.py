@@ -465,8 +465,11 @@ class Emitter:
         fn = self.module.declare_intrinsic(name, [args[0].type])
         return self.b.call(fn, list(args))
 
-    def math(self, name: str, x: ir.Value, dtype: DType) -> ir.Value:
-        """exp, log, tanh, ...: inline polynomials (mathlib.py), so loops vectorise."""
+    def math(self, name: str, x: ir.Value, dtype: DType, nonpositive: bool = False) -> ir.Value:
+        """exp, log, tanh, ...: inline polynomials (mathlib.py), so loops vectorise.
+        `nonpositive`: x is known <= 0 (or NaN); exp skips its overflow clamp."""
+        if nonpositive:
+            return MathBuilder(self.b).exp(x, nonpositive=True)
         if name in ("sin", "cos") and not self._exact and self._big is not None:
             value, big = MathBuilder(self.b).sincos_fast(x, int(name == "cos"))
             flag = self.b.load(self._big, typ=I8)

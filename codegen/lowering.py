@@ -121,7 +121,25 @@ def _sign(em, instr, x):
 
 @scalar(P.exp, P.log, P.log1p, P.sin, P.cos, P.tanh, P.sqrt, P.logistic)
 def _math(em, instr, x):
+    if instr.prim is P.exp and _nonpositive_square(instr.operands[0]):
+        return em.math("exp", x, instr.dtype, nonpositive=True)
     return em.math(instr.prim.name, x, instr.dtype)
+
+
+def _nonpositive_square(v) -> bool:
+    """-y*y, as `mul(neg y, y)` (either order) or `neg(mul(y, y))`: never above 0, so exp
+    of it needs no clamp against overflow (W2's exp(-x*x); the value is the same)."""
+    if not isinstance(v, Instr) or not v.dtype.is_float:
+        return False
+    if v.prim is P.neg:
+        inner = v.operands[0]
+        return isinstance(inner, Instr) and inner.prim is P.mul and \
+            inner.operands[0] is inner.operands[1]
+    if v.prim is P.mul:
+        a, b = v.operands
+        return any(isinstance(n, Instr) and n.prim is P.neg and n.operands[0] is y
+                   for n, y in ((a, b), (b, a)))
+    return False
 
 
 @scalar(P.stop_gradient)

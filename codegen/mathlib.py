@@ -20,7 +20,8 @@ error bounds (polyfit.DEGREES); sin and cos use Taylor terms.
            with p(0) = 1, times 2^n: by `llvm.ldexp` where the host has AVX-512 (one
            vscalef), else (ldexp is a libm call per lane there) by multiplying with
            two halves 2^(n//2), 2^(n - n//2) built from bits.  Both round a denormal
-           result once and overflow to inf.  x is clamped first (inf, and the shifter).
+           result once and overflow to inf.  x is clamped first (inf, and the shifter;
+           the clamp above is skipped where the caller knows x <= 0: exp(-x*x)).
     log    x = 2^e m, m in [sqrt(1/2), sqrt(2)); log m = 2 atanh(s), s = (m-1)/(m+1),
            = 2s + s tail(s^2), tail a degree 3 / 8 polynomial in s^2 (|s| < 0.172),
            summed as in fdlibm.  Denormals are scaled up first.
@@ -28,6 +29,8 @@ error bounds (polyfit.DEGREES); sin and cos use Taylor terms.
            = r + r^2 P(r) (degree 6 / 11), |x| clamped where tanh rounds to 1.  The
            factor 2 of 2|x| lives in the coefficients (r = 2u, q/2 = u + u^2 P'(u)), and
            float32 reduces with one ln2 constant: its error is damped by tanh's slope.
+           P' by second-order Horner (`horner2`: the same FMAs, half as many in a
+           chain), and the division is `fdiv` with ldexp (see `div_positive`).
     logistic  with ldexp: x = m ln2 + r, e^-x = 2^-m p(-r), and 1 / (1 + e^-x) is
            computed as 2^m / (2^m + p(-r)): no overflow, denormal results rounded once,
            no mirror.  Else 1 / (1 + exp(-|x|)), times exp(-|x|) for x < 0.
@@ -172,6 +175,18 @@ class MathBuilder:
             acc = self.add(self.mul(acc, x), self.c(x, a))
         return acc
 
+    def horner2(self, x, x2, coeffs) -> ir.Value:
+        """The same sum by second-order Horner: pairs c[2k] + c[2k+1] x (independent), then
+        Horner in x2 = x*x.  As many FMAs as `horner`, about half the dependent ones: in
+        W2's loop, bound by its latency chains, that is what counts."""
+        pairs = [self.add(self.mul(self.c(x, coeffs[k + 1]), x), self.c(x, coeffs[k]))
+                 if k + 1 < len(coeffs) else self.c(x, coeffs[k])
+                 for k in range(0, len(coeffs), 2)]
+        acc = pairs[-1]
+        for p in reversed(pairs[:-1]):
+            acc = self.add(self.mul(acc, x2), p)
+        return acc
+
     def where(self, cond, x, y):
         return self.b.select(cond, x, y)
 
@@ -193,9 +208,12 @@ class MathBuilder:
         return self._intrinsic("llvm.fma", x, y, z)
 
     def div_positive(self, n, d):
-        """n / d for a positive normal d (or NaN) without the divider: a 512-bit division
-        is one instruction but holds the divider ~16 cycles, and tanh and logistic were
-        bound by it. 1/d from the bit trick (5% off), Newton's steps (2 for float32, 3
+        """n / d for a positive normal d (or NaN) without the divider (logistic where
+        scaling by 2^n takes bit tricks).  With ldexp, tanh and logistic divide with
+        fdiv: W2's 512-bit loop, at three `vdivps` per 16 numbers, was bound by its
+        latency chains and ports, not by the divider, and ran 13% faster than with
+        these ~8 dependent instructions per division (benchmarks/README.md, "W2's loop").
+        1/d from the bit trick (5% off), Newton's steps (2 for float32, 3
         for float64: 2^-17 / 2^-34 off), then q = n r corrected once by its exact residual
         n - d q: within half an ulp and a hair, where fdiv is within half an ulp."""
         f = _fmt(d.type)
@@ -283,9 +301,13 @@ class MathBuilder:
 
     # ------------------------------------------------------------ functions
 
-    def exp(self, x) -> ir.Value:
+    def exp(self, x, nonpositive: bool = False) -> ir.Value:
+        """`nonpositive`: the caller knows x <= 0 (or NaN), so the clamp above, there for
+        +inf and overflow, would never bite: one instruction fewer, the same values."""
         f = _fmt(x.type)
-        return self._exp_clamped(self.clamp_below(self.clamp_above(x, f.exp_hi), f.exp_lo))
+        if not nonpositive:
+            x = self.clamp_above(x, f.exp_hi)
+        return self._exp_clamped(self.clamp_below(x, f.exp_lo))
 
     def _exp_clamped(self, x) -> ir.Value:
         """exp(x) for x in [exp_lo, exp_hi] (or NaN)."""
@@ -336,11 +358,12 @@ class MathBuilder:
         b = self.b
         ax = self.clamp_above(self.fabs(x), f.tanh_one)
         u, n = self._reduce_ln2(ax, 2.0, f.tanh_ln2)
-        half_q = self.add(self.mul(self.mul(u, u), self.horner(u, f.tanh)), u)
+        u2 = self.mul(u, u)
+        half_q = self.add(self.mul(u2, self.horner2(u, u2, f.tanh)), u)
         s2 = self._scale(x, b.add(n, self.ci(x, 1)))  # 2^(n+1), n <= 2 tanh_one / ln2
         e = self.add(self.mul(s2, half_q), self.add(self.mul(s2, self.c(x, 0.5)),
                                                     self.c(x, -1.0)))  # 2^n - 1: exact
-        return self.copysign(self.div_positive(e, b.fadd(e, self.c(x, 2.0))), x)
+        return self.copysign(b.fdiv(e, b.fadd(e, self.c(x, 2.0))), x)  # see div_positive
 
     def logistic(self, x) -> ir.Value:
         f = _fmt(x.type)
@@ -352,7 +375,7 @@ class MathBuilder:
             x = self.clamp_below(self.clamp_above(x, f.logistic_one), f.exp_lo)
             neg_r, m = self._reduce_ln2(x, n_from_int=True, negate=True)
             exp_neg_r = self.horner(neg_r, f.exp)  # exp's constants: registers shared
-            return self._ldexp(self.div_positive(one, b.fadd(self._ldexp(one, m), exp_neg_r)), m)
+            return self._ldexp(b.fdiv(one, b.fadd(self._ldexp(one, m), exp_neg_r)), m)
         e = self._exp_clamped(self.clamp_below(b.fneg(self.fabs(x)), f.exp_lo))
         r = self.div_positive(one, b.fadd(one, e))
         return self.where(b.fcmp_ordered(">=", x, self.c(x, 0.0)), r, b.fmul(e, r))

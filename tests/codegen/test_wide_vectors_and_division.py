@@ -1,6 +1,6 @@
 """Two speed choices of codegen that must not change results: 512-bit vectors on AVX-512
 hosts (codegen/target.features) and mathlib's division without the divider
-(MathBuilder.div_positive, used by tanh and logistic)."""
+(MathBuilder.div_positive, used by logistic where 2^n scaling takes bit tricks)."""
 from __future__ import annotations
 
 import ctypes
