@@ -63,6 +63,7 @@ for _prim, _fn in [
 
 
 _F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
 
 
 def _in_float32(rule):
@@ -364,13 +365,13 @@ for _name in eager_math.FUNCTIONS + ("atan2",) if eager_math.ENABLED else ():
 #: rules that are not ufuncs but are called as one (`rule(x, out=...)`)
 _UFUNC_LIKE = frozenset(IMPLS[P.PRIMITIVES[n]] for n in eager_math.FUNCTIONS + ("atan2",)
                         if eager_math.ENABLED)
-_SMALL_FLOATS = (np.dtype(np.float32), _F16)
+_SMALL_FLOATS = (_F32, _F16)
 
 
 #: x ** k for a constant k as compiled code (codegen/lowering._pow) and PyTorch's kernel
 #: compute it, on a float32 array
 _COMPILED_POWERS = {
-    1.0: lambda w: w, 2.0: lambda w: np.multiply(w, w, **_AS_ARRAY),
+    1.0: lambda w: w.copy(), 2.0: lambda w: np.multiply(w, w, **_AS_ARRAY),
     3.0: lambda w: np.multiply(np.multiply(w, w, **_AS_ARRAY), w, **_AS_ARRAY),
     0.5: lambda w: np.sqrt(w, **_AS_ARRAY),
     -0.5: lambda w: np.divide(np.float32(1), np.sqrt(w, **_AS_ARRAY), **_AS_ARRAY),
@@ -387,8 +388,10 @@ def _pow_as_compiled(native_pow):
         if x.dtype in _SMALL_FLOATS and y.dtype is x.dtype and y.size and not any(y.strides):
             k = float(y[(0,) * y.ndim])  # one value: a Python number broadcast (or 0-d)
             power = _COMPILED_POWERS.get(k)
-            if power is not None:  # float16: in float32, rounded once
-                return power(x.astype(np.float32)).astype(x.dtype, copy=False)
+            if power is not None:
+                if x.dtype == _F32:  # no widening copy: the powers make a new array
+                    return power(x)
+                return power(x.astype(np.float32)).astype(x.dtype)  # float16: rounded once
         return native_pow(x, y)
     return rule
 

@@ -133,3 +133,12 @@ def test_binary_eager_gives_compiled_bits(name, dtype):
             assert _same_bits((tg.tensor(x) ** k).numpy(), compiled).all(), k
             one = (tg.tensor(x[30]) ** k).numpy()  # a 0-d operand
             assert _same_bits(one, tg.compile(lambda t: t ** k)(tg.tensor(x[30])).numpy()), k
+
+
+@pytest.mark.parametrize("k", [1.0, 2.0, 3.0, 0.5, -0.5, -1.0, -2.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_pow_by_a_constant_returns_a_new_array(k, dtype):
+    """x ** 1 must not hand back x itself: the caller may write into the result."""
+    x = np.array([1.5, 2.0, 4.0], dtype)
+    out = IMPLS[P.pow](x, np.broadcast_to(np.array(k, dtype), x.shape))
+    assert out.dtype == x.dtype and not np.shares_memory(out, x)
