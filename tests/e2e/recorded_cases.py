@@ -37,6 +37,19 @@ def case_module(name: str):
     return importlib.import_module(name)
 
 
+#: a prelude for case modules: `attempt(label, f, phrase)` prints f()'s result, or the
+#: exception's type and whether PyTorch's key phrase is in its message
+ATTEMPT = '''
+def attempt(label, f, phrase=""):
+    """Print f()'s result, or the exception's type and whether `phrase` is in its message."""
+    try:
+        result = f()
+    except Exception as e:
+        result = f"{type(e).__name__} {phrase in str(e)}"
+    print(label, result)
+'''
+
+
 def add_case(cases: dict[str, str], name: str, source: str) -> None:
     if name in cases:
         raise ValueError(f"case {name!r} defined twice")

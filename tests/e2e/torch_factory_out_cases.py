@@ -8,19 +8,11 @@ and whether PyTorch's key phrase is in its message.
 """
 from __future__ import annotations
 
-from recorded_cases import add_case
+from recorded_cases import ATTEMPT, add_case
 
 CASES: dict[str, str] = {}
 
-PRELUDE = '''
-def attempt(label, f, phrase=""):
-    """Print f()'s result, or the exception's type and whether `phrase` is in its message."""
-    try:
-        result = f()
-    except Exception as e:
-        result = f"{type(e).__name__} {phrase in str(e)}"
-    print(label, result)
-'''
+PRELUDE = ATTEMPT
 
 
 def case(name: str, source: str) -> None:

@@ -9,22 +9,14 @@ each output a node of its own, number 0).
 """
 from __future__ import annotations
 
-from recorded_cases import add_case
+from recorded_cases import ATTEMPT, add_case
 
 CASES: dict[str, str] = {}
 
 PRELUDE = '''
 GradientEdge = torch.autograd.graph.GradientEdge
 get_gradient_edge = torch.autograd.graph.get_gradient_edge
-
-def attempt(label, f, phrase=""):
-    """Print f()'s result, or the exception's type and whether `phrase` is in its message."""
-    try:
-        result = f()
-    except Exception as e:
-        result = f"{type(e).__name__} {phrase in str(e)}"
-    print(label, result)
-'''
+''' + ATTEMPT
 
 
 def case(name: str, source: str) -> None:
