@@ -22,23 +22,17 @@ from .. import primitives as P
 from ..dtypes import f16
 from ..core import Function, Instr, Value
 from .dce import dce
-from .rewrite import rebuilt, remap, use_counts
+from .rewrite import rewrite_each
 
 
 def gemm_epilogues(fn: Function) -> Function:
-    uses = use_counts(fn)
-    replaced: dict[int, Value] = {}
-    body: list[Instr] = []
-    for instr in fn.body:
-        new = remap(instr, replaced)
-        fused = _epilogue(new, uses)
-        if fused is not None:
-            new = fused
-        if new is not instr:  # fused, or rebuilt on a fused operand: its users follow
-            replaced[id(instr)] = new
-            uses[id(new)] = uses.get(id(instr), 0)
-        body.append(new)
-    return dce(rebuilt(fn, body, replaced)) if replaced else fn
+    out = rewrite_each(fn, _fused)
+    return fn if out is fn else dce(out)
+
+
+def _fused(instr: Instr, uses: dict[int, int]) -> list[Instr] | None:
+    fused = _epilogue(instr, uses)
+    return None if fused is None else [fused]
 
 
 def _epilogue(instr: Instr, uses: dict[int, int]) -> Instr | None:

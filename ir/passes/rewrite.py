@@ -37,6 +37,28 @@ def rebuilt(fn: Function, body: list[Instr], replaced: dict[int, Value]) -> Func
     return Function(fn.name, fn.params, body, results)
 
 
+def rewrite_each(fn: Function, rule) -> Function:
+    """`fn` with each instruction (its operands already rewritten) offered to
+    `rule(instr, uses)`: None keeps it; a list replaces it, its last instruction standing
+    for the value and the ones before it new definitions that one reads.  The users of a
+    replaced instruction follow it.  `fn` itself when nothing changed; the caller drops
+    what became dead (dce)."""
+    uses = use_counts(fn)
+    replaced: dict[int, Value] = {}
+    body: list[Instr] = []
+    for instr in fn.body:
+        new = remap(instr, replaced)
+        made = rule(new, uses)
+        if made is not None:
+            body.extend(made[:-1])
+            new = made[-1]
+        if new is not instr:
+            replaced[id(instr)] = new
+            uses[id(new)] = uses.get(id(instr), 0)
+        body.append(new)
+    return rebuilt(fn, body, replaced) if replaced else fn
+
+
 def id_set(values: Iterable[Value]) -> set[int]:
     return {id(v) for v in values}
 

@@ -25,24 +25,12 @@ from .. import primitives as P
 from ..core import Function, Instr, Value
 from ..dtypes import f16
 from .dce import dce
-from .rewrite import rebuilt, remap, use_counts
+from .rewrite import rewrite_each
 
 
 def scalar_factors(fn: Function) -> Function:
-    uses = use_counts(fn)
-    replaced: dict[int, Value] = {}
-    body: list[Instr] = []
-    for instr in fn.body:
-        new = remap(instr, replaced)
-        factored = _factored(new, uses)
-        if factored is not None:
-            body.extend(factored[:-1])  # the unscaled operand, the product, the scalar
-            new = factored[-1]
-        if new is not instr:
-            replaced[id(instr)] = new
-            uses[id(new)] = uses.get(id(instr), 0)
-        body.append(new)
-    return dce(rebuilt(fn, body, replaced)) if replaced else fn
+    out = rewrite_each(fn, _factored)
+    return fn if out is fn else dce(out)
 
 
 def _factored(instr: Instr, uses: dict[int, int]) -> list[Instr] | None:

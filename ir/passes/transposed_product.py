@@ -16,30 +16,23 @@ from __future__ import annotations
 from .. import primitives as P
 from ..core import Function, Instr, Value
 from .dce import dce
-from .rewrite import rebuilt, remap, use_counts
+from .rewrite import rewrite_each
 
 
 def transposed_products(fn: Function) -> Function:
-    uses = use_counts(fn)
-    replaced: dict[int, Value] = {}
-    body: list[Instr] = []
-    for instr in fn.body:
-        new = remap(instr, replaced)
-        product = _transposed_product(new, uses)
-        if product is not None:
-            a, b = product.operands
-            factors = []
-            for v in (b, a):
-                t = _transposed(v, instr)
-                if not _is_swap(v):
-                    body.append(t)  # a new view, defined before the product reads it
-                factors.append(t)
-            new = Instr(P.matmul, tuple(factors), {}, instr.type, instr.loc)
-        if new is not instr:
-            replaced[id(instr)] = new
-            uses[id(new)] = uses.get(id(instr), 0)
-        body.append(new)
-    return dce(rebuilt(fn, body, replaced)) if replaced else fn
+    out = rewrite_each(fn, _swapped)
+    return fn if out is fn else dce(out)
+
+
+def _swapped(instr: Instr, uses: dict[int, int]) -> list[Instr] | None:
+    """[new views..., b.T @ a.T] for `(a @ b).T` read nowhere else, else None."""
+    product = _transposed_product(instr, uses)
+    if product is None:
+        return None
+    a, b = product.operands
+    factors = [_transposed(v, instr) for v in (b, a)]
+    views = [t for v, t in zip((b, a), factors) if not _is_swap(v)]  # defined before use
+    return [*views, Instr(P.matmul, tuple(factors), {}, instr.type, instr.loc)]
 
 
 def _is_swap(instr: Value) -> bool:
