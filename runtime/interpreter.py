@@ -17,7 +17,7 @@ import numpy as np
 
 from ..ir import primitives as P
 from . import erf_vector
-from ..ir.core import Function, Instr, Param, TensorType
+from ..ir.core import Function, Instr, TensorType
 from ..ir.primitives import NO_ARITHMETIC, OpGroup, Primitive
 from . import eager_math, softmax_kernels
 
@@ -178,9 +178,7 @@ def _uniform_exponent(x, y):
     """The exponent if `y` is one value repeated by stride 0 (a broadcast scalar) and
     this numpy's np.power was verified to give bit for bit what _POW_SHORTCUTS does
     for it in x's dtype, else None."""
-    if y.ndim == 0 or y.size == 0 or any(y.strides) or y.dtype != x.dtype:
-        return None
-    e = float(y[(0,) * y.ndim])
+    e = _repeated_value(x, y) if y.ndim else None
     if e not in _POW_SHORTCUTS:
         return None
     key = (x.dtype, e)
@@ -188,6 +186,14 @@ def _uniform_exponent(x, y):
     if ok is None:
         ok = _pow_verified[key] = _verify_pow_shortcut(x.dtype, e)
     return e if ok else None
+
+
+def _repeated_value(x, y) -> float | None:
+    """y's one value when y repeats it by stride 0 in x's dtype (a broadcast Python
+    number, or 0-d), else None."""
+    if y.size == 0 or any(y.strides) or y.dtype != x.dtype:
+        return None
+    return float(y[(0,) * y.ndim])
 
 
 def _verify_pow_shortcut(dtype: np.dtype, e: float) -> bool:
@@ -359,12 +365,12 @@ def _ignore_all_errors():
 # float32/float16 transcendentals: compiled code's own functions (runtime/eager_math.py),
 # so eager and compiled results agree bit for bit; numpy's for float64 (and everywhere
 # with TAPEGRAD_EAGER_MATH=numpy)
+#: rules that are not ufuncs but are called as one (`rule(x, out=...)`)
+_UFUNC_LIKE: set = set()
 for _name in eager_math.FUNCTIONS + ("atan2",) if eager_math.ENABLED else ():
     _prim = P.PRIMITIVES[_name]
     IMPLS[_prim] = eager_math.rule(_name, IMPLS[_prim])
-#: rules that are not ufuncs but are called as one (`rule(x, out=...)`)
-_UFUNC_LIKE = frozenset(IMPLS[P.PRIMITIVES[n]] for n in eager_math.FUNCTIONS + ("atan2",)
-                        if eager_math.ENABLED)
+    _UFUNC_LIKE.add(IMPLS[_prim])
 _SMALL_FLOATS = (_F32, _F16)
 
 
@@ -385,9 +391,8 @@ def _pow_as_compiled(native_pow):
     constant exponent 1, 2, 3, 0.5, -0.5, -1 or -2 by products, sqrt and division (as
     PyTorch's kernel), glibc's powf otherwise; float64 and integers: _pow."""
     def rule(x, y):
-        if x.dtype in _SMALL_FLOATS and y.dtype is x.dtype and y.size and not any(y.strides):
-            k = float(y[(0,) * y.ndim])  # one value: a Python number broadcast (or 0-d)
-            power = _COMPILED_POWERS.get(k)
+        if x.dtype in _SMALL_FLOATS:
+            power = _COMPILED_POWERS.get(_repeated_value(x, y))
             if power is not None:
                 if x.dtype == _F32:  # no widening copy: the powers make a new array
                     return power(x)
