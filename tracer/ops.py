@@ -341,3 +341,6 @@ _NO_OUT = {"is_tensor", "t", "transpose", "permute", "reshape", "flatten", "unsq
 _NK.install(FUNCTIONS + _IF.FUNCTIONS,
             [_sys.modules[__name__], E, R, S, I, M, MR, L, LA, SO, _IF, _SM], Tensor,
             with_out=frozenset(FUNCTIONS + _IF.FUNCTIONS) - _NO_OUT)
+
+from . import eager_operators as _EO  # noqa: E402
+_EO.install(Tensor)  # +, -, *, /, ** in one frame for their common case (eager_operators.py)

@@ -1,0 +1,184 @@
+"""tracer/eager_operators.py (+, -, *, /, ** in one frame) records exactly what the
+operators it stands in front of record: the same values, tape (instructions, types,
+constants, lines), grad_fn names and next_functions, saved arrays with their versions,
+gradients and in-place errors; and every case it does not cover reaches them."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad.ir.printer import print_function
+from tapegrad.tracer import eager_operators
+from tapegrad.tracer.backward_plan import walk_tape
+from tapegrad.tracer.tape import grad_node
+from tapegrad.tracer.tensor import Tensor
+
+
+def arr(*shape, seed=0, dtype=np.float32):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def _general(monkeypatch):
+    for attr in eager_operators.OPERATORS:
+        monkeypatch.setattr(Tensor, attr, Tensor.__dict__[attr].general)
+
+
+PROGRAMS = {
+    "w3": lambda t: t["s"] ** 2 * tg.sin(t["s"]) + tg.exp(t["s"]) / (1 + t["s"] * t["s"]),
+    "numbers on both sides": lambda t: ((2.0 * t["a"] + 1) * 3 - t["a"] / 0.5).sum(),
+    "integer and numpy numbers": lambda t: (t["a"] * 2 + np.float32(0.25) - np.int64(3)).sum(),
+    "one operand requires grad": lambda t: ((t["a"] * t["c"]) / (t["c"] + 2.0) - t["c"]).sum(),
+    "the other": lambda t: ((t["c"] * t["a"]) - t["a"] ** 3).sum(),
+    "a tensor times itself": lambda t: (t["a"] * t["a"] ** 0.5 + t["a"] ** -1).sum(),
+    "double": lambda t: ((t["d"] + t["d"]) * (t["d"] - 1.5) / t["d"] ** 2.0).sum(),
+    "powers the compiled way": lambda t: (t["a"] ** 3 + t["a"] ** -2 + t["a"] ** 1.7).sum(),
+}
+
+
+def _tensors():
+    return {"s": tg.tensor(1.5, requires_grad=True),
+            "a": tg.tensor(np.abs(arr(4, 3, seed=1)) + 0.5, requires_grad=True),
+            "c": tg.tensor(arr(4, 3, seed=2)),
+            "d": tg.tensor(np.abs(arr(5, seed=3)).astype(np.float64) + 1, requires_grad=True)}
+
+
+def _node_names(fn):
+    if fn is None:
+        return None
+    return (fn.name(), tuple(_node_names(f) if f is not None and hasattr(f, "next_fns") else
+                             (None if f is None else f.name()) for f, _ in fn.next_functions))
+
+
+def _saved(fn, seen=None):
+    seen = set() if seen is None else seen
+    if fn is None or not hasattr(fn, "saved") or id(fn) in seen:
+        return []
+    seen.add(id(fn))
+    out = [(fn.name(), [(type(r.value).__name__, str(r.value.type), r.array.tolist(),
+                         r.version) for r in fn.saved.values()])]
+    for f, _ in fn.next_functions:
+        out += _saved(f, seen)
+    return out
+
+
+def _run(program):
+    t = _tensors()
+    out = PROGRAMS[program](t)
+    record = (out.detach().numpy(), print_function(walk_tape([out._value]).function()),
+              _node_names(out.grad_fn), _saved(out.grad_fn))
+    out.backward()
+    return record, {k: None if v.grad is None else v.grad.numpy() for k, v in t.items()}
+
+
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_the_one_frame_operators_record_what_the_operators_record(monkeypatch, program):
+    fast = [_run(program) for _ in range(2)]  # the second: a cached, native adjoint
+    _general(monkeypatch)
+    slow = [_run(program) for _ in range(2)]
+    for (frec, fgrads), (srec, sgrads) in zip(fast, slow):
+        np.testing.assert_array_equal(frec[0], srec[0])
+        assert frec[1] == srec[1]  # instructions, types, constants, lines
+        assert frec[2] == srec[2]  # grad_fn names and next_functions
+        assert frec[3] == srec[3]  # saved arrays and versions, node by node
+        for k in fgrads:
+            if fgrads[k] is None:
+                assert sgrads[k] is None, k
+            else:
+                np.testing.assert_array_equal(fgrads[k], sgrads[k], err_msg=k)
+
+
+def _counting(monkeypatch):
+    """Count the calls that reach the operators the one-frame ones stand in front of."""
+    calls = []
+    for attr in eager_operators.OPERATORS:
+        op = Tensor.__dict__[attr]
+
+        def general(self, other, _g=op.general, _attr=attr):
+            calls.append(_attr)
+            return _g(self, other)
+        monkeypatch.setattr(Tensor, attr, eager_operators.one_frame(
+            *eager_operators.OPERATORS[attr][:2], general, eager_operators.OPERATORS[attr][2]))
+    return calls
+
+
+def test_the_common_case_never_reaches_the_general_operators(monkeypatch):
+    calls = _counting(monkeypatch)
+    t = _tensors()
+    PROGRAMS["w3"](t)
+    PROGRAMS["numbers on both sides"](t)
+    PROGRAMS["double"](t)
+    assert calls == []
+
+
+@pytest.mark.parametrize("case", [
+    "float16", "integers", "broadcasting", "nothing requires grad", "no_grad",
+    "inside another operation", "saved-tensor hooks", "a tensor exponent", "a bool",
+    "tracing", "forward-mode dual"])
+def test_every_other_case_reaches_the_general_operators(monkeypatch, case):
+    calls = _counting(monkeypatch)
+    a = tg.tensor(arr(3, 2), requires_grad=True)
+    if case == "float16":
+        out = a.half() * 2
+        assert out.dtype == tg.float16
+    elif case == "integers":
+        out = tg.tensor([1, 2]) + tg.tensor([3, 4])
+        assert out.tolist() == [4, 6]
+    elif case == "broadcasting":
+        out = a * tg.tensor(arr(2), requires_grad=True)
+        assert out.grad_fn.name() == "MulBackward0"
+    elif case == "nothing requires grad":
+        out = a.detach() + a.detach()
+        assert out.grad_fn is None
+    elif case == "no_grad":
+        with tg.no_grad():
+            out = a * a
+        assert out.grad_fn is None
+    elif case == "inside another operation":
+        with grad_node("OuterBackward0", a):
+            out = a * 3
+        assert out.grad_fn.name() == "OuterBackward0"
+    elif case == "saved-tensor hooks":
+        packed = []
+        with tg.autograd.graph.saved_tensors_hooks(lambda x: packed.append(1) or x, lambda x: x):
+            out = a * a
+        assert packed
+    elif case == "a tensor exponent":
+        out = a ** tg.tensor(arr(3, 2), requires_grad=True)
+        assert out.grad_fn.name() == "PowBackward1"
+    elif case == "a bool":
+        out = a * True
+        assert out.grad_fn.name() == "MulBackward0"
+    elif case == "tracing":
+        g = tg.grad(lambda x: (x * x + 1.0).sum())(tg.tensor(arr(3)))
+        np.testing.assert_allclose(g.numpy(), 2 * arr(3), rtol=1e-6)
+    elif case == "forward-mode dual":
+        import tapegrad.autograd.forward_ad as fwAD
+        with fwAD.dual_level():
+            d = fwAD.make_dual(a, tg.ones_like(a))
+            out = d * 2.0
+            assert np.all(fwAD.unpack_dual(out).tangent.numpy() == 2.0)
+    assert calls, case
+
+
+def test_a_value_changed_in_place_is_the_general_error(monkeypatch):
+    messages = []
+    for general in (False, True):
+        if general:
+            _general(monkeypatch)
+        a = tg.tensor(arr(3), requires_grad=True)
+        c = tg.tensor(arr(3, seed=4))
+        out = (a * c).sum()
+        c.add_(1.0)
+        with pytest.raises(RuntimeError) as err:
+            out.backward()
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert "modified by an inplace operation" in messages[0]
+
+
+def test_operators_refuse_what_they_refused():
+    a = tg.tensor(arr(3), requires_grad=True)
+    with pytest.raises(TypeError):
+        a * [1.0, 2.0, 3.0]
+    with pytest.raises(RuntimeError, match="bool"):
+        a.detach().bool() - a.detach().bool()
+    assert (a.__mul__(object())) is NotImplemented
