@@ -368,20 +368,22 @@ def _commit(root: str) -> str:
 
 
 def _env(args, root: str) -> dict:
-    env = dict(os.environ, **ONE_THREAD, PYTHONHASHSEED="0")
-    env.setdefault("TAPEGRAD_CACHE_DIR", f"/tmp/tgcache-callgrind-{os.path.basename(root)}-{args.cpu}")
+    env = dict(os.environ, **ONE_THREAD, PYTHONHASHSEED="0")  # the same dict orders each run
+    env.setdefault("TAPEGRAD_CACHE_DIR",
+                   f"/tmp/tgcache-callgrind-{os.path.basename(root)}-{args.cpu}")
     return env
 
 
 def _child_argv(args, name: str, n: int, perf: bool = False) -> list:
-    return [sys.executable, *(["-X", "perf"] if perf else []), os.path.abspath(__file__), "--child", name, "--n", str(n),
-            "--warmup", str(args.warmup), "--cpu", args.cpu]
+    return [sys.executable, *(["-X", "perf"] if perf else []), os.path.abspath(__file__),
+            "--child", name, "--n", str(n), "--warmup", str(args.warmup), "--cpu", args.cpu]
 
 
 def _collected(args, env, name: str, n: int) -> int:
     out_file = os.path.join(args.out, f"callgrind.{name}.{n}.out")
     run = subprocess.run([VALGRIND, "--tool=callgrind", f"--callgrind-out-file={out_file}",
-                          *_child_argv(args, name, n, args.split)], env=env, capture_output=True, text=True)
+                          *_child_argv(args, name, n, args.split)],
+                         env=env, capture_output=True, text=True)
     found = re.search(r"Collected\s*:\s*(\d+)", run.stderr)
     if run.returncode != 0 or not found:
         raise SystemExit(f"{name} N={n} under valgrind failed:\n{run.stderr[-3000:]}")
