@@ -1,0 +1,27 @@
+"""benchmarks/eager_floor.py: the floor tape is a tape (its W3 gradient is the formula's,
+accumulated over repeated uses of a leaf), and the three-way table runs."""
+import math
+
+import numpy as np
+
+from benchmarks import eager_floor as floor
+
+
+def test_the_floor_tape_differentiates_w3():
+    x, y = floor.w3_forward(None, floor.floor_sin, floor.floor_exp,
+                            lambda: floor.FloorTensor(np.array(1.5, np.float64)))
+    y.backward()
+    assert math.isclose(float(x.grad), floor.expected(), rel_tol=1e-12)
+
+
+def test_the_floor_tape_accumulates_a_leaf_used_twice():
+    x = floor.FloorTensor(np.array(3.0))
+    (x * x + x).backward()  # d/dx (x^2 + x) = 2x + 1
+    assert float(x.grad) == 7.0
+
+
+def test_the_table_times_every_side_it_checked():
+    rows = floor.table(rounds=1, number=5, warm=3)
+    assert {"floor", "tapegrad"} <= set(rows)
+    for fwd, step in rows.values():
+        assert 0 < fwd < step
