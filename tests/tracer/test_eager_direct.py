@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad.ir.printer import print_function
 from tapegrad.tracer import eager_direct, ops_elementwise, ops_shape
-from tapegrad.tracer.backward_plan import walk_tape
 from tapegrad.tracer.tape import grad_node
+
+from .tape_records import assert_same_runs, backward_errors, tape_record
 
 F = tg.nn.functional
 
@@ -63,32 +63,10 @@ def _tensors():
             "y": tg.tensor(arr(6, 3, seed=5)), "y1": tg.tensor(arr(6, 4, seed=6))}
 
 
-def _node_names(fn):
-    if fn is None:
-        return None
-    return (fn.name(), tuple(_node_names(f) if f is not None and hasattr(f, "next_fns") else
-                             (None if f is None else f.name()) for f, _ in fn.next_functions))
-
-
-def _saved(fn, seen=None):
-    """Every node's saved records as (position of the value on the tape, array, whether
-    its version box is a leaf's), nodes in graph order."""
-    seen = set() if seen is None else seen
-    if fn is None or not hasattr(fn, "saved") or id(fn) in seen:
-        return []
-    seen.add(id(fn))
-    out = [(fn.name(), [(type(r.value).__name__, str(r.value.type), r.array.tolist(),
-                         r.version) for r in fn.saved.values()])]
-    for f, _ in fn.next_functions:
-        out += _saved(f, seen)
-    return out
-
-
 def _run(program):
     t = _tensors()
     out = PROGRAMS[program](t)
-    record = (out.detach().numpy(), print_function(walk_tape([out._value]).function()),
-              _node_names(out.grad_fn), _saved(out.grad_fn))
+    record = tape_record(out)
     out.backward()
     grads = {k: None if v.grad is None else v.grad.numpy() for k, v in t.items()
              if isinstance(v, tg.Tensor)}
@@ -102,17 +80,7 @@ def test_direct_recording_is_the_general_recording(monkeypatch, program):
     fast = [_run(program) for _ in range(2)]  # the second: a cached adjoint
     _general(monkeypatch)
     slow = [_run(program) for _ in range(2)]
-    for (frec, fgrads), (srec, sgrads) in zip(fast, slow):
-        np.testing.assert_array_equal(frec[0], srec[0])
-        assert frec[1] == srec[1]  # instructions, types, constants, lines
-        assert frec[2] == srec[2]  # grad_fn names and next_functions
-        assert frec[3] == srec[3]  # saved arrays and versions, node by node
-        assert fgrads.keys() == sgrads.keys()
-        for k in fgrads:
-            if fgrads[k] is None:
-                assert sgrads[k] is None, k
-            else:
-                np.testing.assert_array_equal(fgrads[k], sgrads[k], err_msg=k)
+    assert_same_runs(fast, slow)
 
 
 def test_linear_is_pytorchs_node_structure():
@@ -127,17 +95,13 @@ def test_linear_is_pytorchs_node_structure():
 
 
 def test_a_weight_changed_in_place_after_linear_is_the_general_error(monkeypatch):
-    messages = []
-    for general in (False, True):
-        if general:
-            _general(monkeypatch)
+    def build():
         t = _tensors()
         out = F.linear(t["xg"], t["w1"], t["b1"]).sum()
         with tg.no_grad():
             t["w1"].add_(1.0)
-        with pytest.raises(RuntimeError) as err:
-            out.backward()
-        messages.append(str(err.value))
+        return out, t
+    messages = backward_errors(lambda: _general(monkeypatch), build)
     assert messages[0] == messages[1]
     assert "modified by an inplace operation" in messages[0]
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad.ir.printer import print_function
 from tapegrad.tracer import eager_operators
-from tapegrad.tracer.backward_plan import walk_tape
 from tapegrad.tracer.tape import grad_node
 from tapegrad.tracer.tensor import Tensor
+
+from .tape_records import assert_same_runs, backward_errors, tape_record
 
 
 def arr(*shape, seed=0, dtype=np.float32):
@@ -41,30 +41,10 @@ def _tensors():
             "d": tg.tensor(np.abs(arr(5, seed=3)).astype(np.float64) + 1, requires_grad=True)}
 
 
-def _node_names(fn):
-    if fn is None:
-        return None
-    return (fn.name(), tuple(_node_names(f) if f is not None and hasattr(f, "next_fns") else
-                             (None if f is None else f.name()) for f, _ in fn.next_functions))
-
-
-def _saved(fn, seen=None):
-    seen = set() if seen is None else seen
-    if fn is None or not hasattr(fn, "saved") or id(fn) in seen:
-        return []
-    seen.add(id(fn))
-    out = [(fn.name(), [(type(r.value).__name__, str(r.value.type), r.array.tolist(),
-                         r.version) for r in fn.saved.values()])]
-    for f, _ in fn.next_functions:
-        out += _saved(f, seen)
-    return out
-
-
 def _run(program):
     t = _tensors()
     out = PROGRAMS[program](t)
-    record = (out.detach().numpy(), print_function(walk_tape([out._value]).function()),
-              _node_names(out.grad_fn), _saved(out.grad_fn))
+    record = tape_record(out)
     out.backward()
     return record, {k: None if v.grad is None else v.grad.numpy() for k, v in t.items()}
 
@@ -74,16 +54,7 @@ def test_the_one_frame_operators_record_what_the_operators_record(monkeypatch, p
     fast = [_run(program) for _ in range(2)]  # the second: a cached, native adjoint
     _general(monkeypatch)
     slow = [_run(program) for _ in range(2)]
-    for (frec, fgrads), (srec, sgrads) in zip(fast, slow):
-        np.testing.assert_array_equal(frec[0], srec[0])
-        assert frec[1] == srec[1]  # instructions, types, constants, lines
-        assert frec[2] == srec[2]  # grad_fn names and next_functions
-        assert frec[3] == srec[3]  # saved arrays and versions, node by node
-        for k in fgrads:
-            if fgrads[k] is None:
-                assert sgrads[k] is None, k
-            else:
-                np.testing.assert_array_equal(fgrads[k], sgrads[k], err_msg=k)
+    assert_same_runs(fast, slow)
 
 
 def _counting(monkeypatch):
@@ -160,17 +131,13 @@ def test_every_other_case_reaches_the_general_operators(monkeypatch, case):
 
 
 def test_a_value_changed_in_place_is_the_general_error(monkeypatch):
-    messages = []
-    for general in (False, True):
-        if general:
-            _general(monkeypatch)
+    def build():
         a = tg.tensor(arr(3), requires_grad=True)
         c = tg.tensor(arr(3, seed=4))
         out = (a * c).sum()
         c.add_(1.0)
-        with pytest.raises(RuntimeError) as err:
-            out.backward()
-        messages.append(str(err.value))
+        return out, a, c
+    messages = backward_errors(lambda: _general(monkeypatch), build)
     assert messages[0] == messages[1]
     assert "modified by an inplace operation" in messages[0]
 
