@@ -49,6 +49,7 @@ runs, or the N and zero runs count different compilations (the parent says so).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import subprocess
@@ -64,8 +65,9 @@ ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
 
 
 # ------------------------------------------------------------------ the workloads
-# Each takes the library module and returns the callable counted.  They repeat
-# benchmarks/references.py and eager_cpu.py (which the "before" tree lacks).
+# Each takes the library module and returns the callable counted.  The programs
+# benchmarks/references.py times are taken from it, beside this file (it needs only
+# numpy, so any tree's venv imports it; the tree measured is the venv's tapegrad).
 
 def _scalars(lib):
     x = lib.tensor(1.5, requires_grad=True)
@@ -151,38 +153,24 @@ def _w6_forward(lib):
 
 
 def _w6_step(lib):
-    x, w, b, y = _w6_tensors(lib)
-
-    def step():  # references.w6_eager
-        w.grad = b.grad = None
-        z = lib.matmul(x, w) + b
-        loss = lib.nn.functional.binary_cross_entropy_with_logits(z, y)
-        loss.backward()
-        return w.grad, b.grad
-    return step
+    return functools.partial(_references().w6_eager, lib, *_w6_tensors(lib))
 
 
 def _seed002_pow(lib):
-    def program():  # references.seed002_pow
-        x = lib.tensor([3.0], requires_grad=True)
-        y = lib.pow(x, 2)
-        grad_1 = lib.autograd.grad(y, x, create_graph=True)
-        grad_2 = lib.autograd.grad(grad_1[0], x)
-        return grad_1[0], grad_2[0]
-    return program
+    return functools.partial(_references().seed002_pow, lib)
 
 
 def _seed002_bce(lib):
-    def program():  # references.seed002_bce
-        x = lib.ones(5)
-        y = lib.zeros(3)
-        w = lib.randn(5, 3, requires_grad=True)
-        b = lib.randn(3, requires_grad=True)
-        z = lib.matmul(x, w) + b
-        loss = lib.nn.functional.binary_cross_entropy_with_logits(z, y)
-        loss.backward()
-        return w, b
-    return program
+    return functools.partial(_references().seed002_bce, lib)
+
+
+def _references():
+    """benchmarks/references.py, imported from beside this script."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import references
+    return references
 
 
 # name: (what is counted, its builder)

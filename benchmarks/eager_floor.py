@@ -118,7 +118,7 @@ def floor_exp(x):
 # ---------------------------------------------------------------- W3 three ways
 
 
-def w3_forward(lib, sin, exp, leaf):
+def w3_forward(sin, exp, leaf):
     x = leaf()
     return x, x ** 2 * sin(x) + exp(x) / (1 + x * x)
 
@@ -137,7 +137,7 @@ def _sides():
     out = {}
     for name, (leaf, sin, exp, item) in sides.items():
         def forward(leaf=leaf, sin=sin, exp=exp):
-            return w3_forward(None, sin, exp, leaf)
+            return w3_forward(sin, exp, leaf)
 
         def step(forward=forward, item=item):
             x, y = forward()

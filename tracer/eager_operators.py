@@ -83,6 +83,7 @@ def one_frame(prim, name: str, general, pow_by_number: bool = False):
                 return general(self, other)
             args = (self, constant)
             inputs = (self,) if pow_by_number else (self, other)
+        # bind_op's inlined ufunc case (through eval_prim: +0.5 us of a ~3.6 us `x * x`)
         if ufunc is not None:
             token = errors_off()
             try:
