@@ -404,6 +404,20 @@ def _pow_as_compiled(native_pow):
 if eager_math.ENABLED:
     IMPLS[P.pow] = _pow_as_compiled(eager_math.rule("pow", _pow))
 
+
+def pow_is_square(dtype: np.dtype) -> bool:
+    """Whether pow's rule computes `x ** 2.0` in `dtype` as np.multiply(x, x), bit for bit
+    (float32 as compiled code does; float64 where this numpy's power was verified to):
+    the one-frame `x ** 2` then multiplies without the rule's exponent checks."""
+    if dtype == _F32 and eager_math.ENABLED:
+        return True
+    if dtype != np.float64:
+        return False
+    ok = _pow_verified.get((dtype, 2.0))
+    if ok is None:
+        ok = _pow_verified[(dtype, 2.0)] = _verify_pow_shortcut(dtype, 2.0)
+    return ok
+
 _errors_off, _errors_restore = _ignore_all_errors()
 #: for callers that run a ufunc as eval_prim does (tracer.tape.bind_op)
 errors_off, errors_restore = _errors_off, _errors_restore

@@ -16,17 +16,22 @@ records in its own frame:
 The primitive, node class and name, node inputs, instruction, saved arrays and
 versions, and the user's line are the ones `bind_op` records, through the same
 `_on_tape` (tests/tracer/test_eager_operators.py builds both tapes and compares
-them).  Any other call runs the operator it replaced.  `__radd__` and `__rmul__` are
+them).  `x ** 2` is the product pow's rule computes for it (float32 as compiled code,
+float64 where numpy's power was verified to square): 6.3 -> 4.5 us.  Any other call runs
+the operator it replaced.  `__radd__` and `__rmul__` are
 `add` and `mul` with the operands as given, as before.
 """
 from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from ..ir import dtypes
 from ..ir import primitives as P
 from ..runtime import eager_native
-from ..runtime.interpreter import ARITHMETIC_UFUNCS, errors_off, errors_restore, eval_prim
+from ..runtime.interpreter import (ARITHMETIC_UFUNCS, errors_off, errors_restore, eval_prim,
+                                   pow_is_square)
 from . import saved_hooks
 from .dual_state import state as _duals
 from .grad_mode import _state as _grad_state
@@ -51,6 +56,11 @@ def one_frame(prim, name: str, general, pow_by_number: bool = False):
     native_min = eager_native.MIN_SIZE
     stack = saved_hooks.state
     f32, f64 = _FLOATS
+    # `x ** 2` as pow's rule computes it, a product, without the rule's exponent checks
+    # (where numpy's ufuncs take out=..., as ARITHMETIC_UFUNCS is filled: 0-d results stay arrays)
+    squares = {dt: pow_by_number and bool(ARITHMETIC_UFUNCS) and pow_is_square(dt.np)
+               for dt in _FLOATS}
+    multiply = np.multiply
 
     def operator(self, other):
         if self.__class__ is not Tensor:
@@ -84,10 +94,11 @@ def one_frame(prim, name: str, general, pow_by_number: bool = False):
             args = (self, constant)
             inputs = (self,) if pow_by_number else (self, other)
         # bind_op's inlined ufunc case (through eval_prim: +0.5 us of a ~3.6 us `x * x`)
-        if ufunc is not None:
+        square = pow_by_number and other == 2 and squares[dt]
+        if ufunc is not None or square:
             token = errors_off()
             try:
-                data = ufunc(a, b, out=...)
+                data = multiply(a, a, out=...) if square else ufunc(a, b, out=...)
             except MemoryError:
                 return general(self, other)  # which raises the allocation error
             finally:
