@@ -32,7 +32,7 @@ from ..ir import primitives as P
 from ..runtime import eager_native
 from ..runtime.interpreter import (ARITHMETIC_UFUNCS, errors_off, errors_restore, eval_prim,
                                    pow_is_square)
-from . import saved_hooks
+from . import ops_elementwise, saved_hooks
 from .dual_state import state as _duals
 from .grad_mode import _state as _grad_state
 from .ops_core import scalar_constant
@@ -130,7 +130,9 @@ OPERATORS = {
 
 
 def install(cls=Tensor) -> None:
-    """Put the one-frame operators on `cls` in front of the operators it has."""
+    """Put the one-frame operators on `cls` in front of the operators it has; `pow(x, 2)`
+    and `x.pow(2)` of a tensor and a number are `x ** 2` (ops_elementwise.number_power)."""
     for attr, (prim, name, pow_by_number) in OPERATORS.items():
         general = cls.__dict__[attr]
         setattr(cls, attr, one_frame(prim, name, general, pow_by_number))
+    ops_elementwise.number_power = cls.__pow__

@@ -198,7 +198,7 @@ METHODS = {
     "__floordiv__": _operator(D.floor_divide),
     "__rfloordiv__": _operator(D.floor_divide, reflected=True),
     "floor_divide": D.floor_divide,
-    "__pow__": _operator(E.pow), "__rpow__": _operator(E.pow, reflected=True),
+    "__pow__": _operator(E.power), "__rpow__": _operator(E.power, reflected=True),
     "__matmul__": _operator(S.matmul), "__rmatmul__": _operator(S.matmul, reflected=True),
     "__neg__": E.neg, "__abs__": E.abs, "__pos__": lambda self: self,
     "__eq__": _operator(E.eq), "__ne__": _operator(E.ne), "__lt__": _operator(E.lt),
@@ -309,7 +309,7 @@ SURFACE_METHODS = {
        for name, fn in (
         ("__add__", E.add), ("__radd__", E.add), ("__sub__", E.sub), ("__rsub__", E.rsub),
         ("__mul__", E.mul), ("__rmul__", E.mul), ("__truediv__", E.div),
-        ("__rtruediv__", E.rdiv), ("__pow__", E.pow), ("__rpow__", E.pow),
+        ("__rtruediv__", E.rdiv), ("__pow__", E.power), ("__rpow__", E.power),
         ("__matmul__", S.matmul), ("__rmatmul__", S.matmul), ("__eq__", E.eq),
         ("__ne__", E.ne), ("__lt__", E.lt), ("__le__", E.le), ("__gt__", E.gt),
         ("__ge__", E.ge))},

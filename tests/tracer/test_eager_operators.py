@@ -9,7 +9,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.runtime import execute
-from tapegrad.tracer import eager_operators
+from tapegrad.tracer import eager_operators, ops_elementwise
 from tapegrad.tracer.tape import grad_node
 from tapegrad.tracer.tensor import Tensor
 
@@ -23,6 +23,7 @@ def arr(*shape, seed=0, dtype=np.float32):
 def _general(monkeypatch):
     for attr in eager_operators.OPERATORS:
         monkeypatch.setattr(Tensor, attr, Tensor.__dict__[attr].general)
+    monkeypatch.setattr(ops_elementwise, "number_power", ops_elementwise.power)
 
 
 PROGRAMS = {
@@ -173,3 +174,24 @@ def test_squares_are_pows_bits(monkeypatch, dtype, exponent):
     assert fast.grad_fn.name() == slow.grad_fn.name() == "PowBackward0"
     np.testing.assert_array_equal(fast.detach().numpy().view(f"u{values.itemsize}"),
                                   slow.detach().numpy().view(f"u{values.itemsize}"))
+
+
+
+def test_pow_of_a_tensor_and_a_number_is_the_operator(monkeypatch):
+    # tg.pow(x, 2) and x.pow(2) record in `x ** 2`'s one frame what the function recorded
+    recorded = []
+    on_tape = eager_operators._on_tape
+    monkeypatch.setattr(eager_operators, "_on_tape",
+                        lambda fn, *rest: recorded.append(fn.name()) or on_tape(fn, *rest))
+    x = tg.tensor(np.abs(arr(3)) + 0.5, requires_grad=True)  # (saved NaNs compare unequal)
+    powers = lambda: [tg.pow(x, 2), x.pow(2), x.pow(exponent=3.0), tg.pow(x, 0.5)]  # noqa: E731
+    fast = [tape_record(y) for y in powers()]
+    assert recorded == ["PowBackward0"] * 4
+    _general(monkeypatch)
+    for (value, *record), (want, *wanted) in zip(fast, map(tape_record, powers()), strict=True):
+        np.testing.assert_array_equal(value, want)
+        assert record == wanted  # instructions, lines, nodes, saved arrays and versions
+    assert len(recorded) == 4
+    assert tg.pow(2, x).grad_fn.name() == "PowBackward2"
+    assert tg.pow(x, x).grad_fn.name() == "PowBackward1"
+    assert tg.pow(tg.tensor([2, 3]), 2).tolist() == [4, 9]
