@@ -181,11 +181,15 @@ def _uniform_exponent(x, y):
     e = _repeated_value(x, y) if y.ndim else None
     if e not in _POW_SHORTCUTS:
         return None
-    key = (x.dtype, e)
-    ok = _pow_verified.get(key)
+    return e if _shortcut_verified(x.dtype, e) else None
+
+
+def _shortcut_verified(dtype: np.dtype, e: float) -> bool:
+    """_verify_pow_shortcut's answer for (dtype, e), asked once per process."""
+    ok = _pow_verified.get((dtype, e))
     if ok is None:
-        ok = _pow_verified[key] = _verify_pow_shortcut(x.dtype, e)
-    return e if ok else None
+        ok = _pow_verified[(dtype, e)] = _verify_pow_shortcut(dtype, e)
+    return ok
 
 
 def _repeated_value(x, y) -> float | None:
@@ -411,12 +415,7 @@ def pow_is_square(dtype: np.dtype) -> bool:
     the one-frame `x ** 2` then multiplies without the rule's exponent checks."""
     if dtype == _F32 and eager_math.ENABLED:
         return True
-    if dtype != np.float64:
-        return False
-    ok = _pow_verified.get((dtype, 2.0))
-    if ok is None:
-        ok = _pow_verified[(dtype, 2.0)] = _verify_pow_shortcut(dtype, 2.0)
-    return ok
+    return dtype == np.float64 and _shortcut_verified(np.dtype(dtype), 2.0)
 
 _errors_off, _errors_restore = _ignore_all_errors()
 #: for callers that run a ufunc as eval_prim does (tracer.tape.bind_op)
