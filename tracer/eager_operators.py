@@ -17,9 +17,9 @@ The primitive, node class and name, node inputs, instruction, saved arrays and
 versions, and the user's line are the ones `bind_op` records, through the same
 `_on_tape` (tests/tracer/test_eager_operators.py builds both tapes and compares
 them).  `x ** 2` is the product pow's rule computes for it (float32 as compiled code,
-float64 where numpy's power was verified to square): 6.3 -> 4.5 us.  Any other call runs
-the operator it replaced.  `__radd__` and `__rmul__` are
-`add` and `mul` with the operands as given, as before.
+float64 where numpy's power was verified to square): 6.3 -> 4.5 us.  Any other call
+runs the operator it replaced.  `__radd__` and `__rmul__` are `add` and `mul` with the
+operands as given, as before.
 """
 from __future__ import annotations
 

@@ -248,9 +248,9 @@ def rsub(input, other):
 
 
 def pow(input, exponent):
-    """PowBackward0 for a scalar exponent, PowBackward1 for a tensor, PowBackward2 for a scalar base.
-    A tensor to a plain number is `input ** exponent`, whose common case eager_operators
-    does in one frame (installed as `number_power`)."""
+    """PowBackward0 for a scalar exponent, PowBackward1 for a tensor, PowBackward2 for a
+    scalar base.  A tensor to a plain number is `input ** exponent`, whose common case
+    eager_operators does in one frame (installed as `number_power`)."""
     if input.__class__ is Tensor and exponent.__class__ in _PLAIN_NUMBERS:
         return number_power(input, exponent)
     return power(input, exponent)
