@@ -5,6 +5,7 @@ The 10,000-step soaks and the 2,000-signature compile run are marked slow (`pyte
 the default run does shorter versions with proportionally tighter limits."""
 import ctypes
 import ctypes.util
+import functools
 import gc
 import os
 import tracemalloc
@@ -27,14 +28,20 @@ def rss() -> int:
     raise RuntimeError("no VmRSS")
 
 
+@functools.cache
+def _libc():
+    """The C library (found once: find_library runs ldconfig), or None."""
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name else None
+
+
 def _release_free_heap() -> None:
     """Hand free heap memory back to the system (glibc's malloc_trim), so that what a step
     keeps must grow resident memory: after earlier tests freed large blocks, glibc raises
     its mmap threshold and serves 1 MB arrays from free heap that RSS already counts.
     Only the check of the measurement itself does this: a loop measured after a trim
     would count its own steady working set, taken back from the system, as growth."""
-    libc = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)
 
@@ -49,8 +56,7 @@ def _heap_in_use() -> int | None:
     """Bytes malloc has handed out and not taken back (every arena, mmapped blocks too;
     glibc's mallinfo2), or None without it.  Memory served from free heap that RSS
     already counted shows here, where RSS does not move."""
-    libc = ctypes.util.find_library("c")
-    info = getattr(ctypes.CDLL(libc), "mallinfo2", None) if libc else None
+    info = getattr(_libc(), "mallinfo2", None)
     if info is None:
         return None
     info.restype = _MallInfo2
